@@ -12,18 +12,42 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the operator (wraps kopf run)")
-    run.add_argument("extra", nargs=argparse.REMAINDER, help="arguments passed on to kopf run")
+    scope = run.add_mutually_exclusive_group()
+    scope.add_argument("--all-namespaces", "-A", action="store_true", help="watch every namespace (default)")
+    scope.add_argument(
+        "--namespace",
+        "-n",
+        action="append",
+        default=[],
+        help="watch only this namespace (repeatable; globs ok)",
+    )
+    run.add_argument(
+        "--liveness", default="http://0.0.0.0:8080/healthz", help="liveness endpoint URL ('' = off)"
+    )
+    run.add_argument("--standalone", action="store_true", help="no kopf peering (one replica)")
+    run.add_argument("--peering", default=None, help="kopf peering object name (with peering enabled)")
+    run.add_argument("--verbose", "-v", action="store_true")
+    run.add_argument("--quiet", "-q", action="store_true")
 
     emulator = commands.add_parser("emulator", help="run the local Twilio API emulator")
     emulator.add_argument("--host", default="127.0.0.1")
     emulator.add_argument("--port", type=int, default=8099)
-    emulator.add_argument("--latency-ms", type=float, default=0.0, help="fixed latency added to every request")
+    emulator.add_argument(
+        "--latency-ms", type=float, default=0.0, help="fixed latency added to every request"
+    )
     emulator.add_argument("--fault-rate", type=float, default=0.0, help="probability of a random 500/503")
     emulator.add_argument("--seed", type=int, default=None, help="random seed for faults and SIDs")
     emulator.add_argument("--state", default=None, help="JSON file of accounts to seed at start")
+    emulator.add_argument(
+        "--openapi-dir", default=None, help="validate traffic against Twilio's OpenAPI documents in this dir"
+    )
 
     crds = commands.add_parser("crds", help="print (or write) the CRDs generated from the models")
-    crds.add_argument("--output-dir", default=None, help="write one file per CRD here instead of stdout")
+    crds.add_argument(
+        "--output-dir",
+        default=None,
+        help="write one file per CRD here (and into charts/twilio-operator/crds/) instead of stdout",
+    )
     return parser
 
 
@@ -39,10 +63,53 @@ def main(argv: Sequence[str] | None = None) -> int:
             fault_rate=options.fault_rate,
             seed=options.seed,
             state_file=options.state,
+            openapi_dir=options.openapi_dir,
         )
         return 0
-    print(f"twilio-operator {options.command}: not built yet", file=sys.stderr)
-    return 2
+    if options.command == "run":
+        return _run(options)
+    if options.command == "crds":
+        return _crds(options.output_dir)
+    raise AssertionError(f"unhandled command {options.command}")
+
+
+def _run(options: argparse.Namespace) -> int:
+    """Start kopf with our handlers module; TWILIO_OPERATOR_LOG_* choose verbosity and format."""
+    import os
+
+    from kopf.cli import main as kopf_main
+
+    args = ["run", "-m", "twilio_operator.handlers"]
+    args += [f"--namespace={ns}" for ns in options.namespace] or ["--all-namespaces"]
+    if options.liveness:
+        args.append(f"--liveness={options.liveness}")
+    if options.standalone:
+        args.append("--standalone")
+    elif options.peering:
+        args.append(f"--peering={options.peering}")
+    level = os.environ.get("TWILIO_OPERATOR_LOG_LEVEL", "INFO").upper()
+    if options.verbose or level == "DEBUG":
+        args.append("--verbose")
+    elif options.quiet or level in ("WARNING", "ERROR"):
+        args.append("--quiet")
+    if os.environ.get("TWILIO_OPERATOR_LOG_FORMAT", "text").lower() == "json":
+        args.append("--log-format=json")
+    kopf_main(args=args, prog_name="twilio-operator run", standalone_mode=True)
+    return 0
+
+
+def _crds(output_dir: str | None) -> int:
+    from pathlib import Path
+
+    from twilio_operator import crdgen
+
+    if output_dir is None:
+        print("---\n".join(crdgen.rendered_crds().values()), end="")
+        return 0
+    chart_dir = crdgen.CHART_CRD_DIR if crdgen.CHART_CRD_DIR.parent.is_dir() else None
+    for path in crdgen.write_crds(Path(output_dir), chart_dir):
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":

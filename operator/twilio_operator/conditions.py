@@ -1,0 +1,85 @@
+"""metav1.Condition handling: types, reasons and a transition-aware setter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from twilio_operator.models import Condition, ConditionStatus
+
+# Condition types.
+READY = "Ready"
+CREDENTIALS_VERIFIED = "CredentialsVerified"
+TRUNK_PROVISIONED = "TrunkProvisioned"
+SIP_CREDENTIALS_STORED = "SipCredentialsStored"
+PROVIDER_STAGES = (CREDENTIALS_VERIFIED, TRUNK_PROVISIONED, SIP_CREDENTIALS_STORED)
+
+# Reasons (CamelCase, stable: alerts and ArgoCD health checks key on them).
+PROVISIONED = "Provisioned"
+PROGRESSING = "Progressing"
+VERIFIED = "Verified"
+VERIFICATION_WARNING = "VerificationWarning"
+SECRET_NOT_FOUND = "SecretNotFound"
+SECRET_KEY_MISSING = "SecretKeyMissing"
+SECRET_INVALID = "SecretInvalid"
+AUTH_FAILED = "AuthFailed"
+ACCOUNT_INACTIVE = "AccountInactive"
+PERMISSION_DENIED = "PermissionDenied"
+TWILIO_UNAVAILABLE = "TwilioUnavailable"
+TWILIO_REJECTED = "TwilioRejected"
+INVALID_SPEC = "InvalidSpec"
+WAITING_FOR_CREDENTIALS = "WaitingForCredentials"
+STORED = "Stored"
+DELETING = "Deleting"
+DELETION_BLOCKED = "DeletionBlocked"
+# Phone numbers.
+ATTACHED = "Attached"
+NOT_FOUND = "NotFound"
+CONFLICT = "Conflict"
+PROVIDER_NOT_READY = "ProviderNotReady"
+PROVIDER_NOT_FOUND = "ProviderNotFound"
+DUPLICATE = "Duplicate"
+
+
+@dataclass(frozen=True)
+class ConditionUpdate:
+    """What a reconcile decided about one condition (its timestamp is derived)."""
+
+    type: str
+    status: ConditionStatus
+    reason: str
+    message: str = ""
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def merge_conditions(
+    existing: Iterable[Condition],
+    updates: Iterable[ConditionUpdate],
+    generation: int | None,
+    now: datetime,
+) -> list[Condition]:
+    """Apply updates to the existing list; lastTransitionTime moves only when the status flips."""
+    by_type = {c.type: c for c in existing}
+    for update in updates:
+        previous = by_type.get(update.type)
+        flipped = previous is None or previous.status != update.status
+        by_type[update.type] = Condition(
+            type=update.type,
+            status=update.status,
+            reason=update.reason,
+            message=update.message,
+            last_transition_time=rfc3339(now)
+            if flipped or previous is None
+            else previous.last_transition_time,
+            observed_generation=generation,
+        )
+    order = {t: i for i, t in enumerate((READY, *PROVIDER_STAGES))}
+    return sorted(by_type.values(), key=lambda c: (order.get(c.type, len(order)), c.type))
+
+
+def find(conditions: Iterable[Condition], type_: str) -> Condition | None:
+    return next((c for c in conditions if c.type == type_), None)

@@ -1,0 +1,217 @@
+"""Generate the CustomResourceDefinitions from the pydantic models.
+
+kopf has no CRD generator and pydantic's JSON schema is not structural (it uses
+$ref/$defs, anyOf with null, titles and additionalProperties:false), so this
+module rewrites it into the OpenAPI v3 subset the API server accepts.
+`make crds` writes crds/ and the chart's copy; a test fails if either drifts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+
+from twilio_operator import models
+
+CHART_CRD_DIR = Path("charts") / "twilio-operator" / "crds"
+_DROPPED_KEYS = {"title", "$defs"}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What the generator needs to know about one custom resource kind."""
+
+    kind: str
+    plural: str
+    short_name: str
+    description: str
+    spec: type[BaseModel]
+    status: type[BaseModel]
+    columns: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def crd_name(self) -> str:
+        return f"{self.plural}.{models.GROUP}"
+
+
+def _ready_column(priority: int = 0) -> dict[str, Any]:
+    return {
+        "name": "Ready",
+        "type": "string",
+        "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
+        "priority": priority,
+    }
+
+
+def _reason_column() -> dict[str, Any]:
+    return {
+        "name": "Reason",
+        "type": "string",
+        "jsonPath": '.status.conditions[?(@.type=="Ready")].reason',
+        "priority": 1,
+    }
+
+
+_AGE = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
+
+KINDS = [
+    Kind(
+        kind="TwilioProvider",
+        plural="twilioproviders",
+        short_name="twp",
+        description="A customer's Twilio account connected for voice: the operator provisions an Elastic "
+        "SIP trunk with a termination URI, an attached credential list and SIP credentials (kept in a "
+        "Secret), verifies the credentials and reports the result in status.",
+        spec=models.TwilioProviderSpec,
+        status=models.TwilioProviderStatus,
+        columns=[
+            _ready_column(),
+            {"name": "Verification", "type": "string", "jsonPath": ".status.verificationStatus"},
+            {"name": "Trunk", "type": "string", "jsonPath": ".status.trunkSid"},
+            {"name": "Numbers", "type": "integer", "jsonPath": ".status.phoneNumberCount"},
+            {"name": "Region", "type": "string", "jsonPath": ".status.region"},
+            {"name": "Termination", "type": "string", "jsonPath": ".status.terminationUri", "priority": 1},
+            _reason_column(),
+            _AGE,
+        ],
+    ),
+    Kind(
+        kind="TwilioPhoneNumber",
+        plural="twiliophonenumbers",
+        short_name="twpn",
+        description="One phone number of the provider's Twilio account, imported onto the provider's "
+        "trunk and routed to a voice agent. Deleting it detaches the number; it is never released.",
+        spec=models.TwilioPhoneNumberSpec,
+        status=models.TwilioPhoneNumberStatus,
+        columns=[
+            {"name": "Number", "type": "string", "jsonPath": ".status.phoneNumber"},
+            {"name": "Provider", "type": "string", "jsonPath": ".spec.providerRef.name"},
+            _ready_column(),
+            {"name": "Agent", "type": "string", "jsonPath": ".spec.agentRef.name"},
+            {"name": "Trunk", "type": "string", "jsonPath": ".status.trunkSid", "priority": 1},
+            _reason_column(),
+            _AGE,
+        ],
+    ),
+]
+
+
+def structural_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema rewritten as a Kubernetes structural schema."""
+    schema = model.model_json_schema(by_alias=True, mode="validation")
+    result: dict[str, Any] = _rewrite(schema, schema.get("$defs", {}))
+    return result
+
+
+def _rewrite(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, list):
+        return [_rewrite(item, defs) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        # Inline the definition; the referring node's own keys (its description) win.
+        target = defs[node["$ref"].rsplit("/", 1)[-1]]
+        return _rewrite({**target, **{k: v for k, v in node.items() if k != "$ref"}}, defs)
+    if "anyOf" in node:
+        # Optional[X] is expressed by leaving the field out of `required`, not by null.
+        arms = [arm for arm in node["anyOf"] if arm != {"type": "null"}]
+        if len(arms) != 1:
+            raise ValueError(f"cannot express a union in a structural schema: {node['anyOf']}")
+        rest = {k: v for k, v in node.items() if k != "anyOf"}
+        return _rewrite({**arms[0], **rest}, defs)
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _DROPPED_KEYS or (key == "additionalProperties" and value is False):
+            continue
+        if key == "default" and value is None:
+            continue
+        if key == "const":
+            out["enum"] = [value]
+        elif key == "properties":
+            out[key] = {name: _rewrite(sub, defs) for name, sub in value.items()}
+        else:
+            out[key] = _rewrite(value, defs)
+    if "enum" in out and "type" not in out:
+        out["type"] = "string"
+    return out
+
+
+def build_crd(kind: Kind) -> dict[str, Any]:
+    """The CustomResourceDefinition of one kind, as a plain dict."""
+    spec_schema = structural_schema(kind.spec)
+    status_schema = structural_schema(kind.status)
+    spec_schema["description"] = (kind.spec.__doc__ or "").strip()
+    status_schema["description"] = (kind.status.__doc__ or "").strip()
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {
+            "name": kind.crd_name,
+            "labels": {
+                "app.kubernetes.io/name": "twilio-operator",
+                "app.kubernetes.io/part-of": "twilio-operator",
+            },
+        },
+        "spec": {
+            "group": models.GROUP,
+            "scope": "Namespaced",
+            "names": {
+                "kind": kind.kind,
+                "listKind": f"{kind.kind}List",
+                "plural": kind.plural,
+                "singular": kind.kind.lower(),
+                "shortNames": [kind.short_name],
+                "categories": ["twilio"],
+            },
+            "versions": [
+                {
+                    "name": models.VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": kind.columns,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "description": kind.description,
+                            "required": ["spec"],
+                            "properties": {
+                                "apiVersion": {"type": "string", "description": "API version of the object."},
+                                "kind": {"type": "string", "description": "Kind of the object."},
+                                "metadata": {"type": "object"},
+                                "spec": spec_schema,
+                                "status": status_schema,
+                            },
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
+def render(crd: dict[str, Any]) -> str:
+    """YAML text of a CRD, stable across runs."""
+    header = "# Generated by `twilio-operator crds` from operator/twilio_operator/models.py. Do not edit.\n"
+    return header + yaml.safe_dump(crd, sort_keys=False, width=120)
+
+
+def rendered_crds() -> dict[str, str]:
+    """File name -> YAML text for every kind."""
+    return {f"{kind.crd_name}.yaml": render(build_crd(kind)) for kind in KINDS}
+
+
+def write_crds(output_dir: Path, chart_dir: Path | None = None) -> list[Path]:
+    """Write every CRD to output_dir (and the chart's crds/ copy); return the paths written."""
+    written = []
+    for directory in [output_dir] + ([chart_dir] if chart_dir else []):
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, text in rendered_crds().items():
+            path = directory / name
+            path.write_text(text)
+            written.append(path)
+    return written

@@ -1,0 +1,367 @@
+"""The custom resources as pydantic models: the single source of the CRD schema.
+
+`crdgen` turns these models into structural OpenAPI schemas; the operator parses
+`spec` with them. Field names are camelCase on the wire (alias) and snake_case
+in Python. Every field has a description because `kubectl explain` shows it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+GROUP = "voip.twilio-operator.dev"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+
+ACCOUNT_SID_PATTERN = r"^AC[0-9a-f]{32}$"
+PHONE_NUMBER_SID_PATTERN = r"^PN[0-9a-f]{32}$"
+E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
+DURATION_PATTERN = r"^([0-9]+(s|m|h))+$"
+DNS_LABEL_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+SECRET_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
+
+Region = Literal["us1", "us2", "ie1", "de1", "au1", "jp1", "br1", "sg1"]
+DeletionPolicy = Literal["Delete", "Orphan"]
+VerificationStatus = Literal["pending", "verified", "warning", "failed"]
+CheckStatus = Literal["passed", "warning", "failed"]
+ConditionStatus = Literal["True", "False", "Unknown"]
+
+# The CEL expression that names a region's processing region: Twilio keeps REST
+# resources in the processing region that created them, so it cannot change.
+_PROCESSING_REGION_CEL = "(has({0}.region) && {0}.region in ['ie1', 'au1'] ? {0}.region : 'us1')"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- TwilioProvider spec
+
+
+class CredentialsSecretRef(_Model):
+    """Where the customer's Twilio credentials live: a Secret in the provider's own namespace."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "has(self.apiKeySidKey) == has(self.apiKeySecretKey)",
+                    "message": "apiKeySidKey and apiKeySecretKey must be set together",
+                }
+            ]
+        }
+    )
+
+    name: str = Field(
+        min_length=1,
+        max_length=253,
+        pattern=DNS_LABEL_NAME_PATTERN,
+        description="Name of a Secret in the same namespace as the TwilioProvider. There is no namespace "
+        "field on purpose: the operator never reads Secrets of other namespaces for you.",
+    )
+    auth_token_key: str = Field(
+        default="authToken",
+        min_length=1,
+        max_length=253,
+        pattern=SECRET_KEY_PATTERN,
+        description="Key in the Secret holding the account's Auth Token (32 lowercase hex characters). "
+        "Used unless apiKeySidKey and apiKeySecretKey are set.",
+    )
+    api_key_sid_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=253,
+        pattern=SECRET_KEY_PATTERN,
+        description="Key in the Secret holding a Twilio API key SID (SK...). When set together with "
+        "apiKeySecretKey, the API key is used instead of the Auth Token.",
+    )
+    api_key_secret_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=253,
+        pattern=SECRET_KEY_PATTERN,
+        description="Key in the Secret holding the API key's secret.",
+    )
+
+
+class OriginationUri(_Model):
+    """A SIP endpoint Twilio sends inbound calls to (the voice-agent platform's SIP address)."""
+
+    sip_url: str = Field(
+        pattern=r"^sip:[^\s]+$",
+        max_length=255,
+        description="SIP URI of the endpoint, e.g. sip:agents.example.com;transport=tcp. "
+        "Twilio supports sip: only.",
+    )
+    priority: int = Field(
+        default=10,
+        ge=0,
+        le=65535,
+        description="Lower values are tried first (0-65535).",
+    )
+    weight: int = Field(
+        default=10,
+        ge=1,
+        le=65535,
+        description="Share of calls among URIs of the same priority (1-65535).",
+    )
+    enabled: bool = Field(default=True, description="Whether Twilio may use this URI.")
+
+
+class TwilioProviderSpec(_Model):
+    """Desired state of a customer's Twilio integration."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": _PROCESSING_REGION_CEL.format("self")
+                    + " == "
+                    + _PROCESSING_REGION_CEL.format("oldSelf"),
+                    "message": "region cannot move between Twilio processing regions (us1, ie1, au1): Twilio "
+                    "keeps the trunk in the region that created it; create a new TwilioProvider instead",
+                }
+            ]
+        }
+    )
+
+    display_name: str = Field(
+        min_length=1,
+        max_length=100,
+        description="Human-readable name of the integration; used in the Twilio friendly names.",
+    )
+    account_sid: str = Field(
+        pattern=ACCOUNT_SID_PATTERN,
+        description="Twilio Account SID: AC followed by 32 lowercase hex digits. Immutable.",
+        json_schema_extra={
+            "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "accountSid is immutable"}]
+        },
+    )
+    credentials_secret_ref: CredentialsSecretRef = Field(
+        description="The Secret with the account's Auth Token or API key.",
+    )
+    region: Region | None = Field(
+        default=None,
+        description="Twilio region. ie1 and au1 are processing regions: the trunk is managed there and "
+        "inbound calls are processed there. us1, us2, de1, jp1, br1 and sg1 choose the termination edge "
+        "of the termination URI. Unset means us1 with the global termination URI.",
+    )
+    supports_call_transfer: bool = Field(
+        default=False,
+        description="Enable SIP REFER call transfer on the trunk (transfer mode enable-all).",
+    )
+    sip_credentials_secret_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=253,
+        pattern=DNS_LABEL_NAME_PATTERN,
+        description="Name of the Secret the operator writes the SIP credentials to. "
+        "Default: <metadata.name>-sip-credentials.",
+    )
+    deletion_policy: DeletionPolicy = Field(
+        default="Delete",
+        description="Delete removes the Twilio trunk and credential list with the object; Orphan leaves "
+        "Twilio untouched and keeps the SIP credentials Secret.",
+    )
+    verification_interval: str = Field(
+        default="1h",
+        pattern=DURATION_PATTERN,
+        max_length=16,
+        description="How often to re-verify the credentials and repair drift, e.g. 30m or 1h (minimum 1m).",
+    )
+    origination_uris: list[OriginationUri] = Field(
+        default_factory=list,
+        max_length=10,
+        description="SIP endpoints the trunk sends inbound calls to (the voice agents' SIP address).",
+    )
+
+
+# --------------------------------------------------------------------------- status
+
+
+class Condition(_Model):
+    """A metav1.Condition."""
+
+    type: str = Field(max_length=316, description="Condition type, e.g. Ready.")
+    status: ConditionStatus = Field(description="True, False or Unknown.")
+    reason: str = Field(max_length=1024, description="CamelCase reason for the last transition.")
+    message: str = Field(default="", max_length=32768, description="Human-readable details.")
+    last_transition_time: str = Field(description="When the status last changed (RFC 3339).")
+    observed_generation: int | None = Field(
+        default=None, description="The metadata.generation this condition was computed from."
+    )
+
+
+class VerificationDetail(_Model):
+    """The result of one verification check."""
+
+    check_name: str = Field(description="Which check ran, e.g. accountActive.")
+    status: CheckStatus = Field(description="passed, warning or failed.")
+    message: str = Field(default="", description="What the check found.")
+    timestamp: str = Field(description="When the check ran (RFC 3339).")
+    details: dict[str, str] = Field(default_factory=dict, description="Extra facts the check collected.")
+
+
+class AvailableNumber(_Model):
+    """One incoming phone number of the account."""
+
+    phone_number: str = Field(description="E.164 number.")
+    sid: str = Field(description="IncomingPhoneNumber SID (PN...).")
+    voice: bool = Field(default=False, description="Whether the number is voice capable.")
+    trunk_sid: str | None = Field(default=None, description="Trunk the number is on, if any.")
+
+
+class _Status(_Model):
+    # Status is written by the operator only; unknown fields from older versions are tolerated.
+    model_config = ConfigDict(extra="ignore")
+
+
+class TwilioProviderStatus(_Status):
+    """Observed state, written by the operator only. Never holds a token, key secret or password."""
+
+    observed_generation: int | None = Field(default=None, description="Last metadata.generation handled.")
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        description="Ready plus one condition per stage: CredentialsVerified, TrunkProvisioned, "
+        "SipCredentialsStored.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+    provider_type: Literal["twilio"] | None = Field(default=None, description="Always twilio.")
+    verification_status: VerificationStatus | None = Field(
+        default=None, description="pending, verified, warning or failed."
+    )
+    last_verified_at: str | None = Field(default=None, description="When the checks last ran (RFC 3339).")
+    verification_details: list[VerificationDetail] = Field(
+        default_factory=list, description="Result of each check of the last verification."
+    )
+    phone_number_count: int | None = Field(
+        default=None, description="Phone numbers imported and managed through this provider."
+    )
+    account_phone_number_count: int | None = Field(
+        default=None, description="All incoming phone numbers of the Twilio account."
+    )
+    available_numbers: list[AvailableNumber] = Field(
+        default_factory=list,
+        max_length=100,
+        description="The first 100 incoming numbers of the account, refreshed with each verification.",
+    )
+    trunk_sid: str | None = Field(default=None, description="SID of the Elastic SIP trunk (TK...).")
+    trunk_domain_name: str | None = Field(default=None, description="The trunk's domain name.")
+    termination_uri: str | None = Field(
+        default=None, description="SIP URI the platform dials for outbound calls (sip:NAME.pstn...)."
+    )
+    credential_list_sid: str | None = Field(default=None, description="SID of the credential list (CL...).")
+    sip_credentials_secret_name: str | None = Field(
+        default=None, description="Secret holding the SIP username, password and termination URI."
+    )
+    region: str | None = Field(default=None, description="The region the trunk is configured for.")
+    supports_call_transfer: bool | None = Field(default=None, description="Whether call transfer is enabled.")
+    trunk_recreations: int | None = Field(
+        default=None, description="How often the trunk was found deleted in Twilio and recreated."
+    )
+
+
+# --------------------------------------------------------------------------- TwilioPhoneNumber
+
+
+class LocalObjectReference(_Model):
+    """A reference to an object in the same namespace."""
+
+    name: str = Field(
+        min_length=1, max_length=253, pattern=DNS_LABEL_NAME_PATTERN, description="Object name."
+    )
+
+
+class AgentRef(_Model):
+    """The voice agent that answers the number."""
+
+    name: str = Field(min_length=1, max_length=253, description="Agent name on the voice platform.")
+    sip_uri: str | None = Field(
+        default=None,
+        pattern=r"^sips?:[^\s]+$",
+        max_length=255,
+        description="SIP URI of the agent, if it differs from the provider's origination URIs.",
+    )
+
+
+class TwilioPhoneNumberSpec(_Model):
+    """Import one of the account's phone numbers onto a provider's trunk."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "has(self.phoneNumber) != has(self.phoneNumberSid)",
+                    "message": "set exactly one of phoneNumber or phoneNumberSid",
+                },
+                {
+                    "rule": "self.providerRef.name == oldSelf.providerRef.name",
+                    "message": "providerRef is immutable",
+                },
+            ]
+        }
+    )
+
+    provider_ref: LocalObjectReference = Field(description="The TwilioProvider (same namespace).")
+    phone_number: str | None = Field(
+        default=None, pattern=E164_PATTERN, description="The number in E.164 form, e.g. +14155550100."
+    )
+    phone_number_sid: str | None = Field(
+        default=None, pattern=PHONE_NUMBER_SID_PATTERN, description="The IncomingPhoneNumber SID (PN...)."
+    )
+    agent_ref: AgentRef | None = Field(default=None, description="The voice agent that answers this number.")
+    allow_takeover: bool = Field(
+        default=False,
+        description="Move the number even if it is on another trunk. Without it, such a number is reported "
+        "as a Conflict and left alone.",
+    )
+
+
+class PhoneCapabilities(_Model):
+    """What the number can do."""
+
+    voice: bool = Field(default=False, description="Voice calls.")
+    sms: bool = Field(default=False, description="SMS.")
+    mms: bool = Field(default=False, description="MMS.")
+    fax: bool = Field(default=False, description="Fax.")
+
+
+class TwilioPhoneNumberStatus(_Status):
+    """Observed state of an imported number."""
+
+    observed_generation: int | None = Field(default=None, description="Last metadata.generation handled.")
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        description="Ready: the number is on the provider's trunk.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+    sid: str | None = Field(default=None, description="IncomingPhoneNumber SID.")
+    phone_number: str | None = Field(default=None, description="E.164 number.")
+    trunk_sid: str | None = Field(default=None, description="Trunk the number is attached to.")
+    capabilities: PhoneCapabilities | None = Field(default=None, description="The number's capabilities.")
+    agent: str | None = Field(default=None, description="The agent that answers the number.")
+
+
+# --------------------------------------------------------------------------- helpers
+
+_DURATION_PART = re.compile(r"([0-9]+)(s|m|h)")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
+MIN_VERIFICATION_INTERVAL = timedelta(minutes=1)
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse "1h30m"-style durations (the pattern is enforced by the API server)."""
+    if not re.fullmatch(DURATION_PATTERN, text):
+        raise ValueError(f"not a duration: {text!r} (expected e.g. 30m or 1h)")
+    seconds = sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_PART.findall(text))
+    return timedelta(seconds=seconds)
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    """The model as the API server stores it: camelCase keys, no unset optionals."""
+    return model.model_dump(by_alias=True, exclude_none=True, mode="json")

@@ -1,0 +1,117 @@
+"""Deletion of a TwilioProvider: what the finalizer does before it lets the object go.
+
+Delete removes what the operator created (numbers detached first, then the
+credential list unlinked, the trunk and the list deleted; 404 counts as done),
+then the SIP Secret. Orphan leaves Twilio alone and keeps the SIP Secret, which
+is the only copy of the password, by dropping our owner reference from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from twilio_operator import conditions as c
+from twilio_operator import plan
+from twilio_operator.conditions import ConditionUpdate
+from twilio_operator.errors import ErrorKind, TwilioError
+from twilio_operator.reconcile import PHONE_NUMBERS_PLURAL, Deps, Provider, StatusWriter, _read_credentials
+from twilio_operator.twilio_gateway import TwilioPort
+
+
+class DeletionBlocked(Exception):
+    """Twilio resources cannot be removed now; the message says why and how to let the object go."""
+
+
+@dataclass(frozen=True)
+class Teardown:
+    policy: str
+    removed: tuple[str, ...]
+
+
+def effective_policy(provider: Provider) -> str:
+    override = provider.annotations.get(plan.DELETION_POLICY_OVERRIDE)
+    return "Orphan" if override == "Orphan" else provider.spec.deletion_policy
+
+
+async def finalize_provider(provider: Provider, deps: Deps) -> Teardown:
+    policy = effective_policy(provider)
+    if policy == "Orphan":
+        await deps.kube.release_secret(provider.namespace, provider.sip_secret_name, provider.uid)
+        await deps.kube.post_event(
+            provider.ref,
+            "Normal",
+            "Orphaned",
+            "left the Twilio trunk and credential list in place; kept the SIP Secret",
+        )
+        return Teardown(policy, ())
+    writer = StatusWriter(provider, deps)
+    credentials = await _read_credentials(provider, deps)
+    if isinstance(credentials, plan.CredentialProblem):
+        await _block(writer, credentials.message)
+    twilio = deps.twilio.connect(credentials)  # type: ignore[arg-type]
+    try:
+        removed = await _remove_twilio_resources(provider, deps, twilio)
+    except TwilioError as error:
+        if error.kind is ErrorKind.TRANSIENT:
+            raise
+        await _block(writer, str(error))
+        raise  # unreachable: _block raises
+    await deps.kube.delete_secret(provider.namespace, provider.sip_secret_name)
+    return Teardown(policy, tuple(removed))
+
+
+async def _block(writer: StatusWriter, why: str) -> None:
+    message = (
+        f"cannot delete the Twilio resources: {why}. Fix the credentials Secret, or annotate the object with "
+        f"{plan.DELETION_POLICY_OVERRIDE}=Orphan to leave them in Twilio and let it go"
+    )
+    writer.condition(ConditionUpdate(c.READY, "False", c.DELETION_BLOCKED, message))
+    await writer.flush()
+    await writer.event("Warning", c.DELETION_BLOCKED, message)
+    raise DeletionBlocked(message)
+
+
+async def _remove_twilio_resources(provider: Provider, deps: Deps, twilio: TwilioPort) -> list[str]:
+    trunks, lists = await asyncio.gather(twilio.list_trunks(), twilio.list_credential_lists())
+    trunk_sids = {
+        t.sid
+        for t in trunks
+        if t.sid == provider.status.trunk_sid
+        or plan.domain_recreation(provider.uid, t.domain_name) is not None
+    }
+    list_sids = {
+        cl.sid
+        for cl in lists
+        if cl.sid == provider.status.credential_list_sid
+        or plan.is_our_credential_list(cl.friendly_name, provider.uid)
+    }
+    removed: list[str] = []
+    await _detach_numbers(provider, deps, twilio, trunk_sids)
+    for trunk_sid in sorted(trunk_sids):
+        attached = set(await twilio.list_trunk_credential_lists(trunk_sid))
+        for list_sid in sorted(attached & list_sids):
+            await twilio.detach_credential_list(trunk_sid, list_sid)
+        if await twilio.delete_trunk(trunk_sid):
+            removed.append(trunk_sid)
+    for list_sid in sorted(list_sids):
+        if await twilio.delete_credential_list(list_sid):
+            removed.append(list_sid)
+    if removed:
+        await deps.kube.post_event(
+            provider.ref, "Normal", "Deleted", f"deleted {', '.join(removed)} in Twilio"
+        )
+    return removed
+
+
+async def _detach_numbers(provider: Provider, deps: Deps, twilio: TwilioPort, trunk_sids: set[str]) -> None:
+    """Numbers imported through this provider leave the trunk first; they are never released."""
+    objects = await deps.kube.list_objects(PHONE_NUMBERS_PLURAL, provider.namespace)
+    for obj in objects:
+        status = obj.get("status") or {}
+        if (obj.get("spec") or {}).get("providerRef", {}).get("name") != provider.name:
+            continue
+        if status.get("sid") and status.get("trunkSid") in trunk_sids:
+            number = await twilio.find_incoming_number(sid=status["sid"], phone_number=None)
+            if number is not None and number.trunk_sid in trunk_sids:
+                await twilio.set_number_trunk(number.sid, None)

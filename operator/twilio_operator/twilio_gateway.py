@@ -1,0 +1,541 @@
+"""The narrow async port to Twilio, and its adapter over the official twilio library.
+
+Reconcile code sees only `TwilioPort` and the frozen values below. The adapter
+talks HTTP through the twilio library's async client; `base_url` (set from
+TWILIO_OPERATOR_TWILIO_BASE_URL) points it at the emulator, and that is the only
+difference between tests and production. Every failure leaves this module as a
+sanitised `TwilioError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+import aiohttp
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from twilio_operator.errors import ErrorKind, TwilioError, classify, clean_detail
+from twilio_operator.twilio_http import RewritingAsyncHttpClient
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+LIST_PAGE_SIZE = 1000  # Twilio's maximum; the library would otherwise send PageSize=limit uncapped
+# Twilio's processing regions and the edge that serves them.
+REGION_EDGES = {
+    "us1": "ashburn",
+    "us2": "umatilla",
+    "ie1": "dublin",
+    "de1": "frankfurt",
+    "au1": "sydney",
+    "jp1": "tokyo",
+    "br1": "sao-paulo",
+    "sg1": "singapore",
+}
+PROCESSING_REGIONS = frozenset({"ie1", "au1"})  # us1 is the default: no client region needed
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class TwilioCredentials:
+    """How to authenticate as one account. `secret` is an Auth Token or an API key secret."""
+
+    account_sid: str
+    username: str  # the Account SID, or an API key SID (SK...)
+    secret: str = field(repr=False)
+    region: str | None = None  # client (processing) region: ie1 or au1, else None
+
+    @property
+    def key(self) -> tuple[str, str, str | None]:
+        return (self.account_sid, self.username, self.region)
+
+
+@dataclass(frozen=True)
+class Account:
+    sid: str
+    status: str
+    friendly_name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Trunk:
+    sid: str
+    domain_name: str
+    friendly_name: str
+    transfer_mode: str
+
+
+@dataclass(frozen=True)
+class CredentialList:
+    sid: str
+    friendly_name: str
+
+
+@dataclass(frozen=True)
+class Credential:
+    sid: str
+    username: str
+
+
+@dataclass(frozen=True)
+class OriginationUrl:
+    sid: str
+    sip_url: str
+    priority: int
+    weight: int
+    enabled: bool
+    friendly_name: str
+
+
+@dataclass(frozen=True)
+class IncomingNumber:
+    sid: str
+    phone_number: str
+    trunk_sid: str | None
+    voice: bool = False
+    sms: bool = False
+    mms: bool = False
+    fax: bool = False
+
+
+@dataclass(frozen=True)
+class NumberPage:
+    """The first numbers of an account, and how many there are in all."""
+
+    numbers: tuple[IncomingNumber, ...]
+    total: int
+
+
+# --------------------------------------------------------------------------- the port
+
+
+class TwilioPort(Protocol):
+    """What the operator does with one Twilio account. Deletes return False when it was already gone."""
+
+    async def fetch_account(self) -> Account: ...
+    async def list_trunks(self) -> list[Trunk]: ...
+    async def fetch_trunk(self, sid: str) -> Trunk | None: ...
+    async def create_trunk(self, friendly_name: str, domain_name: str, transfer_mode: str) -> Trunk: ...
+    async def update_trunk(
+        self, sid: str, *, friendly_name: str | None, transfer_mode: str | None
+    ) -> Trunk: ...
+    async def delete_trunk(self, sid: str) -> bool: ...
+    async def list_credential_lists(self) -> list[CredentialList]: ...
+    async def fetch_credential_list(self, sid: str) -> CredentialList | None: ...
+    async def create_credential_list(self, friendly_name: str) -> CredentialList: ...
+    async def update_credential_list(self, sid: str, friendly_name: str) -> CredentialList: ...
+    async def delete_credential_list(self, sid: str) -> bool: ...
+    async def list_credentials(self, list_sid: str) -> list[Credential]: ...
+    async def create_credential(self, list_sid: str, username: str, password: str) -> Credential: ...
+    async def update_credential_password(self, list_sid: str, sid: str, password: str) -> None: ...
+    async def list_trunk_credential_lists(self, trunk_sid: str) -> list[str]: ...
+    async def attach_credential_list(self, trunk_sid: str, list_sid: str) -> None: ...
+    async def detach_credential_list(self, trunk_sid: str, list_sid: str) -> bool: ...
+    async def list_origination_urls(self, trunk_sid: str) -> list[OriginationUrl]: ...
+    async def create_origination_url(self, trunk_sid: str, url: OriginationUrl) -> OriginationUrl: ...
+    async def update_origination_url(self, trunk_sid: str, url: OriginationUrl) -> OriginationUrl: ...
+    async def delete_origination_url(self, trunk_sid: str, sid: str) -> bool: ...
+    async def page_incoming_numbers(self, keep: int) -> NumberPage: ...
+    async def find_incoming_number(
+        self, *, sid: str | None, phone_number: str | None
+    ) -> IncomingNumber | None: ...
+    async def set_number_trunk(self, number_sid: str, trunk_sid: str | None) -> IncomingNumber: ...
+    async def fetch_voice_region(self, domain_name: str) -> str | None: ...
+    async def update_voice_region(self, domain_name: str, region: str) -> None: ...
+
+
+class TwilioConnector(Protocol):
+    """Hands out a port per account; owns connection pools and per-account limits."""
+
+    def connect(self, credentials: TwilioCredentials) -> TwilioPort: ...
+    async def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- the adapter
+
+_retry_after: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "twilio_retry_after", default=None
+)
+
+
+class _HttpClient(RewritingAsyncHttpClient):
+    """Remembers Retry-After of a 429 for the calling task: TwilioRestException drops headers."""
+
+    async def request(self, *args: Any, **kwargs: Any) -> Response:
+        response: Response = await super().request(*args, **kwargs)
+        if response.status_code in (429, 503):
+            _retry_after.set(_parse_retry_after(response.headers))
+        return response
+
+
+def _parse_retry_after(headers: Any) -> float | None:
+    raw = headers.get("Retry-After") if headers is not None else None
+    try:
+        return max(0.0, float(raw)) if raw is not None else None
+    except ValueError:
+        return None
+
+
+@dataclass
+class _AccountLimits:
+    """Per-account concurrency and a shared pause after a 429, so peers back off together."""
+
+    semaphore: asyncio.Semaphore
+    not_before: float = 0.0
+
+
+class TwilioLibraryConnector:
+    """TwilioConnector over the twilio library. Create it inside the running event loop."""
+
+    def __init__(
+        self, base_url: str | None, *, timeout: float = 15.0, max_concurrency_per_account: int = 8
+    ) -> None:
+        self._base_url = base_url
+        self._timeout = timeout
+        self._max_concurrency = max_concurrency_per_account
+        self._http: dict[tuple[str, str, str | None], _HttpClient] = {}
+        self._limits: dict[str, _AccountLimits] = {}
+
+    def connect(self, credentials: TwilioCredentials) -> TwilioPort:
+        http = self._http.get(credentials.key)
+        if http is None:
+            http = self._http[credentials.key] = _HttpClient(self._base_url, timeout=self._timeout)
+        limits = self._limits.setdefault(
+            credentials.account_sid, _AccountLimits(asyncio.Semaphore(self._max_concurrency))
+        )
+        client = Client(
+            username=credentials.username,
+            password=credentials.secret,
+            account_sid=credentials.account_sid,
+            region=credentials.region,
+            edge=REGION_EDGES[credentials.region] if credentials.region else None,
+            http_client=http,
+            # A non-empty mapping: with {} the library falls back to os.environ (TWILIO_REGION etc.).
+            environment={"TWILIO_OPERATOR": "1"},
+        )
+        return TwilioAccount(client, credentials, limits)
+
+    async def close(self) -> None:
+        clients, self._http = list(self._http.values()), {}
+        for http in clients:
+            await http.close()
+
+
+class TwilioAccount:
+    """TwilioPort for one account, over one twilio Client."""
+
+    def __init__(self, client: Client, credentials: TwilioCredentials, limits: _AccountLimits) -> None:
+        self._client = client
+        self._account = client.api.v2010.accounts(credentials.account_sid)
+        self._secrets = (credentials.secret,)
+        self._limits = limits
+
+    async def _call(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
+        limits = self._limits
+        async with limits.semaphore:
+            pause = limits.not_before - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            _retry_after.set(None)
+            try:
+                return await call()
+            except TwilioRestException as exc:
+                error = self._error(operation, exc.status, exc.code, exc.msg)
+            except TwilioException as exc:  # paging errors carry the raw response as args[1]
+                error = self._page_error(operation, exc)
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                error = TwilioError(operation, ErrorKind.TRANSIENT, detail=type(exc).__name__)
+            if error.status == 429:
+                limits.not_before = max(limits.not_before, time.monotonic() + (error.retry_after or 1.0))
+            raise error
+
+    def _error(self, operation: str, status: int | None, code: int | None, message: str) -> TwilioError:
+        return TwilioError(
+            operation,
+            classify(status, code),
+            status=status,
+            code=code,
+            detail=clean_detail(str(message or ""), self._secrets),
+            retry_after=_retry_after.get(),
+        )
+
+    def _page_error(self, operation: str, exc: TwilioException) -> TwilioError:
+        response = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], Response) else None
+        if response is None:
+            return TwilioError(operation, ErrorKind.TRANSIENT, detail="unexpected response")
+        code, message = None, ""
+        try:
+            import json
+
+            body = json.loads(response.text)
+            code, message = body.get("code"), body.get("message", "")
+        except (ValueError, AttributeError):
+            pass
+        return self._error(operation, response.status_code, code, message)
+
+    async def _delete(self, operation: str, call: Callable[[], Awaitable[Any]]) -> bool:
+        try:
+            await self._call(operation, call)
+        except TwilioError as error:
+            if error.kind is ErrorKind.NOT_FOUND:
+                return False
+            raise
+        return True
+
+    async def _fetch_or_none(self, operation: str, call: Callable[[], Awaitable[T]]) -> T | None:
+        try:
+            return await self._call(operation, call)
+        except TwilioError as error:
+            if error.kind is ErrorKind.NOT_FOUND:
+                return None
+            raise
+
+    # ---- account
+
+    async def fetch_account(self) -> Account:
+        a = await self._call("fetch the Twilio account", self._account.fetch_async)
+        return Account(
+            sid=a.sid, status=str(a.status or ""), friendly_name=a.friendly_name or "", type=str(a.type)
+        )
+
+    # ---- trunks
+
+    @property
+    def _trunks(self) -> Any:
+        return self._client.trunking.v1.trunks
+
+    async def list_trunks(self) -> list[Trunk]:
+        items = await self._call("list SIP trunks", lambda: self._trunks.list_async(page_size=LIST_PAGE_SIZE))
+        return [_trunk(t) for t in items]
+
+    async def fetch_trunk(self, sid: str) -> Trunk | None:
+        t = await self._fetch_or_none("fetch SIP trunk", self._trunks(sid).fetch_async)
+        return _trunk(t) if t is not None else None
+
+    async def create_trunk(self, friendly_name: str, domain_name: str, transfer_mode: str) -> Trunk:
+        t = await self._call(
+            "create SIP trunk",
+            lambda: self._trunks.create_async(
+                friendly_name=friendly_name, domain_name=domain_name, transfer_mode=transfer_mode
+            ),
+        )
+        return _trunk(t)
+
+    async def update_trunk(self, sid: str, *, friendly_name: str | None, transfer_mode: str | None) -> Trunk:
+        changes = {k: v for k, v in (("friendly_name", friendly_name), ("transfer_mode", transfer_mode)) if v}
+        t = await self._call("update SIP trunk", lambda: self._trunks(sid).update_async(**changes))
+        return _trunk(t)
+
+    async def delete_trunk(self, sid: str) -> bool:
+        return await self._delete("delete SIP trunk", self._trunks(sid).delete_async)
+
+    # ---- credential lists and credentials
+
+    @property
+    def _lists(self) -> Any:
+        return self._account.sip.credential_lists
+
+    async def list_credential_lists(self) -> list[CredentialList]:
+        items = await self._call(
+            "list credential lists", lambda: self._lists.list_async(page_size=LIST_PAGE_SIZE)
+        )
+        return [CredentialList(sid=c.sid, friendly_name=c.friendly_name or "") for c in items]
+
+    async def fetch_credential_list(self, sid: str) -> CredentialList | None:
+        c = await self._fetch_or_none("fetch credential list", self._lists(sid).fetch_async)
+        return CredentialList(sid=c.sid, friendly_name=c.friendly_name or "") if c is not None else None
+
+    async def create_credential_list(self, friendly_name: str) -> CredentialList:
+        c = await self._call(
+            "create credential list", lambda: self._lists.create_async(friendly_name=friendly_name)
+        )
+        return CredentialList(sid=c.sid, friendly_name=c.friendly_name or "")
+
+    async def update_credential_list(self, sid: str, friendly_name: str) -> CredentialList:
+        c = await self._call(
+            "rename credential list", lambda: self._lists(sid).update_async(friendly_name=friendly_name)
+        )
+        return CredentialList(sid=c.sid, friendly_name=c.friendly_name or "")
+
+    async def delete_credential_list(self, sid: str) -> bool:
+        return await self._delete("delete credential list", self._lists(sid).delete_async)
+
+    async def list_credentials(self, list_sid: str) -> list[Credential]:
+        items = await self._call(
+            "list SIP credentials",
+            lambda: self._lists(list_sid).credentials.list_async(page_size=LIST_PAGE_SIZE),
+        )
+        return [Credential(sid=c.sid, username=c.username) for c in items]
+
+    async def create_credential(self, list_sid: str, username: str, password: str) -> Credential:
+        c = await self._call(
+            "create SIP credential",
+            lambda: self._lists(list_sid).credentials.create_async(username=username, password=password),
+        )
+        return Credential(sid=c.sid, username=c.username)
+
+    async def update_credential_password(self, list_sid: str, sid: str, password: str) -> None:
+        await self._call(
+            "update SIP credential password",
+            lambda: self._lists(list_sid).credentials(sid).update_async(password=password),
+        )
+
+    # ---- trunk associations
+
+    async def list_trunk_credential_lists(self, trunk_sid: str) -> list[str]:
+        items = await self._call(
+            "list the trunk's credential lists",
+            lambda: self._trunks(trunk_sid).credentials_lists.list_async(page_size=LIST_PAGE_SIZE),
+        )
+        return [c.sid for c in items]
+
+    async def attach_credential_list(self, trunk_sid: str, list_sid: str) -> None:
+        await self._call(
+            "attach credential list to trunk",
+            lambda: self._trunks(trunk_sid).credentials_lists.create_async(credential_list_sid=list_sid),
+        )
+
+    async def detach_credential_list(self, trunk_sid: str, list_sid: str) -> bool:
+        return await self._delete(
+            "detach credential list from trunk",
+            self._trunks(trunk_sid).credentials_lists(list_sid).delete_async,
+        )
+
+    async def list_origination_urls(self, trunk_sid: str) -> list[OriginationUrl]:
+        items = await self._call(
+            "list origination URLs",
+            lambda: self._trunks(trunk_sid).origination_urls.list_async(page_size=LIST_PAGE_SIZE),
+        )
+        return [_origination(o) for o in items]
+
+    async def create_origination_url(self, trunk_sid: str, url: OriginationUrl) -> OriginationUrl:
+        o = await self._call(
+            "create origination URL",
+            lambda: self._trunks(trunk_sid).origination_urls.create_async(
+                weight=url.weight,
+                priority=url.priority,
+                enabled=url.enabled,
+                friendly_name=url.friendly_name,
+                sip_url=url.sip_url,
+            ),
+        )
+        return _origination(o)
+
+    async def update_origination_url(self, trunk_sid: str, url: OriginationUrl) -> OriginationUrl:
+        o = await self._call(
+            "update origination URL",
+            lambda: (
+                self._trunks(trunk_sid)
+                .origination_urls(url.sid)
+                .update_async(
+                    weight=url.weight,
+                    priority=url.priority,
+                    enabled=url.enabled,
+                    friendly_name=url.friendly_name,
+                    sip_url=url.sip_url,
+                )
+            ),
+        )
+        return _origination(o)
+
+    async def delete_origination_url(self, trunk_sid: str, sid: str) -> bool:
+        return await self._delete(
+            "delete origination URL", self._trunks(trunk_sid).origination_urls(sid).delete_async
+        )
+
+    # ---- phone numbers
+
+    @property
+    def _numbers(self) -> Any:
+        return self._account.incoming_phone_numbers
+
+    async def page_incoming_numbers(self, keep: int) -> NumberPage:
+        async def scan() -> NumberPage:
+            kept: list[IncomingNumber] = []
+            total = 0
+            async for n in await self._numbers.stream_async(page_size=LIST_PAGE_SIZE):
+                total += 1
+                if len(kept) < keep:
+                    kept.append(_number(n))
+            return NumberPage(numbers=tuple(kept), total=total)
+
+        return await self._call("list incoming phone numbers", scan)
+
+    async def find_incoming_number(
+        self, *, sid: str | None, phone_number: str | None
+    ) -> IncomingNumber | None:
+        if sid:
+            n = await self._fetch_or_none("fetch incoming phone number", self._numbers(sid).fetch_async)
+            return _number(n) if n is not None else None
+        items = await self._call(
+            "find incoming phone number",
+            lambda: self._numbers.list_async(phone_number=phone_number, page_size=LIST_PAGE_SIZE),
+        )
+        exact = [n for n in items if n.phone_number == phone_number]
+        return _number(exact[0]) if exact else None
+
+    async def set_number_trunk(self, number_sid: str, trunk_sid: str | None) -> IncomingNumber:
+        # Updating the number works in every region; the trunk's PhoneNumbers subresource does not (IE1).
+        n = await self._call(
+            "move phone number" if trunk_sid else "detach phone number",
+            lambda: self._numbers(number_sid).update_async(trunk_sid=trunk_sid or ""),
+        )
+        return _number(n)
+
+    # ---- routes
+
+    async def fetch_voice_region(self, domain_name: str) -> str | None:
+        r = await self._fetch_or_none(
+            "fetch the trunk's voice region", self._client.routes.v2.trunks(domain_name).fetch_async
+        )
+        return str(r.voice_region) if r is not None and r.voice_region else None
+
+    async def update_voice_region(self, domain_name: str, region: str) -> None:
+        await self._call(
+            "set the trunk's voice region",
+            lambda: self._client.routes.v2.trunks(domain_name).update_async(voice_region=region),
+        )
+
+
+def _trunk(t: Any) -> Trunk:
+    return Trunk(
+        sid=t.sid,
+        domain_name=t.domain_name or "",
+        friendly_name=t.friendly_name or "",
+        transfer_mode=str(t.transfer_mode or "disable-all"),
+    )
+
+
+def _origination(o: Any) -> OriginationUrl:
+    return OriginationUrl(
+        sid=o.sid,
+        sip_url=o.sip_url,
+        priority=int(o.priority),
+        weight=int(o.weight),
+        enabled=bool(o.enabled),
+        friendly_name=o.friendly_name or "",
+    )
+
+
+def _number(n: Any) -> IncomingNumber:
+    caps = n.capabilities or {}
+    return IncomingNumber(
+        sid=n.sid,
+        phone_number=n.phone_number,
+        trunk_sid=n.trunk_sid or None,
+        voice=bool(caps.get("voice")),
+        sms=bool(caps.get("sms") or caps.get("SMS")),
+        mms=bool(caps.get("mms") or caps.get("MMS")),
+        fax=bool(caps.get("fax")),
+    )

@@ -1,0 +1,94 @@
+"""An in-memory KubernetesPort for the component tier: Secrets, status and Events, nothing else."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+from twilio_operator.k8s_gateway import KubernetesPort, NotFoundError, ObjectRef, SecretData
+
+
+class FakeKube:
+    """Behaves like the API server for the calls a reconcile makes; records every write."""
+
+    def __init__(self) -> None:
+        self.secrets: dict[tuple[str, str], dict[str, Any]] = {}
+        self.statuses: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.objects: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.events: list[tuple[str, str, str, str]] = []  # (object name, type, reason, message)
+        self.writes: list[str] = []
+        self._versions = itertools.count(1)
+
+    # ---- test helpers
+    def put_secret(
+        self, namespace: str, name: str, data: Mapping[str, str | bytes], **annotations: str
+    ) -> None:
+        raw = {k: v.encode() if isinstance(v, str) else v for k, v in data.items()}
+        self.secrets[(namespace, name)] = {"data": raw, "annotations": dict(annotations), "owners": set()}
+
+    def secret_text(self, namespace: str, name: str) -> dict[str, str]:
+        return {k: v.decode() for k, v in self.secrets[(namespace, name)]["data"].items()}
+
+    def reasons(self) -> list[str]:
+        return [reason for _, _, reason, _ in self.events]
+
+    # ---- KubernetesPort
+    async def read_secret(self, namespace: str, name: str) -> SecretData | None:
+        stored = self.secrets.get((namespace, name))
+        if stored is None:
+            return None
+        return SecretData(
+            data=dict(stored["data"]),
+            annotations=dict(stored["annotations"]),
+            owner_uids=frozenset(stored["owners"]),
+            resource_version=str(next(self._versions)),
+        )
+
+    async def write_secret(
+        self,
+        namespace: str,
+        name: str,
+        data: Mapping[str, str],
+        annotations: Mapping[str, str],
+        owner: ObjectRef | None,
+    ) -> None:
+        self.writes.append(f"write secret {name}")
+        stored = self.secrets.setdefault((namespace, name), {"data": {}, "annotations": {}, "owners": set()})
+        stored["data"].update({k: v.encode() for k, v in data.items()})
+        stored["annotations"].update(annotations)
+        if owner is not None:
+            stored["owners"].add(owner.uid)
+
+    async def annotate_secret(self, namespace: str, name: str, annotations: Mapping[str, str]) -> None:
+        self.writes.append(f"annotate secret {name}")
+        self.secrets[(namespace, name)]["annotations"].update(annotations)
+
+    async def release_secret(self, namespace: str, name: str, owner_uid: str) -> None:
+        self.writes.append(f"release secret {name}")
+        if (namespace, name) in self.secrets:
+            self.secrets[(namespace, name)]["owners"].discard(owner_uid)
+
+    async def delete_secret(self, namespace: str, name: str) -> bool:
+        self.writes.append(f"delete secret {name}")
+        return self.secrets.pop((namespace, name), None) is not None
+
+    async def patch_status(self, plural: str, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        if (plural, namespace, name) == ("gone", namespace, name):
+            raise NotFoundError(name)
+        self.statuses[(plural, namespace, name)] = copy.deepcopy(dict(status))
+
+    async def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        return next(
+            (o for o in self.objects.get((plural, namespace), []) if o["metadata"]["name"] == name), None
+        )
+
+    async def list_objects(self, plural: str, namespace: str) -> list[dict[str, Any]]:
+        return copy.deepcopy(self.objects.get((plural, namespace), []))
+
+    async def post_event(self, subject: ObjectRef, type_: str, reason: str, message: str) -> None:
+        self.events.append((subject.name, type_, reason, message))
+
+
+_: KubernetesPort = FakeKube()

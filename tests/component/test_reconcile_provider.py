@@ -1,0 +1,281 @@
+"""reconcile_provider against the emulator: create, idempotency, change, drift, crash recovery, errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from twilio_operator import plan
+from twilio_operator.errors import ErrorKind, TwilioError
+
+from .conftest import CREDENTIALS_SECRET, NAMESPACE, World
+
+
+def conditions(world: World) -> dict[str, tuple[str, str]]:
+    return {c.type: (c.status, c.reason) for c in world.status.conditions}
+
+
+def trunks_of(world: World) -> list[dict]:
+    return world.account_state()["trunks"]
+
+
+def lists_of(world: World) -> list[dict]:
+    return world.account_state()["credential_lists"]
+
+
+async def test_create_provisions_trunk_list_and_credential(world: World) -> None:
+    outcome = await world.reconcile()
+
+    assert outcome.ready
+    status = world.status
+    uid_hex = world.provider.uid.replace("-", "")
+    assert status.trunk_domain_name == f"twp-{uid_hex}.pstn.twilio.com"
+    assert status.termination_uri == f"sip:twp-{uid_hex}.pstn.twilio.com"
+    assert status.trunk_sid and status.trunk_sid.startswith("TK")
+    assert status.credential_list_sid and status.credential_list_sid.startswith("CL")
+    assert status.verification_status == "verified"
+    assert status.provider_type == "twilio"
+    assert status.region == "us1" and status.supports_call_transfer is False
+    assert status.account_phone_number_count == 2 and len(status.available_numbers) == 2
+    assert status.observed_generation == 1 and status.last_verified_at
+    assert {d.check_name for d in status.verification_details} >= {
+        "accountActive",
+        "sipTrunkingAccess",
+        "credentialListAccess",
+        "phoneNumbersAccess",
+        "trunk",
+        "credentialListAttached",
+    }
+    assert conditions(world) == {
+        "Ready": ("True", "Provisioned"),
+        "CredentialsVerified": ("True", "Verified"),
+        "TrunkProvisioned": ("True", "Provisioned"),
+        "SipCredentialsStored": ("True", "Stored"),
+    }
+    [trunk] = trunks_of(world)
+    assert trunk["sid"] == status.trunk_sid and trunk["transfer_mode"] == "disable-all"
+    assert status.credential_list_sid in trunk["credential_list_sids"]
+    secret = world.kube.secret_text(NAMESPACE, "acme-sip-credentials")
+    assert set(secret) == {"username", "password", "sipDomain", "terminationUri", "trunkSid"}
+    assert len(secret["password"]) == 32 and plan.meets_twilio_password_rules(secret["password"])
+    assert (
+        world.kube.secrets[(NAMESPACE, "acme-sip-credentials")]["annotations"][plan.PASSWORD_STATE]
+        == "applied"
+    )
+    assert world.emulator.sip_auth(status.trunk_domain_name, secret["username"], secret["password"])
+    assert "Provisioned" in world.kube.reasons()
+
+
+async def test_password_reaches_the_secret_before_twilio(world: World) -> None:
+    """If the credential create never answers, the Secret already holds the password Twilio got."""
+    world.emulator.add_fault(r".*/Credentials\.json", "commit_then_error", method="POST", status=500)
+    with pytest.raises(TwilioError) as failure:
+        await world.reconcile()
+    assert failure.value.kind is ErrorKind.TRANSIENT
+    secret = world.kube.secret_text(NAMESPACE, "acme-sip-credentials")
+    annotations = world.kube.secrets[(NAMESPACE, "acme-sip-credentials")]["annotations"]
+    assert annotations[plan.PASSWORD_STATE] == "pending"
+    domain = world.status.trunk_domain_name
+    assert world.emulator.sip_auth(domain, secret["username"], secret["password"])  # Twilio committed it
+
+    assert (await world.reconcile()).ready
+    assert world.emulator.sip_auth(
+        domain, secret["username"], world.kube.secret_text(NAMESPACE, "acme-sip-credentials")["password"]
+    )
+    [cl] = lists_of(world)
+    assert len(cl["credentials"]) == 1
+
+
+async def test_second_reconcile_makes_no_twilio_writes(world: World) -> None:
+    await world.reconcile()
+    seq = world.last_seq()
+    writes_before = list(world.kube.writes)
+
+    assert (await world.reconcile()).ready
+
+    assert world.writes_since(seq) == []
+    assert world.kube.writes == writes_before
+
+
+async def test_lost_status_is_recovered_by_deterministic_names(world: World) -> None:
+    """A crash after the creates but before status was written must not create twice."""
+    await world.reconcile()
+    first = world.status
+    world.provider = world.provider.__class__(**{**world.provider.__dict__, "status": type(first)()})
+
+    assert (await world.reconcile()).ready
+
+    assert world.status.trunk_sid == first.trunk_sid
+    assert world.status.credential_list_sid == first.credential_list_sid
+    assert len(trunks_of(world)) == 1 and len(lists_of(world)) == 1
+
+
+async def test_trunk_create_committed_but_answer_lost(world: World) -> None:
+    world.emulator.add_fault(r"/v1/Trunks", "commit_then_error", method="POST", status=500)
+    with pytest.raises(TwilioError):
+        await world.reconcile()
+    assert (await world.reconcile()).ready
+    assert len(trunks_of(world)) == 1 and len(lists_of(world)) == 1
+
+
+async def test_spec_changes_update_the_trunk_in_place(world: World) -> None:
+    await world.reconcile()
+    trunk_sid = world.status.trunk_sid
+    world.with_spec(display_name="Acme Renamed", supports_call_transfer=True, region="de1")
+
+    assert (await world.reconcile()).ready
+
+    [trunk] = trunks_of(world)
+    assert trunk["sid"] == trunk_sid
+    assert trunk["friendly_name"] == "Acme Renamed" and trunk["transfer_mode"] == "enable-all"
+    uid_hex = world.provider.uid.replace("-", "")
+    assert world.status.termination_uri == f"sip:twp-{uid_hex}.pstn.frankfurt.twilio.com"
+    assert world.status.observed_generation == 2
+    secret = world.kube.secret_text(NAMESPACE, "acme-sip-credentials")
+    assert secret["terminationUri"] == world.status.termination_uri
+
+
+async def test_processing_region_routes_calls_to_that_region(world: World) -> None:
+    world.with_spec(region="ie1")
+    seq = world.last_seq()
+    assert (await world.reconcile()).ready
+    hosts = {r["host"] for r in world.emulator.requests(since=seq)}
+    assert "trunking.dublin.ie1.twilio.com" in hosts and "api.dublin.ie1.twilio.com" in hosts
+    state = world.emulator.state()
+    routes = [r for a in state["accounts"] if a["sid"] == world.account["sid"] for r in a.get("routes", [])]
+    assert any(r.get("voice_region") == "ie1" for r in routes), state
+
+
+async def test_drift_is_repaired(world: World, twilio_client) -> None:
+    await world.reconcile()
+    trunk_sid, list_sid = world.status.trunk_sid, world.status.credential_list_sid
+    password = world.kube.secret_text(NAMESPACE, "acme-sip-credentials")["password"]
+
+    # Detached credential list and changed transfer mode come back.
+    twilio_client.trunking.v1.trunks(trunk_sid).credentials_lists(list_sid).delete()
+    twilio_client.trunking.v1.trunks(trunk_sid).update(transfer_mode="enable-all")
+    assert (await world.reconcile()).ready
+    [trunk] = trunks_of(world)
+    assert trunk["transfer_mode"] == "disable-all"
+    assert list_sid in trunk["credential_list_sids"]
+
+    # A trunk deleted in Twilio is recreated under a new domain; the Secret follows it.
+    twilio_client.trunking.v1.trunks(trunk_sid).delete()
+    assert (await world.reconcile()).ready
+    [trunk] = trunks_of(world)
+    assert trunk["sid"] != trunk_sid and trunk["domain_name"].endswith("-r1.pstn.twilio.com")
+    assert world.status.trunk_recreations == 1
+    secret = world.kube.secret_text(NAMESPACE, "acme-sip-credentials")
+    assert secret["sipDomain"] == trunk["domain_name"] and secret["trunkSid"] == trunk["sid"]
+    assert world.emulator.sip_auth(trunk["domain_name"], secret["username"], secret["password"])
+    assert secret["password"] == password
+    assert "TrunkRecreated" in world.kube.reasons()
+
+
+async def test_edited_sip_secret_rotates_the_password(world: World) -> None:
+    await world.reconcile()
+    domain = world.status.trunk_domain_name
+    old = world.kube.secret_text(NAMESPACE, "acme-sip-credentials")
+    world.kube.secrets[(NAMESPACE, "acme-sip-credentials")]["data"]["password"] = b"Hand-Edited-Password-1"
+
+    assert (await world.reconcile()).ready
+
+    new = world.kube.secret_text(NAMESPACE, "acme-sip-credentials")
+    assert new["password"] not in (old["password"], "Hand-Edited-Password-1")
+    assert world.emulator.sip_auth(domain, new["username"], new["password"])
+    assert not world.emulator.sip_auth(domain, old["username"], old["password"])
+    assert "SipCredentialRotated" in world.kube.reasons()
+
+
+async def test_deleted_sip_secret_rotates_the_password(world: World) -> None:
+    await world.reconcile()
+    del world.kube.secrets[(NAMESPACE, "acme-sip-credentials")]
+    assert (await world.reconcile()).ready
+    secret = world.kube.secret_text(NAMESPACE, "acme-sip-credentials")
+    assert world.emulator.sip_auth(world.status.trunk_domain_name, secret["username"], secret["password"])
+    assert len(lists_of(world)[0]["credentials"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "reason", "names"),
+    [
+        (None, "SecretNotFound", f"Secret {NAMESPACE}/{CREDENTIALS_SECRET} not found"),
+        ({"token": "x"}, "SecretKeyMissing", "has no key authToken"),
+        ({"authToken": "NOT-A-TOKEN"}, "SecretInvalid", "key authToken"),
+        ({"authToken": b"\xff\xfe"}, "SecretInvalid", "not UTF-8"),
+    ],
+)
+async def test_unusable_credentials_secret_blocks_without_calling_twilio(
+    world: World, data: dict | None, reason: str, names: str
+) -> None:
+    if data is None:
+        del world.kube.secrets[(NAMESPACE, CREDENTIALS_SECRET)]
+    else:
+        world.kube.put_secret(NAMESPACE, CREDENTIALS_SECRET, data)
+    seq = world.last_seq()
+
+    outcome = await world.reconcile()
+
+    assert not outcome.ready and outcome.blocked
+    assert conditions(world)["Ready"] == ("False", reason)
+    message = next(c.message for c in world.status.conditions if c.type == "CredentialsVerified")
+    assert names in message and "NOT-A-TOKEN" not in message
+    assert world.emulator.requests(since=seq) == []
+
+
+async def test_wrong_token_fails_verification(world: World) -> None:
+    world.kube.put_secret(NAMESPACE, CREDENTIALS_SECRET, {"authToken": "0" * 32})
+    with pytest.raises(TwilioError) as failure:
+        await world.reconcile()
+    assert failure.value.kind is ErrorKind.AUTH
+    assert world.status.verification_status == "failed"
+    failed = [d for d in world.status.verification_details if d.status == "failed"]
+    assert failed and all("401" in d.message for d in failed)
+    assert conditions(world)["Ready"] == ("False", "AuthFailed")
+    assert "0" * 32 not in str(world.status.model_dump())
+
+
+async def test_suspended_account_fails_verification(world: World) -> None:
+    world.emulator.patch_account(world.account["sid"], status="suspended")
+    with pytest.raises(TwilioError) as failure:
+        await world.reconcile()
+    assert failure.value.kind is ErrorKind.AUTH
+    assert world.status.verification_status == "failed"
+    assert conditions(world)["CredentialsVerified"][0] == "False"
+
+
+async def test_api_key_credentials(world: World) -> None:
+    key = world.account["api_keys"][0]
+    world.kube.put_secret(NAMESPACE, CREDENTIALS_SECRET, {"sid": key["sid"], "secret": key["secret"]})
+    ref = {"name": CREDENTIALS_SECRET, "apiKeySidKey": "sid", "apiKeySecretKey": "secret"}
+    world.with_spec(
+        credentials_secret_ref=type(world.provider.spec.credentials_secret_ref).model_validate(ref)
+    )
+    assert (await world.reconcile()).ready
+
+
+async def test_rate_limit_is_reported_with_retry_after(world: World) -> None:
+    world.emulator.add_fault(
+        r"/v1/Trunks", "error", method="GET", status=429, code=20429, retry_after=7, times=None
+    )
+    with pytest.raises(TwilioError) as failure:
+        await world.reconcile()
+    assert failure.value.kind is ErrorKind.TRANSIENT and failure.value.retry_after == 7
+    assert conditions(world)["Ready"] == ("False", "TwilioUnavailable")
+
+
+async def test_origination_uris_are_kept_in_sync(world: World, twilio_client) -> None:
+    from twilio_operator.models import OriginationUri
+
+    uris = [OriginationUri(sip_url="sip:agents.example.com", priority=1, weight=10)]
+    world.with_spec(origination_uris=uris)
+    assert (await world.reconcile()).ready
+    [trunk] = trunks_of(world)
+    assert [o["sip_url"] for o in trunk["origination_urls"]] == ["sip:agents.example.com"]
+
+    origination = trunk["origination_urls"][0]["sid"]
+    twilio_client.trunking.v1.trunks(trunk["sid"]).origination_urls(origination).update(priority=99)
+    world.with_spec(origination_uris=[*uris, OriginationUri(sip_url="sip:backup.example.com", priority=2)])
+    assert (await world.reconcile()).ready
+    [trunk] = trunks_of(world)
+    got = {o["sip_url"]: o["priority"] for o in trunk["origination_urls"]}
+    assert got == {"sip:agents.example.com": 1, "sip:backup.example.com": 2}

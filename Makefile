@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: help venv controlplane openapi test test-unit lint fmt crds cluster cluster-down demo bench e2e clean
+.PHONY: help venv controlplane openapi test test-unit lint fmt crds cluster cluster-down demo bench e2e clean helm manifests argocd-cm lint-chart lint-docker test-packaging image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -40,5 +40,41 @@ fmt: venv ## apply ruff's formatting and fixes
 	$(BIN)/ruff format operator tests hack bench
 	$(BIN)/ruff check --fix operator tests hack bench
 
+crds: venv ## regenerate crds/ and the chart's crds/ from the pydantic models
+	$(BIN)/twilio-operator crds --output-dir crds
+
 clean: ## remove the virtualenv and caches (not the Go caches)
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
+
+cluster: venv controlplane ## start a local kube-apiserver + etcd in the background; last line = kubeconfig path
+	@$(BIN)/python -m twilio_operator.testing.controlplane up
+
+cluster-down: ## stop the control plane started by `make cluster` and remove its state
+	@$(BIN)/python -m twilio_operator.testing.controlplane down
+
+# ---- packaging: image, Helm chart, plain manifests, ArgoCD health checks, kind e2e
+IMAGE ?= twilio-operator:dev
+
+helm: ## build (or reuse) the helm CLI from its Go module into .cache/helm/bin
+	bash hack/helm/build.sh
+
+manifests: ## render deploy/install.yaml from the Helm chart (CRDs from `make crds`)
+	bash hack/render-install.sh
+
+argocd-cm: venv ## render argocd/argocd-cm.yaml from the Lua health checks in argocd/
+	$(BIN)/python hack/render_argocd_cm.py
+
+lint-chart: ## helm lint --strict of charts/twilio-operator
+	"$$(bash hack/helm/build.sh | tail -n 1)" lint --strict charts/twilio-operator
+
+lint-docker: venv ## lint the Dockerfile with hadolint
+	$(BIN)/hadolint Dockerfile
+
+test-packaging: venv controlplane ## chart, manifests, Dockerfile and ArgoCD health-check tests
+	$(BIN)/pytest tests/packaging $(PYTEST_ARGS)
+
+image: ## build the operator image (needs a Docker daemon): make image IMAGE=repo/name:tag
+	docker build -t $(IMAGE) .
+
+e2e: venv ## kind end-to-end test (needs a Docker daemon, kind and kubectl)
+	$(BIN)/pytest tests/e2e --run-e2e -m e2e $(PYTEST_ARGS)

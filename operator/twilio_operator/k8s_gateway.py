@@ -24,6 +24,9 @@ from twilio_operator.models import GROUP, VERSION
 log = logging.getLogger(__name__)
 EVENT_DEDUP_WINDOW = 600.0  # seconds: repeats of the same event within it bump a count instead
 COMPONENT = "twilio-operator"
+# kubernetes_asyncio would send a dict body as a JSON patch; say what it is (its stubs omit the kwarg).
+MERGE = {"_content_type": "application/merge-patch+json"}
+JSON_PATCH = {"_content_type": "application/json-patch+json"}
 
 
 @dataclass(frozen=True)
@@ -158,11 +161,11 @@ class KubernetesGateway:
         }
         if owner is not None:
             patch["metadata"]["ownerReferences"] = [owner.owner_reference()]
-        await self._core.patch_namespaced_secret(name, namespace, patch)
+        await self._patch_secret(name, namespace, patch, MERGE)
 
     async def annotate_secret(self, namespace: str, name: str, annotations: Mapping[str, str]) -> None:
         patch = {"metadata": {"annotations": dict(annotations)}}
-        await self._core.patch_namespaced_secret(name, namespace, patch)
+        await self._patch_secret(name, namespace, patch, MERGE)
 
     async def release_secret(self, namespace: str, name: str, owner_uid: str) -> None:
         """Drop our owner reference so that garbage collection keeps the Secret (Orphan policy)."""
@@ -179,7 +182,12 @@ class KubernetesGateway:
             {"op": "test", "path": "/metadata/resourceVersion", "value": current.metadata.resource_version},
             {"op": "replace", "path": "/metadata/ownerReferences", "value": kept},
         ]
-        await self._core.patch_namespaced_secret(name, namespace, patch)
+        await self._patch_secret(name, namespace, patch, JSON_PATCH)
+
+    async def _patch_secret(
+        self, name: str, namespace: str, patch: Any, content_type: dict[str, str]
+    ) -> None:
+        await cast(Any, self._core).patch_namespaced_secret(name, namespace, patch, **content_type)
 
     async def delete_secret(self, namespace: str, name: str) -> bool:
         try:
@@ -194,8 +202,8 @@ class KubernetesGateway:
 
     async def patch_status(self, plural: str, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         try:
-            await self._custom.patch_namespaced_custom_object_status(
-                GROUP, VERSION, namespace, plural, name, {"status": dict(status)}
+            await cast(Any, self._custom).patch_namespaced_custom_object_status(
+                GROUP, VERSION, namespace, plural, name, {"status": dict(status)}, **MERGE
             )
         except ApiException as exc:
             if exc.status == 404:
@@ -221,11 +229,7 @@ class KubernetesGateway:
     # ---- Events
 
     async def post_event(self, subject: ObjectRef, type_: str, reason: str, message: str) -> None:
-        """Post a core/v1 Event; a repeat within EVENT_DEDUP_WINDOW bumps the count of the first one.
-
-        Dict patches go out as strategic merge (core kinds) or merge patches (custom objects),
-        list patches as JSON patches: kubernetes_asyncio picks the content type from the body.
-        """
+        """Post a core/v1 Event; a repeat within EVENT_DEDUP_WINDOW bumps the count of the first one."""
         key = (subject.uid, reason, message)
         now = time.monotonic()
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -234,7 +238,7 @@ class KubernetesGateway:
             if recent is not None and now - recent[2] < EVENT_DEDUP_WINDOW:
                 name, count, first = recent
                 patch = {"count": count + 1, "lastTimestamp": stamp}
-                await self._core.patch_namespaced_event(name, subject.namespace, patch)
+                await cast(Any, self._core).patch_namespaced_event(name, subject.namespace, patch, **MERGE)
                 self._recent_events[key] = (name, count + 1, first)
                 return
             body = {

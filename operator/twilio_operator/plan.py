@@ -68,9 +68,13 @@ def trunk_friendly_name(display_name: str) -> str:
     return display_name[:64]
 
 
-def credential_list_name(display_name: str, uid: str) -> str:
-    """Readable in the Twilio console, and findable by its tag."""
-    return f"{display_name[:27]} ({object_tag(uid)})"
+def tagged_name(display_name: str, uid: str) -> str:
+    """A friendly name readable in the Twilio console and findable by its tag (<= 64 chars)."""
+    tag = f" ({object_tag(uid)})"
+    return display_name[: 64 - len(tag)] + tag
+
+
+credential_list_name = tagged_name
 
 
 def is_our_credential_list(friendly_name: str, uid: str) -> bool:

@@ -519,7 +519,7 @@ def _origination(provider: Provider, spec: OriginationUri, sid: str) -> Originat
         priority=spec.priority,
         weight=spec.weight,
         enabled=spec.enabled,
-        friendly_name=f"{provider.spec.display_name[:27]} ({plan.object_tag(provider.uid)})",
+        friendly_name=plan.tagged_name(provider.spec.display_name, provider.uid),
     )
 
 

@@ -1,0 +1,86 @@
+"""Finding kube-apiserver, etcd and kubectl the way controller-runtime's envtest does.
+
+Order: TEST_ASSET_<NAME>, $KUBEBUILDER_ASSETS/<name>, the setup-envtest store, then this
+repository's own build (CONTROLPLANE_BIN or <repo>/.cache/controlplane/bin, from `make controlplane`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+NAMES = ("kube-apiserver", "etcd", "kubectl")
+
+
+class BinaryNotFoundError(RuntimeError):
+    """A control-plane binary is missing; the message says how to get it."""
+
+
+@dataclass(frozen=True)
+class Binaries:
+    """What the control plane itself runs; kubectl is looked up on demand by run_kubectl."""
+
+    kube_apiserver: Path
+    etcd: Path
+
+
+def repo_root() -> Path | None:
+    """The checkout this package lives in (or the cwd is in), recognised by hack/controlplane/build.sh."""
+    for start in (Path(__file__).resolve(), Path.cwd().resolve()):
+        for candidate in (start, *start.parents):
+            if (candidate / "hack" / "controlplane" / "build.sh").is_file():
+                return candidate
+    return None
+
+
+def _envtest_store_dirs() -> list[Path]:
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    store = Path(data_home) / "kubebuilder-envtest" / "k8s"
+    # Newest version first: directory names are like 1.36.0-linux-amd64.
+    return sorted(store.glob("*/"), key=_version_key, reverse=True) if store.is_dir() else []
+
+
+def _version_key(path: Path) -> tuple[int, ...]:
+    parts = path.name.split("-", 1)[0].split(".")
+    return tuple(int(p) if p.isdigit() else 0 for p in parts)
+
+
+def _local_build_dir() -> Path | None:
+    if explicit := os.environ.get("CONTROLPLANE_BIN"):
+        return Path(explicit)
+    root = repo_root()
+    return root / ".cache" / "controlplane" / "bin" if root else None
+
+
+def candidate_paths(name: str) -> list[Path]:
+    """Every place `name` is looked for, in order."""
+    env_name = "TEST_ASSET_" + name.upper().replace("-", "_")
+    paths: list[Path] = []
+    if explicit := os.environ.get(env_name):
+        paths.append(Path(explicit))
+    if assets := os.environ.get("KUBEBUILDER_ASSETS"):
+        paths.append(Path(assets) / name)
+    paths.extend(store / name for store in _envtest_store_dirs())
+    if local := _local_build_dir():
+        paths.append(local / name)
+    return paths
+
+
+def find_binary(name: str) -> Path:
+    paths = candidate_paths(name)
+    for path in paths:
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+    searched = "\n  ".join(str(p) for p in paths) or "(no candidate locations)"
+    raise BinaryNotFoundError(
+        f"{name} not found; run `make controlplane` to build kube-apiserver, etcd and kubectl "
+        f"(or set KUBEBUILDER_ASSETS / TEST_ASSET_{name.upper().replace('-', '_')}). Searched:\n  {searched}"
+    )
+
+
+def find_binaries() -> Binaries:
+    return Binaries(
+        kube_apiserver=find_binary("kube-apiserver"),
+        etcd=find_binary("etcd"),
+    )

@@ -1,0 +1,188 @@
+"""Helpers for the integration tier: the operator as a real process, and small API-server calls."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from twilio_operator.models import GROUP, VERSION
+from twilio_operator.testing.controlplane import ControlPlane
+
+T = TypeVar("T")
+REPO = Path(__file__).resolve().parents[2]
+PROVIDERS = "twilioproviders"
+NUMBERS = "twiliophonenumbers"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class OperatorProcess:
+    """`twilio-operator run` in a subprocess, as a user runs it, pointed at the emulator."""
+
+    def __init__(
+        self,
+        kubeconfig: Path,
+        emulator_url: str,
+        log_path: Path,
+        namespaces: list[str] | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.kubeconfig = kubeconfig
+        self.emulator_url = emulator_url
+        self.log_path = log_path
+        self.namespaces = namespaces or []
+        self.extra_env = extra_env or {}
+        self.liveness_port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> OperatorProcess:
+        args = [sys.executable, "-m", "twilio_operator.cli", "run", "--standalone", "--verbose"]
+        args += [f"--namespace={ns}" for ns in self.namespaces] or ["--all-namespaces"]
+        args.append(f"--liveness=http://127.0.0.1:{self.liveness_port}/healthz")
+        env = {
+            **os.environ,
+            "KUBECONFIG": str(self.kubeconfig),
+            "TWILIO_OPERATOR_TWILIO_BASE_URL": self.emulator_url,
+            "TWILIO_OPERATOR_MIN_VERIFICATION_INTERVAL": "2",
+            **self.extra_env,
+        }
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        wait_for(self.alive, timeout=30, what=f"operator liveness (log: {self.log_path})")
+        return self
+
+    def alive(self) -> bool:
+        if self.process is None or self.process.poll() is not None:
+            raise AssertionError(f"operator exited: {self.log()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.liveness_port}/healthz", timeout=1) as r:
+                return bool(r.status == 200)
+        except OSError:
+            return False
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def wait_for(
+    check: Callable[[], T], timeout: float = 30.0, what: str = "condition", interval: float = 0.2
+) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+# --------------------------------------------------------------------------- API-server helpers
+
+
+def path(plural: str, namespace: str, name: str = "") -> str:
+    base = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{plural}"
+    return f"{base}/{name}" if name else base
+
+
+def create(
+    cp: ControlPlane, plural: str, namespace: str, name: str, spec: dict[str, Any], **meta: Any
+) -> dict[str, Any]:
+    kind = {"twilioproviders": "TwilioProvider", "twiliophonenumbers": "TwilioPhoneNumber"}[plural]
+    body = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": kind,
+        "metadata": {"name": name, **meta},
+        "spec": spec,
+    }
+    status, result = cp.request("POST", path(plural, namespace), body)
+    assert status == 201, result
+    created: dict[str, Any] = result
+    return created
+
+
+def get(cp: ControlPlane, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+    status, result = cp.request("GET", path(plural, namespace, name))
+    if status == 404:
+        return None
+    assert status == 200, result
+    found: dict[str, Any] = result
+    return found
+
+
+def merge_patch(cp: ControlPlane, kind: str, namespace: str, name: str, patch: dict[str, Any]) -> None:
+    import json
+
+    result = cp.kubectl("patch", kind, name, "-n", namespace, "--type=merge", "-p", json.dumps(patch))
+    assert result.returncode == 0, result.stderr
+
+
+def condition(obj: dict[str, Any] | None, type_: str = "Ready") -> dict[str, Any]:
+    for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if cond["type"] == type_:
+            found: dict[str, Any] = cond
+            return found
+    return {}
+
+
+def wait_ready(
+    cp: ControlPlane, plural: str, namespace: str, name: str, timeout: float = 30.0
+) -> dict[str, Any]:
+    def ready() -> dict[str, Any] | None:
+        obj = get(cp, plural, namespace, name)
+        cond = condition(obj)
+        gen = (obj or {}).get("metadata", {}).get("generation")
+        if cond.get("status") == "True" and cond.get("observedGeneration") == gen:
+            return obj
+        return None
+
+    return wait_for(ready, timeout, f"{plural} {namespace}/{name} Ready")
+
+
+def secret(cp: ControlPlane, namespace: str, name: str) -> dict[str, Any] | None:
+    status, result = cp.request("GET", f"/api/v1/namespaces/{namespace}/secrets/{name}")
+    if status == 404:
+        return None
+    assert status == 200, result
+    found: dict[str, Any] = result
+    return found
+
+
+def put_secret(cp: ControlPlane, namespace: str, name: str, string_data: dict[str, str]) -> None:
+    body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": string_data}
+    status, result = cp.request("POST", f"/api/v1/namespaces/{namespace}/secrets", body)
+    if status == 409:
+        status, result = cp.request("PUT", f"/api/v1/namespaces/{namespace}/secrets/{name}", body)
+    assert status in (200, 201), result
+
+
+def events(cp: ControlPlane, namespace: str, name: str | None = None) -> list[dict[str, Any]]:
+    status, result = cp.request("GET", f"/api/v1/namespaces/{namespace}/events")
+    assert status == 200, result
+    items: list[dict[str, Any]] = result["items"]
+    return [e for e in items if name is None or e["involvedObject"]["name"] == name]

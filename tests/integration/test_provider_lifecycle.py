@@ -1,0 +1,389 @@
+"""The operator process against the real API server and the emulator: the TwilioProvider lifecycle."""
+
+from __future__ import annotations
+
+import base64
+import json
+import signal
+import time
+from typing import Any
+
+import pytest
+
+from twilio_operator.emulator.client import EmulatorAdmin
+from twilio_operator.testing.controlplane import ControlPlane
+
+from .conftest import provider_spec
+from .support import (
+    PROVIDERS,
+    OperatorProcess,
+    condition,
+    create,
+    events,
+    get,
+    merge_patch,
+    put_secret,
+    secret,
+    wait_for,
+    wait_ready,
+)
+
+
+def account_state(emulator: EmulatorAdmin, sid: str) -> dict[str, Any]:
+    return next(a for a in emulator.state()["accounts"] if a["sid"] == sid)
+
+
+def decoded(obj: dict[str, Any]) -> dict[str, str]:
+    return {k: base64.b64decode(v).decode() for k, v in obj["data"].items()}
+
+
+def writes(emulator: EmulatorAdmin, since: int = 0) -> list[dict[str, Any]]:
+    return [r for r in emulator.requests(since=since) if r["write"]]
+
+
+def last_seq(emulator: EmulatorAdmin) -> int:
+    entries = emulator.requests()
+    return int(entries[-1]["seq"]) if entries else 0
+
+
+def test_create_to_ready_with_full_status(
+    crds: ControlPlane,
+    namespace: str,
+    emulator: EmulatorAdmin,
+    twilio_account: dict,
+    credentials: str,
+    operator: OperatorProcess,
+) -> None:
+    created = create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account, region="de1"))
+    obj = wait_ready(crds, PROVIDERS, namespace, "acme")
+
+    status = obj["status"]
+    uid_hex = created["metadata"]["uid"].replace("-", "")
+    assert status["providerType"] == "twilio"
+    assert status["verificationStatus"] == "verified"
+    assert status["trunkSid"].startswith("TK") and status["credentialListSid"].startswith("CL")
+    assert status["trunkDomainName"] == f"twp-{uid_hex}.pstn.twilio.com"
+    assert status["terminationUri"] == f"sip:twp-{uid_hex}.pstn.frankfurt.twilio.com"
+    assert status["region"] == "de1" and status["supportsCallTransfer"] is False
+    assert status["sipCredentialsSecretName"] == "acme-sip-credentials"
+    assert status["observedGeneration"] == 1 and status["lastVerifiedAt"]
+    assert status["phoneNumberCount"] == 0 and status["accountPhoneNumberCount"] == 2
+    assert len(status["availableNumbers"]) == 2
+    assert {d["checkName"] for d in status["verificationDetails"]} >= {
+        "accountActive",
+        "sipTrunkingAccess",
+        "credentialListAccess",
+        "phoneNumbersAccess",
+    }
+    assert {c["type"]: c["status"] for c in status["conditions"]} == {
+        "Ready": "True",
+        "CredentialsVerified": "True",
+        "TrunkProvisioned": "True",
+        "SipCredentialsStored": "True",
+    }
+    assert all(c["observedGeneration"] == 1 for c in status["conditions"])
+
+    sip = secret(crds, namespace, "acme-sip-credentials")
+    assert sip is not None
+    assert sip["metadata"]["ownerReferences"][0]["uid"] == created["metadata"]["uid"]
+    data = decoded(sip)
+    assert set(data) == {"username", "password", "sipDomain", "terminationUri", "trunkSid"}
+    assert data["terminationUri"] == status["terminationUri"] and data["trunkSid"] == status["trunkSid"]
+    assert emulator.sip_auth(status["trunkDomainName"], data["username"], data["password"])
+    assert data["password"] not in json.dumps(obj)
+
+    reasons = {e["reason"] for e in events(crds, namespace, "acme")}
+    assert {"TrunkCreated", "CredentialListCreated", "SipCredentialCreated", "Provisioned"} <= reasons
+
+    printed = crds.kubectl("get", "twp", "-n", namespace, "-o", "wide")
+    assert printed.returncode == 0 and status["trunkSid"] in printed.stdout and "verified" in printed.stdout
+
+
+def test_update_changes_the_trunk_in_place(
+    crds: ControlPlane,
+    namespace: str,
+    emulator: EmulatorAdmin,
+    twilio_account: dict,
+    credentials: str,
+    operator: OperatorProcess,
+) -> None:
+    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
+    trunk_sid = wait_ready(crds, PROVIDERS, namespace, "acme")["status"]["trunkSid"]
+
+    merge_patch(
+        crds, "twp", namespace, "acme", {"spec": {"displayName": "Acme 2", "supportsCallTransfer": True}}
+    )
+    obj = wait_for(
+        lambda: (
+            (o := get(crds, PROVIDERS, namespace, "acme"))
+            and o["status"].get("observedGeneration") == 2
+            and o
+        ),
+        what="generation 2 handled",
+    )
+    assert obj["status"]["trunkSid"] == trunk_sid and obj["status"]["supportsCallTransfer"] is True
+    [trunk] = account_state(emulator, twilio_account["sid"])["trunks"]
+    assert trunk["friendly_name"] == "Acme 2" and trunk["transfer_mode"] == "enable-all"
+
+    refused = crds.kubectl(
+        "patch",
+        "twp",
+        "acme",
+        "-n",
+        namespace,
+        "--type=merge",
+        "-p",
+        json.dumps({"spec": {"accountSid": "AC" + "f" * 32}}),
+    )
+    assert refused.returncode != 0 and "accountSid is immutable" in refused.stderr
+
+
+def test_token_rotation_is_noticed_quickly_and_provisions_nothing(
+    crds: ControlPlane,
+    namespace: str,
+    emulator: EmulatorAdmin,
+    twilio_account: dict,
+    credentials: str,
+    operator: OperatorProcess,
+) -> None:
+    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
+    first = wait_ready(crds, PROVIDERS, namespace, "acme")["status"]["lastVerifiedAt"]
+    time.sleep(1.1)  # lastVerifiedAt has one-second resolution
+    seq = last_seq(emulator)
+
+    new_token = "f" * 32
+    emulator.patch_account(twilio_account["sid"], auth_token=new_token)
+    put_secret(crds, namespace, "twilio-credentials", {"authToken": new_token})
+
+    started = time.monotonic()
+    wait_for(
+        lambda: (get(crds, PROVIDERS, namespace, "acme") or {})["status"]["lastVerifiedAt"] != first,
+        timeout=15,
+        what="re-verification after the Secret changed",
+    )
+    assert time.monotonic() - started < 10
+    assert writes(emulator, seq) == []
+    assert condition(get(crds, PROVIDERS, namespace, "acme"))["status"] == "True"
+
+
+def test_missing_secret_then_fixed(
+    crds: ControlPlane,
+    namespace: str,
+    emulator: EmulatorAdmin,
+    twilio_account: dict,
+    operator: OperatorProcess,
+) -> None:
+    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
+    obj = wait_for(
+        lambda: (
+            condition(get(crds, PROVIDERS, namespace, "acme")).get("reason") == "SecretNotFound"
+            and get(crds, PROVIDERS, namespace, "acme")
+        ),
+        what="SecretNotFound",
+    )
+    message = condition(obj)["message"]
+    assert f"Secret {namespace}/twilio-credentials not found" in message
+    assert emulator.requests() == []
+
+    put_secret(crds, namespace, "twilio-credentials", {"authToken": "NOT-HEX"})
+    obj = wait_for(
+        lambda: (
+            condition(get(crds, PROVIDERS, namespace, "acme")).get("reason") == "SecretInvalid"
+            and get(crds, PROVIDERS, namespace, "acme")
+        ),
+        what="SecretInvalid",
+    )
+    assert "NOT-HEX" not in json.dumps(obj)
+    assert emulator.requests() == []
+
+    put_secret(crds, namespace, "twilio-credentials", {"authToken": twilio_account["auth_token"]})
+    wait_ready(crds, PROVIDERS, namespace, "acme", timeout=20)
+
+
+def test_wrong_token_fails_verification(
+    crds: ControlPlane,
+    namespace: str,
+    emulator: EmulatorAdmin,
+    twilio_account: dict,
+    operator: OperatorProcess,
+) -> None:
+    put_secret(crds, namespace, "twilio-credentials", {"authToken": "0" * 32})
+    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
+    obj = wait_for(
+        lambda: (
+            (o := get(crds, PROVIDERS, namespace, "acme"))
+            and o.get("status", {}).get("verificationStatus") == "failed"
+            and o
+        ),
+        what="verification failed",
+    )
+    assert condition(obj)["reason"] == "AuthFailed"
+    failed = [d for d in obj["status"]["verificationDetails"] if d["status"] == "failed"]
+    assert failed and "401" in failed[0]["message"]
+    assert "0" * 32 not in json.dumps(obj)
+    assert writes(emulator) == []
+
+
+def test_drift_is_repaired_periodically(
+    crds: ControlPlane,
+    namespace: str,
+    emulator: EmulatorAdmin,
+    twilio_account: dict,
+    credentials: str,
+    operator: OperatorProcess,
+    twilio_client: Any,
+) -> None:
+    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account, verificationInterval="1s"))
+    status = wait_ready(crds, PROVIDERS, namespace, "acme")["status"]
+    twilio_client.trunking.v1.trunks(status["trunkSid"]).delete()
+
+    obj = wait_for(
+        lambda: (
+            (o := get(crds, PROVIDERS, namespace, "acme"))
+            and o["status"].get("trunkSid") != status["trunkSid"]
+            and condition(o).get("status") == "True"
+            and o
+        ),
+        timeout=30,
+        what="trunk recreated",
+    )
+    [trunk] = account_state(emulator, twilio_account["sid"])["trunks"]
+    assert trunk["sid"] == obj["status"]["trunkSid"] and trunk["domain_name"].endswith("-r1.pstn.twilio.com")
+    data = decoded(secret(crds, namespace, "acme-sip-credentials") or {})
+    assert data["sipDomain"] == trunk["domain_name"]
+    assert emulator.sip_auth(trunk["domain_name"], data["username"], data["password"])
+    assert "TrunkRecreated" in {e["reason"] for e in events(crds, namespace, "acme")}
+
+
+@pytest.mark.parametrize("policy", ["Delete", "Orphan"])
+def test_delete_under_each_policy(
+    crds: ControlPlane,
+    namespace: str,
+    emulator: EmulatorAdmin,
+    twilio_account: dict,
+    credentials: str,
+    operator: OperatorProcess,
+    policy: str,
+) -> None:
+    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account, deletionPolicy=policy))
+    wait_ready(crds, PROVIDERS, namespace, "acme")
+    crds.request(
+        "DELETE", f"/apis/voip.twilio-operator.dev/v1alpha1/namespaces/{namespace}/twilioproviders/acme"
+    )
+    wait_for(lambda: get(crds, PROVIDERS, namespace, "acme") is None, what="object gone")
+
+    state = account_state(emulator, twilio_account["sid"])
+    sip = secret(crds, namespace, "acme-sip-credentials")
+    if policy == "Delete":
+        assert state["trunks"] == [] and state["credential_lists"] == []
+        assert sip is None
+    else:
+        assert len(state["trunks"]) == 1 and len(state["credential_lists"]) == 1
+        assert sip is not None and not sip["metadata"].get("ownerReferences")
+
+
+def test_deletion_with_broken_credentials_is_blocked_until_orphaned(
+    crds: ControlPlane,
+    namespace: str,
+    emulator: EmulatorAdmin,
+    twilio_account: dict,
+    credentials: str,
+    operator: OperatorProcess,
+) -> None:
+    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
+    wait_ready(crds, PROVIDERS, namespace, "acme")
+    emulator.patch_account(twilio_account["sid"], auth_token="e" * 32)  # the token in the Secret is now wrong
+    crds.request(
+        "DELETE", f"/apis/voip.twilio-operator.dev/v1alpha1/namespaces/{namespace}/twilioproviders/acme"
+    )
+
+    obj = wait_for(
+        lambda: (
+            condition(get(crds, PROVIDERS, namespace, "acme")).get("reason") == "DeletionBlocked"
+            and get(crds, PROVIDERS, namespace, "acme")
+        ),
+        what="DeletionBlocked",
+    )
+    assert "voip.twilio-operator.dev/deletion-policy=Orphan" in condition(obj)["message"]
+    assert "DeletionBlocked" in {e["reason"] for e in events(crds, namespace, "acme")}
+
+    merge_patch(
+        crds,
+        "twp",
+        namespace,
+        "acme",
+        {"metadata": {"annotations": {"voip.twilio-operator.dev/deletion-policy": "Orphan"}}},
+    )
+    wait_for(lambda: get(crds, PROVIDERS, namespace, "acme") is None, timeout=60, what="object released")
+    assert len(account_state(emulator, twilio_account["sid"])["trunks"]) == 1
+
+
+def test_restart_makes_no_twilio_writes(
+    crds: ControlPlane,
+    namespace: str,
+    emulator: EmulatorAdmin,
+    twilio_account: dict,
+    credentials: str,
+    start_operator: Any,
+) -> None:
+    first = start_operator()
+    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
+    wait_ready(crds, PROVIDERS, namespace, "acme")
+    first.stop(signal.SIGKILL)
+    seq = last_seq(emulator)
+
+    start_operator()
+    wait_for(lambda: last_seq(emulator) > seq, timeout=20, what="the restarted operator to look at Twilio")
+    time.sleep(2)
+    assert writes(emulator, seq) == []
+    assert condition(get(crds, PROVIDERS, namespace, "acme"))["status"] == "True"
+
+
+@pytest.mark.parametrize(
+    ("spec_change", "message"),
+    [
+        ({"accountSid": "ACnothex"}, "should match '^AC[0-9a-f]{32}$'"),
+        ({"displayName": ""}, "should be at least 1 chars long"),
+        ({"displayName": "x" * 101}, "may not be more than 100"),
+        ({"region": "mars"}, 'Unsupported value: "mars"'),
+        ({"deletionPolicy": "Keep"}, 'Unsupported value: "Keep"'),
+        ({"credentialsSecretRef": {"name": "s", "apiKeySidKey": "sid"}}, "must be set together"),
+    ],
+)
+def test_api_server_refuses_malformed_providers(
+    crds: ControlPlane, namespace: str, twilio_account: dict, spec_change: dict, message: str
+) -> None:
+    body = {
+        "apiVersion": "voip.twilio-operator.dev/v1alpha1",
+        "kind": "TwilioProvider",
+        "metadata": {"name": "bad"},
+        "spec": {**provider_spec(twilio_account), **spec_change},
+    }
+    status, result = crds.request(
+        "POST", f"/apis/voip.twilio-operator.dev/v1alpha1/namespaces/{namespace}/twilioproviders", body
+    )
+    assert status == 422, result
+    assert message in result["message"]
+
+
+def test_twilio_outage_is_retried_with_bounded_call_rate(
+    crds: ControlPlane,
+    namespace: str,
+    emulator: EmulatorAdmin,
+    twilio_account: dict,
+    credentials: str,
+    operator: OperatorProcess,
+) -> None:
+    emulator.add_fault(r"/2010-04-01/Accounts/.*", "error", status=503, times=None)
+    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
+    wait_for(
+        lambda: condition(get(crds, PROVIDERS, namespace, "acme")).get("reason") == "TwilioUnavailable",
+        what="TwilioUnavailable",
+    )
+    seq = last_seq(emulator)
+    time.sleep(15)
+    calls = [r for r in emulator.requests(since=seq) if r["account_sid"] == twilio_account["sid"]]
+    # Exponential backoff from 5 s: at most a few reconcile attempts (a handful of calls each) in 15 s.
+    assert len(calls) <= 24, len(calls)
+    emulator.clear_faults()
+    wait_ready(crds, PROVIDERS, namespace, "acme", timeout=90)

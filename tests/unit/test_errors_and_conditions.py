@@ -1,0 +1,73 @@
+"""Error classification, sanitised messages, backoff, and condition transitions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from twilio_operator.conditions import ConditionUpdate, merge_conditions
+from twilio_operator.errors import ErrorKind, TwilioError, classify, clean_detail
+from twilio_operator.handlers import MAX_BACKOFF, backoff
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "kind"),
+    [
+        (401, 20003, ErrorKind.AUTH),
+        (403, None, ErrorKind.AUTH),
+        (400, 20005, ErrorKind.AUTH),
+        (404, 20404, ErrorKind.NOT_FOUND),
+        (429, 20429, ErrorKind.TRANSIENT),
+        (500, None, ErrorKind.TRANSIENT),
+        (503, None, ErrorKind.TRANSIENT),
+        (None, None, ErrorKind.TRANSIENT),
+        (400, 21248, ErrorKind.REJECTED),
+        (400, 21252, ErrorKind.REJECTED),
+    ],
+)
+def test_classify(status: int | None, code: int | None, kind: ErrorKind) -> None:
+    assert classify(status, code) is kind
+
+
+def test_error_message_is_clean() -> None:
+    token = "0123456789abcdef" * 2
+    detail = clean_detail(f"Unable to create record: bad \x1b[31mthing\x1b[0m {token}", [token])
+    error = TwilioError("create SIP trunk", ErrorKind.REJECTED, status=400, code=21248, detail=detail)
+    assert (
+        str(error) == "cannot create SIP trunk: HTTP 400, Twilio error 21248: bad  [31mthing [0m [redacted]"
+    )
+    assert token not in str(error) and "\x1b" not in str(error)
+
+
+def test_backoff_grows_is_capped_and_honours_retry_after() -> None:
+    assert 5 <= backoff(0) <= 6.25
+    assert backoff(3) >= 40
+    assert backoff(50) <= MAX_BACKOFF * 1.25
+    assert backoff(0, retry_after=120) == 120
+
+
+def test_last_transition_time_moves_only_on_flips() -> None:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    first = merge_conditions([], [ConditionUpdate("Ready", "False", "Progressing")], 1, t0)
+    same = merge_conditions(
+        first, [ConditionUpdate("Ready", "False", "AuthFailed", "x")], 2, t0 + timedelta(1)
+    )
+    flipped = merge_conditions(same, [ConditionUpdate("Ready", "True", "Provisioned")], 3, t0 + timedelta(2))
+    assert first[0].last_transition_time == same[0].last_transition_time == "2026-01-01T00:00:00Z"
+    assert same[0].reason == "AuthFailed" and same[0].observed_generation == 2
+    assert flipped[0].last_transition_time == "2026-01-03T00:00:00Z"
+
+
+def test_conditions_are_ordered_ready_first() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    merged = merge_conditions(
+        [],
+        [
+            ConditionUpdate("SipCredentialsStored", "True", "Stored"),
+            ConditionUpdate("Ready", "True", "Provisioned"),
+        ],
+        1,
+        now,
+    )
+    assert [c.type for c in merged] == ["Ready", "SipCredentialsStored"]

@@ -1,0 +1,173 @@
+"""EmulatorAdmin: a small synchronous client for the admin API (stdlib only), for tests, benchmarks
+and demos. Every method maps to one endpoint documented in docs/emulator.md."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import quote
+
+
+class EmulatorAdminError(RuntimeError):
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"emulator admin call failed: HTTP {status}: {body}")
+        self.status = status
+        self.body = body
+
+
+class EmulatorAdmin:
+    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(  # noqa: S310 - base_url is the local emulator
+            f"{self.base_url}/_emulator{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"} if data is not None else {},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                text = response.read()
+        except urllib.error.HTTPError as exc:
+            raise EmulatorAdminError(exc.code, exc.read().decode(errors="replace")) from None
+        return json.loads(text) if text else None
+
+    # --- accounts --------------------------------------------------------------------------------
+    def create_account(
+        self,
+        *,
+        sid: str | None = None,
+        auth_token: str | None = None,
+        friendly_name: str | None = None,
+        status: str | None = None,
+        type: str | None = None,
+        api_keys: list[dict[str, str]] | None = None,
+        incoming_phone_numbers: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Returns the account with sid, auth_token, api_keys [{sid, secret}] and numbers [{sid, ...}]."""
+        spec = {
+            "sid": sid,
+            "auth_token": auth_token,
+            "friendly_name": friendly_name,
+            "status": status,
+            "type": type,
+            "api_keys": api_keys,
+            "incoming_phone_numbers": incoming_phone_numbers,
+        }
+        result: dict[str, Any] = self._call(
+            "POST", "/accounts", {k: v for k, v in spec.items() if v is not None}
+        )
+        return result
+
+    def patch_account(
+        self, sid: str, *, status: str | None = None, auth_token: str | None = None
+    ) -> dict[str, Any]:
+        spec = {k: v for k, v in {"status": status, "auth_token": auth_token}.items() if v is not None}
+        result: dict[str, Any] = self._call("PATCH", f"/accounts/{quote(sid)}", spec)
+        return result
+
+    def add_numbers(
+        self, sid: str, *, count: int | None = None, numbers: list[dict[str, Any]] | None = None
+    ) -> list[dict[str, Any]]:
+        spec: dict[str, Any] = {"numbers": numbers} if numbers is not None else {"count": count}
+        result = self._call("POST", f"/accounts/{quote(sid)}/incoming_phone_numbers", spec)
+        added: list[dict[str, Any]] = result["incoming_phone_numbers"]
+        return added
+
+    # --- request log -----------------------------------------------------------------------------
+    def requests(self, since: int = 0) -> list[dict[str, Any]]:
+        entries: list[dict[str, Any]] = self._call("GET", f"/requests?since={int(since)}")["requests"]
+        return entries
+
+    def clear_requests(self) -> None:
+        self._call("DELETE", "/requests")
+
+    # --- faults and config -----------------------------------------------------------------------
+    def add_fault(
+        self,
+        path: str,
+        action: str = "error",
+        *,
+        method: str = "*",
+        status: int | None = None,
+        code: int | None = None,
+        retry_after: int | None = None,
+        delay_ms: float | None = None,
+        hang_seconds: float | None = None,
+        times: int | None = 1,
+        probability: float | None = None,
+    ) -> str:
+        """Script a fault; `path` is a regex matched with re.fullmatch. times=None: unlimited."""
+        spec: dict[str, Any] = {"method": method, "path": path, "action": action, "times": times}
+        optional = {
+            "status": status,
+            "code": code,
+            "retry_after": retry_after,
+            "delay_ms": delay_ms,
+            "hang_seconds": hang_seconds,
+            "probability": probability,
+        }
+        spec.update({k: v for k, v in optional.items() if v is not None})
+        fault_id: str = self._call("POST", "/faults", spec)["id"]
+        return fault_id
+
+    def faults(self) -> list[dict[str, Any]]:
+        rules: list[dict[str, Any]] = self._call("GET", "/faults")["faults"]
+        return rules
+
+    def delete_fault(self, fault_id: str) -> None:
+        self._call("DELETE", f"/faults/{quote(fault_id)}")
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/faults")
+
+    def configure(
+        self,
+        *,
+        latency_ms: float | None = None,
+        fault_rate: float | None = None,
+        rate_limit: dict[str, int] | None = None,
+    ) -> dict[str, Any]:
+        spec = {"latency_ms": latency_ms, "fault_rate": fault_rate, "rate_limit": rate_limit}
+        result: dict[str, Any] = self._call(
+            "POST", "/config", {k: v for k, v in spec.items() if v is not None}
+        )
+        return result
+
+    # --- inspection ------------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "/state")
+        return result
+
+    def sip_auth(self, domain_name: str, username: str, password: str) -> bool:
+        result = self._call(
+            "POST", "/sip-auth", {"domain_name": domain_name, "username": username, "password": password}
+        )
+        return bool(result["ok"])
+
+    def sip_auth_detail(self, domain_name: str, username: str, password: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(
+            "POST", "/sip-auth", {"domain_name": domain_name, "username": username, "password": password}
+        )
+        return result
+
+    def contract_violations(self) -> list[dict[str, Any]]:
+        violations: list[dict[str, Any]] = self._call("GET", "/contract-violations")["violations"]
+        return violations
+
+    def contract_checking(self) -> bool:
+        return bool(self._call("GET", "/contract-violations")["enabled"])
+
+    def reset(self) -> None:
+        self._call("POST", "/reset")
+
+    def healthz(self) -> bool:
+        try:
+            return bool(self._call("GET", "/healthz")["ok"])
+        except (OSError, EmulatorAdminError):
+            return False

@@ -1,0 +1,223 @@
+"""Resource -> Twilio JSON. 2010 resources use RFC 2822 dates and relative URIs; v1/v2 use ISO 8601
+and absolute URLs built on `base` (the host the client aimed at, see app.public_base)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.utils import format_datetime
+from typing import Any
+
+from twilio_operator.emulator import behaviour
+from twilio_operator.emulator.state import (
+    Account,
+    Credential,
+    CredentialList,
+    Number,
+    OriginationUrl,
+    Route,
+    Trunk,
+)
+
+API = "/2010-04-01"
+_ACCOUNT_SUBRESOURCES = {
+    "available_phone_numbers": "AvailablePhoneNumbers",
+    "calls": "Calls",
+    "conferences": "Conferences",
+    "incoming_phone_numbers": "IncomingPhoneNumbers",
+    "notifications": "Notifications",
+    "outgoing_caller_ids": "OutgoingCallerIds",
+    "recordings": "Recordings",
+    "transcriptions": "Transcriptions",
+    "addresses": "Addresses",
+    "signing_keys": "SigningKeys",
+    "connect_apps": "ConnectApps",
+    "sip": "SIP",
+    "authorized_connect_apps": "AuthorizedConnectApps",
+    "usage": "Usage",
+    "keys": "Keys",
+    "applications": "Applications",
+    "short_codes": "SMS/ShortCodes",
+    "queues": "Queues",
+    "messages": "Messages",
+    "balance": "Balance",
+}
+
+
+def rfc2822(when: datetime) -> str:
+    return format_datetime(when)
+
+
+def iso8601(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def account(acc: Account) -> dict[str, Any]:
+    prefix = f"{API}/Accounts/{acc.sid}"
+    return {
+        "auth_token": acc.auth_token,  # Twilio returns it too; clients must redact it
+        "date_created": rfc2822(acc.date_created),
+        "date_updated": rfc2822(acc.date_updated),
+        "friendly_name": acc.friendly_name,
+        "owner_account_sid": acc.sid,
+        "sid": acc.sid,
+        "status": acc.status,
+        "subresource_uris": {k: f"{prefix}/{v}.json" for k, v in _ACCOUNT_SUBRESOURCES.items()},
+        "type": acc.type,
+        "uri": f"{prefix}.json",
+    }
+
+
+def credential_list(cl: CredentialList) -> dict[str, Any]:
+    uri = f"{API}/Accounts/{cl.account_sid}/SIP/CredentialLists/{cl.sid}"
+    return {
+        "account_sid": cl.account_sid,
+        "date_created": rfc2822(cl.date_created),
+        "date_updated": rfc2822(cl.date_updated),
+        "friendly_name": cl.friendly_name,
+        "sid": cl.sid,
+        "subresource_uris": {"credentials": f"{uri}/Credentials.json"},
+        "uri": f"{uri}.json",
+    }
+
+
+def credential(cred: Credential) -> dict[str, Any]:
+    uri = f"{API}/Accounts/{cred.account_sid}/SIP/CredentialLists/{cred.credential_list_sid}"
+    return {
+        "sid": cred.sid,
+        "account_sid": cred.account_sid,
+        "credential_list_sid": cred.credential_list_sid,
+        "username": cred.username,
+        "date_created": rfc2822(cred.date_created),
+        "date_updated": rfc2822(cred.date_updated),
+        "uri": f"{uri}/Credentials/{cred.sid}.json",
+    }
+
+
+def _number_common(num: Number) -> dict[str, Any]:
+    return {
+        "account_sid": num.account_sid,
+        "address_requirements": "none",
+        "api_version": "2010-04-01",
+        "beta": False,
+        "capabilities": dict(num.capabilities),
+        "friendly_name": num.friendly_name,
+        "phone_number": num.phone_number,
+        "sid": num.sid,
+        "sms_application_sid": None,
+        "sms_fallback_method": "POST",
+        "sms_fallback_url": "",
+        "sms_method": "POST",
+        "sms_url": "",
+        "status_callback": "",
+        "status_callback_method": "POST",
+        "trunk_sid": num.trunk_sid,
+        "voice_application_sid": num.voice_application_sid,
+        "voice_caller_id_lookup": False,
+        "voice_fallback_method": "POST",
+        "voice_fallback_url": None,
+        "voice_method": "POST",
+        "voice_url": num.voice_url,
+    }
+
+
+def incoming_number(num: Number) -> dict[str, Any]:
+    return {
+        **_number_common(num),
+        "address_sid": None,
+        "date_created": rfc2822(num.date_created),
+        "date_updated": rfc2822(num.date_updated),
+        "emergency_status": "Inactive",
+        "emergency_address_sid": None,
+        "emergency_address_status": "unregistered",
+        "identity_sid": None,
+        "origin": "twilio",
+        "uri": f"{API}/Accounts/{num.account_sid}/IncomingPhoneNumbers/{num.sid}.json",
+        "voice_receive_mode": "voice",
+        "status": "in-use",
+        "bundle_sid": None,
+        "type": "local",
+    }
+
+
+def trunk_number(num: Number, trunk_sid: str, base: str, api_base: str) -> dict[str, Any]:
+    return {
+        **_number_common(num),
+        "date_created": iso8601(num.date_created),
+        "date_updated": iso8601(num.date_updated),
+        "url": f"{base}/v1/Trunks/{trunk_sid}/PhoneNumbers/{num.sid}",
+        "links": {
+            "phone_number": f"{api_base}{API}/Accounts/{num.account_sid}/IncomingPhoneNumbers/{num.sid}"
+        },
+    }
+
+
+def trunk(tk: Trunk, base: str) -> dict[str, Any]:
+    url = f"{base}/v1/Trunks/{tk.sid}"
+    auth_type, auth_type_set = behaviour.auth_type_for(len(tk.credential_lists))
+    return {
+        "sid": tk.sid,
+        "account_sid": tk.account_sid,
+        "domain_name": tk.domain_name,
+        "disaster_recovery_method": tk.disaster_recovery_method,
+        "disaster_recovery_url": tk.disaster_recovery_url,
+        "friendly_name": tk.friendly_name,
+        "secure": tk.secure,
+        "cnam_lookup_enabled": tk.cnam_lookup_enabled,
+        "symmetric_rtp_enabled": tk.symmetric_rtp_enabled,
+        "recording": {"mode": tk.recording_mode, "trim": tk.recording_trim},
+        "transfer_mode": tk.transfer_mode,
+        "transfer_caller_id": tk.transfer_caller_id,
+        "auth_type": auth_type,
+        "auth_type_set": auth_type_set,
+        "date_created": iso8601(tk.date_created),
+        "date_updated": iso8601(tk.date_updated),
+        "url": url,
+        "links": {
+            "origination_urls": f"{url}/OriginationUrls",
+            "credential_lists": f"{url}/CredentialLists",
+            "ip_access_control_lists": f"{url}/IpAccessControlLists",
+            "phone_numbers": f"{url}/PhoneNumbers",
+            "recording": f"{url}/Recording",
+        },
+    }
+
+
+def trunk_credential_list(cl: CredentialList, trunk_sid: str, linked: datetime, base: str) -> dict[str, Any]:
+    return {
+        "account_sid": cl.account_sid,
+        "sid": cl.sid,
+        "trunk_sid": trunk_sid,
+        "friendly_name": cl.friendly_name,
+        "date_created": iso8601(linked),
+        "date_updated": iso8601(linked),
+        "url": f"{base}/v1/Trunks/{trunk_sid}/CredentialLists/{cl.sid}",
+    }
+
+
+def origination_url(ou: OriginationUrl, base: str) -> dict[str, Any]:
+    return {
+        "account_sid": ou.account_sid,
+        "sid": ou.sid,
+        "trunk_sid": ou.trunk_sid,
+        "weight": ou.weight,
+        "enabled": ou.enabled,
+        "sip_url": ou.sip_url,
+        "friendly_name": ou.friendly_name,
+        "priority": ou.priority,
+        "date_created": iso8601(ou.date_created),
+        "date_updated": iso8601(ou.date_updated),
+        "url": f"{base}/v1/Trunks/{ou.trunk_sid}/OriginationUrls/{ou.sid}",
+    }
+
+
+def route(rt: Route, base: str) -> dict[str, Any]:
+    return {
+        "sip_trunk_domain": rt.sip_trunk_domain,
+        "url": f"{base}/v2/Trunks/{rt.sip_trunk_domain}",
+        "sid": rt.sid,
+        "account_sid": rt.account_sid,
+        "friendly_name": rt.friendly_name,
+        "voice_region": rt.voice_region,
+        "date_created": iso8601(rt.date_created),
+        "date_updated": iso8601(rt.date_updated),
+    }

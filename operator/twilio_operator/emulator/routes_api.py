@@ -1,0 +1,205 @@
+"""api.twilio.com/2010-04-01: account, SIP credential lists and credentials, incoming numbers."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from twilio_operator.emulator import behaviour, render
+from twilio_operator.emulator.context import (
+    form,
+    json_response,
+    path_account,
+    sid_param,
+    text_param,
+    valid_sid,
+    world,
+)
+from twilio_operator.emulator.errors import TwilioError, invalid, not_found
+from twilio_operator.emulator.paging import Window, page_2010
+from twilio_operator.emulator.state import Credential, CredentialList, World, now, sip_digest
+
+routes = web.RouteTableDef()
+ACC = "/2010-04-01/Accounts/{account_sid}"
+CLS = ACC + "/SIP/CredentialLists"
+NUMS = ACC + "/IncomingPhoneNumbers"
+
+
+@routes.get(ACC + ".json")
+async def fetch_account(request: web.Request) -> web.Response:
+    return json_response(render.account(path_account(request)))
+
+
+# --- credential lists ----------------------------------------------------------------------------
+@routes.get(CLS + ".json")
+async def list_credential_lists(request: web.Request) -> web.Response:
+    account = path_account(request)
+    window = Window(request.query, list(account.credential_lists.values()), {})
+    rendered = [render.credential_list(cl) for cl in window.items]
+    return json_response(page_2010(window, request.path, "credential_lists", rendered))
+
+
+@routes.post(CLS + ".json")
+async def create_credential_list(request: web.Request) -> web.Response:
+    account = path_account(request)
+    params = await form(request)
+    name = text_param(params, "FriendlyName", required=True, max_len=behaviour.FRIENDLY_NAME_MAX)
+    created = now()
+    cl = CredentialList(world(request).new_sid("CL"), account.sid, name or "", created, created)
+    account.credential_lists[cl.sid] = cl
+    return json_response(render.credential_list(cl), status=201)
+
+
+def _credential_list(request: web.Request) -> tuple[World, CredentialList]:
+    account = path_account(request)
+    w = world(request)
+    return w, w.get_credential_list(account, sid_param(request, "cl_sid", "CL"))
+
+
+@routes.get(CLS + "/{cl_sid}.json")
+async def fetch_credential_list(request: web.Request) -> web.Response:
+    _, cl = _credential_list(request)
+    return json_response(render.credential_list(cl))
+
+
+@routes.post(CLS + "/{cl_sid}.json")
+async def update_credential_list(request: web.Request) -> web.Response:
+    _, cl = _credential_list(request)
+    params = await form(request)
+    name = text_param(params, "FriendlyName", required=True, max_len=behaviour.FRIENDLY_NAME_MAX)
+    cl.friendly_name = name or ""
+    cl.date_updated = now()
+    return json_response(render.credential_list(cl))
+
+
+@routes.delete(CLS + "/{cl_sid}.json")
+async def delete_credential_list(request: web.Request) -> web.Response:
+    w, cl = _credential_list(request)
+    w.delete_credential_list(path_account(request), cl)
+    return web.Response(status=204)
+
+
+# --- credentials ---------------------------------------------------------------------------------
+def _checked_password(params: dict[str, str]) -> str:
+    password = text_param(params, "Password", required=True) or ""
+    problem = behaviour.password_problem(password)
+    if problem:
+        raise invalid(problem, behaviour.CODE_BAD_PASSWORD)
+    return password
+
+
+@routes.get(CLS + "/{cl_sid}/Credentials.json")
+async def list_credentials(request: web.Request) -> web.Response:
+    _, cl = _credential_list(request)
+    window = Window(request.query, list(cl.credentials.values()), {})
+    rendered = [render.credential(c) for c in window.items]
+    return json_response(page_2010(window, request.path, "credentials", rendered))
+
+
+@routes.post(CLS + "/{cl_sid}/Credentials.json")
+async def create_credential(request: web.Request) -> web.Response:
+    w, cl = _credential_list(request)
+    params = await form(request)
+    username = text_param(params, "Username", required=True, max_len=behaviour.USERNAME_MAX) or ""
+    if not username:
+        raise invalid("Username must not be empty")
+    password = _checked_password(params)
+    if any(c.username == username for c in cl.credentials.values()):
+        raise invalid(f"Username {username} already exists in this list", behaviour.CODE_DUPLICATE_USERNAME)
+    created = now()
+    cred = Credential(
+        w.new_sid("CR"), cl.account_sid, cl.sid, username, sip_digest(username, password), created, created
+    )
+    cl.credentials[cred.sid] = cred
+    return json_response(render.credential(cred), status=201)
+
+
+def _credential(request: web.Request) -> tuple[CredentialList, Credential]:
+    _, cl = _credential_list(request)
+    cred = cl.credentials.get(sid_param(request, "cr_sid", "CR"))
+    if cred is None:
+        raise not_found(f"The requested resource {request.path}")
+    return cl, cred
+
+
+@routes.get(CLS + "/{cl_sid}/Credentials/{cr_sid}.json")
+async def fetch_credential(request: web.Request) -> web.Response:
+    _, cred = _credential(request)
+    return json_response(render.credential(cred))
+
+
+@routes.post(CLS + "/{cl_sid}/Credentials/{cr_sid}.json")
+async def update_credential(request: web.Request) -> web.Response:
+    _, cred = _credential(request)
+    password = _checked_password(await form(request))
+    cred.password_digest = sip_digest(cred.username, password)
+    cred.date_updated = now()
+    return json_response(render.credential(cred))
+
+
+@routes.delete(CLS + "/{cl_sid}/Credentials/{cr_sid}.json")
+async def delete_credential(request: web.Request) -> web.Response:
+    cl, cred = _credential(request)
+    del cl.credentials[cred.sid]
+    return web.Response(status=204)
+
+
+# --- incoming phone numbers ----------------------------------------------------------------------
+def _phone_filter(pattern: str) -> re.Pattern[str]:
+    return re.compile(re.escape(pattern).replace(r"\*", r"\d"))
+
+
+@routes.get(NUMS + ".json")
+async def list_numbers(request: web.Request) -> web.Response:
+    account = path_account(request)
+    numbers = list(account.numbers.values())
+    phone, name = request.query.get("PhoneNumber"), request.query.get("FriendlyName")
+    if phone:
+        matcher = _phone_filter(phone)
+        numbers = [n for n in numbers if matcher.search(n.phone_number)]
+    if name is not None:
+        numbers = [n for n in numbers if n.friendly_name == name]
+    window = Window(request.query, numbers, {"PhoneNumber": phone or "", "FriendlyName": name or ""})
+    window.extra = {k: v for k, v in window.extra.items() if v}
+    rendered = [render.incoming_number(n) for n in window.items]
+    return json_response(page_2010(window, request.path, "incoming_phone_numbers", rendered))
+
+
+@routes.get(NUMS + "/{pn_sid}.json")
+async def fetch_number(request: web.Request) -> web.Response:
+    account = path_account(request)
+    number = world(request).get_number(account, sid_param(request, "pn_sid", "PN"))
+    return json_response(render.incoming_number(number))
+
+
+@routes.post(NUMS + "/{pn_sid}.json")
+async def update_number(request: web.Request) -> web.Response:
+    account = path_account(request)
+    w = world(request)
+    number = w.get_number(account, sid_param(request, "pn_sid", "PN"))
+    params = await form(request)
+    name = text_param(params, "FriendlyName", max_len=behaviour.FRIENDLY_NAME_MAX)
+    trunk_sid = params.get("TrunkSid")
+    if trunk_sid and (not valid_sid(trunk_sid, "TK") or trunk_sid not in account.trunks):
+        raise TwilioError(
+            behaviour.UNKNOWN_TRUNK_SID_STATUS, behaviour.CODE_INVALID_PARAMETER, "TrunkSid is not valid"
+        )
+    if name is not None:
+        number.friendly_name = name
+    if "VoiceApplicationSid" in params:
+        number.voice_application_sid = params["VoiceApplicationSid"] or None
+    if "VoiceUrl" in params:
+        number.voice_url = params["VoiceUrl"] or None
+    if trunk_sid is not None:
+        w.attach_number(number, trunk_sid or None)
+    number.date_updated = now()
+    return json_response(render.incoming_number(number))
+
+
+@routes.delete(NUMS + "/{pn_sid}.json")
+async def release_number(request: web.Request) -> web.Response:
+    account = path_account(request)
+    number = world(request).get_number(account, sid_param(request, "pn_sid", "PN"))
+    del account.numbers[number.sid]
+    return web.Response(status=204)

@@ -1,0 +1,369 @@
+"""trunking.twilio.com/v1 and routes.twilio.com/v2. No account in these paths: the authenticated
+account owns what is created and is the only one that can see it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from twilio_operator.emulator import behaviour, render
+from twilio_operator.emulator.context import (
+    api_base,
+    bool_param,
+    current_account,
+    enum_param,
+    form,
+    int_param,
+    json_response,
+    public_base,
+    sid_param,
+    text_param,
+    valid_sid,
+    world,
+)
+from twilio_operator.emulator.errors import TwilioError, invalid, not_found
+from twilio_operator.emulator.paging import Window, page_v1
+from twilio_operator.emulator.state import OriginationUrl, Route, Trunk, now
+
+routes = web.RouteTableDef()
+TRUNK = "/v1/Trunks/{trunk_sid}"
+TRANSFER_MODES = frozenset({"disable-all", "enable-all", "sip-only"})
+TRANSFER_CALLER_IDS = frozenset({"from-transferee", "from-transferor"})
+HTTP_METHODS = frozenset({"GET", "POST"})
+RECORDING_MODES = frozenset(
+    {
+        "do-not-record",
+        "record-from-ringing",
+        "record-from-answer",
+        "record-from-ringing-dual",
+        "record-from-answer-dual",
+    }
+)
+RECORDING_TRIMS = frozenset({"trim-silence", "do-not-trim"})
+
+
+def _trunk(request: web.Request) -> Trunk:
+    return world(request).get_trunk(current_account(request), sid_param(request, "trunk_sid", "TK"))
+
+
+def _list_url(request: web.Request) -> str:
+    return public_base(request) + request.path
+
+
+def _apply_trunk_fields(request: web.Request, trunk: Trunk, params: Mapping[str, str]) -> None:
+    """Validate everything first, then write: a rejected update leaves the trunk untouched."""
+    name = text_param(params, "FriendlyName", max_len=behaviour.FRIENDLY_NAME_MAX)
+    dr_method = enum_param(params, "DisasterRecoveryMethod", HTTP_METHODS)
+    transfer_mode = enum_param(params, "TransferMode", TRANSFER_MODES)
+    caller_id = enum_param(params, "TransferCallerId", TRANSFER_CALLER_IDS)
+    secure = bool_param(params, "Secure")
+    cnam = bool_param(params, "CnamLookupEnabled")
+    domain = params.get("DomainName")
+    if domain is not None and domain.lower() != (trunk.domain_name or ""):
+        w = world(request)
+        if domain:
+            claimed = w.claim_domain(domain, trunk.sid)
+            w.release_domain(trunk.domain_name)
+            trunk.domain_name = claimed
+        else:
+            w.release_domain(trunk.domain_name)
+            trunk.domain_name = None
+    if name is not None:
+        trunk.friendly_name = name
+    if "DisasterRecoveryUrl" in params:
+        trunk.disaster_recovery_url = params["DisasterRecoveryUrl"] or None
+    trunk.disaster_recovery_method = dr_method or trunk.disaster_recovery_method
+    trunk.transfer_mode = transfer_mode or trunk.transfer_mode
+    trunk.transfer_caller_id = caller_id or trunk.transfer_caller_id
+    trunk.secure = trunk.secure if secure is None else secure
+    trunk.cnam_lookup_enabled = trunk.cnam_lookup_enabled if cnam is None else cnam
+    trunk.date_updated = now()
+
+
+# --- trunks --------------------------------------------------------------------------------------
+@routes.post("/v1/Trunks")
+async def create_trunk(request: web.Request) -> web.Response:
+    account = current_account(request)
+    params = await form(request)
+    created = now()
+    trunk = Trunk(world(request).new_sid("TK"), account.sid, created, created)
+    _apply_trunk_fields(request, trunk, params)
+    account.trunks[trunk.sid] = trunk
+    return json_response(render.trunk(trunk, public_base(request)), status=201)
+
+
+@routes.get("/v1/Trunks")
+async def list_trunks(request: web.Request) -> web.Response:
+    account = current_account(request)
+    window = Window(request.query, list(account.trunks.values()), {})
+    base = public_base(request)
+    rendered = [render.trunk(t, base) for t in window.items]
+    return json_response(page_v1(window, _list_url(request), "trunks", rendered))
+
+
+@routes.get(TRUNK)
+async def fetch_trunk(request: web.Request) -> web.Response:
+    return json_response(render.trunk(_trunk(request), public_base(request)))
+
+
+@routes.post(TRUNK)
+async def update_trunk(request: web.Request) -> web.Response:
+    trunk = _trunk(request)
+    _apply_trunk_fields(request, trunk, await form(request))
+    return json_response(render.trunk(trunk, public_base(request)))
+
+
+@routes.delete(TRUNK)
+async def delete_trunk(request: web.Request) -> web.Response:
+    world(request).delete_trunk(current_account(request), _trunk(request))
+    return web.Response(status=204)
+
+
+@routes.get(TRUNK + "/Recording")
+async def fetch_recording(request: web.Request) -> web.Response:
+    trunk = _trunk(request)
+    return json_response({"mode": trunk.recording_mode, "trim": trunk.recording_trim})
+
+
+@routes.post(TRUNK + "/Recording")
+async def update_recording(request: web.Request) -> web.Response:
+    trunk = _trunk(request)
+    params = await form(request)
+    trunk.recording_mode = enum_param(params, "Mode", RECORDING_MODES) or trunk.recording_mode
+    trunk.recording_trim = enum_param(params, "Trim", RECORDING_TRIMS) or trunk.recording_trim
+    return json_response({"mode": trunk.recording_mode, "trim": trunk.recording_trim})
+
+
+# --- trunk <-> credential list -------------------------------------------------------------------
+class _Link:
+    """A linked credential list as the pager sees it."""
+
+    def __init__(self, sid: str) -> None:
+        self.sid = sid
+
+
+@routes.get(TRUNK + "/CredentialLists")
+async def list_trunk_credential_lists(request: web.Request) -> web.Response:
+    trunk, account = _trunk(request), current_account(request)
+    window = Window(request.query, [_Link(s) for s in trunk.credential_lists], {})
+    base = public_base(request)
+    rendered = [
+        render.trunk_credential_list(
+            account.credential_lists[link.sid], trunk.sid, trunk.credential_lists[link.sid], base
+        )
+        for link in window.items
+    ]
+    return json_response(page_v1(window, _list_url(request), "credential_lists", rendered))
+
+
+@routes.post(TRUNK + "/CredentialLists")
+async def link_credential_list(request: web.Request) -> web.Response:
+    trunk, account = _trunk(request), current_account(request)
+    cl_sid = text_param(await form(request), "CredentialListSid", required=True) or ""
+    if not valid_sid(cl_sid, "CL"):
+        raise invalid("CredentialListSid is not a valid credential list SID")
+    cl = world(request).get_credential_list(account, cl_sid)
+    if cl_sid in trunk.credential_lists:
+        raise TwilioError(
+            behaviour.DUPLICATE_CREDENTIAL_LIST_STATUS,
+            behaviour.CODE_CONFLICT,
+            "Credential list is already associated with this trunk",
+        )
+    trunk.credential_lists[cl_sid] = now()
+    trunk.date_updated = now()
+    body = render.trunk_credential_list(cl, trunk.sid, trunk.credential_lists[cl_sid], public_base(request))
+    return json_response(body, status=201)
+
+
+def _linked(request: web.Request) -> tuple[Trunk, str]:
+    trunk = _trunk(request)
+    cl_sid = sid_param(request, "cl_sid", "CL")
+    if cl_sid not in trunk.credential_lists:
+        raise not_found(f"The requested resource {request.path}")
+    return trunk, cl_sid
+
+
+@routes.get(TRUNK + "/CredentialLists/{cl_sid}")
+async def fetch_trunk_credential_list(request: web.Request) -> web.Response:
+    trunk, cl_sid = _linked(request)
+    cl = current_account(request).credential_lists[cl_sid]
+    body = render.trunk_credential_list(cl, trunk.sid, trunk.credential_lists[cl_sid], public_base(request))
+    return json_response(body)
+
+
+@routes.delete(TRUNK + "/CredentialLists/{cl_sid}")
+async def unlink_credential_list(request: web.Request) -> web.Response:
+    trunk, cl_sid = _linked(request)
+    del trunk.credential_lists[cl_sid]
+    trunk.date_updated = now()
+    return web.Response(status=204)
+
+
+# --- origination URLs ----------------------------------------------------------------------------
+def _checked_sip_url(value: str) -> str:
+    if not value.lower().startswith("sip:"):
+        raise invalid("SipUrl must be a sip: URI (sips is not supported)")
+    return value
+
+
+@routes.get(TRUNK + "/OriginationUrls")
+async def list_origination_urls(request: web.Request) -> web.Response:
+    trunk = _trunk(request)
+    window = Window(request.query, list(trunk.origination_urls.values()), {})
+    base = public_base(request)
+    rendered = [render.origination_url(o, base) for o in window.items]
+    return json_response(page_v1(window, _list_url(request), "origination_urls", rendered))
+
+
+@routes.post(TRUNK + "/OriginationUrls")
+async def create_origination_url(request: web.Request) -> web.Response:
+    trunk = _trunk(request)
+    params = await form(request)
+    weight = int_param(params, "Weight", behaviour.WEIGHT_RANGE, required=True)
+    priority = int_param(params, "Priority", behaviour.PRIORITY_RANGE, required=True)
+    enabled = bool_param(params, "Enabled", required=True)
+    name = text_param(params, "FriendlyName", required=True, max_len=behaviour.FRIENDLY_NAME_MAX)
+    sip_url = _checked_sip_url(text_param(params, "SipUrl", required=True) or "")
+    created = now()
+    ou = OriginationUrl(
+        world(request).new_sid("OU"),
+        trunk.account_sid,
+        trunk.sid,
+        weight or 0,
+        priority or 0,
+        bool(enabled),
+        name or "",
+        sip_url,
+        created,
+        created,
+    )
+    trunk.origination_urls[ou.sid] = ou
+    return json_response(render.origination_url(ou, public_base(request)), status=201)
+
+
+def _origination_url(request: web.Request) -> tuple[Trunk, OriginationUrl]:
+    trunk = _trunk(request)
+    ou = trunk.origination_urls.get(sid_param(request, "ou_sid", "OU"))
+    if ou is None:
+        raise not_found(f"The requested resource {request.path}")
+    return trunk, ou
+
+
+@routes.get(TRUNK + "/OriginationUrls/{ou_sid}")
+async def fetch_origination_url(request: web.Request) -> web.Response:
+    _, ou = _origination_url(request)
+    return json_response(render.origination_url(ou, public_base(request)))
+
+
+@routes.post(TRUNK + "/OriginationUrls/{ou_sid}")
+async def update_origination_url(request: web.Request) -> web.Response:
+    _, ou = _origination_url(request)
+    params = await form(request)
+    weight = int_param(params, "Weight", behaviour.WEIGHT_RANGE)
+    priority = int_param(params, "Priority", behaviour.PRIORITY_RANGE)
+    enabled = bool_param(params, "Enabled")
+    name = text_param(params, "FriendlyName", max_len=behaviour.FRIENDLY_NAME_MAX)
+    sip_url = params.get("SipUrl")
+    if sip_url is not None:
+        ou.sip_url = _checked_sip_url(sip_url)
+    ou.weight = ou.weight if weight is None else weight
+    ou.priority = ou.priority if priority is None else priority
+    ou.enabled = ou.enabled if enabled is None else enabled
+    ou.friendly_name = ou.friendly_name if name is None else name
+    ou.date_updated = now()
+    return json_response(render.origination_url(ou, public_base(request)))
+
+
+@routes.delete(TRUNK + "/OriginationUrls/{ou_sid}")
+async def delete_origination_url(request: web.Request) -> web.Response:
+    trunk, ou = _origination_url(request)
+    del trunk.origination_urls[ou.sid]
+    return web.Response(status=204)
+
+
+# --- trunk phone numbers -------------------------------------------------------------------------
+@routes.get(TRUNK + "/PhoneNumbers")
+async def list_trunk_numbers(request: web.Request) -> web.Response:
+    trunk, account = _trunk(request), current_account(request)
+    window = Window(request.query, world(request).trunk_numbers(account, trunk.sid), {})
+    base, api = public_base(request), api_base(request)
+    rendered = [render.trunk_number(n, trunk.sid, base, api) for n in window.items]
+    return json_response(page_v1(window, _list_url(request), "phone_numbers", rendered))
+
+
+@routes.post(TRUNK + "/PhoneNumbers")
+async def attach_trunk_number(request: web.Request) -> web.Response:
+    trunk, account = _trunk(request), current_account(request)
+    w = world(request)
+    pn_sid = text_param(await form(request), "PhoneNumberSid", required=True) or ""
+    if not valid_sid(pn_sid, "PN"):
+        raise invalid("PhoneNumberSid is not a valid phone number SID")
+    number = w.get_number(account, pn_sid)
+    if number.trunk_sid == trunk.sid or (number.trunk_sid and not behaviour.MOVE_NUMBER_FROM_OTHER_TRUNK):
+        raise TwilioError(
+            behaviour.DUPLICATE_PHONE_NUMBER_STATUS,
+            behaviour.CODE_CONFLICT,
+            "Phone number is already associated with a trunk",
+        )
+    w.attach_number(number, trunk.sid)
+    body = render.trunk_number(number, trunk.sid, public_base(request), api_base(request))
+    return json_response(body, status=201)
+
+
+def _trunk_number_sid(request: web.Request) -> tuple[Trunk, str]:
+    trunk = _trunk(request)
+    pn_sid = sid_param(request, "pn_sid", "PN")
+    number = current_account(request).numbers.get(pn_sid)
+    if number is None or number.trunk_sid != trunk.sid:
+        raise not_found(f"The requested resource {request.path}")
+    return trunk, pn_sid
+
+
+@routes.get(TRUNK + "/PhoneNumbers/{pn_sid}")
+async def fetch_trunk_number(request: web.Request) -> web.Response:
+    trunk, pn_sid = _trunk_number_sid(request)
+    number = current_account(request).numbers[pn_sid]
+    return json_response(render.trunk_number(number, trunk.sid, public_base(request), api_base(request)))
+
+
+@routes.delete(TRUNK + "/PhoneNumbers/{pn_sid}")
+async def detach_trunk_number(request: web.Request) -> web.Response:
+    _, pn_sid = _trunk_number_sid(request)
+    world(request).attach_number(current_account(request).numbers[pn_sid], None)
+    return web.Response(status=204)
+
+
+# --- routes.twilio.com/v2 ------------------------------------------------------------------------
+def _route(request: web.Request) -> Route:
+    account = current_account(request)
+    w = world(request)
+    trunk = w.trunk_by_domain(account, request.match_info["domain"])
+    domain = trunk.domain_name or ""
+    route = account.routes.get(domain)
+    if route is None:
+        created = now()
+        route = Route(
+            w.new_sid("QQ"), account.sid, domain, behaviour.DEFAULT_VOICE_REGION, None, created, created
+        )
+        account.routes[domain] = route
+    return route
+
+
+@routes.get("/v2/Trunks/{domain}")
+async def fetch_trunk_route(request: web.Request) -> web.Response:
+    return json_response(render.route(_route(request), public_base(request)))
+
+
+@routes.post("/v2/Trunks/{domain}")
+async def update_trunk_route(request: web.Request) -> web.Response:
+    params = await form(request)
+    region = params.get("VoiceRegion")
+    if region is not None and region not in behaviour.VOICE_REGIONS:
+        raise TwilioError(400, behaviour.CODE_INVALID_REGION, f"Invalid voice region {region}")
+    name = text_param(params, "FriendlyName", max_len=behaviour.FRIENDLY_NAME_MAX)
+    route = _route(request)
+    route.voice_region = region or route.voice_region
+    route.friendly_name = route.friendly_name if name is None else name
+    route.date_updated = now()
+    return json_response(render.route(route, public_base(request)))

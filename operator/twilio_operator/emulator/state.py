@@ -1,0 +1,285 @@
+"""The emulator's in-memory world: accounts and everything they own, with Twilio's cascades."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from twilio_operator.emulator import behaviour
+from twilio_operator.emulator.errors import TwilioError, invalid, not_found
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def sip_digest(username: str, password: str) -> str:
+    """Digest HA1, the only form in which a SIP password is kept."""
+    text = f"{username}:{behaviour.SIP_DIGEST_REALM}:{password}"
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+@dataclass
+class Number:
+    sid: str
+    account_sid: str
+    phone_number: str
+    friendly_name: str
+    capabilities: dict[str, bool]
+    date_created: datetime
+    date_updated: datetime
+    trunk_sid: str | None = None
+    voice_application_sid: str | None = None
+    voice_url: str | None = None
+
+
+@dataclass
+class Credential:
+    sid: str
+    account_sid: str
+    credential_list_sid: str
+    username: str
+    password_digest: str
+    date_created: datetime
+    date_updated: datetime
+
+
+@dataclass
+class CredentialList:
+    sid: str
+    account_sid: str
+    friendly_name: str
+    date_created: datetime
+    date_updated: datetime
+    credentials: dict[str, Credential] = field(default_factory=dict)
+
+
+@dataclass
+class OriginationUrl:
+    sid: str
+    account_sid: str
+    trunk_sid: str
+    weight: int
+    priority: int
+    enabled: bool
+    friendly_name: str
+    sip_url: str
+    date_created: datetime
+    date_updated: datetime
+
+
+@dataclass
+class Trunk:
+    sid: str
+    account_sid: str
+    date_created: datetime
+    date_updated: datetime
+    friendly_name: str | None = None
+    domain_name: str | None = None
+    disaster_recovery_url: str | None = None
+    disaster_recovery_method: str | None = "POST"
+    transfer_mode: str = "disable-all"
+    transfer_caller_id: str = "from-transferee"
+    secure: bool = False
+    cnam_lookup_enabled: bool = False
+    symmetric_rtp_enabled: bool = False
+    recording_mode: str = "do-not-record"
+    recording_trim: str = "do-not-trim"
+    # credential list sid -> date the link was made
+    credential_lists: dict[str, datetime] = field(default_factory=dict)
+    origination_urls: dict[str, OriginationUrl] = field(default_factory=dict)
+
+
+@dataclass
+class Route:
+    sid: str
+    account_sid: str
+    sip_trunk_domain: str
+    voice_region: str
+    friendly_name: str | None
+    date_created: datetime
+    date_updated: datetime
+
+
+@dataclass
+class Account:
+    sid: str
+    auth_token: str
+    friendly_name: str
+    status: str
+    type: str
+    date_created: datetime
+    date_updated: datetime
+    api_keys: dict[str, str] = field(default_factory=dict)  # SK sid -> secret
+    numbers: dict[str, Number] = field(default_factory=dict)
+    credential_lists: dict[str, CredentialList] = field(default_factory=dict)
+    trunks: dict[str, Trunk] = field(default_factory=dict)
+    routes: dict[str, Route] = field(default_factory=dict)  # by trunk domain name
+
+
+class World:
+    """All state. Single-threaded (one event loop), so no locking."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._rng = random.Random(seed)  # noqa: S311 - SIDs need uniqueness, not secrecy
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget everything but keep the SID generator going, so SIDs never repeat in a run."""
+        self.accounts: dict[str, Account] = {}
+        self.api_key_owner: dict[str, str] = {}  # SK sid -> AC sid
+        self.domains: dict[str, str] = {}  # live domain name -> trunk sid
+        self.reserved_domains: set[str] = set()
+        self._phone_counter = 0
+
+    def new_sid(self, prefix: str) -> str:
+        return f"{prefix}{self._rng.getrandbits(128):032x}"
+
+    # --- accounts --------------------------------------------------------------------------------
+    def create_account(self, spec: dict[str, Any]) -> Account:
+        sid = spec.get("sid") or self.new_sid("AC")
+        if sid in self.accounts:
+            raise TwilioError(409, behaviour.CODE_CONFLICT, f"Account {sid} already exists")
+        created = now()
+        account = Account(
+            sid=sid,
+            auth_token=spec.get("auth_token") or secrets.token_hex(16),
+            friendly_name=spec.get("friendly_name") or f"Emulated account {sid[-6:]}",
+            status=spec.get("status") or "active",
+            type=spec.get("type") or "Full",
+            date_created=created,
+            date_updated=created,
+        )
+        self.accounts[sid] = account
+        for key in spec.get("api_keys") or []:
+            key_sid = key.get("sid") or self.new_sid("SK")
+            account.api_keys[key_sid] = key.get("secret") or secrets.token_hex(16)
+            self.api_key_owner[key_sid] = sid
+        self.add_numbers(account, spec.get("incoming_phone_numbers") or [])
+        return account
+
+    def add_numbers(self, account: Account, specs: list[dict[str, Any]]) -> list[Number]:
+        added = []
+        for spec in specs:
+            phone = spec.get("phone_number") or self._next_phone_number()
+            caps = {"voice": True, "sms": True, "mms": True, "fax": False}
+            caps.update(spec.get("capabilities") or {})
+            created = now()
+            number = Number(
+                sid=spec.get("sid") or self.new_sid("PN"),
+                account_sid=account.sid,
+                phone_number=phone,
+                friendly_name=spec.get("friendly_name") or phone,
+                capabilities=caps,
+                date_created=created,
+                date_updated=created,
+                voice_application_sid=spec.get("voice_application_sid"),
+            )
+            account.numbers[number.sid] = number
+            added.append(number)
+        return added
+
+    def _next_phone_number(self) -> str:
+        self._phone_counter += 1
+        return f"+1555{self._phone_counter:07d}"
+
+    def find_account(self, sid: str) -> Account | None:
+        return self.accounts.get(sid)
+
+    # --- trunks ----------------------------------------------------------------------------------
+    def claim_domain(self, domain: str, trunk_sid: str) -> str:
+        name = domain.lower()
+        if not behaviour.DOMAIN_NAME_RE.fullmatch(name):
+            raise invalid(
+                "DomainName must contain only letters, digits and '-' and end with .pstn.twilio.com"
+            )
+        owner = self.domains.get(name)
+        if (owner is not None and owner != trunk_sid) or (owner is None and name in self.reserved_domains):
+            raise TwilioError(400, behaviour.CODE_DOMAIN_TAKEN, "Trunk Domain already taken")
+        self.domains[name] = trunk_sid
+        return name
+
+    def release_domain(self, domain: str | None) -> None:
+        if domain:
+            self.domains.pop(domain, None)
+            if behaviour.DOMAIN_RESERVED_AFTER_DELETE:
+                self.reserved_domains.add(domain)
+
+    def delete_trunk(self, account: Account, trunk: Trunk) -> None:
+        """Drop links and origination URLs, detach numbers; credential lists survive."""
+        del account.trunks[trunk.sid]
+        self.release_domain(trunk.domain_name)
+        if trunk.domain_name:
+            account.routes.pop(trunk.domain_name, None)
+        for number in account.numbers.values():
+            if number.trunk_sid == trunk.sid:
+                number.trunk_sid = None
+                number.date_updated = now()
+
+    def delete_credential_list(self, account: Account, cred_list: CredentialList) -> None:
+        """Deletes its credentials and unlinks it from every trunk."""
+        del account.credential_lists[cred_list.sid]
+        for trunk in account.trunks.values():
+            trunk.credential_lists.pop(cred_list.sid, None)
+
+    def trunk_numbers(self, account: Account, trunk_sid: str) -> list[Number]:
+        return [n for n in account.numbers.values() if n.trunk_sid == trunk_sid]
+
+    def attach_number(self, number: Number, trunk_sid: str | None) -> None:
+        number.trunk_sid = trunk_sid
+        if trunk_sid:
+            number.voice_application_sid = None  # Twilio: setting a trunk clears the voice app
+        number.date_updated = now()
+
+    # --- lookups that raise 404 ------------------------------------------------------------------
+    @staticmethod
+    def get_trunk(account: Account, sid: str) -> Trunk:
+        trunk = account.trunks.get(sid)
+        if trunk is None:
+            raise not_found("The requested resource /Trunks/" + sid)
+        return trunk
+
+    @staticmethod
+    def get_credential_list(account: Account, sid: str) -> CredentialList:
+        found = account.credential_lists.get(sid)
+        if found is None:
+            raise not_found("The requested resource /CredentialLists/" + sid)
+        return found
+
+    @staticmethod
+    def get_number(account: Account, sid: str) -> Number:
+        found = account.numbers.get(sid)
+        if found is None:
+            raise not_found("The requested resource /IncomingPhoneNumbers/" + sid)
+        return found
+
+    def trunk_by_domain(self, account: Account, domain: str) -> Trunk:
+        trunk_sid = self.domains.get(domain.lower())
+        trunk = account.trunks.get(trunk_sid) if trunk_sid else None
+        if trunk is None:
+            raise not_found("The requested resource /Trunks/" + domain)
+        return trunk
+
+    # --- SIP authentication (admin check) --------------------------------------------------------
+    def sip_auth(self, domain: str, username: str, password: str) -> tuple[bool, str]:
+        trunk_sid = self.domains.get(domain.lower())
+        if trunk_sid is None:
+            return False, "no trunk has this domain name"
+        account = next((a for a in self.accounts.values() if trunk_sid in a.trunks), None)
+        if account is None:
+            return False, "no trunk has this domain name"
+        trunk = account.trunks[trunk_sid]
+        if not trunk.credential_lists:
+            return False, "no credential list is attached to the trunk"
+        digest = sip_digest(username, password)
+        for cl_sid in trunk.credential_lists:
+            for cred in account.credential_lists[cl_sid].credentials.values():
+                if cred.username == username:
+                    if secrets.compare_digest(cred.password_digest, digest):
+                        return True, "ok"
+                    return False, "wrong password"
+        return False, "unknown username"

@@ -1,0 +1,160 @@
+"""The contract checker itself: it must catch what breaks Twilio's documents, and pass what doesn't."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from multidict import MultiDict
+from twilio.rest import Client
+
+from fixtures.emulator import OPENAPI_DIR, OPENAPI_FILES
+from twilio_operator.emulator.client import EmulatorAdmin
+from twilio_operator.emulator.contract import ContractChecker, Exchange
+from twilio_operator.twilio_http import ORIGINAL_HOST_HEADER, rewrite
+
+AC, TK = "AC" + "a" * 32, "TK" + "b" * 32
+AUTH = {"Authorization": "Basic QUM6dG9rZW4="}
+
+
+@pytest.fixture(scope="module")
+def checker() -> ContractChecker:
+    if not all((OPENAPI_DIR / name).is_file() for name in OPENAPI_FILES):
+        pytest.fail(f"Twilio OpenAPI documents missing in {OPENAPI_DIR}: run `make openapi`")
+    return ContractChecker(str(OPENAPI_DIR))
+
+
+def trunk_body(**overrides: Any) -> dict[str, Any]:
+    url = f"https://trunking.twilio.com/v1/Trunks/{TK}"
+    body = {
+        "sid": TK,
+        "account_sid": AC,
+        "domain_name": "x.pstn.twilio.com",
+        "disaster_recovery_method": "POST",
+        "disaster_recovery_url": None,
+        "friendly_name": None,
+        "secure": False,
+        "cnam_lookup_enabled": False,
+        "symmetric_rtp_enabled": False,
+        "recording": {"mode": "do-not-record", "trim": "do-not-trim"},
+        "transfer_mode": "disable-all",
+        "transfer_caller_id": "from-transferee",
+        "auth_type": "",
+        "auth_type_set": [],
+        "date_created": "2024-01-01T00:00:00Z",
+        "date_updated": "2024-01-01T00:00:00Z",
+        "url": url,
+        "links": {"phone_numbers": f"{url}/PhoneNumbers"},
+    }
+    body.update(overrides)
+    return body
+
+
+def exchange(
+    method: str, path: str, status: int, response: Any, body: bytes | None = None, query: str = ""
+) -> Exchange:
+    return Exchange(
+        method=method,
+        path=path,
+        query=MultiDict(pair.split("=", 1) for pair in query.split("&") if pair),
+        query_string=query,
+        headers=AUTH,
+        body=body,
+        content_type="application/x-www-form-urlencoded" if body else "",
+        status=status,
+        response_body=json.dumps(response).encode() if response is not None else None,
+        response_content_type="application/json",
+    )
+
+
+def check(checker: ContractChecker, ex: Exchange) -> list[dict[str, Any]]:
+    before = len(checker.violations)
+    checker.check(ex)
+    return checker.violations[before:]
+
+
+def test_valid_exchange_passes(checker: ContractChecker) -> None:
+    assert check(checker, exchange("GET", f"/v1/Trunks/{TK}", 200, trunk_body())) == []
+    assert (
+        check(checker, exchange("POST", "/v1/Trunks", 201, trunk_body(), body=b"FriendlyName=a&Secure=true"))
+        == []
+    )
+    assert check(checker, exchange("DELETE", f"/v1/Trunks/{TK}", 204, None)) == []
+
+
+@pytest.mark.parametrize(
+    ("ex", "needle"),
+    [
+        (exchange("GET", f"/v1/Trunks/{TK}", 200, trunk_body(transfer_mode="sometimes")), "transfer_mode"),
+        (exchange("GET", f"/v1/Trunks/{TK}", 200, trunk_body(secure="yes")), "secure"),
+        (exchange("GET", f"/v1/Trunks/{TK}", 200, trunk_body(account_sid="nope")), "account_sid"),
+        (exchange("POST", "/v1/Trunks", 201, trunk_body(), body=b"Secure=perhaps"), "request"),
+        (exchange("POST", "/v1/Trunks", 201, trunk_body(), body=b"TransferMode=bogus"), "request"),
+        (exchange("GET", "/v1/Trunks", 200, {"trunks": [], "meta": {"page": "zero"}}), "response"),
+        (exchange("GET", "/v1/Nowhere", 200, {}), ""),
+        (exchange("GET", f"/v1/Trunks/{TK}", 404, {"message": "gone"}), "error body"),
+    ],
+    ids=[
+        "enum",
+        "boolean",
+        "sid-pattern",
+        "bad-bool-param",
+        "bad-enum-param",
+        "meta-type",
+        "unknown-path",
+        "error",
+    ],
+)
+def test_violations_are_caught(checker: ContractChecker, ex: Exchange, needle: str) -> None:
+    found = check(checker, ex)
+    assert found, f"expected a violation for {ex.method} {ex.path}"
+    assert any(needle in v["problem"] for v in found), found
+    assert {v["status"] for v in found} == {ex.status}
+
+
+def test_empty_trunk_sid_clears_without_violation(checker: ContractChecker) -> None:
+    # Twilio accepts TrunkSid= to detach a number although the spec's pattern forbids ""; see contract.py.
+    path = f"/2010-04-01/Accounts/{AC}/IncomingPhoneNumbers/PN{'c' * 32}.json"
+    found = check(checker, exchange("POST", path, 200, {"sid": "PN" + "c" * 32}, body=b"TrunkSid="))
+    assert not any("request" in v["problem"] for v in found), found
+
+
+def test_session_emulator_checks_contract(
+    emulator: EmulatorAdmin, twilio_client: Client, twilio_account: dict[str, Any]
+) -> None:
+    assert emulator.contract_checking()
+    before = len(emulator.contract_violations())
+    twilio_client.trunking.v1.trunks.create(domain_name="contract.pstn.twilio.com", secure=True)
+    twilio_client.api.v2010.accounts(twilio_account["sid"]).incoming_phone_numbers.list(page_size=1)
+    twilio_client.routes.v2.trunks("contract.pstn.twilio.com").fetch()
+    assert emulator.contract_violations()[before:] == []
+
+
+@pytest.mark.parametrize(
+    ("base", "url", "expected"),
+    [
+        (
+            None,
+            "https://trunking.twilio.com/v1/Trunks?PageSize=5",
+            "https://trunking.twilio.com/v1/Trunks?PageSize=5",
+        ),
+        (
+            "http://127.0.0.1:9",
+            "https://trunking.ie1.twilio.com/v1/Trunks?PageSize=5",
+            "http://127.0.0.1:9/v1/Trunks?PageSize=5",
+        ),
+        (
+            "http://localhost:1/",
+            "https://api.twilio.com/2010-04-01/Accounts/AC1.json",
+            "http://localhost:1/2010-04-01/Accounts/AC1.json",
+        ),
+    ],
+)
+def test_rewrite(base: str | None, url: str, expected: str) -> None:
+    new_url, headers = rewrite(base.rstrip("/") if base else None, url, {"Accept": "application/json"})
+    assert new_url == expected
+    if base is None:
+        assert headers == {"Accept": "application/json"}
+    else:
+        assert headers == {"Accept": "application/json", ORIGINAL_HOST_HEADER: url.split("/")[2]}

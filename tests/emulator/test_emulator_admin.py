@@ -1,0 +1,149 @@
+"""The admin API: request log, region hosts, state dump, bulk numbers, reset, --state seeding."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from twilio.rest import Client
+
+from emulator.helpers import account_auth, raw
+from fixtures.emulator import start_emulator, stop
+from twilio_operator.emulator.client import EmulatorAdmin, EmulatorAdminError
+from twilio_operator.twilio_http import RewritingHttpClient
+
+
+def test_request_log_contents(
+    emulator: EmulatorAdmin, twilio_client: Client, twilio_account: dict[str, Any]
+) -> None:
+    twilio_client.api.v2010.accounts(twilio_account["sid"]).fetch()
+    trunk = twilio_client.trunking.v1.trunks.create()
+    twilio_client.trunking.v1.trunks.list(page_size=5)
+    log = emulator.requests()
+    assert [(r["method"], r["path"], r["status"], r["write"]) for r in log] == [
+        ("GET", f"/2010-04-01/Accounts/{twilio_account['sid']}.json", 200, False),
+        ("POST", "/v1/Trunks", 201, True),
+        ("GET", "/v1/Trunks", 200, False),
+    ]
+    assert [r["host"] for r in log] == ["api.twilio.com", "trunking.twilio.com", "trunking.twilio.com"]
+    assert all(r["account_sid"] == twilio_account["sid"] for r in log)
+    assert log[2]["query"] == "PageSize=5"
+    assert all(isinstance(r["duration_ms"], float) and r["time"] > 0 for r in log)
+    assert [r["seq"] for r in emulator.requests(since=log[0]["seq"])] == [log[1]["seq"], log[2]["seq"]]
+    assert trunk.sid not in json.dumps(log)  # the log holds paths, not bodies
+    assert twilio_account["auth_token"] not in json.dumps(log)
+    emulator.clear_requests()
+    assert emulator.requests() == []
+
+
+@pytest.mark.parametrize(
+    ("region", "edge", "host"),
+    [("ie1", None, "trunking.ie1.twilio.com"), (None, "dublin", "trunking.dublin.us1.twilio.com")],
+)
+def test_original_host_is_logged_for_regions(
+    emulator: EmulatorAdmin,
+    emulator_url: str,
+    twilio_account: dict[str, Any],
+    region: str | None,
+    edge: str | None,
+    host: str,
+) -> None:
+    client = Client(
+        twilio_account["sid"],
+        twilio_account["auth_token"],
+        region=region,
+        edge=edge,
+        http_client=RewritingHttpClient(emulator_url),
+    )
+    for _ in range(3):
+        client.trunking.v1.trunks.create()
+    emulator.clear_requests()
+    assert len(client.trunking.v1.trunks.list(page_size=2)) == 3  # the next page keeps the region
+    assert [r["host"] for r in emulator.requests()] == [host, host]
+
+
+def test_state_dump_has_no_secrets(
+    emulator: EmulatorAdmin, twilio_client: Client, twilio_account: dict[str, Any]
+) -> None:
+    sip = twilio_client.api.v2010.accounts(twilio_account["sid"]).sip
+    trunk = twilio_client.trunking.v1.trunks.create(domain_name="dump.pstn.twilio.com")
+    cred_list = sip.credential_lists.create(friendly_name="dump")
+    sip.credential_lists(cred_list.sid).credentials.create(username="dumper", password="Secr3tPassword")
+    twilio_client.trunking.v1.trunks(trunk.sid).credentials_lists.create(credential_list_sid=cred_list.sid)
+    twilio_client.routes.v2.trunks("dump.pstn.twilio.com").update(voice_region="ie1")
+    state = emulator.state()
+    text = json.dumps(state)
+    for secret in ("Secr3tPassword", twilio_account["auth_token"], twilio_account["api_keys"][0]["secret"]):
+        assert secret not in text
+    (account,) = state["accounts"]
+    assert account["trunks"][0]["credential_list_sids"] == [cred_list.sid]
+    assert account["credential_lists"][0]["credentials"][0]["username"] == "dumper"
+    assert account["routes"][0]["voice_region"] == "ie1"
+    assert len(account["incoming_phone_numbers"]) == 2
+
+
+def test_bulk_numbers_and_patch(emulator: EmulatorAdmin, twilio_account: dict[str, Any]) -> None:
+    added = emulator.add_numbers(twilio_account["sid"], count=2000)
+    assert len(added) == 2000 and len({n["sid"] for n in added}) == 2000
+    explicit = emulator.add_numbers(
+        twilio_account["sid"], numbers=[{"phone_number": "+15550000001", "sid": "PN" + "1" * 32}]
+    )
+    assert explicit[0]["sid"] == "PN" + "1" * 32
+    with pytest.raises(EmulatorAdminError) as err:
+        emulator.add_numbers(twilio_account["sid"], count=0)
+    assert err.value.status == 400
+    with pytest.raises(EmulatorAdminError) as err:
+        emulator.patch_account("AC" + "f" * 32, status="suspended")
+    assert err.value.status == 404
+
+
+def test_create_account_with_given_sids(emulator: EmulatorAdmin, emulator_url: str) -> None:
+    sid, token = "AC" + "ab" * 16, "tok-" + "x" * 28
+    account = emulator.create_account(
+        sid=sid, auth_token=token, type="Trial", api_keys=[{"sid": "SK" + "cd" * 16, "secret": "s3cret"}]
+    )
+    assert (account["sid"], account["auth_token"], account["type"]) == (sid, token, "Trial")
+    response = raw(emulator_url, "GET", f"/2010-04-01/Accounts/{sid}.json", headers=account_auth(account))
+    assert response.json()["type"] == "Trial"
+    with pytest.raises(EmulatorAdminError) as err:
+        emulator.create_account(sid=sid)
+    assert err.value.status == 409
+    with pytest.raises(EmulatorAdminError) as err:
+        emulator.create_account(status="frozen")
+    assert err.value.status == 400
+
+
+def test_reset_forgets_everything(emulator: EmulatorAdmin, twilio_account: dict[str, Any]) -> None:
+    emulator.add_fault("/v1/Trunks", "error")
+    emulator.reset()
+    assert emulator.state() == {"accounts": [], "reserved_domains": []}
+    assert emulator.faults() == [] and emulator.requests() == []
+
+
+def test_state_file_seeds_accounts(tmp_path: Path) -> None:
+    sid = "AC" + "5" * 32
+    state = {
+        "accounts": [
+            {
+                "sid": sid,
+                "auth_token": "seeded-token",
+                "incoming_phone_numbers": [{"phone_number": "+15551112222", "sid": "PN" + "6" * 32}],
+            }
+        ]
+    }
+    state_file = tmp_path / "state.json"
+    state_file.write_text(json.dumps(state))
+    process, url = start_emulator(tmp_path / "seeded.log", "--state", str(state_file), "--latency-ms", "1")
+    try:
+        client = Client(sid, "seeded-token", http_client=RewritingHttpClient(url))
+        numbers = client.api.v2010.accounts(sid).incoming_phone_numbers.list()
+        assert [n.sid for n in numbers] == ["PN" + "6" * 32]
+        admin = EmulatorAdmin(url)
+        assert admin.configure()["latency_ms"] == 1
+        assert admin.contract_checking() is False  # no --openapi-dir given
+        admin.reset()  # the seed survives a reset
+        assert [a["sid"] for a in admin.state()["accounts"]] == [sid]
+    finally:
+        stop(process)

@@ -1,0 +1,99 @@
+-- ArgoCD health check for voip.twilio-operator.dev/TwilioPhoneNumber.
+-- ArgoCD runs this with the live object in the global `obj` and expects a table
+-- {status = "Healthy" | "Progressing" | "Degraded", message = "..."}.
+-- Keep in sync with argocd/argocd-cm.yaml: `make argocd-cm` regenerates it.
+--
+-- Healthy:     Ready is True and describes the current spec (observedGeneration).
+-- Degraded:    Ready is False with a reason that needs a
+--              human (bad spec, number not in the account, number on another trunk).
+-- Progressing: anything else: no status yet, a spec the operator has not seen,
+--              transient failures the operator retries, deletion in progress
+--              (Degraded if the finalizer reports DeletionBlocked).
+
+-- Ready=False reasons that no retry fixes: a person must change the spec, the
+-- credentials Secret or the Twilio account (operator/twilio_operator/conditions.py).
+-- Everything else (SecretNotFound, TwilioUnavailable, ProviderNotReady, ...) is
+-- transient: the operator retries, so ArgoCD should wait, not alarm.
+local terminal_reasons = {
+  InvalidSpec = true,
+  AuthFailed = true,
+  CredentialsInvalid = true,
+  SecretInvalid = true,
+  SecretKeyMissing = true,
+  AccountInactive = true,
+  PermissionDenied = true,
+  TwilioRejected = true,
+  NotFound = true,
+  Conflict = true,
+  Duplicate = true,
+}
+
+local function find_condition(status, condition_type)
+  if status == nil or status.conditions == nil then
+    return nil
+  end
+  for _, condition in ipairs(status.conditions) do
+    if condition.type == condition_type then
+      return condition
+    end
+  end
+  return nil
+end
+
+local function describe(condition, fallback)
+  if condition.message ~= nil and condition.message ~= "" then
+    return condition.message
+  end
+  return fallback
+end
+
+local function health(o)
+  local metadata = o.metadata or {}
+  local status = o.status
+  if metadata.deletionTimestamp ~= nil then
+    -- The finalizer removes the Twilio resources first. DeletionBlocked means it
+    -- cannot (the message says how to let the object go): that needs a person.
+    local ready = find_condition(status, "Ready")
+    if ready ~= nil and ready.status == "False" and ready.reason == "DeletionBlocked" then
+      return { status = "Degraded", message = "DeletionBlocked: " .. describe(ready, "deletion is blocked") }
+    end
+    return { status = "Progressing", message = "Deleting: waiting for the operator to clean up and remove its finalizer" }
+  end
+  if status == nil then
+    return { status = "Progressing", message = "Waiting for the operator to reconcile" }
+  end
+  local ready = find_condition(status, "Ready")
+  local observed = nil
+  if ready ~= nil and ready.observedGeneration ~= nil then
+    observed = ready.observedGeneration
+  else
+    observed = status.observedGeneration
+  end
+  if metadata.generation ~= nil and observed ~= metadata.generation then
+    return {
+      status = "Progressing",
+      message = "Waiting for the operator to observe generation " .. tostring(metadata.generation),
+    }
+  end
+  if status.verificationStatus == "failed" then
+    local message = "Twilio verification failed"
+    if ready ~= nil then
+      message = message .. ": " .. describe(ready, ready.reason or "")
+    end
+    return { status = "Degraded", message = message }
+  end
+  if ready == nil then
+    return { status = "Progressing", message = "Waiting for the Ready condition" }
+  end
+  if ready.status == "True" then
+    return { status = "Healthy", message = describe(ready, "Ready") }
+  end
+  local reason = ready.reason or "Unknown"
+  local message = reason .. ": " .. describe(ready, "not ready")
+  if ready.status == "False" and terminal_reasons[reason] then
+    return { status = "Degraded", message = message }
+  end
+  return { status = "Progressing", message = message }
+end
+
+return health(obj)

@@ -1,0 +1,59 @@
+"""What the kind e2e test relies on, checked without Docker in every run.
+
+The kind test itself only runs where Docker and kind exist; these checks keep
+its inputs from rotting in between.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from test_kind import EMULATOR_URL, IMAGE, REPO, helm_set_args, load_example
+
+pytestmark = pytest.mark.timeout(1200)  # may build helm from source on a cold cache
+
+
+def test_examples_have_a_provider_and_its_secret() -> None:
+    example = load_example()
+    assert re.fullmatch(r"AC[0-9a-f]{32}", example.account_sid), example.account_sid
+    assert example.auth_token, "the example Secret has an empty auth token"
+    assert [o["kind"] for o in example.objects] == ["Secret", "TwilioProvider"]
+    assert all(o["metadata"]["namespace"] == "e2e-demo" for o in example.objects)
+
+
+def test_emulator_manifest() -> None:
+    docs = list(yaml.safe_load_all((Path(__file__).parent / "emulator.yaml").read_text()))
+    assert [d["kind"] for d in docs] == ["Namespace", "Deployment", "Service"]
+    (container,) = docs[1]["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "IMAGE"  # replaced by the test
+    assert container["command"][:2] == ["twilio-operator", "emulator"]
+    port = int(container["command"][container["command"].index("--port") + 1])
+    assert EMULATOR_URL.endswith(f".{docs[0]['metadata']['name']}.svc.cluster.local:{port}")
+    assert docs[2]["spec"]["ports"][0]["port"] == port
+
+
+def test_chart_accepts_the_e2e_values() -> None:
+    helm = subprocess.run(
+        ["bash", str(REPO / "hack" / "helm" / "build.sh")], capture_output=True, text=True, check=True
+    ).stdout.split()[-1]
+    result = subprocess.run(
+        [
+            helm,
+            "template",
+            "twilio-operator",
+            str(REPO / "charts" / "twilio-operator"),
+            *helm_set_args(IMAGE),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    deployment = next(d for d in yaml.safe_load_all(result.stdout) if d and d["kind"] == "Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == IMAGE and container["imagePullPolicy"] == "Never"
+    assert {"name": "TWILIO_OPERATOR_TWILIO_BASE_URL", "value": EMULATOR_URL} in container["env"]

@@ -60,6 +60,10 @@ class TwilioError(Exception):
         return self.code in ACCOUNT_INACTIVE_CODES
 
 
+class DeletionBlocked(Exception):
+    """Twilio resources cannot be removed now; the message says why and how to let the object go."""
+
+
 def classify(status: int | None, code: int | None) -> ErrorKind:
     """The one mapping from Twilio's answer to what the operator should do about it."""
     if code in AUTH_CODES or status in (401, 403):

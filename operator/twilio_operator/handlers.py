@@ -1,82 +1,39 @@
-"""kopf glue: settings, the handlers, and the one place where failures become kopf retries.
+"""kopf glue for the operator: settings, TwilioProvider handlers, and Secrets that wake providers.
 
+`twilio-operator run` loads this module (`kopf run -m twilio_operator.handlers`);
+it imports number_handlers so that one module registers everything.
 Handlers are thin: parse the object, take the per-object lock, call the
-reconcile, translate its errors. A per-object daemon re-verifies every
-verificationInterval (jittered) and wakes at once when a Secret it depends on
-changes, so a rotated token is noticed in seconds without polling.
+reconcile; runtime.to_kopf_errors turns failures into kopf retries.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
-import functools
+import binascii
 import logging
 import os
 import random
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import kopf
-import pydantic
 from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio import config as k8s_config
-from kubernetes_asyncio.client.exceptions import ApiException
 
 from twilio_operator import plan
-from twilio_operator.errors import ErrorKind, TwilioError
 from twilio_operator.k8s_gateway import KubernetesGateway, NotFoundError
 from twilio_operator.models import GROUP, MIN_VERIFICATION_INTERVAL, VERSION, parse_duration
-from twilio_operator.reconcile import PLURAL, Deps, Provider, reconcile_provider
-from twilio_operator.teardown import DeletionBlocked, finalize_provider
+from twilio_operator.reconcile import PLURAL, Deps, Outcome, Provider, reconcile_provider
+from twilio_operator.runtime import quiet_noisy_loggers, run_periodically, to_kopf_errors, wake
+from twilio_operator.teardown import finalize_provider
 from twilio_operator.twilio_gateway import TwilioLibraryConnector
 
-P = ParamSpec("P")
-R = TypeVar("R")
 PROVIDERS = (GROUP, VERSION, PLURAL)
 BASE_URL_ENV = "TWILIO_OPERATOR_TWILIO_BASE_URL"
 MIN_INTERVAL_ENV = "TWILIO_OPERATOR_MIN_VERIFICATION_INTERVAL"
-AUTH_RETRY_DELAY = 300.0  # a Secret change wakes us sooner; this is the slow retry
-MAX_BACKOFF = 300.0
-
-
-# --------------------------------------------------------------------------- the error boundary
-
-
-def backoff(retry: int, retry_after: float | None = None, base: float = 5.0) -> float:
-    """Exponential with jitter, capped, and never sooner than Twilio's Retry-After."""
-    delay = min(base * 2 ** min(retry, 10), MAX_BACKOFF) * random.uniform(1.0, 1.25)  # noqa: S311
-    return float(max(delay, retry_after or 0.0))
-
-
-def to_kopf_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """Map every failure of a handler to kopf's retry semantics, in one place."""
-
-    @functools.wraps(fn)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        retry = int(kwargs.get("retry") or 0)  # type: ignore[call-overload]
-        try:
-            return await fn(*args, **kwargs)
-        except TwilioError as error:
-            if error.kind is ErrorKind.TRANSIENT:
-                raise kopf.TemporaryError(str(error), delay=backoff(retry, error.retry_after)) from None
-            if error.kind is ErrorKind.AUTH:
-                raise kopf.TemporaryError(str(error), delay=AUTH_RETRY_DELAY) from None
-            raise kopf.PermanentError(str(error)) from None
-        except DeletionBlocked as blocked:
-            raise kopf.TemporaryError(str(blocked), delay=backoff(retry, base=30.0)) from None
-        except pydantic.ValidationError as invalid:
-            raise kopf.PermanentError(f"invalid spec: {invalid.error_count()} errors") from None
-        except ApiException as exc:
-            delay = 1.0 if exc.status == 409 else backoff(retry)
-            raise kopf.TemporaryError(
-                f"Kubernetes API error: HTTP {exc.status} {exc.reason}", delay=delay
-            ) from None
-
-    return wrapper
+MAX_CONCURRENCY_ENV = "TWILIO_OPERATOR_MAX_CONCURRENCY_PER_ACCOUNT"
 
 
 # --------------------------------------------------------------------------- startup and shutdown
@@ -93,17 +50,21 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.posting.level = logging.WARNING
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
-    logging.getLogger("twilio").setLevel(logging.WARNING)  # the library logs every request at INFO
+    quiet_noisy_loggers()
     try:
         k8s_config.load_incluster_config()  # type: ignore[no-untyped-call]
     except k8s_config.ConfigException:
         await k8s_config.load_kube_config()
     memo.deps = Deps(
-        twilio=TwilioLibraryConnector(os.environ.get(BASE_URL_ENV) or None),
+        twilio=TwilioLibraryConnector(
+            os.environ.get(BASE_URL_ENV) or None,
+            max_concurrency_per_account=int(os.environ.get(MAX_CONCURRENCY_ENV) or 8),
+        ),
         kube=KubernetesGateway(k8s_client.ApiClient()),
     )
     memo.locks = defaultdict(asyncio.Lock)
     memo.wakeups = {}
+    memo.provider_states = {}
 
 
 @kopf.on.cleanup()
@@ -116,17 +77,23 @@ async def shutdown(memo: kopf.Memo, **_: Any) -> None:
 # --------------------------------------------------------------------------- TwilioProvider
 
 
+async def _reconcile_locked(provider: Provider, memo: kopf.Memo) -> Outcome:
+    async with memo.locks[provider.uid]:
+        outcome = await reconcile_provider(provider, memo.deps)
+    for name in outcome.detached_numbers:  # their own reconcile re-attaches them
+        wake(memo, ("twpn", provider.namespace, name))
+    return outcome
+
+
 @kopf.on.resume(*PROVIDERS)
 @kopf.on.create(*PROVIDERS)
 @kopf.on.update(*PROVIDERS)
 @to_kopf_errors
 async def reconcile(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
-    provider = Provider.from_body(dict(body))
-    async with memo.locks[provider.uid]:
-        try:
-            outcome = await reconcile_provider(provider, memo.deps)
-        except NotFoundError:
-            return
+    try:
+        outcome = await _reconcile_locked(Provider.from_body(dict(body)), memo)
+    except NotFoundError:
+        return
     logger.info("reconciled: ready=%s %s", outcome.ready, outcome.message)
 
 
@@ -135,37 +102,14 @@ async def verify_periodically(
     stopped: kopf.DaemonStopped, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any
 ) -> None:
     """Re-verify and repair drift every verificationInterval, or at once when a Secret changes."""
-    key = (body["metadata"]["namespace"], body["metadata"]["name"])
-    wake = memo.wakeups.setdefault(key, asyncio.Event())
-    failures = 0
-    delay = _until_due(body)
-    try:
-        while not stopped:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=delay)
-            wake.clear()
-            if stopped or body.get("metadata", {}).get("deletionTimestamp"):
-                break
-            provider = Provider.from_body(dict(body))
-            try:
-                async with memo.locks[provider.uid]:
-                    await reconcile_provider(provider, memo.deps)
-                failures = 0
-                delay = _interval(provider)
-            except NotFoundError:
-                break
-            except TwilioError as error:
-                failures += 1
-                logger.warning("verification failed: %s", error)
-                delay = (
-                    AUTH_RETRY_DELAY if error.kind is ErrorKind.AUTH else backoff(failures, error.retry_after)
-                )
-            except (ApiException, pydantic.ValidationError) as error:
-                failures += 1
-                logger.warning("verification failed: %s", type(error).__name__)
-                delay = backoff(failures)
-    finally:
-        memo.wakeups.pop(key, None)
+
+    async def run_once() -> float:
+        provider = Provider.from_body(dict(body))
+        await _reconcile_locked(provider, memo)
+        return _interval(provider)
+
+    key = ("twp", body["metadata"]["namespace"], body["metadata"]["name"])
+    await run_periodically(key, memo, stopped, body, logger, _until_due(body), run_once)
 
 
 def _interval(provider: Provider) -> float:
@@ -196,6 +140,31 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: A
     logger.info(
         "finalized with policy %s; removed %s", teardown.policy, ", ".join(teardown.removed) or "nothing"
     )
+
+
+@kopf.on.event(*PROVIDERS)  # type: ignore[arg-type]
+async def provider_changed(
+    type: str | None, body: kopf.Body, memo: kopf.Memo, numbers_by_provider: kopf.Index[Any, Any], **_: Any
+) -> None:
+    """Wake the provider's numbers when its readiness or trunk changes, or when it is gone."""
+    meta = body.get("metadata", {})
+    key = (meta.get("namespace"), meta.get("name"))
+    state = None if type == "DELETED" else _provider_state(body)
+    previous = memo.provider_states.pop(key, None)
+    if state is not None:
+        memo.provider_states[key] = state
+    if type is None or previous == state:  # the initial listing: resume handlers cover the numbers
+        return
+    for name in numbers_by_provider.get(key, []):
+        wake(memo, ("twpn", key[0], name))
+
+
+def _provider_state(body: kopf.Body) -> tuple[bool, str | None]:
+    status = body.get("status") or {}
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []
+    )
+    return ready, status.get("trunkSid")
 
 
 # --------------------------------------------------------------------------- Secrets wake providers
@@ -229,9 +198,7 @@ async def secret_changed(
     for provider_name, uid, role in providers_by_secret.get((namespace, name), []):
         if role == "sip" and type != "DELETED" and _sip_secret_intact(body, uid):
             continue  # our own write; nothing to repair
-        wake = memo.wakeups.get((namespace, provider_name))
-        if wake is not None:
-            wake.set()
+        wake(memo, ("twp", namespace, provider_name))
 
 
 def _sip_secret_intact(body: kopf.Body, uid: str) -> bool:
@@ -241,6 +208,11 @@ def _sip_secret_intact(body: kopf.Body, uid: str) -> bool:
         return False
     try:
         password = base64.b64decode(encoded).decode()
-    except ValueError:
+    except (binascii.Error, UnicodeDecodeError):
         return False
     return bool(fingerprint == plan.password_fingerprint(uid, password))
+
+
+# Register the TwilioPhoneNumber handlers and the liveness probe (which fails /healthz when the
+# provider watch stalls) with kopf; neither needs anything from here at import time.
+from twilio_operator import liveness, number_handlers  # noqa: E402, F401

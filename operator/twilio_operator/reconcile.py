@@ -99,6 +99,7 @@ class Outcome:
     ready: bool
     blocked: bool = False
     message: str = ""
+    detached_numbers: tuple[str, ...] = ()  # TwilioPhoneNumber objects whose number left the trunk
 
 
 class StatusWriter:
@@ -330,18 +331,20 @@ async def _converge(
         _ensure_origination_urls(provider, writer, twilio, trunk),
         _ensure_sip_credential(provider, deps, writer, twilio, trunk, credential_list),
     )
+    numbers = observed.numbers
+    imported = await _imported_numbers(provider, deps)
+    detached = [n for n in imported if numbers.trunk_of.get(n.sid) != trunk.sid]
     checks += [
         plan.Check("trunk", "passed", f"trunk {trunk.sid} ({domain}) exists"),
         plan.Check("credentialListAttached", "passed", attached),
+        _numbers_check(imported, detached, numbers),
     ]
-    numbers = observed.numbers
-    managed = await _count_managed_numbers(provider, deps, trunk.sid)
     writer.set(
         verification_status=plan.verdict(checks),
         verification_details=_details(checks, writer.now),
         last_verified_at=rfc3339(writer.now),
         account_phone_number_count=numbers.total,
-        phone_number_count=managed,
+        phone_number_count=len(imported) - len(detached),
         available_numbers=[
             AvailableNumber(phone_number=n.phone_number, sid=n.sid, voice=n.voice, trunk_sid=n.trunk_sid)
             for n in numbers.numbers
@@ -362,7 +365,7 @@ async def _converge(
     await writer.flush()
     if not was_ready:
         await writer.event("Normal", c.PROVISIONED, message)
-    return Outcome(ready=True, message=message)
+    return Outcome(ready=True, message=message, detached_numbers=tuple(n.name for n in detached))
 
 
 # --------------------------------------------------------------------------- trunk and credential list
@@ -596,13 +599,45 @@ def _intact_password(provider: Provider, secret: SecretData | None, username: st
     return password
 
 
-async def _count_managed_numbers(provider: Provider, deps: Deps, trunk_sid: str) -> int:
-    numbers = await deps.kube.list_objects(PHONE_NUMBERS_PLURAL, provider.namespace)
-    return sum(
-        1
-        for n in numbers
-        if (n.get("spec") or {}).get("providerRef", {}).get("name") == provider.name
-        and (n.get("status") or {}).get("trunkSid") == trunk_sid
+@dataclass(frozen=True)
+class ImportedNumber:
+    name: str
+    sid: str
+    phone_number: str
+
+
+async def _imported_numbers(provider: Provider, deps: Deps) -> list[ImportedNumber]:
+    """TwilioPhoneNumber objects that attached their number to this provider's trunk."""
+    objects = await deps.kube.list_objects(PHONE_NUMBERS_PLURAL, provider.namespace)
+    imported = []
+    for obj in objects:
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        if (
+            (spec.get("providerRef") or {}).get("name") == provider.name
+            and status.get("sid")
+            and status.get("trunkSid")
+        ):
+            imported.append(
+                ImportedNumber(obj["metadata"]["name"], status["sid"], status.get("phoneNumber", ""))
+            )
+    return imported
+
+
+def _numbers_check(
+    imported: list[ImportedNumber], detached: list[ImportedNumber], page: NumberPage
+) -> plan.Check:
+    """The original product's fourth check: imported numbers must still be on the trunk."""
+    if not detached:
+        return plan.Check(
+            "phoneNumbersOnTrunk", "passed", f"{len(imported)} imported numbers are on the trunk"
+        )
+    listed = ", ".join(f"{n.phone_number or n.sid}" for n in detached[:10])
+    gone = [n for n in detached if n.sid not in page.trunk_of]
+    return plan.Check(
+        "phoneNumbersOnTrunk",
+        "warning",
+        f"{len(detached)} imported numbers are no longer on the trunk: {listed}; re-attaching",
+        (("detached", str(len(detached))), ("missingFromAccount", str(len(gone)))),
     )
 
 

@@ -14,13 +14,9 @@ from dataclasses import dataclass
 from twilio_operator import conditions as c
 from twilio_operator import plan
 from twilio_operator.conditions import ConditionUpdate
-from twilio_operator.errors import ErrorKind, TwilioError
+from twilio_operator.errors import DeletionBlocked, ErrorKind, TwilioError
 from twilio_operator.reconcile import PHONE_NUMBERS_PLURAL, Deps, Provider, StatusWriter, _read_credentials
 from twilio_operator.twilio_gateway import TwilioPort
-
-
-class DeletionBlocked(Exception):
-    """Twilio resources cannot be removed now; the message says why and how to let the object go."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -111,10 +111,11 @@ class IncomingNumber:
 
 @dataclass(frozen=True)
 class NumberPage:
-    """The first numbers of an account, and how many there are in all."""
+    """The first numbers of an account, how many there are in all, and every number's trunk."""
 
     numbers: tuple[IncomingNumber, ...]
     total: int
+    trunk_of: Mapping[str, str | None] = field(default_factory=dict)  # number SID -> trunk SID
 
 
 # --------------------------------------------------------------------------- the port
@@ -463,12 +464,12 @@ class TwilioAccount:
     async def page_incoming_numbers(self, keep: int) -> NumberPage:
         async def scan() -> NumberPage:
             kept: list[IncomingNumber] = []
-            total = 0
+            trunk_of: dict[str, str | None] = {}
             async for n in await self._numbers.stream_async(page_size=LIST_PAGE_SIZE):
-                total += 1
+                trunk_of[n.sid] = n.trunk_sid or None
                 if len(kept) < keep:
                     kept.append(_number(n))
-            return NumberPage(numbers=tuple(kept), total=total)
+            return NumberPage(numbers=tuple(kept), total=len(trunk_of), trunk_of=trunk_of)
 
         return await self._call("list incoming phone numbers", scan)
 

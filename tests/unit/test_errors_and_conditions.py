@@ -8,7 +8,7 @@ import pytest
 
 from twilio_operator.conditions import ConditionUpdate, merge_conditions
 from twilio_operator.errors import ErrorKind, TwilioError, classify, clean_detail
-from twilio_operator.handlers import MAX_BACKOFF, backoff
+from twilio_operator.runtime import MAX_BACKOFF, backoff
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,254 @@
+"""The reconcile of a TwilioPhoneNumber: import one number of the account onto its provider's trunk.
+
+The number is attached by updating the IncomingPhoneNumber's trunk (the way
+that works in every region, unlike the trunk's PhoneNumbers subresource).
+Deleting the object detaches the number; it is never released from the account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from twilio_operator import conditions as c
+from twilio_operator import plan
+from twilio_operator.conditions import ConditionUpdate, merge_conditions
+from twilio_operator.errors import ErrorKind, TwilioError
+from twilio_operator.k8s_gateway import ObjectRef
+from twilio_operator.models import (
+    PhoneCapabilities,
+    TwilioPhoneNumberSpec,
+    TwilioPhoneNumberStatus,
+    TwilioProviderSpec,
+    TwilioProviderStatus,
+    dump,
+)
+from twilio_operator.reconcile import PHONE_NUMBERS_PLURAL, Deps
+from twilio_operator.twilio_gateway import IncomingNumber, TwilioPort
+
+
+@dataclass(frozen=True)
+class PhoneNumber:
+    """What a reconcile needs of a TwilioPhoneNumber object."""
+
+    namespace: str
+    name: str
+    uid: str
+    generation: int
+    created: str
+    spec: TwilioPhoneNumberSpec
+    status: TwilioPhoneNumberStatus
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef("TwilioPhoneNumber", self.namespace, self.name, self.uid)
+
+    @property
+    def wanted(self) -> str:
+        return self.spec.phone_number_sid or self.spec.phone_number or ""
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> PhoneNumber:
+        meta = body["metadata"]
+        return cls(
+            namespace=meta["namespace"],
+            name=meta["name"],
+            uid=meta["uid"],
+            generation=int(meta.get("generation") or 0),
+            created=str(meta.get("creationTimestamp") or ""),
+            spec=TwilioPhoneNumberSpec.model_validate(body.get("spec") or {}),
+            status=TwilioPhoneNumberStatus.model_validate(body.get("status") or {}),
+            annotations=dict(meta.get("annotations") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class ProviderView:
+    """The provider as the number sees it (from an in-memory index, so no API read per number)."""
+
+    name: str
+    uid: str
+    spec: TwilioProviderSpec
+    status: TwilioProviderStatus
+
+    @property
+    def ready(self) -> bool:
+        ready = c.find(self.status.conditions, c.READY)
+        return ready is not None and ready.status == "True" and bool(self.status.trunk_sid)
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> ProviderView:
+        return cls(
+            name=body["metadata"]["name"],
+            uid=body["metadata"]["uid"],
+            spec=TwilioProviderSpec.model_validate(body.get("spec") or {}),
+            status=TwilioProviderStatus.model_validate(body.get("status") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class Claimant:
+    """Another TwilioPhoneNumber that may ask for the same number."""
+
+    name: str
+    created: str
+    keys: frozenset[str]  # what it asks for: its spec value and, once resolved, the number's SID and E.164
+
+
+@dataclass(frozen=True)
+class NumberOutcome:
+    ready: bool
+    reason: str
+    message: str
+    waiting_for_provider: bool = False
+
+
+class NumberWriter:
+    def __init__(self, number: PhoneNumber, deps: Deps) -> None:
+        self._number = number
+        self._deps = deps
+        self.status = number.status
+        self.now = deps.clock()
+
+    def set(self, **fields: Any) -> None:
+        self.status = self.status.model_copy(update=fields)
+
+    async def finish(
+        self, ready: bool, reason: str, message: str, *, event: str | None = None
+    ) -> NumberOutcome:
+        previous = c.find(self._number.status.conditions, c.READY)
+        update = ConditionUpdate(c.READY, "True" if ready else "False", reason, message)
+        conditions = merge_conditions(self.status.conditions, [update], self._number.generation, self.now)
+        self.set(conditions=conditions, observed_generation=self._number.generation)
+        n = self._number
+        await self._deps.kube.patch_status(PHONE_NUMBERS_PLURAL, n.namespace, n.name, dump(self.status))
+        if previous is None or (previous.status, previous.reason) != (update.status, update.reason):
+            kind = event or ("Normal" if ready else "Warning")
+            await self._deps.kube.post_event(n.ref, kind, reason, message)
+        return NumberOutcome(ready, reason, message, waiting_for_provider=reason in _WAITING)
+
+
+_WAITING = {c.PROVIDER_NOT_FOUND, c.PROVIDER_NOT_READY}
+
+
+async def reconcile_number(
+    number: PhoneNumber, provider: ProviderView | None, claimants: Sequence[Claimant], deps: Deps
+) -> NumberOutcome:
+    """Attach the number to the provider's trunk. Raises TwilioError for Twilio to be retried."""
+    writer = NumberWriter(number, deps)
+    writer.set(agent=number.spec.agent_ref.name if number.spec.agent_ref else None)
+    provider_name = number.spec.provider_ref.name
+    if provider is None:
+        writer.set(trunk_sid=None)
+        return await writer.finish(
+            False, c.PROVIDER_NOT_FOUND, f"TwilioProvider {number.namespace}/{provider_name} not found"
+        )
+    if not provider.ready:
+        return await writer.finish(
+            False, c.PROVIDER_NOT_READY, f"waiting for TwilioProvider {provider_name} to become Ready"
+        )
+    twilio = await _connect(number, provider, deps)
+    if twilio is None:
+        return await writer.finish(
+            False, c.PROVIDER_NOT_READY, f"the credentials of TwilioProvider {provider_name} are not usable"
+        )
+    trunk_sid = provider.status.trunk_sid
+    assert trunk_sid is not None
+    try:
+        found = await twilio.find_incoming_number(
+            sid=number.spec.phone_number_sid, phone_number=number.spec.phone_number
+        )
+    except TwilioError as error:
+        if error.kind is ErrorKind.AUTH:
+            return await writer.finish(False, c.AUTH_FAILED, str(error))
+        raise
+    if found is None:
+        return await writer.finish(
+            False,
+            c.NOT_FOUND,
+            f"{number.wanted} is not a phone number of Twilio account {provider.spec.account_sid}",
+        )
+    writer.set(
+        sid=found.sid,
+        phone_number=found.phone_number,
+        capabilities=PhoneCapabilities(voice=found.voice, sms=found.sms, mms=found.mms, fax=found.fax),
+    )
+    winner = _first_claimant(number, found, claimants)
+    if winner is not None:
+        writer.set(trunk_sid=None)
+        return await writer.finish(
+            False, c.DUPLICATE, f"{found.phone_number} is already imported by TwilioPhoneNumber {winner}"
+        )
+    if found.trunk_sid != trunk_sid:
+        if found.trunk_sid and not number.spec.allow_takeover:
+            writer.set(trunk_sid=None)
+            return await writer.finish(
+                False,
+                c.CONFLICT,
+                f"{found.phone_number} is on trunk {found.trunk_sid}, not this provider's; "
+                "set spec.allowTakeover to move it",
+            )
+        await twilio.set_number_trunk(found.sid, trunk_sid)
+        moved = f" (moved from {found.trunk_sid})" if found.trunk_sid else ""
+        message = f"{found.phone_number} attached to trunk {trunk_sid}{moved}"
+    else:
+        message = f"{found.phone_number} is on trunk {trunk_sid}"
+    writer.set(trunk_sid=trunk_sid)
+    return await writer.finish(True, c.ATTACHED, message)
+
+
+async def _connect(number: PhoneNumber, provider: ProviderView, deps: Deps) -> TwilioPort | None:
+    ref = provider.spec.credentials_secret_ref
+    secret = await deps.kube.read_secret(number.namespace, ref.name)
+    credentials = plan.parse_credentials(
+        ref,
+        number.namespace,
+        secret.data if secret else None,
+        provider.spec.account_sid,
+        provider.spec.region,
+    )
+    if isinstance(credentials, plan.CredentialProblem):
+        return None
+    return deps.twilio.connect(credentials)
+
+
+def _first_claimant(number: PhoneNumber, found: IncomingNumber, claimants: Sequence[Claimant]) -> str | None:
+    """The name of an older object asking for the same number (oldest wins; name breaks ties)."""
+    keys = {found.sid, found.phone_number}
+    rivals = [
+        other
+        for other in claimants
+        if other.name != number.name
+        and other.keys & keys
+        and (other.created, other.name) < (number.created, number.name)
+    ]
+    return min(rivals, key=lambda r: (r.created, r.name)).name if rivals else None
+
+
+def claim_keys(body: dict[str, Any]) -> frozenset[str]:
+    spec, status = body.get("spec") or {}, body.get("status") or {}
+    keys = {spec.get("phoneNumber"), spec.get("phoneNumberSid"), status.get("sid"), status.get("phoneNumber")}
+    return frozenset(k for k in keys if k)
+
+
+async def release_number(number: PhoneNumber, provider: ProviderView | None, deps: Deps) -> str:
+    """Detach the number from the provider's trunk if this object attached it; never release it."""
+    if provider is None or not number.status.sid or number.status.trunk_sid is None:
+        return "nothing to detach"
+    twilio = await _connect(number, provider, deps)
+    if twilio is None:
+        raise TwilioError(
+            "detach phone number",
+            ErrorKind.AUTH,
+            detail=f"the credentials of TwilioProvider {provider.name} are not usable",
+        )
+    found = await twilio.find_incoming_number(sid=number.status.sid, phone_number=None)
+    if found is None or found.trunk_sid != number.status.trunk_sid:
+        return "the number is no longer on the trunk"
+    await twilio.set_number_trunk(found.sid, None)
+    await deps.kube.post_event(
+        number.ref, "Normal", "Detached", f"detached {found.phone_number} from {found.trunk_sid}"
+    )
+    return f"detached {found.phone_number}"

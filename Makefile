@@ -25,7 +25,7 @@ controlplane: ## build (or reuse) kube-apiserver, etcd and kubectl from their Go
 openapi: ## fetch Twilio's OpenAPI documents for the contract tests (cached)
 	bash hack/fetch-twilio-openapi.sh
 
-test: venv controlplane openapi ## the whole suite: unit, component, contract, integration
+test: venv controlplane openapi helm ## the whole suite: unit, component, contract, integration, packaging
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: venv ## only the tests that need no control plane
@@ -58,7 +58,7 @@ IMAGE ?= twilio-operator:dev
 helm: ## build (or reuse) the helm CLI from its Go module into .cache/helm/bin
 	bash hack/helm/build.sh
 
-manifests: ## render deploy/install.yaml from the Helm chart (CRDs from `make crds`)
+manifests: crds ## render deploy/install.yaml from the Helm chart (CRDs from `make crds`)
 	bash hack/render-install.sh
 
 argocd-cm: venv ## render argocd/argocd-cm.yaml from the Lua health checks in argocd/
@@ -78,3 +78,12 @@ image: ## build the operator image (needs a Docker daemon): make image IMAGE=rep
 
 e2e: venv ## kind end-to-end test (needs a Docker daemon, kind and kubectl)
 	$(BIN)/pytest tests/e2e --run-e2e -m e2e $(PYTEST_ARGS)
+
+demo: venv controlplane openapi ## the operator end to end on this machine (control plane + emulator); KEEP=1 keeps it running
+	$(BIN)/python hack/demo.py $(if $(KEEP),--keep)
+
+# ---- benchmarks (not part of `make test`): BENCH_ARGS="--quick" or "--scenarios a,b --providers 20"
+BENCH_ARGS ?=
+
+bench: venv controlplane ## benchmarks (latency, Twilio calls, scale, idle cost, kopf floor) -> bench/results/
+	$(BIN)/python bench/run.py $(BENCH_ARGS)

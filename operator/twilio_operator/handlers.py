@@ -22,7 +22,7 @@ import kopf
 from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio import config as k8s_config
 
-from twilio_operator import plan
+from twilio_operator import metrics, plan
 from twilio_operator.k8s_gateway import KubernetesGateway, NotFoundError
 from twilio_operator.models import GROUP, MIN_VERIFICATION_INTERVAL, VERSION, parse_duration
 from twilio_operator.reconcile import PLURAL, Deps, Outcome, Provider, reconcile_provider
@@ -34,6 +34,8 @@ PROVIDERS = (GROUP, VERSION, PLURAL)
 BASE_URL_ENV = "TWILIO_OPERATOR_TWILIO_BASE_URL"
 MIN_INTERVAL_ENV = "TWILIO_OPERATOR_MIN_VERIFICATION_INTERVAL"
 MAX_CONCURRENCY_ENV = "TWILIO_OPERATOR_MAX_CONCURRENCY_PER_ACCOUNT"
+METRICS_PORT_ENV = "TWILIO_OPERATOR_METRICS_PORT"
+DEFAULT_METRICS_PORT = 9090
 
 
 # --------------------------------------------------------------------------- startup and shutdown
@@ -62,6 +64,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         ),
         kube=KubernetesGateway(k8s_client.ApiClient()),
     )
+    metrics.serve(int(os.environ.get(METRICS_PORT_ENV) or DEFAULT_METRICS_PORT))
     memo.locks = defaultdict(asyncio.Lock)
     memo.wakeups = {}
     memo.provider_states = {}
@@ -78,8 +81,10 @@ async def shutdown(memo: kopf.Memo, **_: Any) -> None:
 
 
 async def _reconcile_locked(provider: Provider, memo: kopf.Memo) -> Outcome:
-    async with memo.locks[provider.uid]:
-        outcome = await reconcile_provider(provider, memo.deps)
+    with metrics.timed_reconcile("TwilioProvider") as record:
+        async with memo.locks[provider.uid]:
+            outcome = await reconcile_provider(provider, memo.deps)
+        record.result = "ready" if outcome.ready else "blocked" if outcome.blocked else "not_ready"
     for name in outcome.detached_numbers:  # their own reconcile re-attaches them
         wake(memo, ("twpn", provider.namespace, name))
     return outcome
@@ -137,6 +142,7 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: A
     async with memo.locks[provider.uid]:
         teardown = await finalize_provider(provider, memo.deps)
     memo.locks.pop(provider.uid, None)
+    metrics.STATES.forget(provider.uid)
     logger.info(
         "finalized with policy %s; removed %s", teardown.policy, ", ".join(teardown.removed) or "nothing"
     )

@@ -11,7 +11,7 @@ from typing import Any
 import kopf
 
 from twilio_operator import conditions as c
-from twilio_operator import plan
+from twilio_operator import metrics, plan
 from twilio_operator.errors import DeletionBlocked, ErrorKind, TwilioError
 from twilio_operator.k8s_gateway import NotFoundError
 from twilio_operator.models import GROUP, VERSION
@@ -63,8 +63,15 @@ async def _reconcile(
 ) -> NumberOutcome:
     number = PhoneNumber.from_body(dict(body))
     claimants = list(number_claims.get(number.namespace, []))
-    async with memo.locks[number.uid]:
-        return await reconcile_number(number, _provider(number, providers_by_name), claimants, memo.deps)
+    with metrics.timed_reconcile("TwilioPhoneNumber") as record:
+        async with memo.locks[number.uid]:
+            outcome = await reconcile_number(
+                number, _provider(number, providers_by_name), claimants, memo.deps
+            )
+        record.result = (
+            "ready" if outcome.ready else "waiting" if outcome.waiting_for_provider else "not_ready"
+        )
+    return outcome
 
 
 @kopf.on.resume(*NUMBERS)
@@ -128,4 +135,5 @@ async def detach_number(
         await memo.deps.kube.post_event(number.ref, "Warning", c.DELETION_BLOCKED, message)
         raise DeletionBlocked(message) from None
     memo.locks.pop(number.uid, None)
+    metrics.STATES.forget(number.uid)
     logger.info("deleted: %s", result)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twilio_operator import conditions as c
-from twilio_operator import plan
+from twilio_operator import metrics, plan
 from twilio_operator.conditions import ConditionUpdate, merge_conditions
 from twilio_operator.errors import ErrorKind, TwilioError
 from twilio_operator.k8s_gateway import ObjectRef
@@ -124,6 +124,7 @@ class NumberWriter:
         self.set(conditions=conditions, observed_generation=self._number.generation)
         n = self._number
         await self._deps.kube.patch_status(PHONE_NUMBERS_PLURAL, n.namespace, n.name, dump(self.status))
+        metrics.STATES.record(n.uid, n.namespace, n.name, metrics.ObjectHealth("TwilioPhoneNumber", ready))
         if previous is None or (previous.status, previous.reason) != (update.status, update.reason):
             kind = event or ("Normal" if ready else "Warning")
             await self._deps.kube.post_event(n.ref, kind, reason, message)

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from twilio_operator import conditions as c
-from twilio_operator import plan
+from twilio_operator import metrics, plan
 from twilio_operator.conditions import ConditionUpdate, merge_conditions, rfc3339
 from twilio_operator.errors import ErrorKind, TwilioError
 from twilio_operator.k8s_gateway import KubernetesPort, ObjectRef, SecretData
@@ -121,9 +121,25 @@ class StatusWriter:
     async def flush(self) -> None:
         p = self._provider
         await self._deps.kube.patch_status(PLURAL, p.namespace, p.name, dump(self.status))
+        metrics.STATES.record(p.uid, p.namespace, p.name, _health(self.status))
 
     async def event(self, type_: str, reason: str, message: str) -> None:
         await self._deps.kube.post_event(self._provider.ref, type_, reason, message)
+
+
+def _health(status: TwilioProviderStatus) -> metrics.ObjectHealth:
+    ready = c.find(status.conditions, c.READY)
+    verified = status.verification_status in ("verified", "warning") and status.last_verified_at
+    return metrics.ObjectHealth(
+        kind="TwilioProvider",
+        ready=ready is not None and ready.status == "True",
+        verification_status=status.verification_status,
+        last_verified=_unix(status.last_verified_at) if verified and status.last_verified_at else None,
+    )
+
+
+def _unix(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 # --------------------------------------------------------------------------- entry point
@@ -365,7 +381,20 @@ async def _converge(
     await writer.flush()
     if not was_ready:
         await writer.event("Normal", c.PROVISIONED, message)
+    await _verification_events(writer, provider.status.verification_status, checks)
     return Outcome(ready=True, message=message, detached_numbers=tuple(n.name for n in detached))
+
+
+async def _verification_events(writer: StatusWriter, before: str | None, checks: list[plan.Check]) -> None:
+    """Events for the verification transitions a human cares about."""
+    after = writer.status.verification_status
+    if before == after:
+        return
+    if after == "warning":
+        warnings = "; ".join(check.message for check in checks if check.status == "warning")
+        await writer.event("Warning", c.VERIFICATION_WARNING, warnings)
+    elif before in ("failed", "warning") and after == "verified":
+        await writer.event("Normal", "VerificationRecovered", f"verification passed again (was {before})")
 
 
 # --------------------------------------------------------------------------- trunk and credential list

@@ -19,6 +19,7 @@ import kopf
 import pydantic
 from kubernetes_asyncio.client.exceptions import ApiException
 
+from twilio_operator import metrics
 from twilio_operator.errors import DeletionBlocked, ErrorKind, TwilioError
 from twilio_operator.k8s_gateway import NotFoundError
 
@@ -58,17 +59,22 @@ def to_kopf_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             return await fn(*args, **kwargs)
         except TwilioError as error:
             if error.kind in (ErrorKind.TRANSIENT, ErrorKind.AUTH):
-                raise kopf.TemporaryError(str(error), delay=retry_delay(error, retry)) from None
+                raise _retry(fn.__name__, error.kind.value, str(error), retry_delay(error, retry)) from None
             raise kopf.PermanentError(str(error)) from None
         except DeletionBlocked as blocked:
-            raise kopf.TemporaryError(str(blocked), delay=retry_delay(blocked, retry)) from None
+            raise _retry(fn.__name__, "deletion_blocked", str(blocked), retry_delay(blocked, retry)) from None
         except pydantic.ValidationError as invalid:
             raise kopf.PermanentError(f"invalid spec: {invalid.error_count()} errors") from None
         except ApiException as exc:
             message = f"Kubernetes API error: HTTP {exc.status} {exc.reason}"
-            raise kopf.TemporaryError(message, delay=retry_delay(exc, retry)) from None
+            raise _retry(fn.__name__, "kubernetes", message, retry_delay(exc, retry)) from None
 
     return wrapper
+
+
+def _retry(handler: str, reason: str, message: str, delay: float) -> kopf.TemporaryError:
+    metrics.RETRIES.labels(handler, reason).inc()
+    return kopf.TemporaryError(message, delay=delay)
 
 
 def wake(memo: kopf.Memo, key: WakeKey) -> None:
@@ -108,6 +114,7 @@ async def run_periodically(
                 break
             except (TwilioError, ApiException, pydantic.ValidationError) as error:
                 failures += 1
+                metrics.RETRIES.labels("periodic", type(error).__name__).inc()
                 logger.warning("periodic check failed: %s", _describe(error))
                 delay = retry_delay(error, failures)
     finally:

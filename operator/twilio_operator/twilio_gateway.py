@@ -22,6 +22,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from twilio_operator import metrics
 from twilio_operator.errors import ErrorKind, TwilioError, classify, clean_detail
 from twilio_operator.twilio_http import RewritingAsyncHttpClient
 
@@ -168,13 +169,16 @@ class TwilioConnector(Protocol):
 _retry_after: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "twilio_retry_after", default=None
 )
+_last_status: contextvars.ContextVar[int | None] = contextvars.ContextVar("twilio_last_status", default=None)
 
 
 class _HttpClient(RewritingAsyncHttpClient):
-    """Remembers Retry-After of a 429 for the calling task: TwilioRestException drops headers."""
+    """Remembers, for the calling task, the last status and a 429's Retry-After: the library's
+    results and TwilioRestException drop both."""
 
     async def request(self, *args: Any, **kwargs: Any) -> Response:
         response: Response = await super().request(*args, **kwargs)
+        _last_status.set(response.status_code)
         if response.status_code in (429, 503):
             _retry_after.set(_parse_retry_after(response.headers))
         return response
@@ -249,14 +253,20 @@ class TwilioAccount:
             if pause > 0:
                 await asyncio.sleep(pause)
             _retry_after.set(None)
+            _last_status.set(None)
+            started = time.perf_counter()
             try:
-                return await call()
+                result = await call()
             except TwilioRestException as exc:
                 error = self._error(operation, exc.status, exc.code, exc.msg)
             except TwilioException as exc:  # paging errors carry the raw response as args[1]
                 error = self._page_error(operation, exc)
             except (TimeoutError, aiohttp.ClientError) as exc:
                 error = TwilioError(operation, ErrorKind.TRANSIENT, detail=type(exc).__name__)
+            else:
+                metrics.observe_twilio_call(operation, _last_status.get(), time.perf_counter() - started)
+                return result
+            metrics.observe_twilio_call(operation, error.status, time.perf_counter() - started)
             if error.status == 429:
                 limits.not_before = max(limits.not_before, time.monotonic() + (error.retry_after or 1.0))
             raise error

@@ -46,6 +46,7 @@ class OperatorProcess:
         self.namespaces = namespaces or []
         self.extra_env = extra_env or {}
         self.liveness_port = free_port()
+        self.metrics_port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> OperatorProcess:
@@ -57,6 +58,7 @@ class OperatorProcess:
             "KUBECONFIG": str(self.kubeconfig),
             "TWILIO_OPERATOR_TWILIO_BASE_URL": self.emulator_url,
             "TWILIO_OPERATOR_MIN_VERIFICATION_INTERVAL": "2",
+            "TWILIO_OPERATOR_METRICS_PORT": str(self.metrics_port),
             **self.extra_env,
         }
         log = self.log_path.open("ab")
@@ -72,6 +74,11 @@ class OperatorProcess:
                 return bool(r.status == 200)
         except OSError:
             return False
+
+    def metrics(self) -> str:
+        """The operator's /metrics page (Prometheus text format)."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as r:
+            return str(r.read().decode())
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process is None:

@@ -1,0 +1,96 @@
+"""Liveness: /healthz fails when the TwilioProvider watch stops delivering events.
+
+kopf's watch can stall or die silently (kopf#1276: the watch task exits and leaves a zombie); the
+process then looks alive while nothing is reconciled. kopf answers /healthz from the probe handlers
+registered here: `watch_progress` raises, and kopf answers HTTP 500, once the watch has been silent
+for longer than the horizon.
+
+Every verification of a provider writes its status (lastVerifiedAt), and that write comes back
+through the watch as an event. So while providers exist, a healthy operator hears from its watch at
+least once per verification interval. The horizon is therefore the larger of
+TWILIO_OPERATOR_LIVENESS_STALL_SECONDS (default 600) and twice the shortest verification interval
+of the providers it knows: no false alarm for an idle operator with hourly verifications, and no
+extra API writes just to prove liveness. With no provider to watch, the probe never fails.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import kopf
+
+from twilio_operator.models import GROUP, MIN_VERIFICATION_INTERVAL, VERSION, parse_duration
+
+STALL_ENV = "TWILIO_OPERATOR_LIVENESS_STALL_SECONDS"
+DEFAULT_STALL_SECONDS = 600.0
+# Same variable as the handlers' floor of verificationInterval (tests lower it).
+MIN_INTERVAL_ENV = "TWILIO_OPERATOR_MIN_VERIFICATION_INTERVAL"
+
+
+class Progress:
+    """When the provider watch last delivered an event, and which providers it knows."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self.last_event = clock()
+        self._intervals: dict[tuple[str, str], float] = {}
+
+    def seen(self, key: tuple[str, str], interval: float) -> None:
+        self.last_event = self._clock()
+        self._intervals[key] = interval
+
+    def gone(self, key: tuple[str, str]) -> None:
+        self.last_event = self._clock()
+        self._intervals.pop(key, None)
+
+    def horizon(self, stall: float) -> float | None:
+        """Seconds of silence that mean a stall; None when there is nothing to watch."""
+        if not self._intervals:
+            return None
+        return max(stall, 2 * min(self._intervals.values()))
+
+    def silence(self) -> float:
+        return self._clock() - self.last_event
+
+
+PROGRESS = Progress()
+
+
+def stall_seconds() -> float:
+    raw = os.environ.get(STALL_ENV)
+    try:
+        return float(raw) if raw else DEFAULT_STALL_SECONDS
+    except ValueError:
+        return DEFAULT_STALL_SECONDS
+
+
+def verification_seconds(spec: Any) -> float:
+    floor = float(os.environ.get(MIN_INTERVAL_ENV) or MIN_VERIFICATION_INTERVAL.total_seconds())
+    try:
+        interval = parse_duration(str(spec.get("verificationInterval") or "1h")).total_seconds()
+    except ValueError:
+        interval = 3600.0
+    return max(interval, floor)
+
+
+@kopf.on.event(GROUP, VERSION, "twilioproviders")  # type: ignore[arg-type]
+async def provider_event(type: str | None, namespace: str, name: str, spec: kopf.Spec, **_: Any) -> None:
+    if type == "DELETED":
+        PROGRESS.gone((namespace, name))
+    else:
+        PROGRESS.seen((namespace, name), verification_seconds(spec))
+
+
+@kopf.on.probe(id="watchProgress", errors=kopf.ErrorsMode.PERMANENT)
+async def watch_progress(**_: Any) -> float:
+    """Seconds since the last provider event; fails the liveness probe after the horizon."""
+    silence = PROGRESS.silence()
+    horizon = PROGRESS.horizon(stall_seconds())
+    if horizon is not None and silence > horizon:
+        raise kopf.PermanentError(
+            f"no TwilioProvider watch event for {silence:.0f}s (limit {horizon:.0f}s): the watch is stalled"
+        )
+    return round(silence, 1)

@@ -25,7 +25,7 @@ from twilio_operator.numbers import (
     release_number,
 )
 from twilio_operator.reconcile import PHONE_NUMBERS_PLURAL, PLURAL
-from twilio_operator.runtime import run_periodically, to_kopf_errors
+from twilio_operator.runtime import run_periodically, to_kopf_errors, wake
 
 NUMBERS = (GROUP, VERSION, PHONE_NUMBERS_PLURAL)
 RECHECK_READY = 3600.0  # the provider's verification notices a detached number sooner and wakes us
@@ -71,6 +71,9 @@ async def _reconcile(
         record.result = (
             "ready" if outcome.ready else "waiting" if outcome.waiting_for_provider else "not_ready"
         )
+    if outcome.trunk_sid != number.status.trunk_sid:
+        # The provider's phoneNumberCount changed: let it recount now, not at its next verification.
+        wake(memo, ("twp", number.namespace, number.spec.provider_ref.name))
     return outcome
 
 
@@ -136,4 +139,5 @@ async def detach_number(
         raise DeletionBlocked(message) from None
     memo.locks.pop(number.uid, None)
     metrics.STATES.forget(number.uid)
+    wake(memo, ("twp", number.namespace, number.spec.provider_ref.name))  # recount its numbers
     logger.info("deleted: %s", result)

@@ -103,6 +103,7 @@ class NumberOutcome:
     reason: str
     message: str
     waiting_for_provider: bool = False
+    trunk_sid: str | None = None  # the trunk this object's number is on now (None: not attached by it)
 
 
 class NumberWriter:
@@ -128,7 +129,9 @@ class NumberWriter:
         if previous is None or (previous.status, previous.reason) != (update.status, update.reason):
             kind = event or ("Normal" if ready else "Warning")
             await self._deps.kube.post_event(n.ref, kind, reason, message)
-        return NumberOutcome(ready, reason, message, waiting_for_provider=reason in _WAITING)
+        return NumberOutcome(
+            ready, reason, message, waiting_for_provider=reason in _WAITING, trunk_sid=self.status.trunk_sid
+        )
 
 
 _WAITING = {c.PROVIDER_NOT_FOUND, c.PROVIDER_NOT_READY}

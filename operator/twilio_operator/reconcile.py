@@ -46,6 +46,7 @@ PLURAL = "twilioproviders"
 PHONE_NUMBERS_PLURAL = "twiliophonenumbers"
 AVAILABLE_NUMBERS_SHOWN = 100
 MAX_DOMAIN_ATTEMPTS = 5
+USERNAME_TAKEN = 21623  # Twilio: "Username ... already exists in this list"
 
 
 @dataclass(frozen=True)
@@ -606,14 +607,42 @@ async def _ensure_sip_credential(
             )
     existing = {cr.username: cr for cr in await twilio.list_credentials(cl.sid)}.get(username)
     if existing is None:
-        await twilio.create_credential(cl.sid, username, password)
-        await writer.event("Normal", "SipCredentialCreated", f"created SIP credential {username} in {cl.sid}")
+        try:
+            existing = await twilio.create_credential(cl.sid, username, password)
+            await writer.event(
+                "Normal", "SipCredentialCreated", f"created SIP credential {username} in {cl.sid}"
+            )
+        except TwilioError as error:
+            # Created meanwhile by a concurrent reconcile (two operators running by mistake): take it over.
+            taken = error.code == USERNAME_TAKEN
+            existing = {cr.username: cr for cr in await twilio.list_credentials(cl.sid)}.get(username)
+            if not taken or existing is None:
+                raise
+            await twilio.update_credential_password(cl.sid, existing.sid, password)
     elif state == plan.PENDING:
         await twilio.update_credential_password(cl.sid, existing.sid, password)
     if state == plan.PENDING:
-        await deps.kube.annotate_secret(provider.namespace, name, {plan.PASSWORD_STATE: plan.APPLIED})
+        await _settle_password(provider, deps, twilio, cl.sid, existing.sid, password)
     message = f"SIP credentials are in Secret {name}"
     writer.condition(ConditionUpdate(c.SIP_CREDENTIALS_STORED, "True", c.STORED, message))
+
+
+async def _settle_password(
+    provider: Provider, deps: Deps, twilio: TwilioPort, list_sid: str, credential_sid: str, password: str
+) -> None:
+    """Mark the Secret applied once Twilio holds the password that the Secret holds.
+
+    A concurrent writer (a second operator by mistake) may have stored another password between our
+    Secret write and our Twilio write; then Twilio gets the Secret's, so the last Secret write wins.
+    """
+    name, username = provider.sip_secret_name, plan.sip_username(provider.uid)
+    for _ in range(3):
+        current = _intact_password(provider, await deps.kube.read_secret(provider.namespace, name), username)
+        if current is None or current == password:
+            break
+        password = current
+        await twilio.update_credential_password(list_sid, credential_sid, password)
+    await deps.kube.annotate_secret(provider.namespace, name, {plan.PASSWORD_STATE: plan.APPLIED})
 
 
 def _intact_password(provider: Provider, secret: SecretData | None, username: str) -> str | None:
@@ -641,6 +670,8 @@ async def _imported_numbers(provider: Provider, deps: Deps) -> list[ImportedNumb
     imported = []
     for obj in objects:
         spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        if obj["metadata"].get("deletionTimestamp"):
+            continue  # being detached right now
         if (
             (spec.get("providerRef") or {}).get("name") == provider.name
             and status.get("sid")

@@ -79,10 +79,7 @@ def test_import_route_count_and_delete(
     [trunk] = next(a for a in emulator.state()["accounts"] if a["sid"] == twilio_account["sid"])["trunks"]
     assert [o["sip_url"] for o in trunk["origination_urls"]] == ["sip:agents.example.com"]
 
-    # The provider counts it at its next verification (woken here by touching the credentials Secret).
-    put_secret(
-        crds, namespace, "twilio-credentials", {"authToken": twilio_account["auth_token"], "touch": "1"}
-    )
+    # The provider recounts as soon as one of its numbers is attached or detached.
     wait_for(
         lambda: get(crds, PROVIDERS, namespace, "acme")["status"].get("phoneNumberCount") == 1,
         what="phoneNumberCount 1",
@@ -97,6 +94,10 @@ def test_import_route_count_and_delete(
     wait_for(lambda: get(crds, NUMBERS, namespace, "support") is None, what="number object gone")
     detached = number_state(emulator, twilio_account, FIRST)
     assert detached["trunk_sid"] is None  # detached, and still in the account: never released
+    wait_for(
+        lambda: get(crds, PROVIDERS, namespace, "acme")["status"].get("phoneNumberCount") == 0,
+        what="phoneNumberCount back to 0",
+    )
 
 
 def test_by_sid_and_duplicates(

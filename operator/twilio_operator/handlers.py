@@ -22,11 +22,12 @@ import kopf
 from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio import config as k8s_config
 
-from twilio_operator import metrics, plan
+from twilio_operator import metrics, plan, sharding
 from twilio_operator.k8s_gateway import KubernetesGateway, NotFoundError
 from twilio_operator.models import GROUP, MIN_VERIFICATION_INTERVAL, VERSION, parse_duration
 from twilio_operator.reconcile import PLURAL, Deps, Outcome, Provider, reconcile_provider
 from twilio_operator.runtime import quiet_noisy_loggers, run_periodically, to_kopf_errors, wake
+from twilio_operator.sharding import SHARD
 from twilio_operator.teardown import finalize_provider
 from twilio_operator.twilio_gateway import TwilioLibraryConnector
 
@@ -43,7 +44,7 @@ DEFAULT_METRICS_PORT = 9090
 
 @kopf.on.startup()
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    settings.persistence.finalizer = f"{GROUP}/finalizer"
+    settings.persistence.finalizer = sharding.finalizer_name(GROUP, sharding.current_selector())
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=GROUP, key="last-handled-configuration"
@@ -90,9 +91,9 @@ async def _reconcile_locked(provider: Provider, memo: kopf.Memo) -> Outcome:
     return outcome
 
 
-@kopf.on.resume(*PROVIDERS)
-@kopf.on.create(*PROVIDERS)
-@kopf.on.update(*PROVIDERS)
+@kopf.on.resume(*PROVIDERS, **SHARD)
+@kopf.on.create(*PROVIDERS, **SHARD)
+@kopf.on.update(*PROVIDERS, **SHARD)
 @to_kopf_errors
 async def reconcile(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
     try:
@@ -102,7 +103,7 @@ async def reconcile(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: 
     logger.info("reconciled: ready=%s %s", outcome.ready, outcome.message)
 
 
-@kopf.daemon(*PROVIDERS, cancellation_timeout=5.0)
+@kopf.daemon(*PROVIDERS, cancellation_timeout=5.0, **SHARD)
 async def verify_periodically(
     stopped: kopf.DaemonStopped, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any
 ) -> None:
@@ -135,7 +136,7 @@ def _until_due(body: kopf.Body) -> float:
     return max(5.0, interval - elapsed / timedelta(seconds=1))
 
 
-@kopf.on.delete(*PROVIDERS)
+@kopf.on.delete(*PROVIDERS, **SHARD)
 @to_kopf_errors
 async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
     provider = Provider.from_body(dict(body))
@@ -148,7 +149,7 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: A
     )
 
 
-@kopf.on.event(*PROVIDERS)  # type: ignore[arg-type]
+@kopf.on.event(*PROVIDERS, **SHARD)  # type: ignore[arg-type]
 async def provider_changed(
     type: str | None, body: kopf.Body, memo: kopf.Memo, numbers_by_provider: kopf.Index[Any, Any], **_: Any
 ) -> None:
@@ -176,7 +177,7 @@ def _provider_state(body: kopf.Body) -> tuple[bool, str | None]:
 # --------------------------------------------------------------------------- Secrets wake providers
 
 
-@kopf.index(*PROVIDERS)  # type: ignore[arg-type]
+@kopf.index(*PROVIDERS, **SHARD)  # type: ignore[arg-type]
 async def providers_by_secret(
     namespace: str, name: str, uid: str, spec: kopf.Spec, **_: Any
 ) -> dict[tuple[str, str], tuple[str, str, str]]:

@@ -23,6 +23,7 @@ from typing import Any
 import kopf
 
 from twilio_operator.models import GROUP, MIN_VERIFICATION_INTERVAL, VERSION, parse_duration
+from twilio_operator.sharding import SHARD
 
 STALL_ENV = "TWILIO_OPERATOR_LIVENESS_STALL_SECONDS"
 DEFAULT_STALL_SECONDS = 600.0
@@ -76,7 +77,7 @@ def verification_seconds(spec: Any) -> float:
     return max(interval, floor)
 
 
-@kopf.on.event(GROUP, VERSION, "twilioproviders")  # type: ignore[arg-type]
+@kopf.on.event(GROUP, VERSION, "twilioproviders", **SHARD)  # type: ignore[arg-type]
 async def provider_event(type: str | None, namespace: str, name: str, spec: kopf.Spec, **_: Any) -> None:
     if type == "DELETED":
         PROGRESS.gone((namespace, name))

@@ -26,23 +26,24 @@ from twilio_operator.numbers import (
 )
 from twilio_operator.reconcile import PHONE_NUMBERS_PLURAL, PLURAL
 from twilio_operator.runtime import run_periodically, to_kopf_errors, wake
+from twilio_operator.sharding import SHARD
 
 NUMBERS = (GROUP, VERSION, PHONE_NUMBERS_PLURAL)
 RECHECK_READY = 3600.0  # the provider's verification notices a detached number sooner and wakes us
 RECHECK_NOT_READY = 600.0  # e.g. a number the account does not own yet
 
 
-@kopf.index(GROUP, VERSION, PLURAL)  # type: ignore[arg-type]
+@kopf.index(GROUP, VERSION, PLURAL, **SHARD)  # type: ignore[arg-type]
 async def providers_by_name(namespace: str, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
     return {(namespace, name): {k: body.get(k) for k in ("metadata", "spec", "status")}}
 
 
-@kopf.index(*NUMBERS)  # type: ignore[arg-type]
+@kopf.index(*NUMBERS, **SHARD)  # type: ignore[arg-type]
 async def numbers_by_provider(namespace: str, name: str, spec: kopf.Spec, **_: Any) -> dict[Any, Any]:
     return {(namespace, (spec.get("providerRef") or {}).get("name")): name}
 
 
-@kopf.index(*NUMBERS)  # type: ignore[arg-type]
+@kopf.index(*NUMBERS, **SHARD)  # type: ignore[arg-type]
 async def number_claims(namespace: str, name: str, body: kopf.Body, **_: Any) -> dict[Any, Any]:
     created = str(body.get("metadata", {}).get("creationTimestamp") or "")
     return {namespace: Claimant(name=name, created=created, keys=claim_keys(dict(body)))}
@@ -77,9 +78,9 @@ async def _reconcile(
     return outcome
 
 
-@kopf.on.resume(*NUMBERS)
-@kopf.on.create(*NUMBERS)
-@kopf.on.update(*NUMBERS)  # type: ignore[arg-type]
+@kopf.on.resume(*NUMBERS, **SHARD)
+@kopf.on.create(*NUMBERS, **SHARD)
+@kopf.on.update(*NUMBERS, **SHARD)  # type: ignore[arg-type]
 @to_kopf_errors
 async def import_number(
     body: kopf.Body,
@@ -96,7 +97,7 @@ async def import_number(
     logger.info("number: %s %s", outcome.reason, outcome.message)
 
 
-@kopf.daemon(*NUMBERS, cancellation_timeout=5.0)  # type: ignore[arg-type]
+@kopf.daemon(*NUMBERS, cancellation_timeout=5.0, **SHARD)  # type: ignore[arg-type]
 async def keep_number_attached(
     stopped: kopf.DaemonStopped,
     body: kopf.Body,
@@ -116,7 +117,7 @@ async def keep_number_attached(
     await run_periodically(key, memo, stopped, body, logger, RECHECK_READY, run_once)
 
 
-@kopf.on.delete(*NUMBERS)  # type: ignore[arg-type]
+@kopf.on.delete(*NUMBERS, **SHARD)  # type: ignore[arg-type]
 @to_kopf_errors
 async def detach_number(
     body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, providers_by_name: kopf.Index[Any, Any], **_: Any

@@ -95,3 +95,14 @@ twilio-operator handlers need (as in kopf's own examples/rbac.yaml).
   resources: [namespaces]
   verbs: [get, list, watch]
 {{- end }}
+
+{{/*
+The shard label selector as TWILIO_OPERATOR_SHARD_SELECTOR expects it: key=value,key=value (sorted).
+*/}}
+{{- define "twilio-operator.shardSelector" -}}
+{{- $pairs := list }}
+{{- range $key, $value := . }}
+{{- $pairs = append $pairs (printf "%s=%s" $key $value) }}
+{{- end }}
+{{- join "," $pairs }}
+{{- end }}

@@ -1,0 +1,66 @@
+"""Sharding: several operator deployments, each owning a disjoint set of objects.
+
+kopf has no lease-based leader election, so one process serves everything it
+watches. To spread the load, run several deployments that each watch their own
+namespaces (`--namespace`, the chart's watchNamespaces) or their own label
+shard: TWILIO_OPERATOR_SHARD_SELECTOR="shard=a" makes every TwilioProvider and
+TwilioPhoneNumber handler of this process ignore objects without that label.
+Label a provider and its numbers alike.
+
+Each shard needs its own finalizer name: kopf removes its finalizer from every
+watched object that none of its handlers match, so shards sharing one name
+would strip each other's deletion protection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from typing import Any
+
+SHARD_ENV = "TWILIO_OPERATOR_SHARD_SELECTOR"
+_KEY = re.compile(
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
+_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+
+
+def parse_selector(raw: str | None) -> dict[str, str]:
+    """'shard=a,tier=gold' -> {'shard': 'a', 'tier': 'gold'}; empty means no sharding."""
+    selector: dict[str, str] = {}
+    for part in (raw or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        key, sep, value = part.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not _KEY.match(key) or not _VALUE.match(value):
+            raise ValueError(f"{SHARD_ENV}: {part!r} is not a label equality like shard=a")
+        selector[key] = value
+    return selector
+
+
+def handler_filter() -> dict[str, Any]:
+    """Keyword arguments for kopf decorators: a labels filter when this process owns a shard."""
+    selector = current_selector()
+    return {"labels": selector} if selector else {}
+
+
+def finalizer_name(group: str, selector: dict[str, str]) -> str:
+    """`<group>/finalizer` without sharding, `<group>/finalizer-shard.a` (or a digest) with one."""
+    if not selector:
+        return f"{group}/finalizer"
+    text = "-".join(f"{key.rsplit('/', 1)[-1]}.{value}" for key, value in sorted(selector.items()))
+    if len(text) > 40 or not re.fullmatch(r"[A-Za-z0-9._-]+", text):
+        text = hashlib.sha256(",".join(f"{k}={v}" for k, v in sorted(selector.items())).encode()).hexdigest()[
+            :16
+        ]
+    return f"{group}/finalizer-{text}"
+
+
+def current_selector() -> dict[str, str]:
+    return parse_selector(os.environ.get(SHARD_ENV))
+
+
+SHARD = handler_filter()  # evaluated once, when kopf imports the handler modules

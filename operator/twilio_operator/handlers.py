@@ -25,7 +25,7 @@ from kubernetes_asyncio import config as k8s_config
 from twilio_operator import metrics, plan, sharding
 from twilio_operator.k8s_gateway import KubernetesGateway, NotFoundError
 from twilio_operator.models import GROUP, MIN_VERIFICATION_INTERVAL, VERSION, parse_duration
-from twilio_operator.reconcile import PLURAL, Deps, Outcome, Provider, reconcile_provider
+from twilio_operator.reconcile import PLURAL, Deps, Outcome, Provider, provider_health, reconcile_provider
 from twilio_operator.runtime import quiet_noisy_loggers, run_periodically, to_kopf_errors, wake
 from twilio_operator.sharding import SHARD
 from twilio_operator.teardown import finalize_provider
@@ -95,12 +95,29 @@ async def _reconcile_locked(provider: Provider, memo: kopf.Memo) -> Outcome:
 @kopf.on.create(*PROVIDERS, **SHARD)
 @kopf.on.update(*PROVIDERS, **SHARD)
 @to_kopf_errors
-async def reconcile(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
+async def reconcile(body: kopf.Body, reason: str, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
+    provider = Provider.from_body(dict(body))
+    if reason == kopf.Reason.RESUME and _verified_recently(provider):
+        # An operator restart is not a reason to call Twilio: the status is recent and for this
+        # generation, and the daemon verifies again when the interval is up.
+        metrics.STATES.record(
+            provider.uid, provider.namespace, provider.name, provider_health(provider.status)
+        )
+        logger.info("TwilioProvider resumed: verified at %s, nothing to do", provider.status.last_verified_at)
+        return
     try:
-        outcome = await _reconcile_locked(Provider.from_body(dict(body)), memo)
+        outcome = await _reconcile_locked(provider, memo)
     except NotFoundError:
         return
-    logger.info("reconciled: ready=%s %s", outcome.ready, outcome.message)
+    logger.info("TwilioProvider reconciled: ready=%s %s", outcome.ready, outcome.message)
+
+
+def _verified_recently(provider: Provider) -> bool:
+    status = provider.status
+    ready = next((c for c in status.conditions if c.type == "Ready"), None)
+    if ready is None or ready.status != "True" or status.observed_generation != provider.generation:
+        return False
+    return _until_due(provider) > 0
 
 
 @kopf.daemon(*PROVIDERS, cancellation_timeout=5.0, **SHARD)
@@ -115,7 +132,8 @@ async def verify_periodically(
         return _interval(provider)
 
     key = ("twp", body["metadata"]["namespace"], body["metadata"]["name"])
-    await run_periodically(key, memo, stopped, body, logger, _until_due(body), run_once)
+    first = max(5.0, _until_due(Provider.from_body(dict(body))))  # the handlers do the first one
+    await run_periodically(key, memo, stopped, body, logger, first, run_once)
 
 
 def _interval(provider: Provider) -> float:
@@ -125,15 +143,14 @@ def _interval(provider: Provider) -> float:
     return interval * random.uniform(0.9, 1.1)  # noqa: S311  # spread the herd
 
 
-def _until_due(body: kopf.Body) -> float:
-    """Seconds until the next verification, from status.lastVerifiedAt (the handlers do the first one)."""
-    provider = Provider.from_body(dict(body))
+def _until_due(provider: Provider) -> float:
+    """Seconds until the next verification is due, from status.lastVerifiedAt (<= 0: overdue)."""
     interval = _interval(provider)
     last = provider.status.last_verified_at
     if not last:
         return interval
     elapsed = datetime.now(UTC) - datetime.fromisoformat(last.replace("Z", "+00:00"))
-    return max(5.0, interval - elapsed / timedelta(seconds=1))
+    return interval - elapsed / timedelta(seconds=1)
 
 
 @kopf.on.delete(*PROVIDERS, **SHARD)
@@ -145,7 +162,9 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: A
     memo.locks.pop(provider.uid, None)
     metrics.STATES.forget(provider.uid)
     logger.info(
-        "finalized with policy %s; removed %s", teardown.policy, ", ".join(teardown.removed) or "nothing"
+        "TwilioProvider finalized with policy %s; removed %s",
+        teardown.policy,
+        ", ".join(teardown.removed) or "nothing",
     )
 
 

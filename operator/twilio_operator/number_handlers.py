@@ -84,17 +84,32 @@ async def _reconcile(
 @to_kopf_errors
 async def import_number(
     body: kopf.Body,
+    reason: str,
     memo: kopf.Memo,
     logger: kopf.Logger,
     providers_by_name: kopf.Index[Any, Any],
     number_claims: kopf.Index[Any, Any],
     **_: Any,
 ) -> None:
+    number = PhoneNumber.from_body(dict(body))
+    ready = c.find(number.status.conditions, c.READY)
+    current = (
+        ready is not None
+        and ready.status == "True"
+        and number.status.observed_generation == number.generation
+    )
+    if reason == kopf.Reason.RESUME and current:
+        # A restart is no reason to call Twilio: the provider's verification notices a detached number.
+        metrics.STATES.record(
+            number.uid, number.namespace, number.name, metrics.ObjectHealth("TwilioPhoneNumber", True)
+        )
+        logger.info("TwilioPhoneNumber resumed: %s is attached, nothing to do", number.status.phone_number)
+        return
     try:
         outcome = await _reconcile(body, memo, providers_by_name, number_claims)
     except NotFoundError:
         return
-    logger.info("number: %s %s", outcome.reason, outcome.message)
+    logger.info("TwilioPhoneNumber %s: %s", outcome.reason, outcome.message)
 
 
 @kopf.daemon(*NUMBERS, cancellation_timeout=5.0, **SHARD)  # type: ignore[arg-type]

@@ -47,6 +47,7 @@ PHONE_NUMBERS_PLURAL = "twiliophonenumbers"
 AVAILABLE_NUMBERS_SHOWN = 100
 MAX_DOMAIN_ATTEMPTS = 5
 USERNAME_TAKEN = 21623  # Twilio: "Username ... already exists in this list"
+ALREADY_ATTACHED = 20409  # Twilio: "Credential list is already associated with this trunk"
 
 
 @dataclass(frozen=True)
@@ -122,13 +123,13 @@ class StatusWriter:
     async def flush(self) -> None:
         p = self._provider
         await self._deps.kube.patch_status(PLURAL, p.namespace, p.name, dump(self.status))
-        metrics.STATES.record(p.uid, p.namespace, p.name, _health(self.status))
+        metrics.STATES.record(p.uid, p.namespace, p.name, provider_health(self.status))
 
     async def event(self, type_: str, reason: str, message: str) -> None:
         await self._deps.kube.post_event(self._provider.ref, type_, reason, message)
 
 
-def _health(status: TwilioProviderStatus) -> metrics.ObjectHealth:
+def provider_health(status: TwilioProviderStatus) -> metrics.ObjectHealth:
     ready = c.find(status.conditions, c.READY)
     verified = status.verification_status in ("verified", "warning") and status.last_verified_at
     return metrics.ObjectHealth(
@@ -488,7 +489,12 @@ async def _ensure_list_attached(
 ) -> str:
     if cl.sid in await twilio.list_trunk_credential_lists(trunk.sid):
         return f"credential list {cl.sid} is attached"
-    await twilio.attach_credential_list(trunk.sid, cl.sid)
+    try:
+        await twilio.attach_credential_list(trunk.sid, cl.sid)
+    except TwilioError as error:
+        if error.code != ALREADY_ATTACHED:
+            raise
+        return f"credential list {cl.sid} is attached"  # by a concurrent reconcile meanwhile
     await writer.event(
         "Normal", "CredentialListAttached", f"attached credential list {cl.sid} to trunk {trunk.sid}"
     )

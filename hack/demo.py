@@ -32,6 +32,7 @@ from twilio_operator.models import GROUP, VERSION
 from twilio_operator.testing.binaries import BinaryNotFoundError, find_binary
 from twilio_operator.testing.controlplane import ControlPlane, StartupError, free_port
 from twilio_operator.testing.process import ManagedProcess
+from twilio_operator.testing.waiting import WaitTimeout, wait_for
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[1]
@@ -73,17 +74,6 @@ def indent(text: str, prefix: str = "    ") -> str:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def wait_for(check: Callable[[], T | None], timeout: float, what: str, interval: float = 0.25) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise DemoError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def http_ok(url: str) -> bool:
@@ -226,7 +216,7 @@ class Demo:
 
         try:
             provider = wait_for(check, self.timeout, f"TwilioProvider {PROVIDER} Ready", interval=0.5)
-        except DemoError as error:
+        except WaitTimeout as error:
             operator_log = self.operator.log_tail(40) if self.operator else "(not started)"
             raise DemoError(
                 f"TwilioProvider {PROVIDER} did not become Ready: {error} (last seen: {last or 'no status'})"
@@ -415,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\n    interrupted", flush=True)
         code = 130 if not options.keep else 0
-    except DemoError as error:
+    except (DemoError, WaitTimeout) as error:
         print(f"\nDEMO FAILED: {error}", file=sys.stderr, flush=True)
         code = 1
     finally:

@@ -431,33 +431,13 @@ class TwilioAccount:
         return [_origination(o) for o in items]
 
     async def create_origination_url(self, trunk_sid: str, url: OriginationUrl) -> OriginationUrl:
-        o = await self._call(
-            "create origination URL",
-            lambda: self._trunks(trunk_sid).origination_urls.create_async(
-                weight=url.weight,
-                priority=url.priority,
-                enabled=url.enabled,
-                friendly_name=url.friendly_name,
-                sip_url=url.sip_url,
-            ),
-        )
+        urls = self._trunks(trunk_sid).origination_urls
+        o = await self._call("create origination URL", lambda: urls.create_async(**_origination_params(url)))
         return _origination(o)
 
     async def update_origination_url(self, trunk_sid: str, url: OriginationUrl) -> OriginationUrl:
-        o = await self._call(
-            "update origination URL",
-            lambda: (
-                self._trunks(trunk_sid)
-                .origination_urls(url.sid)
-                .update_async(
-                    weight=url.weight,
-                    priority=url.priority,
-                    enabled=url.enabled,
-                    friendly_name=url.friendly_name,
-                    sip_url=url.sip_url,
-                )
-            ),
-        )
+        one = self._trunks(trunk_sid).origination_urls(url.sid)
+        o = await self._call("update origination URL", lambda: one.update_async(**_origination_params(url)))
         return _origination(o)
 
     async def delete_origination_url(self, trunk_sid: str, sid: str) -> bool:
@@ -526,6 +506,17 @@ def _trunk(t: Any) -> Trunk:
         friendly_name=t.friendly_name or "",
         transfer_mode=str(t.transfer_mode or "disable-all"),
     )
+
+
+def _origination_params(url: OriginationUrl) -> dict[str, Any]:
+    """Twilio requires every field on create; update takes the same set."""
+    return {
+        "weight": url.weight,
+        "priority": url.priority,
+        "enabled": url.enabled,
+        "friendly_name": url.friendly_name,
+        "sip_url": url.sip_url,
+    }
 
 
 def _origination(o: Any) -> OriginationUrl:

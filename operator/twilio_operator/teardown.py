@@ -85,7 +85,12 @@ async def _remove_twilio_resources(provider: Provider, deps: Deps, twilio: Twili
     removed: list[str] = []
     await _detach_numbers(provider, deps, twilio, trunk_sids)
     for trunk_sid in sorted(trunk_sids):
-        attached = set(await twilio.list_trunk_credential_lists(trunk_sid))
+        try:
+            attached = set(await twilio.list_trunk_credential_lists(trunk_sid))
+        except TwilioError as error:
+            if error.kind is not ErrorKind.NOT_FOUND:
+                raise
+            continue  # deleted meanwhile (by hand, or by a concurrent finalizer)
         for list_sid in sorted(attached & list_sids):
             await twilio.detach_credential_list(trunk_sid, list_sid)
         if await twilio.delete_trunk(trunk_sid):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -163,3 +164,17 @@ def test_faults_never_apply_to_admin_api(emulator: EmulatorAdmin) -> None:
     emulator.configure(fault_rate=1.0, latency_ms=0)
     assert emulator.healthz()
     assert emulator.state()["accounts"] == []
+
+
+async def test_concurrency_limit_refuses_requests_over_the_limit(
+    emulator: EmulatorAdmin, twilio_account: dict[str, Any], async_twilio_client: Client
+) -> None:
+    """Twilio's 429 is a per-account concurrency limit; the emulator can model it."""
+    emulator.configure(latency_ms=100, concurrency_limit=2)
+    account = async_twilio_client.api.v2010.accounts(twilio_account["sid"])
+    results = await asyncio.gather(*(account.fetch_async() for _ in range(6)), return_exceptions=True)
+    refused = [r for r in results if isinstance(r, TwilioRestException)]
+    assert len(refused) == 4 and all(r.status == 429 and r.code == 20429 for r in refused)
+    emulator.configure(concurrency_limit=0)
+    results = await asyncio.gather(*(account.fetch_async() for _ in range(6)), return_exceptions=True)
+    assert not [r for r in results if isinstance(r, Exception)]

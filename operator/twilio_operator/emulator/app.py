@@ -68,9 +68,25 @@ async def _guarded(handler: Handler, request: web.Request) -> web.StreamResponse
 async def _faulted(handler: Handler, request: web.Request, rt: Runtime) -> tuple[web.StreamResponse, bool]:
     """Apply latency and faults around the handler. Returns (response, whether state changed)."""
     faults = rt.faults
+    account = request[ACCOUNT] = authenticate(request)
+    if not faults.enter(account.sid):
+        raise TwilioError(
+            429,
+            behaviour.CODE_TOO_MANY_REQUESTS,
+            "Too many concurrent requests",
+            behaviour.RETRY_AFTER_DEFAULT,
+        )
+    try:
+        return await _faulted_in_flight(handler, request, faults)
+    finally:
+        faults.leave(account.sid)
+
+
+async def _faulted_in_flight(
+    handler: Handler, request: web.Request, faults: Faults
+) -> tuple[web.StreamResponse, bool]:
     if faults.latency_ms:
         await asyncio.sleep(faults.latency_ms / 1000)
-    request[ACCOUNT] = authenticate(request)
     rule = faults.match(request.method, request.path)
     if rule is not None and rule.action == "delay":
         await asyncio.sleep(rule.delay_ms / 1000)

@@ -132,8 +132,15 @@ class EmulatorAdmin:
         latency_ms: float | None = None,
         fault_rate: float | None = None,
         rate_limit: dict[str, int] | None = None,
+        concurrency_limit: int | None = None,
     ) -> dict[str, Any]:
-        spec = {"latency_ms": latency_ms, "fault_rate": fault_rate, "rate_limit": rate_limit}
+        """concurrency_limit: requests in flight per account above it get 429/20429 (0: off)."""
+        spec = {
+            "latency_ms": latency_ms,
+            "fault_rate": fault_rate,
+            "rate_limit": rate_limit,
+            "concurrency_limit": concurrency_limit,
+        }
         result: dict[str, Any] = self._call(
             "POST", "/config", {k: v for k, v in spec.items() if v is not None}
         )

@@ -85,11 +85,30 @@ class Faults:
         self.rate_limit = RateLimit()
         self.rules: list[FaultRule] = []
         self._counter = 0
+        # Twilio's 429 (20429) is a concurrency limit: requests in flight per account above it are refused.
+        self.concurrency_limit = 0  # 0: off
+        self._in_flight: dict[str, int] = {}
 
     def reset(self) -> None:
         self.rules.clear()
         self.rate_limit = RateLimit()
         self._counter = 0
+        self.concurrency_limit = 0
+
+    def enter(self, account_sid: str) -> bool:
+        """Count a request in flight for the account; False (not counted) when over the limit."""
+        current = self._in_flight.get(account_sid, 0)
+        if self.concurrency_limit and current >= self.concurrency_limit:
+            return False
+        self._in_flight[account_sid] = current + 1
+        return True
+
+    def leave(self, account_sid: str) -> None:
+        left = self._in_flight.get(account_sid, 1) - 1
+        if left > 0:
+            self._in_flight[account_sid] = left
+        else:
+            self._in_flight.pop(account_sid, None)
 
     def add(self, spec: dict[str, Any]) -> FaultRule:
         action = spec.get("action")
@@ -175,6 +194,10 @@ class Faults:
                 retry_after=int(_number(limit, "retry_after", behaviour.RETRY_AFTER_DEFAULT)),
             )
             self._counter = 0
+        limit_value = int(_number(spec, "concurrency_limit", self.concurrency_limit))
+        if limit_value < 0:
+            raise invalid("concurrency_limit must be >= 0 (0: off)")
+        self.concurrency_limit = limit_value
         self.latency_ms, self.fault_rate = latency, rate
 
     def config_json(self) -> dict[str, Any]:
@@ -187,4 +210,5 @@ class Faults:
                 "burst_length": limit.burst_length,
                 "retry_after": limit.retry_after,
             },
+            "concurrency_limit": self.concurrency_limit,
         }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,11 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 LIST_PAGE_SIZE = 1000  # Twilio's maximum; the library would otherwise send PageSize=limit uncapped
+# In-place retries of one request (see TwilioAccount._call); the handlers' backoff covers the rest.
+CALL_ATTEMPTS = 3
+RETRY_BASE_DELAY = 0.5  # seconds, doubled per attempt, jittered
+MAX_IN_PLACE_RETRY_AFTER = 2.0  # a longer Retry-After goes back to the handler's backoff, freeing the object
+READ_VERBS = frozenset({"list", "fetch", "find"})  # operations named "list ...", "fetch ...", "find ..."
 # Twilio's processing regions and the edge that serves them.
 REGION_EDGES = {
     "us1": "ashburn",
@@ -201,7 +207,12 @@ class _AccountLimits:
 
 
 class TwilioLibraryConnector:
-    """TwilioConnector over the twilio library. Create it inside the running event loop."""
+    """TwilioConnector over the twilio library. Create it inside the running event loop.
+
+    One HTTP client (one aiohttp connection pool) serves every account: credentials travel per
+    request, and a pool per account cost a TLS handshake and a few hundred kB per customer. What
+    stays per account is the concurrency bound and the 429 pause.
+    """
 
     def __init__(
         self, base_url: str | None, *, timeout: float = 15.0, max_concurrency_per_account: int = 8
@@ -209,17 +220,27 @@ class TwilioLibraryConnector:
         self._base_url = base_url
         self._timeout = timeout
         self._max_concurrency = max_concurrency_per_account
-        self._http: dict[tuple[str, str, str | None], _HttpClient] = {}
+        self._http: _HttpClient | None = None
+        self._clients: dict[tuple[str, str, str | None], tuple[str, Client]] = {}
         self._limits: dict[str, _AccountLimits] = {}
 
     def connect(self, credentials: TwilioCredentials) -> TwilioPort:
-        http = self._http.get(credentials.key)
-        if http is None:
-            http = self._http[credentials.key] = _HttpClient(self._base_url, timeout=self._timeout)
+        if self._http is None:
+            self._http = _HttpClient(self._base_url, timeout=self._timeout)
         limits = self._limits.setdefault(
             credentials.account_sid, _AccountLimits(asyncio.Semaphore(self._max_concurrency))
         )
-        client = Client(
+        cached = self._clients.get(credentials.key)
+        if cached is None or cached[0] != credentials.secret:  # new, or the token was rotated
+            cached = self._clients[credentials.key] = (
+                credentials.secret,
+                self._client(credentials, self._http),
+            )
+        return TwilioAccount(cached[1], credentials, limits)
+
+    @staticmethod
+    def _client(credentials: TwilioCredentials, http: _HttpClient) -> Client:
+        return Client(
             username=credentials.username,
             password=credentials.secret,
             account_sid=credentials.account_sid,
@@ -229,11 +250,10 @@ class TwilioLibraryConnector:
             # A non-empty mapping: with {} the library falls back to os.environ (TWILIO_REGION etc.).
             environment={"TWILIO_OPERATOR": "1"},
         )
-        return TwilioAccount(client, credentials, limits)
 
     async def close(self) -> None:
-        clients, self._http = list(self._http.values()), {}
-        for http in clients:
+        http, self._http, self._clients = self._http, None, {}
+        if http is not None:
             await http.close()
 
 
@@ -247,6 +267,21 @@ class TwilioAccount:
         self._limits = limits
 
     async def _call(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
+        """One Twilio request. Reads that fail transiently, and any request answered 429 (which Twilio
+        did not process), are retried in place a few times; a write whose outcome is unknown (5xx,
+        timeout) is not: the next reconcile observes what happened and carries on from there."""
+        read = operation.split(" ", 1)[0] in READ_VERBS
+        for attempt in range(1, CALL_ATTEMPTS + 1):
+            try:
+                return await self._call_once(operation, call)
+            except TwilioError as error:
+                if attempt == CALL_ATTEMPTS or not _retry_in_place(error, read):
+                    raise
+                if error.status != 429:  # a 429 already paused the whole account (limits.not_before)
+                    await asyncio.sleep(RETRY_BASE_DELAY * 2 ** (attempt - 1) * random.uniform(1.0, 1.5))  # noqa: S311
+        raise AssertionError("unreachable")
+
+    async def _call_once(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
         limits = self._limits
         async with limits.semaphore:
             pause = limits.not_before - time.monotonic()
@@ -506,6 +541,14 @@ def _trunk(t: Any) -> Trunk:
         friendly_name=t.friendly_name or "",
         transfer_mode=str(t.transfer_mode or "disable-all"),
     )
+
+
+def _retry_in_place(error: TwilioError, read: bool) -> bool:
+    """A 429 with a short Retry-After (Twilio did not process the request), or a read that failed
+    transiently. A long Retry-After goes back to the handler's backoff, freeing the object."""
+    if error.status == 429:
+        return (error.retry_after or 0) <= MAX_IN_PLACE_RETRY_AFTER
+    return read and error.kind is ErrorKind.TRANSIENT
 
 
 def _origination_params(url: OriginationUrl) -> dict[str, Any]:

@@ -1,0 +1,58 @@
+"""Item 7, the probe's decision in isolation (the stall itself is in test_kube_faults.py)."""
+
+from __future__ import annotations
+
+import kopf
+import pytest
+
+from twilio_operator import liveness
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_horizon_is_the_larger_of_the_setting_and_twice_the_shortest_interval() -> None:
+    clock = Clock()
+    progress = liveness.Progress(clock)
+    assert progress.horizon(600) is None  # nothing to watch: never stalled
+    progress.seen(("ns", "a"), 3600.0)
+    progress.seen(("ns", "b"), 120.0)
+    assert progress.horizon(600) == 600
+    assert progress.horizon(10) == 240
+    progress.gone(("ns", "b"))
+    assert progress.horizon(10) == 7200
+    progress.gone(("ns", "a"))
+    clock.now += 10_000
+    assert progress.horizon(10) is None and progress.silence() == 10_000
+
+
+async def test_probe_fails_only_after_the_horizon(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    monkeypatch.setattr(liveness, "PROGRESS", liveness.Progress(clock))
+    monkeypatch.setenv(liveness.STALL_ENV, "30")
+    monkeypatch.setenv(liveness.MIN_INTERVAL_ENV, "2")
+    clock.now += 1000
+    assert await liveness.watch_progress() == 1000  # idle with nothing to watch is fine
+    await liveness.provider_event(type=None, namespace="ns", name="a", spec={"verificationInterval": "5s"})
+    clock.now += 29
+    assert await liveness.watch_progress() == 29
+    clock.now += 2
+    with pytest.raises(kopf.PermanentError, match="watch is stalled"):
+        await liveness.watch_progress()
+    await liveness.provider_event(type="MODIFIED", namespace="ns", name="a", spec={})
+    assert await liveness.watch_progress() == 0
+    await liveness.provider_event(type="DELETED", namespace="ns", name="a", spec={})
+    clock.now += 10_000
+    assert await liveness.watch_progress() == 10_000
+
+
+def test_stall_setting_falls_back_to_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(liveness.STALL_ENV, "soon")
+    assert liveness.stall_seconds() == liveness.DEFAULT_STALL_SECONDS
+    monkeypatch.delenv(liveness.STALL_ENV)
+    assert liveness.stall_seconds() == 600

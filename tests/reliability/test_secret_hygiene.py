@@ -1,0 +1,180 @@
+"""Item 5, secret hygiene: no token, key secret or SIP password anywhere but in their Secrets.
+
+Recognisable sentinels are seeded (an Auth Token 'deadbeef'*4, a rotated one, a wrong one, an API key
+secret), a full lifecycle runs with the operator at DEBUG (--verbose), and every operator log line,
+every Event, every TwilioProvider (status, annotations, managed fields) and the metadata of the SIP
+Secrets is scanned for each sentinel and every SIP password the operator generated, raw and base64
+encoded (also as the HTTP Basic credential `AC...:token`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from integration.conftest import provider_spec
+from integration.support import (
+    PROVIDERS,
+    condition,
+    create,
+    events,
+    get,
+    put_secret,
+    secret,
+    wait_for,
+    wait_ready,
+)
+from twilio_operator.emulator.client import EmulatorAdmin
+from twilio_operator.errors import TwilioError
+from twilio_operator.testing.controlplane import ControlPlane
+from twilio_operator.twilio_gateway import TwilioCredentials, TwilioLibraryConnector
+
+from .rsupport import decoded, delete, wait_gone
+
+TOKEN = "deadbeef" * 4
+ROTATED = "cafebabe" * 4
+WRONG = "feedface" * 4
+KEY_SECRET = "S3ntinelKeySecretXyZ0123456789ab"
+
+
+def forms(value: str, account_sid: str = "") -> set[str]:
+    """The ways a secret could show up: raw, base64 (Secret data), Basic auth (request headers)."""
+    found = {value, base64.b64encode(value.encode()).decode()}
+    if account_sid:
+        found.add(base64.b64encode(f"{account_sid}:{value}".encode()).decode())
+    return found
+
+
+def test_no_secret_leaks_over_a_full_lifecycle(
+    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, start_operator: Any, tmp_path: Path
+) -> None:
+    account = emulator.create_account(
+        auth_token=TOKEN, api_keys=[{"secret": KEY_SECRET}], incoming_phone_numbers=[{}]
+    )
+    sid, key_sid = account["sid"], account["api_keys"][0]["sid"]
+    put_secret(crds, namespace, "twilio-credentials", {"authToken": TOKEN})
+    put_secret(crds, namespace, "twilio-key", {"sid": key_sid, "secret": KEY_SECRET})
+    operator = start_operator()
+    assert "--verbose" in " ".join(operator.process.args)  # type: ignore[union-attr]
+
+    passwords: set[str] = set()
+    stop = threading.Event()
+
+    def harvest() -> None:  # every SIP password that ever sits in a Secret
+        while not stop.is_set():
+            for name in ("token-sip-credentials", "key-sip-credentials"):
+                sip = secret(crds, namespace, name)
+                if sip and "password" in (sip.get("data") or {}):
+                    passwords.add(decoded(sip)["password"])
+            time.sleep(0.1)
+
+    harvester = threading.Thread(target=harvest, daemon=True)
+    harvester.start()
+    snapshots: list[Any] = []
+    try:
+        create(crds, PROVIDERS, namespace, "token", provider_spec(account))
+        key_ref = {"name": "twilio-key", "apiKeySidKey": "sid", "apiKeySecretKey": "secret"}
+        create(crds, PROVIDERS, namespace, "key", provider_spec(account, credentialsSecretRef=key_ref))
+        wait_ready(crds, PROVIDERS, namespace, "token")
+        wait_ready(crds, PROVIDERS, namespace, "key")
+        snapshots.append(get(crds, PROVIDERS, namespace, "token"))
+
+        # Rotate the token: Twilio first, then the Secret.
+        emulator.patch_account(sid, auth_token=ROTATED)
+        put_secret(crds, namespace, "twilio-credentials", {"authToken": ROTATED})
+        wait_for(
+            lambda: condition(get(crds, PROVIDERS, namespace, "token")).get("status") == "True", 20, "rotated"
+        )
+        # A wrong token: AuthFailed, with Twilio's message in status and an Event.
+        put_secret(crds, namespace, "twilio-credentials", {"authToken": WRONG})
+        failed = wait_for(
+            lambda: (
+                (o := get(crds, PROVIDERS, namespace, "token"))
+                and condition(o).get("reason") == "AuthFailed"
+                and o
+            ),
+            20,
+            "AuthFailed",
+        )
+        snapshots.append(failed)
+        put_secret(crds, namespace, "twilio-credentials", {"authToken": ROTATED})
+        wait_for(
+            lambda: condition(get(crds, PROVIDERS, namespace, "token")).get("status") == "True", 20, "fixed"
+        )
+        # Rotate the SIP password too (a second generated password to look for).
+        crds.request("DELETE", f"/api/v1/namespaces/{namespace}/secrets/token-sip-credentials")
+        wait_for(lambda: len(passwords) >= 3, 20, "a rotated SIP password")
+        time.sleep(1)
+        snapshots += [get(crds, PROVIDERS, namespace, n) for n in ("token", "key")]
+        sip_metadata = [
+            (secret(crds, namespace, n) or {}).get("metadata")
+            for n in ("token-sip-credentials", "key-sip-credentials")
+        ]
+        recorded_events = events(crds, namespace)
+        delete(crds, namespace, "token")
+        delete(crds, namespace, "key")
+        wait_gone(crds, namespace, "token")
+        wait_gone(crds, namespace, "key")
+        recorded_events = events(crds, namespace)
+    finally:
+        stop.set()
+        harvester.join(timeout=5)
+    operator.stop()
+
+    assert len(passwords) >= 3, "expected the SIP passwords of both providers and one rotation"
+    sentinels: dict[str, set[str]] = {
+        "auth token": forms(TOKEN, sid),
+        "rotated token": forms(ROTATED, sid),
+        "wrong token": forms(WRONG, sid),
+        "API key secret": forms(KEY_SECRET, key_sid),
+    }
+    for number, password in enumerate(sorted(passwords)):
+        sentinels[f"SIP password #{number}"] = forms(password)
+    log = operator.log()
+    assert len(log.splitlines()) > 200 and "DEBUG" in log, "the operator must have logged at DEBUG"
+    assert "response body" not in log  # kubernetes_asyncio's DEBUG dump of API answers (Secret data)
+    haystacks = {
+        "operator log": log,
+        "events": json.dumps(recorded_events),
+        "providers": json.dumps(snapshots),
+        "SIP Secret metadata": json.dumps(sip_metadata),
+        "emulator request log": json.dumps(emulator.requests()),
+    }
+    leaks = [
+        f"{what} in {where}"
+        for what, needles in sentinels.items()
+        for where, text in haystacks.items()
+        if any(needle in text for needle in needles)
+    ]
+    assert leaks == [], leaks
+    # The failure itself was explained without the secret.
+    message = condition(snapshots[1])["message"]
+    assert "401" in message or "20003" in message, message
+    assert "AuthFailed" in {e["reason"] for e in recorded_events}
+
+
+async def test_twilio_error_strings_are_sanitised(emulator: EmulatorAdmin) -> None:
+    account = emulator.create_account(auth_token=TOKEN)
+    connector = TwilioLibraryConnector(emulator.base_url, timeout=5)
+    try:
+        wrong = connector.connect(TwilioCredentials(account["sid"], account["sid"], WRONG))
+        try:
+            await wrong.fetch_account()
+        except TwilioError as error:
+            text = str(error)
+        else:
+            raise AssertionError("a wrong token must fail")
+        assert text.startswith("cannot fetch the Twilio account: HTTP 401"), text
+        assert not any(n in text for n in forms(WRONG, account["sid"]))
+        assert "\x1b" not in text and "://" not in text and "/Accounts/" not in text, text
+
+        # Whatever Twilio's message says, a known secret never survives into the error.
+        right = connector.connect(TwilioCredentials(account["sid"], account["sid"], TOKEN))
+        echoed = right._error("create SIP trunk", 400, 21212, f"bad value {TOKEN}\x1b[31m")  # type: ignore[attr-defined]
+        assert TOKEN not in str(echoed) and "[redacted]" in str(echoed) and "\x1b" not in str(echoed)
+    finally:
+        await connector.close()

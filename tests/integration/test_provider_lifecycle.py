@@ -92,8 +92,16 @@ def test_create_to_ready_with_full_status(
     assert emulator.sip_auth(status["trunkDomainName"], data["username"], data["password"])
     assert data["password"] not in json.dumps(obj)
 
-    reasons = {e["reason"] for e in events(crds, namespace, "acme")}
-    assert {"TrunkCreated", "CredentialListCreated", "SipCredentialCreated", "Provisioned"} <= reasons
+    # A new provider gets one Normal event that tells the whole story, not one per step.
+    [provisioned] = [e for e in events(crds, namespace, "acme") if e["type"] == "Normal"]
+    assert provisioned["reason"] == "Provisioned"
+    for step in (
+        f"created trunk {status['trunkSid']}",
+        f"created credential list {status['credentialListSid']}",
+        "created SIP credential",
+        "attached credential list",
+    ):
+        assert step in provisioned["message"], step
 
     printed = crds.kubectl("get", "twp", "-n", namespace, "-o", "wide")
     assert printed.returncode == 0 and status["trunkSid"] in printed.stdout and "verified" in printed.stdout

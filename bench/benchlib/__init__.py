@@ -1,0 +1,1 @@
+"""Helpers for bench/run.py: processes, a small Kubernetes client, measurements, scenarios."""

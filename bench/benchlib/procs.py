@@ -1,0 +1,173 @@
+"""The processes a benchmark starts (emulator, our operator, the bare-kopf floor operator) and what
+/proc says about them. Every process is registered for cleanup at exit, also on failure."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from twilio_operator.emulator.client import EmulatorAdmin
+
+REPO = Path(__file__).resolve().parents[2]
+FLOOR_MODULE = REPO / "bench" / "floor_operator.py"
+OVERLAY = REPO / "bench" / "settings_overlay.py"
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM: the process's peak resident set size."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the process (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # fields 14 and 15 of stat(5)
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent not idle since boot (from /proc/stat), to see other tenants' load."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    user, nice, system, _idle, _iowait, irq, softirq = fields
+    return (user + nice + system + irq + softirq) / _CLOCK_TICKS
+
+
+def loadavg() -> list[float]:
+    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+
+
+class Managed:
+    """A subprocess with a log file, stopped with SIGTERM (then SIGKILL) and at interpreter exit."""
+
+    def __init__(self, name: str, argv: list[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+        self.name = name
+        self.argv = argv
+        self.log_path = log_path
+        self.env = {**os.environ, **(env or {})}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError(f"{self.name} is not running")
+        return self.process.pid
+
+    def spawn(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            self.argv, stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=REPO
+        )
+        log.close()
+        atexit.register(self.stop)
+
+    def check_alive(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            tail = self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
+            raise RuntimeError(f"{self.name} exited:\n{tail}")
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        atexit.unregister(self.stop)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with _OPENER.open(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _wait_up(process: Managed, url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not _http_ok(url):
+        process.check_alive()
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{process.name} not up after {timeout}s (log: {process.log_path})")
+        time.sleep(0.1)
+
+
+class Emulator(Managed):
+    """The Twilio emulator without contract checking (checking costs ~3 ms per request)."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        argv = [sys.executable, "-m", "twilio_operator.cli", "emulator", "--host", "127.0.0.1"]
+        argv += ["--port", str(self.port)]
+        env = {"TWILIO_EMULATOR_OPENAPI_DIR": ""}
+        super().__init__("emulator", argv, log_dir / "emulator.log", env)
+        self.admin = EmulatorAdmin(self.url, timeout=60)
+
+    def start(self) -> Emulator:
+        self.spawn()
+        _wait_up(self, f"{self.url}/_emulator/healthz")
+        return self
+
+
+class Operator(Managed):
+    """`twilio-operator run --standalone` (or the floor: `kopf run --standalone bench/floor_operator.py`)
+    watching one namespace, at the default INFO log level like a production install."""
+
+    def __init__(
+        self,
+        kubeconfig: Path,
+        namespace: str,
+        log_path: Path,
+        emulator_url: str = "",
+        floor: bool = False,
+        extra_env: dict[str, str] | None = None,
+        profile_path: Path | None = None,
+        overlay: str = "",
+    ) -> None:
+        self.liveness_port = free_port()
+        liveness = f"--liveness=http://127.0.0.1:{self.liveness_port}/healthz"
+        if floor:
+            argv = [sys.executable, "-m", "kopf", "run", "--standalone", f"--namespace={namespace}"]
+            argv += [liveness, str(FLOOR_MODULE)]
+        else:
+            # cProfile (when asked) writes its stats when SIGTERM makes kopf return.
+            profile = ["-m", "cProfile", "-o", str(profile_path)] if profile_path else []
+            argv = [sys.executable, *profile, "-m", "twilio_operator.cli", "run", "--standalone"]
+            argv += [f"--namespace={namespace}", liveness]
+            if overlay:  # kopf directly, so that bench/settings_overlay.py loads after the handlers
+                argv = [sys.executable, *profile, "-m", "kopf", "run", "--standalone"]
+                argv += [f"--namespace={namespace}", liveness, "-m", "twilio_operator.handlers", str(OVERLAY)]
+        env = {"KUBECONFIG": str(kubeconfig), "TWILIO_OPERATOR_TWILIO_BASE_URL": emulator_url}
+        # Its /metrics server would bind 0.0.0.0:9090 (shared by every run on the machine): off.
+        env["TWILIO_OPERATOR_METRICS_PORT"] = "0"
+        env["BENCH_KOPF_SETTINGS"] = overlay
+        env.update(extra_env or {})
+        super().__init__("floor-operator" if floor else "operator", argv, log_path, env)
+
+    def start(self) -> Operator:
+        self.spawn()
+        _wait_up(self, f"http://127.0.0.1:{self.liveness_port}/healthz")
+        return self

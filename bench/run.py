@@ -1,0 +1,401 @@
+"""twilio-operator benchmarks: create -> Ready latency, Twilio calls, scale, idle cost, kopf's floor.
+
+    .venv/bin/python bench/run.py                       # everything (about 15 minutes on 2 cores)
+    .venv/bin/python bench/run.py --quick               # a small smoke run (about 2 minutes)
+    .venv/bin/python bench/run.py --scenarios a,b --providers 20
+
+Starts its own control plane, emulator and operators (all on 127.0.0.1), prints a markdown table and
+writes bench/results/<YYYY-MM-DD>.json. Scenarios:
+  a  create -> Ready latency (sequential creates) at several emulator latencies
+  b  Twilio calls per create, per verification round, per operator restart
+  c  scale: N providers at once, 50 ms emulator latency
+  d  idle cost per provider per hour (interval 1h) and the cost of one verification round
+  e  the floor: a bare kopf operator on the same number of objects (compare with c)
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import datetime
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--scenarios", default="a,b,c,d,e", help="comma-separated subset of a,b,c,d,e")
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument("--providers", type=int, default=50, help="a: providers per latency (50)")
+    parser.add_argument("--latencies", default="0,50,200", help="a: emulator latencies in ms")
+    parser.add_argument("--issue-providers", type=int, default=20, help="a: second set (20)")
+    parser.add_argument("--issue-latencies", default="0,100", help="a: second set's latencies")
+    parser.add_argument("--call-providers", type=int, default=5, help="b: providers")
+    parser.add_argument("--scale-providers", type=int, default=1000, help="c, e: providers")
+    parser.add_argument("--scale-latency", type=float, default=50.0, help="c, e: emulator latency ms")
+    parser.add_argument("--scale-timeout", type=float, default=480.0, help="c, e: give up after s")
+    parser.add_argument("--idle-providers", type=int, default=100, help="d without c: fleet size")
+    parser.add_argument("--idle-window", type=float, default=60.0, help="d: measuring window s")
+    parser.add_argument("--round-providers", type=int, default=20, help="d: short-interval fleet")
+    parser.add_argument("--round-window", type=float, default=30.0, help="d: short-interval window s")
+    parser.add_argument("--output", type=Path, default=None, help="JSON path (default results/DATE.json)")
+    parser.add_argument(
+        "--kopf-settings",
+        default="",
+        help="kopf settings to try on our operator (bench/settings_overlay.py), e.g.\n"
+        "persistence.consistency_timeout=30,log.kopf.objects=WARNING",
+    )
+    parser.add_argument("--profile", type=Path, default=None, help="cProfile our operator into DIR/*.prof")
+    parser.add_argument(
+        "--code",
+        default="snapshot",
+        help="which operator/ and crds/ to run: 'snapshot' (default: the working tree copied to a temp\n"
+        "dir at start, so edits made during the run cannot change it), a git revision, or 'worktree'",
+    )
+    options = parser.parse_args(argv)
+    if options.quick:
+        options.providers, options.issue_providers, options.call_providers = 5, 3, 2
+        options.scale_providers, options.idle_providers = 50, 20
+        options.idle_window, options.round_providers, options.round_window = 10.0, 5, 10.0
+    return options
+
+
+def use_code(revision: str) -> tuple[Path, str]:
+    """Put `revision`'s operator/ first on the import path of this process and of every child; returns
+    the directory holding its crds/ and a description of the code."""
+    if revision == "worktree":
+        return REPO, "worktree (live)"
+    root = Path(tempfile.mkdtemp(prefix="twilio-bench-code-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    if revision == "snapshot":
+        ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+        for part in ("operator", "crds"):
+            shutil.copytree(REPO / part, root / part, ignore=ignore)
+        description = "snapshot of the working tree (see machine.operator_worktree_sha1)"
+    else:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--verify", f"{revision}^{{commit}}"],
+            cwd=REPO, capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        archive = subprocess.run(
+            ["git", "archive", sha, "operator", "crds"], cwd=REPO, capture_output=True, check=True
+        )
+        subprocess.run(["tar", "-x", "-C", str(root)], input=archive.stdout, check=True)
+        description = f"git {sha}"
+    sys.path.insert(0, str(root / "operator"))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(root / "operator"), os.environ.get("PYTHONPATH")])
+    )
+    # The control-plane binaries are found relative to the package; point at the repository's build.
+    binaries = REPO / ".cache" / "controlplane" / "bin"
+    if binaries.is_dir():
+        os.environ.setdefault("CONTROLPLANE_BIN", str(binaries))
+    return root, description
+
+
+def machine_info() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal:")
+    )
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    # Others edit the operator in this tree: fingerprint the uncommitted operator code too.
+    diff = subprocess.run(["git", "diff", "HEAD", "--", "operator"], cwd=REPO, capture_output=True)
+    untracked = subprocess.run(
+        ["git", "ls-files", "--others", "--exclude-standard", "operator"], cwd=REPO, capture_output=True
+    )
+    digest = hashlib.sha1(diff.stdout)
+    for name in sorted(untracked.stdout.decode().split()):
+        digest.update((REPO / name).read_bytes())
+    from importlib.metadata import version
+
+    return {
+        "nproc": os.cpu_count(),
+        "affinity_cpus": len(os.sched_getaffinity(0)),
+        "cpu_model": cpu,
+        "memory_gb": round(mem_kb / 1024 / 1024, 1),
+        "python": sys.version.split()[0],
+        "kopf": version("kopf"),
+        "kernel": platform.release(),
+        "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3],
+        "git_head": head.stdout.strip(),
+        "operator_worktree_sha1": digest.hexdigest()[:12],
+    }
+
+
+def floats(text: str) -> list[float]:
+    return [float(x) for x in text.split(",") if x.strip()]
+
+
+def run(options: argparse.Namespace) -> dict[str, Any]:
+    code_root, code = use_code(options.code)
+    # Imported only now: they must load the code chosen above.
+    from benchlib.kube import KubeClient
+    from benchlib.procs import Emulator
+    from benchlib.scenarios import (
+        Env,
+        Fleet,
+        measure_background,
+        scenario_calls,
+        scenario_idle,
+        scenario_latency,
+        scenario_scale,
+        scenario_verify_rounds,
+    )
+
+    from twilio_operator.testing.controlplane import ControlPlane
+
+    chosen = set(options.scenarios.split(","))
+    report: dict[str, Any] = {
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
+        "machine": machine_info(),
+        "code": code,
+        "setup": {
+            "accounts": "one emulator account and one credentials Secret per TwilioProvider",
+            "emulator": "no contract checking; latency set through the admin API",
+            "operator_log_level": "INFO (no --verbose)",
+            "operator_metrics_server": "off (TWILIO_OPERATOR_METRICS_PORT=0)",
+            "kopf_settings_overlay": options.kopf_settings or None,
+        },
+    }
+    log_dir = Path(tempfile.mkdtemp(prefix="twilio-bench-"))
+    report["log_dir"] = str(log_dir)
+    with ControlPlane() as cp:
+        applied = cp.kubectl("apply", "--server-side", "-f", str(code_root / "crds"))
+        if applied.returncode:
+            raise RuntimeError(applied.stderr)
+        waited = cp.kubectl(
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/twilioproviders.voip.twilio-operator.dev",
+        )
+        if waited.returncode:
+            raise RuntimeError(waited.stderr)
+        emulator = Emulator(log_dir).start()
+        kube = KubeClient(cp.kubeconfig)
+        try:
+            env = Env(
+                cp, kube, emulator, log_dir, profile_dir=options.profile, kopf_overlay=options.kopf_settings
+            )
+            if options.profile:
+                options.profile.mkdir(parents=True, exist_ok=True)
+            env.background_rps = measure_background(env)
+            report["apiserver_background_rps"] = round(env.background_rps, 3)
+            if "a" in chosen:
+                runs = [(options.providers, lat) for lat in floats(options.latencies)]
+                runs += [(options.issue_providers, lat) for lat in floats(options.issue_latencies)]
+                report["a_create_latency"] = timed("a", lambda: scenario_latency(env, runs))
+            if "b" in chosen:
+                report["b_twilio_calls"] = timed("b", lambda: scenario_calls(env, options.call_providers))
+            fleet: Fleet | None = None
+            try:
+                if "c" in chosen:
+                    scale, fleet = timed(
+                        "c",
+                        lambda: scenario_scale(
+                            env,
+                            options.scale_providers,
+                            options.scale_latency,
+                            options.scale_timeout,
+                            keep="d" in chosen,
+                        ),
+                    )
+                    report["c_scale"] = scale
+                if "d" in chosen:
+                    if fleet is None:
+                        _, fleet = scenario_scale(env, options.idle_providers, 0.0, 300.0, keep=True)
+                    if fleet is None:
+                        raise RuntimeError("no fleet for the idle scenario")
+                    idle_fleet = fleet
+                    report["d_idle"] = timed("d", lambda: scenario_idle(env, idle_fleet, options.idle_window))
+            finally:
+                if fleet is not None:
+                    fleet.close()
+            if "d" in chosen:
+                report["d_verification_round"] = timed(
+                    "d2", lambda: scenario_verify_rounds(env, options.round_providers, options.round_window)
+                )
+            if "e" in chosen:
+                floor, _ = timed(
+                    "e",
+                    lambda: scenario_scale(
+                        env, options.scale_providers, options.scale_latency, options.scale_timeout, floor=True
+                    ),
+                )
+                report["e_floor"] = floor
+                if "c_scale" in report and floor["elapsed_s"]:
+                    report["e_floor"]["ours_over_floor"] = round(
+                        report["c_scale"]["elapsed_s"] / floor["elapsed_s"], 2
+                    )
+        finally:
+            kube.close()
+            emulator.stop()
+    report["goals"] = goals(report)
+    return report
+
+
+def timed(label: str, work: Any) -> Any:
+    started = time.monotonic()
+    print(f"[bench] scenario {label} ...", file=sys.stderr, flush=True)
+    result = work()
+    print(f"[bench] scenario {label} took {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+    return result
+
+
+def goals(report: dict[str, Any]) -> dict[str, Any]:
+    """The targets from the issues, as booleans (None when the scenario was not run)."""
+    result: dict[str, Any] = {}
+    if "a_create_latency" in report:
+        rows = report["a_create_latency"]["runs"]
+        result["median_within_1.5x_bound_plus_0.3s"] = all(r.get("goal_met") for r in rows)
+    if "c_scale" in report:
+        scale = report["c_scale"]
+        result["1000_ready_within_60s"] = (
+            scale["providers"] >= 1000 and scale["all_done"] and scale["elapsed_s"] <= 60
+        )
+        result["peak_rss_under_200mb"] = scale["peak_rss_mb"] < 200
+    if "b_twilio_calls" in report:
+        result["zero_writes_on_restart"] = report["b_twilio_calls"]["restart_writes_total"] == 0
+    if "d_verification_round" in report:
+        rounds = report["d_verification_round"]["rounds_per_provider_per_interval"]
+        result["one_round_per_interval"] = rounds <= 1.05
+    return result
+
+
+def table(report: dict[str, Any]) -> str:
+    lines = ["| scenario | figure | value |", "|---|---|---|"]
+
+    def add(scenario: str, figure: str, value: Any) -> None:
+        lines.append(f"| {scenario} | {figure} | {value} |")
+
+    if "a_create_latency" in report:
+        a = report["a_create_latency"]
+        for r in a["runs"]:
+            if not r.get("n"):
+                add("a", f"{r['providers']} @ {r['latency_ms']:g} ms", "no provider became Ready")
+                continue
+            add(
+                "a",
+                f"create->Ready, {r['providers']} providers @ {r['latency_ms']:g} ms",
+                f"median {r['median_s']:.3f} s, p95 {r['p95_s']:.3f} s, max {r['max_s']:.3f} s; "
+                f"bound 4x{r['latency_ms']:g} ms = {r['bound_twilio_s']:.3f} s "
+                f"(+ floor {a['k8s_floor_s']:.3f} s = {r['bound_with_floor_s']:.3f} s, ratio "
+                f"{r['ratio_to_bound_with_floor']}); goal <= {r['goal_limit_s']:.3f} s: "
+                f"{'met' if r['goal_met'] else 'NOT met'}"
+                + (f"; {r['timeouts']} timeouts" if r["timeouts"] else ""),
+            )
+    if "b_twilio_calls" in report:
+        b = report["b_twilio_calls"]
+        for key, label in (
+            ("per_create", "Twilio calls per create"),
+            ("per_verification_round", "per verification round (Secret touched)"),
+            ("per_restart", "per operator restart"),
+        ):
+            c = b[key]
+            add(
+                "b",
+                label,
+                f"{c['reads']:g} reads + {c['writes']:g} writes "
+                f"(min/max total {c['min_total']}/{c['max_total']})",
+            )
+        add(
+            "b",
+            "restart: all providers resumed (kopf log) after",
+            f"{b['restart_all_seen_after_s']} s; writes {b['restart_writes_total']}",
+        )
+        add("b", "restart: API-server requests", b["restart_apiserver_requests"])
+    for key, name in (("c_scale", "c"), ("e_floor", "e")):
+        if key in report:
+            s = report[key]
+            add(
+                name,
+                f"{s['operator']}: {s['providers']} providers @ {s['latency_ms']:g} ms",
+                f"{s['done']}/{s['providers']} done in {s['elapsed_s']} s ({s['objects_per_s']}/s); "
+                f"creates issued in {s['creates_issued_in_s']} s",
+            )
+            if s.get("per_object"):
+                p = s["per_object"]
+                add(
+                    name,
+                    "per-object create->done",
+                    f"median {p['median_s']} s, p95 {p['p95_s']} s, max {p['max_s']} s",
+                )
+            add(name, "peak RSS / CPU", f"{s['peak_rss_mb']} MB / {s['operator_cpu_s']} s")
+            cpu = ", ".join(f"{k} {v}" for k, v in s.get("cpu_s_by_process", {}).items())
+            add(
+                name, "CPU s by process (2 cores)", f"{cpu}; loadavg before/after {s['loadavg_before_after']}"
+            )
+            add(name, "API-server requests (operator)", s["apiserver"]["operator_requests"])
+            if "twilio" in s:
+                add(name, "Twilio calls", f"{s['twilio']['reads']} reads + {s['twilio']['writes']} writes")
+            if "ours_over_floor" in s:
+                add(name, "ours / floor time", s["ours_over_floor"])
+    if "d_idle" in report:
+        d = report["d_idle"]
+        pp = d["per_provider_per_hour"]
+        add(
+            "d",
+            f"idle, {d['providers']} providers, interval 1h, {d['window_s']:g} s window",
+            f"Twilio {d['twilio']['total']}, API {d['apiserver_requests']}, CPU {d['operator_cpu_s']} s",
+        )
+        add(
+            "d",
+            "idle per provider per hour",
+            f"Twilio {pp['twilio_calls']}, API {pp['apiserver_requests']}, CPU {pp['operator_cpu_s']} s",
+        )
+    if "d_verification_round" in report:
+        v = report["d_verification_round"]
+        r = v["per_round"]
+        add(
+            "d",
+            f"interval {v['effective_interval_s']} s, {v['providers']} providers, {v['window_s']:g} s",
+            f"{v['rounds']} rounds (expected ~{v['rounds_expected']}; "
+            f"{v['rounds_per_provider_per_interval']} per provider per interval)",
+        )
+        add(
+            "d",
+            "one verification round costs",
+            f"Twilio {r['twilio_reads']} reads + {r['twilio_writes']} writes, API {r['apiserver_requests']}, "
+            f"CPU {r['operator_cpu_ms']} ms",
+        )
+    for goal, met in report.get("goals", {}).items():
+        add("goal", goal, "met" if met else "NOT met")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_args(argv)
+    report = run(options)
+    output = options.output or RESULTS / f"{datetime.date.today().isoformat()}.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2) + "\n")
+    print(table(report))
+    print(f"\nwrote {output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

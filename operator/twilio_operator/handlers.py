@@ -25,7 +25,8 @@ from kubernetes_asyncio import config as k8s_config
 from twilio_operator import metrics, plan, sharding
 from twilio_operator.k8s_gateway import KubernetesGateway, NotFoundError
 from twilio_operator.models import GROUP, MIN_VERIFICATION_INTERVAL, VERSION, parse_duration
-from twilio_operator.reconcile import PLURAL, Deps, Outcome, Provider, provider_health, reconcile_provider
+from twilio_operator.objects import PLURAL, Deps, Outcome, Provider, provider_health
+from twilio_operator.reconcile import reconcile_provider
 from twilio_operator.runtime import quiet_noisy_loggers, run_periodically, to_kopf_errors, wake
 from twilio_operator.sharding import SHARD
 from twilio_operator.teardown import finalize_provider

@@ -24,7 +24,7 @@ from twilio_operator.numbers import (
     reconcile_number,
     release_number,
 )
-from twilio_operator.reconcile import PHONE_NUMBERS_PLURAL, PLURAL
+from twilio_operator.objects import PHONE_NUMBERS_PLURAL, PLURAL
 from twilio_operator.runtime import run_periodically, to_kopf_errors, wake
 from twilio_operator.sharding import SHARD
 

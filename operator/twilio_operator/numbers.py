@@ -24,7 +24,7 @@ from twilio_operator.models import (
     TwilioProviderStatus,
     dump,
 )
-from twilio_operator.reconcile import PHONE_NUMBERS_PLURAL, Deps
+from twilio_operator.objects import PHONE_NUMBERS_PLURAL, Deps
 from twilio_operator.twilio_gateway import IncomingNumber, TwilioPort
 
 

@@ -15,7 +15,8 @@ from twilio_operator import conditions as c
 from twilio_operator import plan
 from twilio_operator.conditions import ConditionUpdate
 from twilio_operator.errors import DeletionBlocked, ErrorKind, TwilioError
-from twilio_operator.reconcile import PHONE_NUMBERS_PLURAL, Deps, Provider, StatusWriter, _read_credentials
+from twilio_operator.objects import PHONE_NUMBERS_PLURAL, Deps, Provider, StatusWriter
+from twilio_operator.reconcile import read_credentials
 from twilio_operator.twilio_gateway import TwilioPort
 
 
@@ -42,7 +43,7 @@ async def finalize_provider(provider: Provider, deps: Deps) -> Teardown:
         )
         return Teardown(policy, ())
     writer = StatusWriter(provider, deps)
-    credentials = await _read_credentials(provider, deps)
+    credentials = await read_credentials(provider, deps)
     if isinstance(credentials, plan.CredentialProblem):
         await _block(writer, credentials.message)
     twilio = deps.twilio.connect(credentials)  # type: ignore[arg-type]

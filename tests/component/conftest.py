@@ -13,7 +13,8 @@ import pytest_asyncio
 
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.models import TwilioProviderSpec, TwilioProviderStatus
-from twilio_operator.reconcile import PLURAL, Deps, Outcome, Provider, reconcile_provider
+from twilio_operator.objects import PLURAL, Deps, Outcome, Provider
+from twilio_operator.reconcile import reconcile_provider
 from twilio_operator.twilio_gateway import TwilioLibraryConnector
 
 from .fake_kube import FakeKube

@@ -1,0 +1,178 @@
+"""Provisioning: the trunk (found by SID or UID-derived domain, else created), the credential list,
+their attachment, the trunk's settings, voice region and origination URLs. Only what differs is written."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+from twilio_operator import plan
+from twilio_operator.errors import ErrorKind, TwilioError
+from twilio_operator.models import OriginationUri
+from twilio_operator.objects import Provider, StatusWriter
+from twilio_operator.twilio_gateway import CredentialList, OriginationUrl, Trunk, TwilioPort
+from twilio_operator.verification import Observed
+
+MAX_DOMAIN_ATTEMPTS = 5
+ALREADY_ATTACHED = 20409  # Twilio: "Credential list is already associated with this trunk"
+
+
+async def ensure_trunk_and_list(
+    provider: Provider, writer: StatusWriter, twilio: TwilioPort, observed: Observed
+) -> tuple[Trunk, CredentialList]:
+    assert isinstance(observed.trunks, list) and isinstance(observed.lists, list)
+    found_trunk = _find_trunk(provider, observed.trunks)
+    found_list = _find_credential_list(provider, observed.lists)
+
+    async def trunk() -> Trunk:
+        return found_trunk or await _create_trunk(provider, writer, twilio)
+
+    async def credential_list() -> CredentialList:
+        return found_list or await _create_credential_list(provider, writer, twilio)
+
+    return await asyncio.gather(trunk(), credential_list())
+
+
+def _find_trunk(provider: Provider, trunks: list[Trunk]) -> Trunk | None:
+    """By recorded SID, else by our domain (the newest recreation wins)."""
+    by_sid = {t.sid: t for t in trunks}
+    if provider.status.trunk_sid in by_sid:
+        return by_sid[provider.status.trunk_sid]
+    ours = [(plan.domain_recreation(provider.uid, t.domain_name), t) for t in trunks]
+    candidates = sorted(((n, t) for n, t in ours if n is not None), key=lambda pair: pair[0])
+    return candidates[-1][1] if candidates else None
+
+
+def _find_credential_list(provider: Provider, lists: list[CredentialList]) -> CredentialList | None:
+    for credential_list in lists:
+        if credential_list.sid == provider.status.credential_list_sid:
+            return credential_list
+    return next((cl for cl in lists if plan.is_our_credential_list(cl.friendly_name, provider.uid)), None)
+
+
+async def _create_trunk(provider: Provider, writer: StatusWriter, twilio: TwilioPort) -> Trunk:
+    recreations = provider.status.trunk_recreations or 0
+    if provider.status.trunk_sid:
+        # We had a trunk and it is gone: someone deleted it in Twilio. Its domain stays reserved.
+        recreations += 1
+    for _ in range(MAX_DOMAIN_ATTEMPTS):
+        domain = plan.trunk_domain(provider.uid, recreations)
+        try:
+            trunk = await twilio.create_trunk(
+                plan.trunk_friendly_name(provider.spec.display_name),
+                domain,
+                plan.transfer_mode(provider.spec.supports_call_transfer),
+            )
+        except TwilioError as error:
+            if error.code != 21248:
+                raise
+            # Taken: either our own create whose answer was lost, or a reserved domain of ours.
+            existing = next((t for t in await twilio.list_trunks() if t.domain_name == domain), None)
+            if existing is not None:
+                trunk = existing
+            else:
+                recreations += 1
+                continue
+        writer.set(trunk_recreations=recreations or None)
+        if provider.status.trunk_sid:
+            await writer.event(
+                "Warning",
+                "TrunkRecreated",
+                f"trunk {provider.status.trunk_sid} was deleted in Twilio; "
+                f"created {trunk.sid} ({trunk.domain_name})",
+            )
+        else:
+            await writer.event("Normal", "TrunkCreated", f"created trunk {trunk.sid} ({trunk.domain_name})")
+        return trunk
+    raise TwilioError(
+        "create SIP trunk", ErrorKind.REJECTED, code=21248, detail="every candidate domain is taken"
+    )
+
+
+async def _create_credential_list(
+    provider: Provider, writer: StatusWriter, twilio: TwilioPort
+) -> CredentialList:
+    credential_list = await twilio.create_credential_list(
+        plan.credential_list_name(provider.spec.display_name, provider.uid)
+    )
+    await writer.event("Normal", "CredentialListCreated", f"created credential list {credential_list.sid}")
+    return credential_list
+
+
+async def ensure_list_attached(
+    writer: StatusWriter, twilio: TwilioPort, trunk: Trunk, cl: CredentialList
+) -> str:
+    if cl.sid in await twilio.list_trunk_credential_lists(trunk.sid):
+        return f"credential list {cl.sid} is attached"
+    try:
+        await twilio.attach_credential_list(trunk.sid, cl.sid)
+    except TwilioError as error:
+        if error.code != ALREADY_ATTACHED:
+            raise
+        return f"credential list {cl.sid} is attached"  # by a concurrent reconcile meanwhile
+    await writer.event(
+        "Normal", "CredentialListAttached", f"attached credential list {cl.sid} to trunk {trunk.sid}"
+    )
+    return f"credential list {cl.sid} attached"
+
+
+async def ensure_trunk_settings(
+    provider: Provider, writer: StatusWriter, twilio: TwilioPort, trunk: Trunk
+) -> None:
+    """Only write what differs: friendly name and transfer mode."""
+    name = plan.trunk_friendly_name(provider.spec.display_name)
+    mode = plan.transfer_mode(provider.spec.supports_call_transfer)
+    changes = {
+        "friendly_name": name if trunk.friendly_name != name else None,
+        "transfer_mode": mode if trunk.transfer_mode != mode else None,
+    }
+    if not any(changes.values()):
+        return
+    await twilio.update_trunk(trunk.sid, **changes)
+    fields = ", ".join(k for k, v in changes.items() if v)
+    await writer.event("Normal", "TrunkUpdated", f"set {fields} of trunk {trunk.sid}")
+
+
+async def ensure_voice_region(provider: Provider, twilio: TwilioPort, trunk: Trunk) -> None:
+    region = plan.client_region(provider.spec.region)
+    if region is None:
+        return
+    if await twilio.fetch_voice_region(trunk.domain_name) != region:
+        await twilio.update_voice_region(trunk.domain_name, region)
+
+
+async def ensure_origination_urls(
+    provider: Provider, writer: StatusWriter, twilio: TwilioPort, trunk: Trunk
+) -> None:
+    """Make the trunk's origination URLs exactly the spec's, matched by SIP URL."""
+    wanted = {u.sip_url: u for u in provider.spec.origination_uris}
+    existing = await twilio.list_origination_urls(trunk.sid) if wanted or provider.status.trunk_sid else []
+    by_url = {o.sip_url: o for o in existing}
+    work: list[Awaitable[Any]] = []
+    for sip_url, spec in wanted.items():
+        desired = _origination(provider, spec, by_url[sip_url].sid if sip_url in by_url else "")
+        current = by_url.get(sip_url)
+        if current is None:
+            work.append(twilio.create_origination_url(trunk.sid, desired))
+        elif current != desired:
+            work.append(twilio.update_origination_url(trunk.sid, desired))
+    work += [
+        twilio.delete_origination_url(trunk.sid, o.sid) for url, o in by_url.items() if url not in wanted
+    ]
+    if work:
+        await asyncio.gather(*work)
+        await writer.event(
+            "Normal", "OriginationUpdated", f"synced {len(wanted)} origination URIs of trunk {trunk.sid}"
+        )
+
+
+def _origination(provider: Provider, spec: OriginationUri, sid: str) -> OriginationUrl:
+    return OriginationUrl(
+        sid=sid,
+        sip_url=spec.sip_url,
+        priority=spec.priority,
+        weight=spec.weight,
+        enabled=spec.enabled,
+        friendly_name=plan.tagged_name(provider.spec.display_name, provider.uid),
+    )

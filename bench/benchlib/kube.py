@@ -84,9 +84,13 @@ class KubeClient:
         self._certdir.cleanup()
 
 
-def providers_path(namespace: str, name: str = "") -> str:
-    base = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/twilioproviders"
+def object_path(plural: str, namespace: str, name: str = "") -> str:
+    base = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{plural}"
     return f"{base}/{name}" if name else base
+
+
+def providers_path(namespace: str, name: str = "") -> str:
+    return object_path("twilioproviders", namespace, name)
 
 
 def secrets_path(namespace: str, name: str = "") -> str:
@@ -110,15 +114,19 @@ def floor_done(obj: Obj) -> bool:
 
 
 class DoneWatcher:
-    """Watches the TwilioProviders of one namespace and records when each first satisfies `done`.
+    """Watches the objects (TwilioProviders by default) of one namespace; records when each first
+    satisfies `done`.
 
     A watch (not polling) so that observing costs the API server one request, not N x 50/s.
     """
 
-    def __init__(self, kube: KubeClient, namespace: str, done: Callable[[Obj], bool]) -> None:
+    def __init__(
+        self, kube: KubeClient, namespace: str, done: Callable[[Obj], bool], plural: str = "twilioproviders"
+    ) -> None:
         self.kube = kube
         self.namespace = namespace
         self.done = done
+        self.plural = plural
         self.done_at: dict[str, float] = {}
         self._cond = threading.Condition()
         self._stopped = False
@@ -150,7 +158,7 @@ class DoneWatcher:
                 self._cond.notify_all()
 
     def _run(self) -> None:
-        base = providers_path(self.namespace)
+        base = object_path(self.plural, self.namespace)
         while not self._stopped:
             status, listing = self.kube.request("GET", base)
             if status != 200:

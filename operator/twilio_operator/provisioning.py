@@ -58,6 +58,7 @@ async def _create_trunk(provider: Provider, writer: StatusWriter, twilio: Twilio
         recreations += 1
     for _ in range(MAX_DOMAIN_ATTEMPTS):
         domain = plan.trunk_domain(provider.uid, recreations)
+        existing_adopted: Trunk | None = None
         try:
             trunk = await twilio.create_trunk(
                 plan.trunk_friendly_name(provider.spec.display_name),
@@ -70,7 +71,7 @@ async def _create_trunk(provider: Provider, writer: StatusWriter, twilio: Twilio
             # Taken: either our own create whose answer was lost, or a reserved domain of ours.
             existing = next((t for t in await twilio.list_trunks() if t.domain_name == domain), None)
             if existing is not None:
-                trunk = existing
+                trunk = existing_adopted = existing
             else:
                 recreations += 1
                 continue
@@ -84,6 +85,8 @@ async def _create_trunk(provider: Provider, writer: StatusWriter, twilio: Twilio
             )
         else:
             await writer.event("Normal", "TrunkCreated", f"created trunk {trunk.sid} ({trunk.domain_name})")
+        if existing_adopted is None:
+            writer.created_now.add(trunk.sid)
         return trunk
     raise TwilioError(
         "create SIP trunk", ErrorKind.REJECTED, code=21248, detail="every candidate domain is taken"
@@ -97,13 +100,14 @@ async def _create_credential_list(
         plan.credential_list_name(provider.spec.display_name, provider.uid)
     )
     await writer.event("Normal", "CredentialListCreated", f"created credential list {credential_list.sid}")
+    writer.created_now.add(credential_list.sid)
     return credential_list
 
 
 async def ensure_list_attached(
     writer: StatusWriter, twilio: TwilioPort, trunk: Trunk, cl: CredentialList
 ) -> str:
-    if cl.sid in await twilio.list_trunk_credential_lists(trunk.sid):
+    if trunk.sid not in writer.created_now and cl.sid in await twilio.list_trunk_credential_lists(trunk.sid):
         return f"credential list {cl.sid} is attached"
     try:
         await twilio.attach_credential_list(trunk.sid, cl.sid)
@@ -147,7 +151,8 @@ async def ensure_origination_urls(
 ) -> None:
     """Make the trunk's origination URLs exactly the spec's, matched by SIP URL."""
     wanted = {u.sip_url: u for u in provider.spec.origination_uris}
-    existing = await twilio.list_origination_urls(trunk.sid) if wanted or provider.status.trunk_sid else []
+    listed = (wanted or provider.status.trunk_sid) and trunk.sid not in writer.created_now
+    existing = await twilio.list_origination_urls(trunk.sid) if listed else []
     by_url = {o.sip_url: o for o in existing}
     work: list[Awaitable[Any]] = []
     for sip_url, spec in wanted.items():

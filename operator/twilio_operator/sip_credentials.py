@@ -59,7 +59,11 @@ async def ensure_sip_credential(
                 secret.annotations,
                 provider.ref,
             )
-    existing = {cr.username: cr for cr in await twilio.list_credentials(cl.sid)}.get(username)
+    existing = (
+        None
+        if cl.sid in writer.created_now  # a list created just now holds no credential yet
+        else {cr.username: cr for cr in await twilio.list_credentials(cl.sid)}.get(username)
+    )
     if existing is None:
         try:
             existing = await twilio.create_credential(cl.sid, username, password)

@@ -27,7 +27,7 @@ from twilio_operator.k8s_gateway import KubernetesGateway, NotFoundError
 from twilio_operator.models import GROUP, MIN_VERIFICATION_INTERVAL, VERSION, parse_duration
 from twilio_operator.objects import PLURAL, Deps, Outcome, Provider, provider_health
 from twilio_operator.reconcile import reconcile_provider
-from twilio_operator.runtime import quiet_noisy_loggers, run_periodically, to_kopf_errors, wake
+from twilio_operator.runtime import object_turn, quiet_noisy_loggers, run_periodically, to_kopf_errors, wake
 from twilio_operator.sharding import SHARD
 from twilio_operator.teardown import finalize_provider
 from twilio_operator.twilio_gateway import TwilioLibraryConnector
@@ -37,6 +37,7 @@ BASE_URL_ENV = "TWILIO_OPERATOR_TWILIO_BASE_URL"
 MIN_INTERVAL_ENV = "TWILIO_OPERATOR_MIN_VERIFICATION_INTERVAL"
 MAX_CONCURRENCY_ENV = "TWILIO_OPERATOR_MAX_CONCURRENCY_PER_ACCOUNT"
 METRICS_PORT_ENV = "TWILIO_OPERATOR_METRICS_PORT"
+MAX_RECONCILES_ENV = "TWILIO_OPERATOR_MAX_CONCURRENT_RECONCILES"
 DEFAULT_METRICS_PORT = 9090
 
 
@@ -72,6 +73,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     )
     metrics.serve(int(os.environ.get(METRICS_PORT_ENV) or DEFAULT_METRICS_PORT))
     memo.locks = defaultdict(asyncio.Lock)
+    memo.slots = asyncio.Semaphore(int(os.environ.get(MAX_RECONCILES_ENV) or 50))
     memo.wakeups = {}
     memo.provider_states = {}
 
@@ -88,7 +90,7 @@ async def shutdown(memo: kopf.Memo, **_: Any) -> None:
 
 async def _reconcile_locked(provider: Provider, memo: kopf.Memo) -> Outcome:
     with metrics.timed_reconcile("TwilioProvider") as record:
-        async with memo.locks[provider.uid]:
+        async with object_turn(memo, provider.uid):
             outcome = await reconcile_provider(provider, memo.deps)
         record.result = "ready" if outcome.ready else "blocked" if outcome.blocked else "not_ready"
     for name in outcome.detached_numbers:  # their own reconcile re-attaches them
@@ -162,7 +164,7 @@ def _until_due(provider: Provider) -> float:
 @to_kopf_errors
 async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
     provider = Provider.from_body(dict(body))
-    async with memo.locks[provider.uid]:
+    async with object_turn(memo, provider.uid):
         teardown = await finalize_provider(provider, memo.deps)
     memo.locks.pop(provider.uid, None)
     metrics.STATES.forget(provider.uid)

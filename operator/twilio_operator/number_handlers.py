@@ -25,7 +25,7 @@ from twilio_operator.numbers import (
     release_number,
 )
 from twilio_operator.objects import PHONE_NUMBERS_PLURAL, PLURAL
-from twilio_operator.runtime import run_periodically, to_kopf_errors, wake
+from twilio_operator.runtime import object_turn, run_periodically, to_kopf_errors, wake
 from twilio_operator.sharding import SHARD
 
 NUMBERS = (GROUP, VERSION, PHONE_NUMBERS_PLURAL)
@@ -65,7 +65,7 @@ async def _reconcile(
     number = PhoneNumber.from_body(dict(body))
     claimants = list(number_claims.get(number.namespace, []))
     with metrics.timed_reconcile("TwilioPhoneNumber") as record:
-        async with memo.locks[number.uid]:
+        async with object_turn(memo, number.uid):
             outcome = await reconcile_number(
                 number, _provider(number, providers_by_name), claimants, memo.deps
             )
@@ -142,7 +142,7 @@ async def detach_number(
         logger.info("left %s on its trunk (deletion-policy Orphan)", number.status.phone_number)
         return
     try:
-        async with memo.locks[number.uid]:
+        async with object_turn(memo, number.uid):
             result = await release_number(number, _provider(number, providers_by_name), memo.deps)
     except TwilioError as error:
         if error.kind is ErrorKind.TRANSIENT:

@@ -12,7 +12,7 @@ import contextlib
 import functools
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import ParamSpec, TypeVar
 
 import kopf
@@ -75,6 +75,18 @@ def to_kopf_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
 def _retry(handler: str, reason: str, message: str, delay: float) -> kopf.TemporaryError:
     metrics.RETRIES.labels(handler, reason).inc()
     return kopf.TemporaryError(message, delay=delay)
+
+
+@contextlib.asynccontextmanager
+async def object_turn(memo: kopf.Memo, uid: str) -> AsyncIterator[None]:
+    """One reconcile per object at a time, and a bounded number in the whole process.
+
+    The object's lock comes first, then a process-wide slot: a task that waits for a slot holds
+    no slot, so lock holders and slot holders never wait for each other. The bound keeps a burst
+    of a thousand creates from holding a thousand reconciles' HTTP bodies in memory at once.
+    """
+    async with memo.locks[uid], memo.slots:
+        yield
 
 
 def wake(memo: kopf.Memo, key: WakeKey) -> None:

@@ -119,7 +119,8 @@ def _converge(env: Env, count: int, latency_ms: float, timeout: float, shards: l
         stack.callback(env.emulator.admin.configure, latency_ms=0)
         for shard in shards:
             extra = {"TWILIO_OPERATOR_SHARD_SELECTOR": f"shard={shard}"} if shard else {}
-            operator, watcher = stack.enter_context(running_operator(env, namespace, extra_env=extra))
+            context = running_operator(env, namespace, extra_env=extra, instance=shard)
+            operator, watcher = stack.enter_context(context)
             operators.append(operator)
         started = time.monotonic()
 
@@ -153,6 +154,6 @@ def _converge(env: Env, count: int, latency_ms: float, timeout: float, shards: l
 
 
 def _handled(operator: Operator, namespace: str) -> set[str]:
-    """Objects whose names appear in the operator's log lines (kopf prefixes them [namespace/name])."""
+    """Providers whose names appear in this operator's own log (kopf prefixes lines [namespace/name])."""
     text = operator.log_path.read_text(errors="replace")
     return set(re.findall(rf"\[{re.escape(namespace)}/(g-\d+)\]", text))

@@ -181,12 +181,17 @@ def running_operator(
     done: Callable[[Obj], bool] = operator_ready,
     floor: bool = False,
     extra_env: dict[str, str] | None = None,
+    instance: str = "",
 ) -> Iterator[tuple[Operator, DoneWatcher]]:
-    profile = env.profile_dir / f"operator-{namespace}.prof" if env.profile_dir and not floor else None
+    """`instance` tells apart several operators on one namespace (their logs, their profiles)."""
+    suffix = f"-{instance}" if instance else ""
+    profile = (
+        env.profile_dir / f"operator-{namespace}{suffix}.prof" if env.profile_dir and not floor else None
+    )
     operator = Operator(
         env.cp.kubeconfig,
         namespace,
-        env.log_dir / f"{'floor' if floor else 'operator'}-{namespace}.log",
+        env.log_dir / f"{'floor' if floor else 'operator'}-{namespace}{suffix}.log",
         env.emulator.url,
         floor=floor,
         extra_env=extra_env,

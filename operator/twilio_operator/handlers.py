@@ -22,7 +22,7 @@ import kopf
 from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio import config as k8s_config
 
-from twilio_operator import metrics, plan, sharding
+from twilio_operator import liveness, metrics, plan, sharding
 from twilio_operator.k8s_gateway import KubernetesGateway, NotFoundError
 from twilio_operator.models import GROUP, MIN_VERIFICATION_INTERVAL, VERSION, parse_duration
 from twilio_operator.objects import PLURAL, Deps, Outcome, Provider, provider_health
@@ -179,9 +179,11 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: A
 async def provider_changed(
     type: str | None, body: kopf.Body, memo: kopf.Memo, numbers_by_provider: kopf.Index[Any, Any], **_: Any
 ) -> None:
-    """Wake the provider's numbers when its readiness or trunk changes, or when it is gone."""
+    """Note the watch's progress (liveness); wake the provider's numbers when its readiness or trunk
+    changes, or when it is gone."""
     meta = body.get("metadata", {})
     key = (meta.get("namespace"), meta.get("name"))
+    liveness.provider_event(type, key[0], key[1], body.get("spec") or {})
     state = None if type == "DELETED" else _provider_state(body)
     previous = memo.provider_states.pop(key, None)
     if state is not None:
@@ -246,6 +248,6 @@ def _sip_secret_intact(body: kopf.Body, uid: str) -> bool:
     return bool(fingerprint == plan.password_fingerprint(uid, password))
 
 
-# Register the TwilioPhoneNumber handlers and the liveness probe (which fails /healthz when the
-# provider watch stalls) with kopf; neither needs anything from here at import time.
-from twilio_operator import liveness, number_handlers  # noqa: E402, F401
+# Register the TwilioPhoneNumber handlers with kopf (liveness, imported above, registers the probe
+# that fails /healthz when the provider watch stalls).
+from twilio_operator import number_handlers  # noqa: E402, F401

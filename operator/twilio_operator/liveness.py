@@ -22,8 +22,7 @@ from typing import Any
 
 import kopf
 
-from twilio_operator.models import GROUP, MIN_VERIFICATION_INTERVAL, VERSION, parse_duration
-from twilio_operator.sharding import SHARD
+from twilio_operator.models import MIN_VERIFICATION_INTERVAL, parse_duration
 
 STALL_ENV = "TWILIO_OPERATOR_LIVENESS_STALL_SECONDS"
 DEFAULT_STALL_SECONDS = 600.0
@@ -77,8 +76,8 @@ def verification_seconds(spec: Any) -> float:
     return max(interval, floor)
 
 
-@kopf.on.event(GROUP, VERSION, "twilioproviders", **SHARD)  # type: ignore[arg-type]
-async def provider_event(type: str | None, namespace: str, name: str, spec: kopf.Spec, **_: Any) -> None:
+def provider_event(type: str | None, namespace: str, name: str, spec: Any) -> None:
+    """Record a TwilioProvider watch event (called by the handlers' one provider event handler)."""
     if type == "DELETED":
         PROGRESS.gone((namespace, name))
     else:

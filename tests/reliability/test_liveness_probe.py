@@ -38,15 +38,15 @@ async def test_probe_fails_only_after_the_horizon(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv(liveness.MIN_INTERVAL_ENV, "2")
     clock.now += 1000
     assert await liveness.watch_progress() == 1000  # idle with nothing to watch is fine
-    await liveness.provider_event(type=None, namespace="ns", name="a", spec={"verificationInterval": "5s"})
+    liveness.provider_event(type=None, namespace="ns", name="a", spec={"verificationInterval": "5s"})
     clock.now += 29
     assert await liveness.watch_progress() == 29
     clock.now += 2
     with pytest.raises(kopf.PermanentError, match="watch is stalled"):
         await liveness.watch_progress()
-    await liveness.provider_event(type="MODIFIED", namespace="ns", name="a", spec={})
+    liveness.provider_event(type="MODIFIED", namespace="ns", name="a", spec={})
     assert await liveness.watch_progress() == 0
-    await liveness.provider_event(type="DELETED", namespace="ns", name="a", spec={})
+    liveness.provider_event(type="DELETED", namespace="ns", name="a", spec={})
     clock.now += 10_000
     assert await liveness.watch_progress() == 10_000
 

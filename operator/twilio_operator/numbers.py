@@ -24,7 +24,7 @@ from twilio_operator.models import (
     TwilioProviderStatus,
     dump,
 )
-from twilio_operator.objects import PHONE_NUMBERS_PLURAL, Deps
+from twilio_operator.objects import PHONE_NUMBERS_PLURAL, Deps, identity
 from twilio_operator.twilio_gateway import IncomingNumber, TwilioPort
 
 
@@ -51,16 +51,11 @@ class PhoneNumber:
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> PhoneNumber:
-        meta = body["metadata"]
         return cls(
-            namespace=meta["namespace"],
-            name=meta["name"],
-            uid=meta["uid"],
-            generation=int(meta.get("generation") or 0),
-            created=str(meta.get("creationTimestamp") or ""),
+            **identity(body),
+            created=str(body["metadata"].get("creationTimestamp") or ""),
             spec=TwilioPhoneNumberSpec.model_validate(body.get("spec") or {}),
             status=TwilioPhoneNumberStatus.model_validate(body.get("status") or {}),
-            annotations=dict(meta.get("annotations") or {}),
         )
 
 

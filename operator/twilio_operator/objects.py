@@ -40,16 +40,23 @@ class Provider:
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> Provider:
-        meta = body["metadata"]
         return cls(
-            namespace=meta["namespace"],
-            name=meta["name"],
-            uid=meta["uid"],
-            generation=int(meta.get("generation") or 0),
+            **identity(body),
             spec=TwilioProviderSpec.model_validate(body.get("spec") or {}),
             status=TwilioProviderStatus.model_validate(body.get("status") or {}),
-            annotations=dict(meta.get("annotations") or {}),
         )
+
+
+def identity(body: dict[str, Any]) -> dict[str, Any]:
+    """The metadata every reconciled object carries: namespace, name, uid, generation, annotations."""
+    meta = body["metadata"]
+    return {
+        "namespace": meta["namespace"],
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "generation": int(meta.get("generation") or 0),
+        "annotations": dict(meta.get("annotations") or {}),
+    }
 
 
 @dataclass

@@ -154,10 +154,12 @@ def test_json_logs_carry_the_object(
     operator = start_operator(TWILIO_OPERATOR_LOG_FORMAT="json")
     create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
     wait_ready(crds, PROVIDERS, namespace, "acme")
+    # Ready is written inside the reconcile; the handler logs its line just after it returns.
+    wait_for(lambda: "TwilioProvider reconciled" in operator.log(), what="the reconcile's log line")
     lines = [line for line in operator.log().splitlines() if line.startswith("{")]
     records = [json.loads(line) for line in lines]
     assert records and len(records) == len([ln for ln in operator.log().splitlines() if ln.strip()])
-    about = [r for r in records if "reconciled" in r.get("message", "")]
+    about = [r for r in records if "TwilioProvider reconciled" in r.get("message", "")]
     assert about, records[-5:]
     obj = about[0]["object"]
     assert obj["kind"] == "TwilioProvider" and obj["name"] == "acme" and obj["namespace"] == namespace

@@ -135,7 +135,8 @@ def test_no_secret_leaks_over_a_full_lifecycle(
     for number, password in enumerate(sorted(passwords)):
         sentinels[f"SIP password #{number}"] = forms(password)
     log = operator.log()
-    assert len(log.splitlines()) > 200 and "DEBUG" in log, "the operator must have logged at DEBUG"
+    debug_lines = [line for line in log.splitlines() if "[DEBUG" in line]
+    assert len(debug_lines) > 50, "the operator must have logged at DEBUG (the scan would prove little)"
     assert "response body" not in log  # kubernetes_asyncio's DEBUG dump of API answers (Secret data)
     haystacks = {
         "operator log": log,

@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import base64
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,16 +21,10 @@ from pathlib import Path
 import aiohttp
 
 from twilio_operator.emulator.client import EmulatorAdmin
+from twilio_operator.testing.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 OPENAPI_DIR = REPO_ROOT / ".cache" / "twilio-openapi"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def start_server(port: int, core: int, contract: bool) -> subprocess.Popen[bytes]:

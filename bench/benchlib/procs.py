@@ -6,7 +6,6 @@ from __future__ import annotations
 import atexit
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,19 +13,13 @@ import urllib.request
 from pathlib import Path
 
 from twilio_operator.emulator.client import EmulatorAdmin
+from twilio_operator.testing.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 FLOOR_MODULE = REPO / "bench" / "floor_operator.py"
 OVERLAY = REPO / "bench" / "settings_overlay.py"
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def peak_rss_mb(pid: int) -> float:

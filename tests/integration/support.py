@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -13,19 +12,13 @@ from typing import Any, TypeVar
 
 from twilio_operator.models import GROUP, VERSION
 from twilio_operator.testing.controlplane import ControlPlane
+from twilio_operator.testing.ports import free_ports
 from twilio_operator.testing.waiting import wait_for
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
 PROVIDERS = "twilioproviders"
 NUMBERS = "twiliophonenumbers"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class OperatorProcess:
@@ -44,8 +37,7 @@ class OperatorProcess:
         self.log_path = log_path
         self.namespaces = namespaces or []
         self.extra_env = extra_env or {}
-        self.liveness_port = free_port()
-        self.metrics_port = free_port()
+        self.liveness_port, self.metrics_port = free_ports(2)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> OperatorProcess:

@@ -14,7 +14,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from typing import Any, TypeVar
 from twilio_operator.testing.binaries import Binaries, find_binaries
 from twilio_operator.testing.certs import CertAuthority, KeyPair, service_account_signing_pair
 from twilio_operator.testing.clients import run_kubectl, write_kubeconfig
+from twilio_operator.testing.ports import free_port, free_ports
 from twilio_operator.testing.process import ManagedProcess
 
 __all__ = ["ControlPlane", "StartupError", "free_port", "run_kubectl", "unique_name", "write_kubeconfig"]
@@ -50,12 +50,6 @@ class StartupError(RuntimeError):
 def unique_name(prefix: str = "t") -> str:
     """A fresh DNS-1123 name, e.g. for a namespace per test (namespaces never finish deleting here)."""
     return f"{prefix}-{secrets.token_hex(4)}"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def start_timeout() -> float:
@@ -245,7 +239,7 @@ class ControlPlane:
 
     def _start_processes(self, binaries: Binaries) -> None:
         for attempt in range(1, START_ATTEMPTS + 1):
-            self.etcd_port, peer_port, self.apiserver_port = free_port(), free_port(), free_port()
+            self.etcd_port, peer_port, self.apiserver_port = free_ports(3)
             shutil.rmtree(self.workdir / "etcd", ignore_errors=True)  # a failed attempt's member data
             self._etcd = ManagedProcess("etcd", self._etcd_argv(binaries.etcd, peer_port), self._log("etcd"))
             self._apiserver = ManagedProcess(

@@ -9,6 +9,7 @@ from typing import Any
 
 from integration.support import PROVIDERS, OperatorProcess, condition, get, path, secret, wait_for
 from twilio_operator.emulator.client import EmulatorAdmin
+from twilio_operator.plan import object_tag
 from twilio_operator.testing.controlplane import ControlPlane
 
 TRUNKS = r"/v1/Trunks"
@@ -20,10 +21,6 @@ LIST = r"/2010-04-01/Accounts/AC[0-9a-f]{32}/SIP/CredentialLists/CL[0-9a-f]{32}\
 CREDENTIALS = r"/2010-04-01/Accounts/AC[0-9a-f]{32}/SIP/CredentialLists/CL[0-9a-f]{32}/Credentials\.json"
 
 
-def tag(uid: str) -> str:
-    return "twp-" + uid.replace("-", "").lower()
-
-
 def account_state(emulator: EmulatorAdmin, sid: str) -> dict[str, Any]:
     return next(a for a in emulator.state()["accounts"] if a["sid"] == sid)
 
@@ -31,7 +28,7 @@ def account_state(emulator: EmulatorAdmin, sid: str) -> dict[str, Any]:
 def owned(emulator: EmulatorAdmin, account_sid: str, uid: str) -> dict[str, list[Any]]:
     """Everything in the emulator that belongs to the provider with this UID."""
     state = account_state(emulator, account_sid)
-    mark = tag(uid)
+    mark = object_tag(uid)  # the operator's own mark of what it created
     username = uid.replace("-", "").lower()[:32]
     trunks = [t for t in state["trunks"] if t["domain_name"].startswith(mark)]
     lists = [cl for cl in state["credential_lists"] if f"({mark})" in cl["friendly_name"]]

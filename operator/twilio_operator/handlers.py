@@ -24,7 +24,7 @@ from kubernetes_asyncio import config as k8s_config
 
 from twilio_operator import liveness, metrics, plan, sharding
 from twilio_operator.k8s_gateway import KubernetesGateway, NotFoundError
-from twilio_operator.models import GROUP, MIN_VERIFICATION_INTERVAL, VERSION, parse_duration
+from twilio_operator.models import GROUP, VERSION
 from twilio_operator.objects import PLURAL, Deps, Outcome, Provider, provider_health
 from twilio_operator.reconcile import reconcile_provider
 from twilio_operator.runtime import object_turn, quiet_noisy_loggers, run_periodically, to_kopf_errors, wake
@@ -34,7 +34,6 @@ from twilio_operator.twilio_gateway import TwilioLibraryConnector
 
 PROVIDERS = (GROUP, VERSION, PLURAL)
 BASE_URL_ENV = "TWILIO_OPERATOR_TWILIO_BASE_URL"
-MIN_INTERVAL_ENV = "TWILIO_OPERATOR_MIN_VERIFICATION_INTERVAL"
 MAX_CONCURRENCY_ENV = "TWILIO_OPERATOR_MAX_CONCURRENCY_PER_ACCOUNT"
 METRICS_PORT_ENV = "TWILIO_OPERATOR_METRICS_PORT"
 MAX_RECONCILES_ENV = "TWILIO_OPERATOR_MAX_CONCURRENT_RECONCILES"
@@ -144,10 +143,9 @@ async def verify_periodically(
 
 
 def _interval(provider: Provider) -> float:
-    """verificationInterval, never below the floor (60 s; tests lower it through the environment)."""
-    floor = float(os.environ.get(MIN_INTERVAL_ENV) or MIN_VERIFICATION_INTERVAL.total_seconds())
-    interval = max(parse_duration(provider.spec.verification_interval).total_seconds(), floor)
-    return interval * random.uniform(0.9, 1.1)  # noqa: S311  # spread the herd
+    """verificationInterval with the floor applied, jittered to spread the herd."""
+    interval = liveness.verification_seconds(provider.spec.verification_interval)
+    return interval * random.uniform(0.9, 1.1)  # noqa: S311
 
 
 def _until_due(provider: Provider) -> float:

@@ -185,18 +185,24 @@ class KubernetesGateway:
 
     async def release_secret(self, namespace: str, name: str, owner_uid: str) -> None:
         """Drop our owner reference so that garbage collection keeps the Secret (Orphan policy)."""
-        secret = await self.read_secret(namespace, name)
-        if secret is None or owner_uid not in secret.owner_uids:
+        try:
+            meta = (await _json(cast(Any, self._core).read_namespaced_secret(name, namespace, **RAW)))[
+                "metadata"
+            ]
+        except ApiException as exc:
+            if exc.status == 404:
+                return
+            raise
+        owners = meta.get("ownerReferences") or []
+        if not any(o.get("uid") == owner_uid for o in owners):
             return
-        current = await self._core.read_namespaced_secret(name, namespace)
-        kept = [
-            self._api.sanitize_for_serialization(o)
-            for o in current.metadata.owner_references or []
-            if o.uid != owner_uid
-        ]
         patch = [
-            {"op": "test", "path": "/metadata/resourceVersion", "value": current.metadata.resource_version},
-            {"op": "replace", "path": "/metadata/ownerReferences", "value": kept},
+            {"op": "test", "path": "/metadata/resourceVersion", "value": meta["resourceVersion"]},
+            {
+                "op": "replace",
+                "path": "/metadata/ownerReferences",
+                "value": [o for o in owners if o.get("uid") != owner_uid],
+            },
         ]
         await self._patch_secret(name, namespace, patch, JSON_PATCH)
 

@@ -67,10 +67,12 @@ def stall_seconds() -> float:
         return DEFAULT_STALL_SECONDS
 
 
-def verification_seconds(spec: Any) -> float:
+def verification_seconds(interval_text: str | None) -> float:
+    """A verificationInterval in seconds, never below the floor (60 s; tests lower it through the
+    environment). The handlers schedule verifications with it too."""
     floor = float(os.environ.get(MIN_INTERVAL_ENV) or MIN_VERIFICATION_INTERVAL.total_seconds())
     try:
-        interval = parse_duration(str(spec.get("verificationInterval") or "1h")).total_seconds()
+        interval = parse_duration(str(interval_text or "1h")).total_seconds()
     except ValueError:
         interval = 3600.0
     return max(interval, floor)
@@ -81,7 +83,7 @@ def provider_event(type: str | None, namespace: str, name: str, spec: Any) -> No
     if type == "DELETED":
         PROGRESS.gone((namespace, name))
     else:
-        PROGRESS.seen((namespace, name), verification_seconds(spec))
+        PROGRESS.seen((namespace, name), verification_seconds(spec.get("verificationInterval")))
 
 
 @kopf.on.probe(id="watchProgress", errors=kopf.ErrorsMode.PERMANENT)

@@ -27,8 +27,8 @@ from typing import Any, TypeVar
 
 import yaml
 
+from twilio_operator.api.models import GROUP, VERSION
 from twilio_operator.emulator.client import EmulatorAdmin, EmulatorAdminError
-from twilio_operator.models import GROUP, VERSION
 from twilio_operator.testing.binaries import BinaryNotFoundError, find_binary
 from twilio_operator.testing.controlplane import ControlPlane, StartupError, free_port
 from twilio_operator.testing.process import ManagedProcess

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any
 
-from twilio_operator.models import GROUP, VERSION
+from twilio_operator.api.models import GROUP, VERSION
 
 from .kube import DoneWatcher, Obj, object_path, operator_ready, providers_path
 from .procs import Operator, cpu_seconds, peak_rss_mb

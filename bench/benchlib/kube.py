@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from twilio_operator.models import GROUP, VERSION
+from twilio_operator.api.models import GROUP, VERSION
 from twilio_operator.testing.controlplane import ControlPlane
 
 Obj = dict[str, Any]

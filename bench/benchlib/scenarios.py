@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from twilio_operator.models import GROUP, VERSION
+from twilio_operator.api.models import GROUP, VERSION
 from twilio_operator.testing.controlplane import ControlPlane, unique_name
 
 from .kube import (

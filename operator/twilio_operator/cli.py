@@ -77,10 +77,9 @@ def _run(options: argparse.Namespace) -> int:
     """Start kopf with our handlers module; TWILIO_OPERATOR_LOG_* choose verbosity and format."""
     import os
 
-    from kopf.cli import main as kopf_main
+    from twilio_operator.handlers.launch import run_kopf
 
-    args = ["run", "-m", "twilio_operator.handlers"]
-    args += [f"--namespace={ns}" for ns in options.namespace] or ["--all-namespaces"]
+    args = [f"--namespace={ns}" for ns in options.namespace] or ["--all-namespaces"]
     if options.liveness:
         args.append(f"--liveness={options.liveness}")
     if options.standalone:
@@ -94,7 +93,7 @@ def _run(options: argparse.Namespace) -> int:
         args.append("--quiet")
     if os.environ.get("TWILIO_OPERATOR_LOG_FORMAT", "text").lower() == "json":
         args.append("--log-format=json")
-    kopf_main(args=args, prog_name="twilio-operator run", standalone_mode=True)
+    run_kopf(args)
     return 0
 
 

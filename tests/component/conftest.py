@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from twilio_operator.api.models import PROVIDER, TwilioProviderSpec, TwilioProviderStatus
 from twilio_operator.emulator.client import EmulatorAdmin
-from twilio_operator.models import TwilioProviderSpec, TwilioProviderStatus
-from twilio_operator.objects import PLURAL, Deps, Outcome, Provider
-from twilio_operator.reconcile import reconcile_provider
-from twilio_operator.twilio_gateway import TwilioLibraryConnector
+from twilio_operator.ports.deps import Deps
+from twilio_operator.ports.twilio.adapter import TwilioLibraryConnector
+from twilio_operator.provider.reconcile import reconcile_provider
+from twilio_operator.provider.resource import Outcome, Provider
 
 from .fake_kube import FakeKube
 
@@ -41,7 +42,7 @@ class World:
             self.refresh()
 
     def refresh(self) -> None:
-        written = self.kube.statuses.get((PLURAL, NAMESPACE, self.provider.name))
+        written = self.kube.statuses.get((PROVIDER.plural, NAMESPACE, self.provider.name))
         if written is not None:
             self.provider = replace(self.provider, status=TwilioProviderStatus.model_validate(written))
 

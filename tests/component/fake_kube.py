@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
-import itertools
 from collections.abc import Mapping
 from typing import Any
 
-from twilio_operator.k8s_gateway import KubernetesPort, NotFoundError, ObjectRef, SecretData
+from twilio_operator.api.models import ResourceKind
+from twilio_operator.api.objects import ObjectRef
+from twilio_operator.ports.kube.port import KubernetesPort, SecretData
 
 
 class FakeKube:
@@ -19,7 +20,6 @@ class FakeKube:
         self.objects: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.events: list[tuple[str, str, str, str]] = []  # (object name, type, reason, message)
         self.writes: list[str] = []
-        self._versions = itertools.count(1)
 
     # ---- test helpers
     def put_secret(
@@ -39,12 +39,7 @@ class FakeKube:
         stored = self.secrets.get((namespace, name))
         if stored is None:
             return None
-        return SecretData(
-            data=dict(stored["data"]),
-            annotations=dict(stored["annotations"]),
-            owner_uids=frozenset(stored["owners"]),
-            resource_version=str(next(self._versions)),
-        )
+        return SecretData(data=dict(stored["data"]), annotations=dict(stored["annotations"]))
 
     async def write_secret(
         self,
@@ -74,21 +69,19 @@ class FakeKube:
         self.writes.append(f"delete secret {name}")
         return self.secrets.pop((namespace, name), None) is not None
 
-    async def patch_status(self, plural: str, namespace: str, name: str, status: Mapping[str, Any]) -> None:
-        if (plural, namespace, name) == ("gone", namespace, name):
-            raise NotFoundError(name)
-        self.statuses[(plural, namespace, name)] = copy.deepcopy(dict(status))
+    async def patch_status(
+        self, kind: ResourceKind, namespace: str, name: str, status: Mapping[str, Any]
+    ) -> None:
+        self.statuses[(kind.plural, namespace, name)] = copy.deepcopy(dict(status))
 
-    async def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
-        return next(
-            (o for o in self.objects.get((plural, namespace), []) if o["metadata"]["name"] == name), None
-        )
-
-    async def list_objects(self, plural: str, namespace: str) -> list[dict[str, Any]]:
-        return copy.deepcopy(self.objects.get((plural, namespace), []))
+    async def list_objects(self, kind: ResourceKind, namespace: str) -> list[dict[str, Any]]:
+        return copy.deepcopy(self.objects.get((kind.plural, namespace), []))
 
     async def post_event(self, subject: ObjectRef, type_: str, reason: str, message: str) -> None:
         self.events.append((subject.name, type_, reason, message))
+
+    async def close(self) -> None:
+        return None
 
 
 _: KubernetesPort = FakeKube()

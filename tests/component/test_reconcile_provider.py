@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from twilio_operator import plan
-from twilio_operator.errors import ErrorKind, TwilioError
+from twilio_operator.api import names
+from twilio_operator.api.credentials import meets_twilio_password_rules
+from twilio_operator.api.errors import ErrorKind, TwilioError
 
 from .conftest import CREDENTIALS_SECRET, NAMESPACE, World
 
@@ -56,9 +57,9 @@ async def test_create_provisions_trunk_list_and_credential(world: World) -> None
     assert status.credential_list_sid in trunk["credential_list_sids"]
     secret = world.kube.secret_text(NAMESPACE, "acme-sip-credentials")
     assert set(secret) == {"username", "password", "sipDomain", "terminationUri", "trunkSid"}
-    assert len(secret["password"]) == 32 and plan.meets_twilio_password_rules(secret["password"])
+    assert len(secret["password"]) == 32 and meets_twilio_password_rules(secret["password"])
     assert (
-        world.kube.secrets[(NAMESPACE, "acme-sip-credentials")]["annotations"][plan.PASSWORD_STATE]
+        world.kube.secrets[(NAMESPACE, "acme-sip-credentials")]["annotations"][names.PASSWORD_STATE]
         == "applied"
     )
     assert world.emulator.sip_auth(status.trunk_domain_name, secret["username"], secret["password"])
@@ -73,7 +74,7 @@ async def test_password_reaches_the_secret_before_twilio(world: World) -> None:
     assert failure.value.kind is ErrorKind.TRANSIENT
     secret = world.kube.secret_text(NAMESPACE, "acme-sip-credentials")
     annotations = world.kube.secrets[(NAMESPACE, "acme-sip-credentials")]["annotations"]
-    assert annotations[plan.PASSWORD_STATE] == "pending"
+    assert annotations[names.PASSWORD_STATE] == "pending"
     domain = world.status.trunk_domain_name
     assert world.emulator.sip_auth(domain, secret["username"], secret["password"])  # Twilio committed it
 
@@ -264,7 +265,7 @@ async def test_rate_limit_is_reported_with_retry_after(world: World) -> None:
 
 
 async def test_origination_uris_are_kept_in_sync(world: World, twilio_client) -> None:
-    from twilio_operator.models import OriginationUri
+    from twilio_operator.api.models import OriginationUri
 
     uris = [OriginationUri(sip_url="sip:agents.example.com", priority=1, weight=10)]
     world.with_spec(origination_uris=uris)

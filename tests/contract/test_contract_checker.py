@@ -12,7 +12,7 @@ from twilio.rest import Client
 from fixtures.emulator import OPENAPI_DIR, OPENAPI_FILES
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.emulator.contract import ContractChecker, Exchange
-from twilio_operator.twilio_http import ORIGINAL_HOST_HEADER, rewrite
+from twilio_operator.ports.twilio.http import ORIGINAL_HOST_HEADER, rewrite
 
 AC, TK = "AC" + "a" * 32, "TK" + "b" * 32
 AUTH = {"Authorization": "Basic QUM6dG9rZW4="}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from twilio_operator.plan import meets_twilio_password_rules
+from twilio_operator.api.credentials import meets_twilio_password_rules
 
 REPO = Path(__file__).resolve().parents[2]
 SIP_SECRET_KEYS = ("password", "sipDomain", "terminationUri", "trunkSid", "username")
@@ -75,7 +75,7 @@ def test_demo_prints_no_secret(demo: subprocess.CompletedProcess[str]) -> None:
 
 
 def test_the_password_check_would_catch_a_password() -> None:
-    from twilio_operator.plan import generate_password
+    from twilio_operator.api.credentials import generate_password
 
     password = generate_password()
     assert looks_like_sip_password(f"password: {password}\n")

@@ -12,7 +12,7 @@ from twilio.rest import Client
 from emulator.helpers import account_auth, raw
 from fixtures.emulator import start_emulator, stop
 from twilio_operator.emulator.client import EmulatorAdmin, EmulatorAdminError
-from twilio_operator.twilio_http import RewritingHttpClient
+from twilio_operator.ports.twilio.http import RewritingHttpClient
 
 
 def test_request_log_contents(

@@ -13,7 +13,7 @@ from twilio.rest import Client
 
 from emulator.helpers import account_auth, raw
 from twilio_operator.emulator.client import EmulatorAdmin, EmulatorAdminError
-from twilio_operator.twilio_http import RewritingAsyncHttpClient, RewritingHttpClient
+from twilio_operator.ports.twilio.http import RewritingAsyncHttpClient, RewritingHttpClient
 
 
 def test_error_fault_fires_given_times(emulator: EmulatorAdmin, twilio_client: Client) -> None:

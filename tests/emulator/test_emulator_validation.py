@@ -10,7 +10,7 @@ from twilio.rest import Client
 
 from emulator.helpers import account_auth, assert_twilio_error, raw
 from twilio_operator.emulator.client import EmulatorAdmin
-from twilio_operator.twilio_http import RewritingHttpClient
+from twilio_operator.ports.twilio.http import RewritingHttpClient
 
 GOOD_PASSWORD = "Str0ngPassword"
 

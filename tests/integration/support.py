@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, TypeVar
 
-from twilio_operator.models import GROUP, VERSION
+from twilio_operator.api.models import GROUP, VERSION
 from twilio_operator.testing.controlplane import ControlPlane
 from twilio_operator.testing.ports import free_ports
 from twilio_operator.testing.waiting import wait_for

@@ -8,8 +8,8 @@ import time
 from typing import Any
 
 from integration.support import PROVIDERS, OperatorProcess, condition, get, path, secret, wait_for
+from twilio_operator.api.names import object_tag
 from twilio_operator.emulator.client import EmulatorAdmin
-from twilio_operator.plan import object_tag
 from twilio_operator.testing.controlplane import ControlPlane
 
 TRUNKS = r"/v1/Trunks"

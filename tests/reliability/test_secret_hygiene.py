@@ -28,10 +28,11 @@ from integration.support import (
     wait_for,
     wait_ready,
 )
+from twilio_operator.api.credentials import TwilioCredentials
+from twilio_operator.api.errors import TwilioError
 from twilio_operator.emulator.client import EmulatorAdmin
-from twilio_operator.errors import TwilioError
+from twilio_operator.ports.twilio.adapter import TwilioLibraryConnector
 from twilio_operator.testing.controlplane import ControlPlane
-from twilio_operator.twilio_gateway import TwilioCredentials, TwilioLibraryConnector
 
 from .rsupport import decoded, delete, wait_gone
 

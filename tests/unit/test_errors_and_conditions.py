@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from twilio_operator.conditions import ConditionUpdate, merge_conditions
-from twilio_operator.errors import ErrorKind, TwilioError, classify, clean_detail
-from twilio_operator.runtime import MAX_BACKOFF, backoff
+from twilio_operator.api.conditions import ConditionUpdate, merge_conditions
+from twilio_operator.api.errors import ErrorKind, TwilioError, classify, clean_detail
+from twilio_operator.handlers.runtime import MAX_BACKOFF, backoff
 
 
 @pytest.mark.parametrize(
@@ -34,10 +34,23 @@ def test_error_message_is_clean() -> None:
     token = "0123456789abcdef" * 2
     detail = clean_detail(f"Unable to create record: bad \x1b[31mthing\x1b[0m {token}", [token])
     error = TwilioError("create SIP trunk", ErrorKind.REJECTED, status=400, code=21248, detail=detail)
-    assert (
-        str(error) == "cannot create SIP trunk: HTTP 400, Twilio error 21248: bad  [31mthing [0m [redacted]"
-    )
+    assert str(error) == "cannot create SIP trunk: HTTP 400, Twilio error 21248: bad thing [redacted]"
     assert token not in str(error) and "\x1b" not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("\x1b[1;31mred\x1b[0m", "red"),  # SGR colours
+        ("a\x1b[2Kb", "ab"),  # erase line
+        ("\x1b]8;;https://x\x07link\x1b]8;;\x07", "link"),  # OSC 8 hyperlink, BEL-terminated
+        ("\x1b]0;title\x1b\\text", "text"),  # OSC, ST-terminated
+        ("tab\there\nnewline", "tab here newline"),  # other control characters become spaces
+        ("plain", "plain"),
+    ],
+)
+def test_clean_detail_strips_escape_sequences(raw: str, clean: str) -> None:
+    assert clean_detail(raw) == clean
 
 
 def test_backoff_grows_is_capped_and_honours_retry_after() -> None:

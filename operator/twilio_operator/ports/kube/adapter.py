@@ -1,26 +1,31 @@
-"""The narrow async port to Kubernetes: Secrets, status and Events.
+"""The Kubernetes port's adapter over kubernetes_asyncio.
 
-kopf owns the watches and the handler protocol (finalizers, progress). This
-module does the writes that a reconcile needs in the middle of its work, such as
-the SIP password Secret before Twilio is called and a SID in status right after
-Twilio created it, which kopf's end-of-handler patch cannot do.
+Every refusal of the API server leaves this module as a `KubernetesError` that carries the server's
+own reason and message (for a 422, the field at fault), so that a reconcile can say it in a condition.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import time
-from collections.abc import Awaitable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import UTC, datetime
-from typing import Any, Protocol, cast
+from typing import Any, ParamSpec, TypeVar, cast
 
 from kubernetes_asyncio import client as k8s
+from kubernetes_asyncio import config as k8s_config
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from twilio_operator.models import GROUP, VERSION
+from twilio_operator.api.errors import KubernetesError, NotFoundError
+from twilio_operator.api.models import GROUP, VERSION, ResourceKind
+from twilio_operator.api.objects import ObjectRef
+from twilio_operator.ports.kube.port import KubernetesPort, SecretData
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 log = logging.getLogger(__name__)
 EVENT_DEDUP_WINDOW = 600.0  # seconds: repeats of the same event within it bump a count instead
@@ -41,77 +46,50 @@ async def _json(call: Awaitable[Any]) -> dict[str, Any]:
     finally:
         response.release()
     if not 200 <= response.status < 300:
-        raise ApiException(status=response.status, reason=response.reason)
+        error = ApiException(status=response.status, reason=response.reason)
+        error.body = body.decode("utf-8", "replace")
+        raise error
     decoded: dict[str, Any] = json.loads(body)
     return decoded
 
 
-@dataclass(frozen=True)
-class ObjectRef:
-    """Enough of an object to own a Secret and to be the subject of an Event."""
-
-    kind: str
-    namespace: str
-    name: str
-    uid: str
-    api_version: str = f"{GROUP}/{VERSION}"
-
-    def owner_reference(self) -> dict[str, Any]:
-        return {
-            "apiVersion": self.api_version,
-            "kind": self.kind,
-            "name": self.name,
-            "uid": self.uid,
-            "controller": True,
-            "blockOwnerDeletion": True,
-        }
+async def connect() -> KubernetesGateway:
+    """A gateway with the in-cluster ServiceAccount, or else the kubeconfig (KUBECONFIG, ~/.kube/config)."""
+    try:
+        k8s_config.load_incluster_config()  # type: ignore[no-untyped-call]
+    except k8s_config.ConfigException:
+        await k8s_config.load_kube_config()
+    return KubernetesGateway(k8s.ApiClient())
 
 
-@dataclass(frozen=True)
-class SecretData:
-    """A Secret's decoded data and metadata. Values are only ever held in memory."""
-
-    data: Mapping[str, bytes] = field(repr=False)
-    annotations: Mapping[str, str]
-    owner_uids: frozenset[str]
-    resource_version: str
-
-    def text(self, key: str) -> str | None:
-        raw = self.data.get(key)
-        if raw is None:
-            return None
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
+def _server_message(exc: ApiException) -> str:
+    """The API server's own explanation from its Status body (never the request we sent)."""
+    try:
+        body = json.loads(exc.body or "{}")
+    except (TypeError, ValueError):
+        return ""
+    return str(body.get("message") or "") if isinstance(body, dict) else ""
 
 
-class KubernetesPort(Protocol):
-    async def read_secret(self, namespace: str, name: str) -> SecretData | None: ...
-    async def write_secret(
-        self,
-        namespace: str,
-        name: str,
-        data: Mapping[str, str],
-        annotations: Mapping[str, str],
-        owner: ObjectRef | None,
-    ) -> None: ...
-    async def annotate_secret(self, namespace: str, name: str, annotations: Mapping[str, str]) -> None: ...
-    async def release_secret(self, namespace: str, name: str, owner_uid: str) -> None: ...
-    async def delete_secret(self, namespace: str, name: str) -> bool: ...
-    async def patch_status(
-        self, plural: str, namespace: str, name: str, status: Mapping[str, Any]
-    ) -> None: ...
-    async def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None: ...
-    async def list_objects(self, plural: str, namespace: str) -> list[dict[str, Any]]: ...
-    async def post_event(self, subject: ObjectRef, type_: str, reason: str, message: str) -> None: ...
+def _translated(
+    operation: str,
+) -> Callable[[Callable[P, Coroutine[Any, Any, R]]], Callable[P, Coroutine[Any, Any, R]]]:
+    """Turn an ApiException of the wrapped call into a KubernetesError naming `operation`."""
+
+    def decorate(fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
+        @functools.wraps(fn)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return await fn(*args, **kwargs)
+            except ApiException as exc:
+                raise KubernetesError(operation, exc.status, exc.reason or "", _server_message(exc)) from None
+
+        return wrapper
+
+    return decorate
 
 
-class NotFoundError(Exception):
-    """The object vanished under us (deleted meanwhile)."""
-
-
-class KubernetesGateway:
+class KubernetesGateway(KubernetesPort):
     """KubernetesPort over kubernetes_asyncio."""
 
     def __init__(self, api: k8s.ApiClient) -> None:
@@ -126,6 +104,7 @@ class KubernetesGateway:
 
     # ---- Secrets
 
+    @_translated("read Secret")
     async def read_secret(self, namespace: str, name: str) -> SecretData | None:
         try:
             secret = await _json(cast(Any, self._core).read_namespaced_secret(name, namespace, **RAW))
@@ -137,10 +116,9 @@ class KubernetesGateway:
         return SecretData(
             data={k: base64.b64decode(v) for k, v in (secret.get("data") or {}).items()},
             annotations=dict(meta.get("annotations") or {}),
-            owner_uids=frozenset(o.get("uid", "") for o in meta.get("ownerReferences") or []),
-            resource_version=str(meta.get("resourceVersion") or ""),
         )
 
+    @_translated("write Secret")
     async def write_secret(
         self,
         namespace: str,
@@ -179,10 +157,12 @@ class KubernetesGateway:
             patch["metadata"]["ownerReferences"] = [owner.owner_reference()]
         await self._patch_secret(name, namespace, patch, MERGE)
 
+    @_translated("annotate Secret")
     async def annotate_secret(self, namespace: str, name: str, annotations: Mapping[str, str]) -> None:
         patch = {"metadata": {"annotations": dict(annotations)}}
         await self._patch_secret(name, namespace, patch, MERGE)
 
+    @_translated("release Secret")
     async def release_secret(self, namespace: str, name: str, owner_uid: str) -> None:
         """Drop our owner reference so that garbage collection keeps the Secret (Orphan policy)."""
         try:
@@ -211,6 +191,7 @@ class KubernetesGateway:
     ) -> None:
         await cast(Any, self._core).patch_namespaced_secret(name, namespace, patch, **content_type)
 
+    @_translated("delete Secret")
     async def delete_secret(self, namespace: str, name: str) -> bool:
         try:
             await self._core.delete_namespaced_secret(name, namespace)
@@ -222,29 +203,22 @@ class KubernetesGateway:
 
     # ---- custom objects
 
-    async def patch_status(self, plural: str, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+    @_translated("write status")
+    async def patch_status(
+        self, kind: ResourceKind, namespace: str, name: str, status: Mapping[str, Any]
+    ) -> None:
         try:
             await cast(Any, self._custom).patch_namespaced_custom_object_status(
-                GROUP, VERSION, namespace, plural, name, {"status": dict(status)}, **MERGE
+                GROUP, VERSION, namespace, kind.plural, name, {"status": dict(status)}, **MERGE
             )
         except ApiException as exc:
             if exc.status == 404:
-                raise NotFoundError(f"{plural} {namespace}/{name} is gone") from None
+                raise NotFoundError(f"{kind.kind} {namespace}/{name} is gone") from None
             raise
 
-    async def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
-        try:
-            obj: dict[str, Any] = await self._custom.get_namespaced_custom_object(
-                GROUP, VERSION, namespace, plural, name
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return obj
-
-    async def list_objects(self, plural: str, namespace: str) -> list[dict[str, Any]]:
-        result = await self._custom.list_namespaced_custom_object(GROUP, VERSION, namespace, plural)
+    @_translated("list objects")
+    async def list_objects(self, kind: ResourceKind, namespace: str) -> list[dict[str, Any]]:
+        result = await self._custom.list_namespaced_custom_object(GROUP, VERSION, namespace, kind.plural)
         items: list[dict[str, Any]] = result.get("items", [])
         return items
 
@@ -268,8 +242,8 @@ class KubernetesGateway:
                 "kind": "Event",
                 "metadata": {"generateName": f"{subject.name}.", "namespace": subject.namespace},
                 "involvedObject": {
-                    "apiVersion": subject.api_version,
-                    "kind": subject.kind,
+                    "apiVersion": subject.kind.api_version,
+                    "kind": subject.kind.kind,
                     "name": subject.name,
                     "namespace": subject.namespace,
                     "uid": subject.uid,

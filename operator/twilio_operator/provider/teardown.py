@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import NoReturn
 
-from twilio_operator import conditions as c
-from twilio_operator import plan
-from twilio_operator.conditions import ConditionUpdate
-from twilio_operator.errors import DeletionBlocked, ErrorKind, TwilioError
-from twilio_operator.objects import PHONE_NUMBERS_PLURAL, Deps, Provider, StatusWriter
-from twilio_operator.reconcile import read_credentials
-from twilio_operator.twilio_gateway import TwilioPort
+from twilio_operator.api import conditions as c
+from twilio_operator.api import names
+from twilio_operator.api.conditions import ConditionUpdate
+from twilio_operator.api.credentials import CredentialProblem
+from twilio_operator.api.errors import DeletionBlocked, ErrorKind, TwilioError
+from twilio_operator.api.models import PHONE_NUMBER
+from twilio_operator.ports.deps import Deps
+from twilio_operator.ports.twilio.port import TwilioPort
+from twilio_operator.provider.reconcile import read_credentials
+from twilio_operator.provider.resource import Provider
+from twilio_operator.provider.status import StatusWriter
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,7 @@ class Teardown:
 
 
 def effective_policy(provider: Provider) -> str:
-    override = provider.annotations.get(plan.DELETION_POLICY_OVERRIDE)
+    override = provider.annotations.get(names.DELETION_POLICY_OVERRIDE)
     return "Orphan" if override == "Orphan" else provider.spec.deletion_policy
 
 
@@ -38,30 +43,29 @@ async def finalize_provider(provider: Provider, deps: Deps) -> Teardown:
         await deps.kube.post_event(
             provider.ref,
             "Normal",
-            "Orphaned",
+            c.ORPHANED,
             "left the Twilio trunk and credential list in place; kept the SIP Secret",
         )
         return Teardown(policy, ())
     writer = StatusWriter(provider, deps)
     credentials = await read_credentials(provider, deps)
-    if isinstance(credentials, plan.CredentialProblem):
+    if isinstance(credentials, CredentialProblem):
         await _block(writer, credentials.message)
-    twilio = deps.twilio.connect(credentials)  # type: ignore[arg-type]
+    twilio = deps.twilio.connect(credentials)
     try:
         removed = await _remove_twilio_resources(provider, deps, twilio)
     except TwilioError as error:
         if error.kind is ErrorKind.TRANSIENT:
             raise
         await _block(writer, str(error))
-        raise  # unreachable: _block raises
     await deps.kube.delete_secret(provider.namespace, provider.sip_secret_name)
     return Teardown(policy, tuple(removed))
 
 
-async def _block(writer: StatusWriter, why: str) -> None:
+async def _block(writer: StatusWriter, why: str) -> NoReturn:
     message = (
         f"cannot delete the Twilio resources: {why}. Fix the credentials Secret, or annotate the object with "
-        f"{plan.DELETION_POLICY_OVERRIDE}=Orphan to leave them in Twilio and let it go"
+        f"{names.DELETION_POLICY_OVERRIDE}=Orphan to leave them in Twilio and let it go"
     )
     writer.condition(ConditionUpdate(c.READY, "False", c.DELETION_BLOCKED, message))
     await writer.flush()
@@ -75,13 +79,13 @@ async def _remove_twilio_resources(provider: Provider, deps: Deps, twilio: Twili
         t.sid
         for t in trunks
         if t.sid == provider.status.trunk_sid
-        or plan.domain_recreation(provider.uid, t.domain_name) is not None
+        or names.domain_recreation(provider.uid, t.domain_name) is not None
     }
     list_sids = {
         cl.sid
         for cl in lists
         if cl.sid == provider.status.credential_list_sid
-        or plan.is_our_credential_list(cl.friendly_name, provider.uid)
+        or names.is_our_credential_list(cl.friendly_name, provider.uid)
     }
     removed: list[str] = []
     await _detach_numbers(provider, deps, twilio, trunk_sids)
@@ -101,14 +105,14 @@ async def _remove_twilio_resources(provider: Provider, deps: Deps, twilio: Twili
             removed.append(list_sid)
     if removed:
         await deps.kube.post_event(
-            provider.ref, "Normal", "Deleted", f"deleted {', '.join(removed)} in Twilio"
+            provider.ref, "Normal", c.DELETED, f"deleted {', '.join(removed)} in Twilio"
         )
     return removed
 
 
 async def _detach_numbers(provider: Provider, deps: Deps, twilio: TwilioPort, trunk_sids: set[str]) -> None:
     """Numbers imported through this provider leave the trunk first; they are never released."""
-    objects = await deps.kube.list_objects(PHONE_NUMBERS_PLURAL, provider.namespace)
+    objects = await deps.kube.list_objects(PHONE_NUMBER, provider.namespace)
     for obj in objects:
         status = obj.get("status") or {}
         if (obj.get("spec") or {}).get("providerRef", {}).get("name") != provider.name:

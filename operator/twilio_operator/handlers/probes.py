@@ -22,12 +22,10 @@ from typing import Any
 
 import kopf
 
-from twilio_operator.models import MIN_VERIFICATION_INTERVAL, parse_duration
+from twilio_operator.provider.schedule import verification_interval_seconds
 
 STALL_ENV = "TWILIO_OPERATOR_LIVENESS_STALL_SECONDS"
 DEFAULT_STALL_SECONDS = 600.0
-# Same variable as the handlers' floor of verificationInterval (tests lower it).
-MIN_INTERVAL_ENV = "TWILIO_OPERATOR_MIN_VERIFICATION_INTERVAL"
 
 
 class Progress:
@@ -67,23 +65,12 @@ def stall_seconds() -> float:
         return DEFAULT_STALL_SECONDS
 
 
-def verification_seconds(interval_text: str | None) -> float:
-    """A verificationInterval in seconds, never below the floor (60 s; tests lower it through the
-    environment). The handlers schedule verifications with it too."""
-    floor = float(os.environ.get(MIN_INTERVAL_ENV) or MIN_VERIFICATION_INTERVAL.total_seconds())
-    try:
-        interval = parse_duration(str(interval_text or "1h")).total_seconds()
-    except ValueError:
-        interval = 3600.0
-    return max(interval, floor)
-
-
 def provider_event(type: str | None, namespace: str, name: str, spec: Any) -> None:
     """Record a TwilioProvider watch event (called by the handlers' one provider event handler)."""
     if type == "DELETED":
         PROGRESS.gone((namespace, name))
     else:
-        PROGRESS.seen((namespace, name), verification_seconds(spec.get("verificationInterval")))
+        PROGRESS.seen((namespace, name), verification_interval_seconds(spec.get("verificationInterval")))
 
 
 @kopf.on.probe(id="watchProgress", errors=kopf.ErrorsMode.PERMANENT)

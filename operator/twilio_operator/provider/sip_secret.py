@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from twilio_operator import conditions as c
-from twilio_operator import plan
-from twilio_operator.conditions import ConditionUpdate
-from twilio_operator.errors import TwilioError
-from twilio_operator.k8s_gateway import SecretData
-from twilio_operator.objects import Deps, Provider, StatusWriter
-from twilio_operator.twilio_gateway import CredentialList, Trunk, TwilioPort
+from twilio_operator.api import conditions as c
+from twilio_operator.api import credentials, names
+from twilio_operator.api.conditions import ConditionUpdate
+from twilio_operator.api.errors import TwilioError
+from twilio_operator.api.regions import Region
+from twilio_operator.ports.deps import Deps
+from twilio_operator.ports.kube.port import SecretData
+from twilio_operator.ports.twilio.port import TwilioPort
+from twilio_operator.ports.twilio.values import CredentialList, Trunk
+from twilio_operator.provider.resource import Provider
+from twilio_operator.provider.status import StatusWriter
 
 USERNAME_TAKEN = 21623  # Twilio: "Username ... already exists in this list"
 
@@ -23,39 +27,34 @@ async def ensure_sip_credential(
     cannot tell us the old one.
     """
     name = provider.sip_secret_name
-    username = plan.sip_username(provider.uid)
-    connection = {
-        plan.SIP_USERNAME: username,
-        plan.SIP_DOMAIN: trunk.domain_name,
-        plan.SIP_TERMINATION_URI: plan.termination_uri(trunk.domain_name, provider.spec.region),
-        plan.SIP_TRUNK_SID: trunk.sid,
-    }
+    username = names.sip_username(provider.uid)
+    connection = sip_connection(provider.uid, trunk, provider.spec.region)
     secret = await deps.kube.read_secret(provider.namespace, name)
     password = _intact_password(provider, secret, username)
     if secret is None or password is None:
         password = deps.new_password()
         annotations = {
-            plan.PASSWORD_STATE: plan.PENDING,
-            plan.PASSWORD_FINGERPRINT: plan.password_fingerprint(provider.uid, password),
+            names.PASSWORD_STATE: names.PENDING,
+            names.PASSWORD_FINGERPRINT: credentials.password_fingerprint(provider.uid, password),
         }
         await deps.kube.write_secret(
-            provider.namespace, name, {**connection, plan.SIP_PASSWORD: password}, annotations, provider.ref
+            provider.namespace, name, {**connection, names.SIP_PASSWORD: password}, annotations, provider.ref
         )
         if secret is not None or provider.status.sip_credentials_secret_name == name:
             await writer.event(
                 "Warning",
-                "SipCredentialRotated",
+                c.SIP_CREDENTIAL_ROTATED,
                 f"SIP credentials Secret {name} was deleted or edited; rotating the SIP password",
             )
-        state: str | None = plan.PENDING
+        state: str | None = names.PENDING
     else:
-        state = secret.annotations.get(plan.PASSWORD_STATE)
+        state = secret.annotations.get(names.PASSWORD_STATE)
         if any(secret.text(key) != value for key, value in connection.items()):
             # The trunk moved (recreated after drift): keep the password, update where to dial.
             await deps.kube.write_secret(
                 provider.namespace,
                 name,
-                {**connection, plan.SIP_PASSWORD: password},
+                {**connection, names.SIP_PASSWORD: password},
                 secret.annotations,
                 provider.ref,
             )
@@ -68,7 +67,7 @@ async def ensure_sip_credential(
         try:
             existing = await twilio.create_credential(cl.sid, username, password)
             await writer.event(
-                "Normal", "SipCredentialCreated", f"created SIP credential {username} in {cl.sid}"
+                "Normal", c.SIP_CREDENTIAL_CREATED, f"created SIP credential {username} in {cl.sid}"
             )
         except TwilioError as error:
             # Created meanwhile by a concurrent reconcile (two operators running by mistake): take it over.
@@ -77,9 +76,9 @@ async def ensure_sip_credential(
             if not taken or existing is None:
                 raise
             await twilio.update_credential_password(cl.sid, existing.sid, password)
-    elif state == plan.PENDING:
+    elif state == names.PENDING:
         await twilio.update_credential_password(cl.sid, existing.sid, password)
-    if state == plan.PENDING:
+    if state == names.PENDING:
         await _settle_password(provider, deps, twilio, cl.sid, existing.sid, password)
     message = f"SIP credentials are in Secret {name}"
     writer.condition(ConditionUpdate(c.SIP_CREDENTIALS_STORED, "True", c.STORED, message))
@@ -93,23 +92,32 @@ async def _settle_password(
     A concurrent writer (a second operator by mistake) may have stored another password between our
     Secret write and our Twilio write; then Twilio gets the Secret's, so the last Secret write wins.
     """
-    name, username = provider.sip_secret_name, plan.sip_username(provider.uid)
+    name, username = provider.sip_secret_name, names.sip_username(provider.uid)
     for _ in range(3):
         current = _intact_password(provider, await deps.kube.read_secret(provider.namespace, name), username)
         if current is None or current == password:
             break
         password = current
         await twilio.update_credential_password(list_sid, credential_sid, password)
-    await deps.kube.annotate_secret(provider.namespace, name, {plan.PASSWORD_STATE: plan.APPLIED})
+    await deps.kube.annotate_secret(provider.namespace, name, {names.PASSWORD_STATE: names.APPLIED})
 
 
 def _intact_password(provider: Provider, secret: SecretData | None, username: str) -> str | None:
     """The Secret's password if it is still the one we generated (fingerprint matches), else None."""
-    if secret is None or secret.text(plan.SIP_USERNAME) != username:
+    if secret is None:
         return None
-    password = secret.text(plan.SIP_PASSWORD)
-    if password is None or secret.annotations.get(plan.PASSWORD_FINGERPRINT) != plan.password_fingerprint(
-        provider.uid, password
-    ):
-        return None
-    return password
+    return credentials.intact_sip_password(provider.uid, secret.data, secret.annotations, username)
+
+
+def sip_connection(uid: str, trunk: Trunk, region: Region | None) -> dict[str, str]:
+    """The non-secret keys of the SIP Secret: what a voice platform dials with the password."""
+    return expected_sip_connection(uid, trunk.domain_name, trunk.sid, region)
+
+
+def expected_sip_connection(uid: str, domain: str, trunk_sid: str, region: Region | None) -> dict[str, str]:
+    return {
+        names.SIP_USERNAME: names.sip_username(uid),
+        names.SIP_DOMAIN: domain,
+        names.SIP_TERMINATION_URI: names.termination_uri(domain, region),
+        names.SIP_TRUNK_SID: trunk_sid,
+    }

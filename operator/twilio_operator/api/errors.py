@@ -1,15 +1,19 @@
-"""Twilio failures, classified once, with messages that are safe to show anywhere.
+"""Failures, classified once, with messages that are safe to show anywhere.
 
-The gateway turns every exception of the twilio library (and of the network
-under it) into a `TwilioError`. Nothing else in the operator looks at
-TwilioRestException: `str()` of it carries the request URI and ANSI colours,
+The Twilio adapter turns every exception of the twilio library (and of the network
+under it) into a `TwilioError`; the Kubernetes adapter turns the API server's refusals
+into a `KubernetesError`. Nothing else in the operator looks at a client library's
+exception: `str()` of TwilioRestException carries the request URI and ANSI colours,
 and a message built from arbitrary exception text could carry a secret.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable
+
+import pydantic
 
 
 class ErrorKind(enum.Enum):
@@ -23,6 +27,7 @@ class ErrorKind(enum.Enum):
 AUTH_CODES = frozenset({20003, 20005, 20403, 70051})
 # Codes that mean the account itself is not usable.
 ACCOUNT_INACTIVE_CODES = frozenset({20005, 20403})
+PERMISSION_DENIED_CODE = 70051  # a Restricted API key without the permission the request needs
 
 
 class TwilioError(Exception):
@@ -59,6 +64,39 @@ class TwilioError(Exception):
     def account_inactive(self) -> bool:
         return self.code in ACCOUNT_INACTIVE_CODES
 
+    @property
+    def permission_denied(self) -> bool:
+        """The credentials work but lack a permission (a Restricted API key)."""
+        return self.code == PERMISSION_DENIED_CODE
+
+
+class KubernetesError(Exception):
+    """The API server refused or failed one of the operator's own requests.
+
+    `message` is the server's own explanation (from its Status body), which names the field at fault
+    for a 422; it never contains a request body, so no Secret value can reach it.
+    """
+
+    def __init__(self, operation: str, status: int | None, reason: str = "", message: str = "") -> None:
+        self.operation = operation
+        self.status = status
+        self.reason = reason
+        self.message = clean_detail(message, limit=500)
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        text = f"cannot {self.operation}: HTTP {self.status} {self.reason}".rstrip()
+        return f"{text}: {self.message}" if self.message else text
+
+    @property
+    def transient(self) -> bool:
+        """Worth retrying as it is: a conflict, throttling, a timeout or a server failure."""
+        return self.status is None or self.status in (409, 429) or self.status >= 500
+
+
+class NotFoundError(Exception):
+    """The Kubernetes object a reconcile works on vanished under it (deleted meanwhile)."""
+
 
 class DeletionBlocked(Exception):
     """Twilio resources cannot be removed now; the message says why and how to let the object go."""
@@ -75,8 +113,13 @@ def classify(status: int | None, code: int | None) -> ErrorKind:
     return ErrorKind.REJECTED
 
 
+# ANSI escape sequences: CSI (colours, cursor moves) and OSC (titles, hyperlinks), then any lone ESC.
+_ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-~]?")
+
+
 def clean_detail(text: str, secrets: Iterable[str] = (), limit: int = 300) -> str:
-    """Twilio's human message, without library prefixes, known secrets or control characters."""
+    """A server's human message, without library prefixes, known secrets, escape sequences or
+    control characters."""
     for prefix in (
         "Unable to create record: ",
         "Unable to update record: ",
@@ -88,5 +131,17 @@ def clean_detail(text: str, secrets: Iterable[str] = (), limit: int = 300) -> st
     for secret in secrets:
         if secret:
             text = text.replace(secret, "[redacted]")
+    text = _ESCAPE_SEQUENCE.sub("", text)
     text = "".join(ch if ch.isprintable() else " " for ch in text).strip()
     return text[:limit]
+
+
+def describe(error: BaseException) -> str:
+    """The one way an error is put into words for a condition, an Event or a log line."""
+    if isinstance(error, TwilioError | KubernetesError):
+        return error.describe()
+    if isinstance(error, DeletionBlocked):
+        return str(error)
+    if isinstance(error, pydantic.ValidationError):
+        return f"invalid object: {error.error_count()} errors"
+    return f"unexpected {type(error).__name__}"

@@ -1,11 +1,12 @@
-"""Item 7, the probe's decision in isolation (the stall itself is in test_kube_faults.py)."""
+"""The liveness probe's decision in isolation (the stall itself is in reliability/test_kube_faults.py)."""
 
 from __future__ import annotations
 
 import kopf
 import pytest
 
-from twilio_operator import liveness
+from twilio_operator.handlers import probes as liveness
+from twilio_operator.provider.schedule import MIN_INTERVAL_ENV
 
 
 class Clock:
@@ -35,7 +36,7 @@ async def test_probe_fails_only_after_the_horizon(monkeypatch: pytest.MonkeyPatc
     clock = Clock()
     monkeypatch.setattr(liveness, "PROGRESS", liveness.Progress(clock))
     monkeypatch.setenv(liveness.STALL_ENV, "30")
-    monkeypatch.setenv(liveness.MIN_INTERVAL_ENV, "2")
+    monkeypatch.setenv(MIN_INTERVAL_ENV, "2")
     clock.now += 1000
     assert await liveness.watch_progress() == 1000  # idle with nothing to watch is fine
     liveness.provider_event(type=None, namespace="ns", name="a", spec={"verificationInterval": "5s"})

@@ -7,12 +7,16 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
-from twilio_operator import plan
-from twilio_operator.errors import ErrorKind, TwilioError
-from twilio_operator.models import OriginationUri
-from twilio_operator.objects import Provider, StatusWriter
-from twilio_operator.twilio_gateway import CredentialList, OriginationUrl, Trunk, TwilioPort
-from twilio_operator.verification import Observed
+from twilio_operator.api import conditions as c
+from twilio_operator.api import names
+from twilio_operator.api.errors import ErrorKind, TwilioError
+from twilio_operator.api.models import OriginationUri
+from twilio_operator.api.regions import client_region
+from twilio_operator.ports.twilio.port import TwilioPort
+from twilio_operator.ports.twilio.values import CredentialList, OriginationUrl, Trunk
+from twilio_operator.provider.checks import Observed
+from twilio_operator.provider.resource import Provider
+from twilio_operator.provider.status import StatusWriter
 
 MAX_DOMAIN_ATTEMPTS = 5
 ALREADY_ATTACHED = 20409  # Twilio: "Credential list is already associated with this trunk"
@@ -39,7 +43,7 @@ def _find_trunk(provider: Provider, trunks: list[Trunk]) -> Trunk | None:
     by_sid = {t.sid: t for t in trunks}
     if provider.status.trunk_sid in by_sid:
         return by_sid[provider.status.trunk_sid]
-    ours = [(plan.domain_recreation(provider.uid, t.domain_name), t) for t in trunks]
+    ours = [(names.domain_recreation(provider.uid, t.domain_name), t) for t in trunks]
     candidates = sorted(((n, t) for n, t in ours if n is not None), key=lambda pair: pair[0])
     return candidates[-1][1] if candidates else None
 
@@ -48,7 +52,7 @@ def _find_credential_list(provider: Provider, lists: list[CredentialList]) -> Cr
     for credential_list in lists:
         if credential_list.sid == provider.status.credential_list_sid:
             return credential_list
-    return next((cl for cl in lists if plan.is_our_credential_list(cl.friendly_name, provider.uid)), None)
+    return next((cl for cl in lists if names.is_our_credential_list(cl.friendly_name, provider.uid)), None)
 
 
 async def _create_trunk(provider: Provider, writer: StatusWriter, twilio: TwilioPort) -> Trunk:
@@ -57,13 +61,13 @@ async def _create_trunk(provider: Provider, writer: StatusWriter, twilio: Twilio
         # We had a trunk and it is gone: someone deleted it in Twilio. Its domain stays reserved.
         recreations += 1
     for _ in range(MAX_DOMAIN_ATTEMPTS):
-        domain = plan.trunk_domain(provider.uid, recreations)
+        domain = names.trunk_domain(provider.uid, recreations)
         existing_adopted: Trunk | None = None
         try:
             trunk = await twilio.create_trunk(
-                plan.trunk_friendly_name(provider.spec.display_name),
+                names.trunk_friendly_name(provider.spec.display_name),
                 domain,
-                plan.transfer_mode(provider.spec.supports_call_transfer),
+                names.transfer_mode(provider.spec.supports_call_transfer),
             )
         except TwilioError as error:
             if error.code != 21248:
@@ -79,12 +83,12 @@ async def _create_trunk(provider: Provider, writer: StatusWriter, twilio: Twilio
         if provider.status.trunk_sid:
             await writer.event(
                 "Warning",
-                "TrunkRecreated",
+                c.TRUNK_RECREATED,
                 f"trunk {provider.status.trunk_sid} was deleted in Twilio; "
                 f"created {trunk.sid} ({trunk.domain_name})",
             )
         else:
-            await writer.event("Normal", "TrunkCreated", f"created trunk {trunk.sid} ({trunk.domain_name})")
+            await writer.event("Normal", c.TRUNK_CREATED, f"created trunk {trunk.sid} ({trunk.domain_name})")
         if existing_adopted is None:
             writer.created_now.add(trunk.sid)
         return trunk
@@ -97,9 +101,9 @@ async def _create_credential_list(
     provider: Provider, writer: StatusWriter, twilio: TwilioPort
 ) -> CredentialList:
     credential_list = await twilio.create_credential_list(
-        plan.credential_list_name(provider.spec.display_name, provider.uid)
+        names.credential_list_name(provider.spec.display_name, provider.uid)
     )
-    await writer.event("Normal", "CredentialListCreated", f"created credential list {credential_list.sid}")
+    await writer.event("Normal", c.CREDENTIAL_LIST_CREATED, f"created credential list {credential_list.sid}")
     writer.created_now.add(credential_list.sid)
     return credential_list
 
@@ -116,7 +120,7 @@ async def ensure_list_attached(
             raise
         return f"credential list {cl.sid} is attached"  # by a concurrent reconcile meanwhile
     await writer.event(
-        "Normal", "CredentialListAttached", f"attached credential list {cl.sid} to trunk {trunk.sid}"
+        "Normal", c.CREDENTIAL_LIST_ATTACHED, f"attached credential list {cl.sid} to trunk {trunk.sid}"
     )
     return f"credential list {cl.sid} attached"
 
@@ -125,8 +129,8 @@ async def ensure_trunk_settings(
     provider: Provider, writer: StatusWriter, twilio: TwilioPort, trunk: Trunk
 ) -> None:
     """Only write what differs: friendly name and transfer mode."""
-    name = plan.trunk_friendly_name(provider.spec.display_name)
-    mode = plan.transfer_mode(provider.spec.supports_call_transfer)
+    name = names.trunk_friendly_name(provider.spec.display_name)
+    mode = names.transfer_mode(provider.spec.supports_call_transfer)
     changes = {
         "friendly_name": name if trunk.friendly_name != name else None,
         "transfer_mode": mode if trunk.transfer_mode != mode else None,
@@ -135,11 +139,11 @@ async def ensure_trunk_settings(
         return
     await twilio.update_trunk(trunk.sid, **changes)
     fields = ", ".join(k for k, v in changes.items() if v)
-    await writer.event("Normal", "TrunkUpdated", f"set {fields} of trunk {trunk.sid}")
+    await writer.event("Normal", c.TRUNK_UPDATED, f"set {fields} of trunk {trunk.sid}")
 
 
 async def ensure_voice_region(provider: Provider, twilio: TwilioPort, trunk: Trunk) -> None:
-    region = plan.client_region(provider.spec.region)
+    region = client_region(provider.spec.region)
     if region is None:
         return
     if await twilio.fetch_voice_region(trunk.domain_name) != region:
@@ -168,7 +172,7 @@ async def ensure_origination_urls(
     if work:
         await asyncio.gather(*work)
         await writer.event(
-            "Normal", "OriginationUpdated", f"synced {len(wanted)} origination URIs of trunk {trunk.sid}"
+            "Normal", c.ORIGINATION_UPDATED, f"synced {len(wanted)} origination URIs of trunk {trunk.sid}"
         )
 
 
@@ -179,5 +183,5 @@ def _origination(provider: Provider, spec: OriginationUri, sid: str) -> Originat
         priority=spec.priority,
         weight=spec.weight,
         enabled=spec.enabled,
-        friendly_name=plan.tagged_name(provider.spec.display_name, provider.uid),
+        friendly_name=names.tagged_name(provider.spec.display_name, provider.uid),
     )

@@ -11,12 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from twilio_operator import conditions as c
-from twilio_operator import metrics, plan
-from twilio_operator.conditions import ConditionUpdate, merge_conditions
-from twilio_operator.errors import ErrorKind, TwilioError
-from twilio_operator.k8s_gateway import ObjectRef
-from twilio_operator.models import (
+from twilio_operator import metrics
+from twilio_operator.api import conditions as c
+from twilio_operator.api.conditions import ConditionUpdate, merge_conditions
+from twilio_operator.api.credentials import CredentialProblem, parse_credentials
+from twilio_operator.api.errors import ErrorKind, TwilioError
+from twilio_operator.api.models import (
+    PHONE_NUMBER,
     PhoneCapabilities,
     TwilioPhoneNumberSpec,
     TwilioPhoneNumberStatus,
@@ -24,8 +25,10 @@ from twilio_operator.models import (
     TwilioProviderStatus,
     dump,
 )
-from twilio_operator.objects import PHONE_NUMBERS_PLURAL, Deps, identity
-from twilio_operator.twilio_gateway import IncomingNumber, TwilioPort
+from twilio_operator.api.objects import ObjectRef, identity
+from twilio_operator.phone_number.claims import Claimant, first_claimant
+from twilio_operator.ports.deps import Deps
+from twilio_operator.ports.twilio.port import TwilioPort
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ class PhoneNumber:
 
     @property
     def ref(self) -> ObjectRef:
-        return ObjectRef("TwilioPhoneNumber", self.namespace, self.name, self.uid)
+        return ObjectRef(PHONE_NUMBER, self.namespace, self.name, self.uid)
 
     @property
     def wanted(self) -> str:
@@ -70,8 +73,7 @@ class ProviderView:
 
     @property
     def ready(self) -> bool:
-        ready = c.find(self.status.conditions, c.READY)
-        return ready is not None and ready.status == "True" and bool(self.status.trunk_sid)
+        return c.is_true(self.status.conditions) and bool(self.status.trunk_sid)
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> ProviderView:
@@ -81,15 +83,6 @@ class ProviderView:
             spec=TwilioProviderSpec.model_validate(body.get("spec") or {}),
             status=TwilioProviderStatus.model_validate(body.get("status") or {}),
         )
-
-
-@dataclass(frozen=True)
-class Claimant:
-    """Another TwilioPhoneNumber that may ask for the same number."""
-
-    name: str
-    created: str
-    keys: frozenset[str]  # what it asks for: its spec value and, once resolved, the number's SID and E.164
 
 
 @dataclass(frozen=True)
@@ -119,7 +112,7 @@ class NumberWriter:
         conditions = merge_conditions(self.status.conditions, [update], self._number.generation, self.now)
         self.set(conditions=conditions, observed_generation=self._number.generation)
         n = self._number
-        await self._deps.kube.patch_status(PHONE_NUMBERS_PLURAL, n.namespace, n.name, dump(self.status))
+        await self._deps.kube.patch_status(PHONE_NUMBER, n.namespace, n.name, dump(self.status))
         metrics.STATES.record(n.uid, n.namespace, n.name, metrics.ObjectHealth("TwilioPhoneNumber", ready))
         if previous is None or (previous.status, previous.reason) != (update.status, update.reason):
             kind = event or ("Normal" if ready else "Warning")
@@ -174,7 +167,7 @@ async def reconcile_number(
         phone_number=found.phone_number,
         capabilities=PhoneCapabilities(voice=found.voice, sms=found.sms, mms=found.mms, fax=found.fax),
     )
-    winner = _first_claimant(number, found, claimants)
+    winner = first_claimant(number.name, number.created, (found.sid, found.phone_number), claimants)
     if winner is not None:
         writer.set(trunk_sid=None)
         return await writer.finish(
@@ -201,35 +194,16 @@ async def reconcile_number(
 async def _connect(number: PhoneNumber, provider: ProviderView, deps: Deps) -> TwilioPort | None:
     ref = provider.spec.credentials_secret_ref
     secret = await deps.kube.read_secret(number.namespace, ref.name)
-    credentials = plan.parse_credentials(
+    credentials = parse_credentials(
         ref,
         number.namespace,
         secret.data if secret else None,
         provider.spec.account_sid,
         provider.spec.region,
     )
-    if isinstance(credentials, plan.CredentialProblem):
+    if isinstance(credentials, CredentialProblem):
         return None
     return deps.twilio.connect(credentials)
-
-
-def _first_claimant(number: PhoneNumber, found: IncomingNumber, claimants: Sequence[Claimant]) -> str | None:
-    """The name of an older object asking for the same number (oldest wins; name breaks ties)."""
-    keys = {found.sid, found.phone_number}
-    rivals = [
-        other
-        for other in claimants
-        if other.name != number.name
-        and other.keys & keys
-        and (other.created, other.name) < (number.created, number.name)
-    ]
-    return min(rivals, key=lambda r: (r.created, r.name)).name if rivals else None
-
-
-def claim_keys(body: dict[str, Any]) -> frozenset[str]:
-    spec, status = body.get("spec") or {}, body.get("status") or {}
-    keys = {spec.get("phoneNumber"), spec.get("phoneNumberSid"), status.get("sid"), status.get("phoneNumber")}
-    return frozenset(k for k in keys if k)
 
 
 async def release_number(number: PhoneNumber, provider: ProviderView | None, deps: Deps) -> str:
@@ -248,6 +222,6 @@ async def release_number(number: PhoneNumber, provider: ProviderView | None, dep
         return "the number is no longer on the trunk"
     await twilio.set_number_trunk(found.sid, None)
     await deps.kube.post_event(
-        number.ref, "Normal", "Detached", f"detached {found.phone_number} from {found.trunk_sid}"
+        number.ref, "Normal", c.DETACHED, f"detached {found.phone_number} from {found.trunk_sid}"
     )
     return f"detached {found.phone_number}"

@@ -12,30 +12,34 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from twilio_operator import conditions as c
-from twilio_operator import plan
-from twilio_operator.conditions import ConditionUpdate, rfc3339
-from twilio_operator.errors import ErrorKind, TwilioError
-from twilio_operator.models import AvailableNumber, Condition, TwilioProviderStatus
-from twilio_operator.objects import Deps, Outcome, Provider, StatusWriter
-from twilio_operator.provisioning import (
+from twilio_operator.api import conditions as c
+from twilio_operator.api import names
+from twilio_operator.api.conditions import ConditionUpdate, rfc3339
+from twilio_operator.api.credentials import CredentialProblem, TwilioCredentials, parse_credentials
+from twilio_operator.api.errors import ErrorKind, TwilioError
+from twilio_operator.api.models import AvailableNumber
+from twilio_operator.ports.deps import Deps
+from twilio_operator.ports.twilio.port import TwilioPort
+from twilio_operator.ports.twilio.values import Account, NumberPage
+from twilio_operator.provider.checks import (
+    Check,
+    access_checks,
+    first_blocking_error,
+    numbers_check,
+    verdict,
+    verification_details,
+)
+from twilio_operator.provider.observe import imported_numbers, observe
+from twilio_operator.provider.provision import (
     ensure_list_attached,
     ensure_origination_urls,
     ensure_trunk_and_list,
     ensure_trunk_settings,
     ensure_voice_region,
 )
-from twilio_operator.sip_credentials import ensure_sip_credential
-from twilio_operator.twilio_gateway import Account, NumberPage, TwilioCredentials, TwilioPort
-from twilio_operator.verification import (
-    access_checks,
-    first_blocking_error,
-    imported_numbers,
-    numbers_check,
-    observe,
-    post_verification_events,
-    verification_details,
-)
+from twilio_operator.provider.resource import Outcome, Provider
+from twilio_operator.provider.sip_secret import ensure_sip_credential
+from twilio_operator.provider.status import StatusWriter, post_verification_events
 
 log = logging.getLogger(__name__)
 
@@ -50,21 +54,21 @@ async def reconcile_provider(provider: Provider, deps: Deps) -> Outcome:
         sip_credentials_secret_name=provider.sip_secret_name,
     )
     credentials = await read_credentials(provider, deps)
-    if isinstance(credentials, plan.CredentialProblem):
+    if isinstance(credentials, CredentialProblem):
         return await _blocked_on_credentials(writer, credentials)
     twilio = deps.twilio.connect(credentials)
     try:
         return await _converge(provider, deps, writer, twilio, credentials)
     except TwilioError as error:
-        await writer.unfold("Progressing")  # what did get done before the failure
+        await writer.unfold(c.PROGRESSING)  # what did get done before the failure
         await _record_twilio_failure(writer, error)
         raise
 
 
-async def read_credentials(provider: Provider, deps: Deps) -> TwilioCredentials | plan.CredentialProblem:
+async def read_credentials(provider: Provider, deps: Deps) -> TwilioCredentials | CredentialProblem:
     ref = provider.spec.credentials_secret_ref
     secret = await deps.kube.read_secret(provider.namespace, ref.name)
-    return plan.parse_credentials(
+    return parse_credentials(
         ref,
         provider.namespace,
         secret.data if secret else None,
@@ -73,7 +77,7 @@ async def read_credentials(provider: Provider, deps: Deps) -> TwilioCredentials 
     )
 
 
-async def _blocked_on_credentials(writer: StatusWriter, problem: plan.CredentialProblem) -> Outcome:
+async def _blocked_on_credentials(writer: StatusWriter, problem: CredentialProblem) -> Outcome:
     previous = c.find(writer.status.conditions, c.CREDENTIALS_VERIFIED)
     writer.condition(
         ConditionUpdate(c.CREDENTIALS_VERIFIED, "False", problem.reason, problem.message),
@@ -89,7 +93,13 @@ async def _blocked_on_credentials(writer: StatusWriter, problem: plan.Credential
 
 async def _record_twilio_failure(writer: StatusWriter, error: TwilioError) -> None:
     if error.kind is ErrorKind.AUTH:
-        reason = c.ACCOUNT_INACTIVE if error.account_inactive else c.AUTH_FAILED
+        reason = (
+            c.ACCOUNT_INACTIVE
+            if error.account_inactive
+            else c.PERMISSION_DENIED
+            if error.permission_denied
+            else c.AUTH_FAILED
+        )
         stage = ConditionUpdate(c.CREDENTIALS_VERIFIED, "False", reason, str(error))
     elif error.kind is ErrorKind.TRANSIENT:
         reason = c.TWILIO_UNAVAILABLE
@@ -100,7 +110,7 @@ async def _record_twilio_failure(writer: StatusWriter, error: TwilioError) -> No
     updates = [ConditionUpdate(c.READY, "False", reason, str(error))]
     if stage is not None:
         updates.append(stage)
-    was_ready = (ready := c.find(writer.status.conditions, c.READY)) is not None and ready.status == "True"
+    was_ready = c.is_true(writer.status.conditions)
     writer.condition(*updates)
     await writer.flush()
     if error.kind is not ErrorKind.TRANSIENT or was_ready:
@@ -142,7 +152,7 @@ async def _converge(
     writer.set(
         trunk_sid=trunk.sid,
         trunk_domain_name=domain,
-        termination_uri=plan.termination_uri(domain, provider.spec.region),
+        termination_uri=names.termination_uri(domain, provider.spec.region),
         credential_list_sid=credential_list.sid,
     )
     if writer.status != provider.status:
@@ -160,12 +170,12 @@ async def _converge(
     imported = await imported_numbers(provider, deps)
     detached = [n for n in imported if numbers.trunk_of.get(n.sid) != trunk.sid]
     checks += [
-        plan.Check("trunk", "passed", f"trunk {trunk.sid} ({domain}) exists"),
-        plan.Check("credentialListAttached", "passed", attached),
+        Check("trunk", "passed", f"trunk {trunk.sid} ({domain}) exists"),
+        Check("credentialListAttached", "passed", attached),
         numbers_check(imported, detached, numbers),
     ]
     writer.set(
-        verification_status=plan.verdict(checks),
+        verification_status=verdict(checks),
         verification_details=verification_details(checks, writer.now),
         last_verified_at=rfc3339(writer.now),
         account_phone_number_count=numbers.total,
@@ -176,7 +186,7 @@ async def _converge(
         ],
         observed_generation=provider.generation,
     )
-    was_ready = (ready := c.find(provider.status.conditions, c.READY)) is not None and ready.status == "True"
+    was_ready = c.is_true(provider.status.conditions)
     message = f"trunk {trunk.sid} ready at {writer.status.termination_uri}"
     writer.condition(
         ConditionUpdate(
@@ -192,7 +202,3 @@ async def _converge(
         await writer.unfold(c.PROVISIONED, message)
     await post_verification_events(writer, provider.status.verification_status, checks)
     return Outcome(ready=True, message=message, detached_numbers=tuple(n.name for n in detached))
-
-
-def ready_condition(status: TwilioProviderStatus) -> Condition | None:
-    return c.find(status.conditions, c.READY)

@@ -6,9 +6,12 @@ import uuid
 
 import pytest
 
-from twilio_operator import plan
-from twilio_operator.models import CredentialsSecretRef
-from twilio_operator.twilio_gateway import TwilioCredentials
+from twilio_operator.api import credentials, names
+from twilio_operator.api.credentials import TwilioCredentials
+from twilio_operator.api.models import CredentialsSecretRef
+from twilio_operator.api.regions import client_region
+from twilio_operator.provider import checks
+from twilio_operator.provider.checks import Check
 
 UID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 AC = "AC" + "a" * 32
@@ -24,8 +27,8 @@ TOKEN = "0123456789abcdef" * 2
     ],
 )
 def test_trunk_domain_is_derived_from_the_uid(recreations: int, domain: str) -> None:
-    assert plan.trunk_domain(UID, recreations) == domain
-    assert plan.domain_recreation(UID, domain) == recreations
+    assert names.trunk_domain(UID, recreations) == domain
+    assert names.domain_recreation(UID, domain) == recreations
 
 
 @pytest.mark.parametrize(
@@ -38,16 +41,16 @@ def test_trunk_domain_is_derived_from_the_uid(recreations: int, domain: str) -> 
     ],
 )
 def test_foreign_domains_are_not_ours(domain: str) -> None:
-    assert plan.domain_recreation(UID, domain) is None
+    assert names.domain_recreation(UID, domain) is None
 
 
 def test_names_fit_twilio_limits() -> None:
     long_name = "x" * 100
-    assert len(plan.trunk_friendly_name(long_name)) == 64
-    assert len(plan.credential_list_name(long_name, UID)) <= 64
-    assert plan.is_our_credential_list(plan.credential_list_name(long_name, UID), UID)
-    assert not plan.is_our_credential_list(plan.credential_list_name("a", str(uuid.uuid4())), UID)
-    assert len(plan.sip_username(UID)) == 32
+    assert len(names.trunk_friendly_name(long_name)) == 64
+    assert len(names.credential_list_name(long_name, UID)) <= 64
+    assert names.is_our_credential_list(names.credential_list_name(long_name, UID), UID)
+    assert not names.is_our_credential_list(names.credential_list_name("a", str(uuid.uuid4())), UID)
+    assert len(names.sip_username(UID)) == 32
 
 
 @pytest.mark.parametrize(
@@ -61,20 +64,20 @@ def test_names_fit_twilio_limits() -> None:
     ],
 )
 def test_termination_uri_uses_the_edge_of_the_region(region: str | None, uri: str) -> None:
-    assert plan.termination_uri("twp-x.pstn.twilio.com", region) == uri
+    assert names.termination_uri("twp-x.pstn.twilio.com", region) == uri
 
 
 @pytest.mark.parametrize(
     ("region", "client"), [(None, None), ("us1", None), ("de1", None), ("ie1", "ie1"), ("au1", "au1")]
 )
 def test_only_processing_regions_change_the_rest_region(region: str | None, client: str | None) -> None:
-    assert plan.client_region(region) == client
+    assert client_region(region) == client
 
 
 def test_generated_passwords_meet_twilio_rules_and_differ() -> None:
-    passwords = {plan.generate_password() for _ in range(200)}
+    passwords = {credentials.generate_password() for _ in range(200)}
     assert len(passwords) == 200
-    assert all(len(p) == 32 and plan.meets_twilio_password_rules(p) for p in passwords)
+    assert all(len(p) == 32 and credentials.meets_twilio_password_rules(p) for p in passwords)
 
 
 @pytest.mark.parametrize(
@@ -88,13 +91,13 @@ def test_generated_passwords_meet_twilio_rules_and_differ() -> None:
     ],
 )
 def test_password_rules(password: str, ok: bool) -> None:
-    assert plan.meets_twilio_password_rules(password) is ok
+    assert credentials.meets_twilio_password_rules(password) is ok
 
 
 def test_fingerprint_is_salted_and_never_the_password() -> None:
-    fp = plan.password_fingerprint(UID, "Secret1Password")
+    fp = credentials.password_fingerprint(UID, "Secret1Password")
     assert "Secret1Password" not in fp
-    assert fp != plan.password_fingerprint(str(uuid.uuid4()), "Secret1Password")
+    assert fp != credentials.password_fingerprint(str(uuid.uuid4()), "Secret1Password")
 
 
 TOKEN_REF = CredentialsSecretRef(name="creds")
@@ -121,9 +124,9 @@ KEY_REF = CredentialsSecretRef(name="creds", api_key_sid_key="sid", api_key_secr
     ],
 )
 def test_parse_credentials(ref: CredentialsSecretRef, data: dict | None, expected: object) -> None:
-    result = plan.parse_credentials(ref, "ns", data, AC, None)
+    result = credentials.parse_credentials(ref, "ns", data, AC, None)
     if isinstance(expected, str):
-        assert isinstance(result, plan.CredentialProblem) and result.reason == expected
+        assert isinstance(result, credentials.CredentialProblem) and result.reason == expected
         assert "Secret ns/creds" in result.message
         for value in (data or {}).values():
             assert value.decode(errors="ignore") not in result.message or not value
@@ -145,5 +148,38 @@ def test_credentials_repr_hides_the_secret() -> None:
     ],
 )
 def test_verdict(statuses: tuple[str, ...], verdict: str) -> None:
-    checks = [plan.Check(f"c{i}", s, "") for i, s in enumerate(statuses)]  # type: ignore[arg-type]
-    assert plan.verdict(checks) == verdict
+    results = [Check(f"c{i}", s, "") for i, s in enumerate(statuses)]  # type: ignore[arg-type]
+    assert checks.verdict(results) == verdict
+
+
+def _sip_secret(uid: str, generated: str, **overrides: str) -> tuple[dict[str, bytes], dict[str, str]]:
+    values = {
+        names.SIP_USERNAME: names.sip_username(uid),
+        names.SIP_PASSWORD: generated,
+        names.SIP_DOMAIN: "twp-x.pstn.twilio.com",
+        names.SIP_TERMINATION_URI: "sip:twp-x.pstn.twilio.com",
+        names.SIP_TRUNK_SID: "TK" + "0" * 32,
+        **overrides,
+    }
+    annotations = {names.PASSWORD_FINGERPRINT: credentials.password_fingerprint(uid, generated)}
+    return {k: v.encode() for k, v in values.items()}, annotations
+
+
+@pytest.mark.parametrize(
+    ("edit", "intact"),
+    [
+        ({}, True),
+        ({names.SIP_PASSWORD: "Other1Password"}, False),  # the fingerprint no longer matches it
+        ({names.SIP_USERNAME: "someone-else"}, False),
+        ({names.SIP_DOMAIN: "elsewhere.pstn.twilio.com"}, False),
+        ({names.SIP_TERMINATION_URI: "sip:elsewhere"}, False),
+        ({names.SIP_TRUNK_SID: "TK" + "1" * 32}, False),
+    ],
+)
+def test_a_sip_secret_is_intact_only_when_every_key_is_what_the_operator_wrote(
+    edit: dict[str, str], intact: bool
+) -> None:
+    expected, annotations = _sip_secret(UID, "Secret1Password")
+    data, _ = _sip_secret(UID, "Secret1Password", **edit)
+    connection = {k: v.decode() for k, v in expected.items() if k != names.SIP_PASSWORD}
+    assert credentials.sip_secret_intact(UID, data, annotations, connection) is intact

@@ -8,15 +8,34 @@ in Python. Every field has a description because `kubectl explain` shows it.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from twilio_operator.api.regions import Region, processing_region_cel
+
 GROUP = "voip.twilio-operator.dev"
 VERSION = "v1alpha1"
-API_VERSION = f"{GROUP}/{VERSION}"
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    """How the API server names one of our kinds: every module that addresses it reads it from here."""
+
+    kind: str
+    plural: str
+    short_name: str
+
+    @property
+    def api_version(self) -> str:
+        return f"{GROUP}/{VERSION}"
+
+
+PROVIDER = ResourceKind("TwilioProvider", "twilioproviders", "twp")
+PHONE_NUMBER = ResourceKind("TwilioPhoneNumber", "twiliophonenumbers", "twpn")
 
 ACCOUNT_SID_PATTERN = r"^AC[0-9a-f]{32}$"
 PHONE_NUMBER_SID_PATTERN = r"^PN[0-9a-f]{32}$"
@@ -25,15 +44,10 @@ DURATION_PATTERN = r"^([0-9]+(s|m|h))+$"
 DNS_LABEL_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 SECRET_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
 
-Region = Literal["us1", "us2", "ie1", "de1", "au1", "jp1", "br1", "sg1"]
 DeletionPolicy = Literal["Delete", "Orphan"]
 VerificationStatus = Literal["pending", "verified", "warning", "failed"]
 CheckStatus = Literal["passed", "warning", "failed"]
 ConditionStatus = Literal["True", "False", "Unknown"]
-
-# The CEL expression that names a region's processing region: Twilio keeps REST
-# resources in the processing region that created them, so it cannot change.
-_PROCESSING_REGION_CEL = "(has({0}.region) && {0}.region in ['ie1', 'au1'] ? {0}.region : 'us1')"
 
 
 class _Model(BaseModel):
@@ -120,9 +134,8 @@ class TwilioProviderSpec(_Model):
         json_schema_extra={
             "x-kubernetes-validations": [
                 {
-                    "rule": _PROCESSING_REGION_CEL.format("self")
-                    + " == "
-                    + _PROCESSING_REGION_CEL.format("oldSelf"),
+                    # Twilio keeps REST resources in the processing region that created them.
+                    "rule": f"{processing_region_cel('self')} == {processing_region_cel('oldSelf')}",
                     "message": "region cannot move between Twilio processing regions (us1, ie1, au1): Twilio "
                     "keeps the trunk in the region that created it; create a new TwilioProvider instead",
                 }

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from twilio_operator.models import Condition, ConditionStatus
+from twilio_operator.api.models import Condition, ConditionStatus
 
 # Condition types.
 READY = "Ready"
@@ -15,11 +16,13 @@ TRUNK_PROVISIONED = "TrunkProvisioned"
 SIP_CREDENTIALS_STORED = "SipCredentialsStored"
 PROVIDER_STAGES = (CREDENTIALS_VERIFIED, TRUNK_PROVISIONED, SIP_CREDENTIALS_STORED)
 
-# Reasons (CamelCase, stable: alerts and ArgoCD health checks key on them).
+# Reasons (CamelCase, stable: alerts and ArgoCD health checks key on them). Condition reasons and
+# Event reasons share one vocabulary.
 PROVISIONED = "Provisioned"
 PROGRESSING = "Progressing"
 VERIFIED = "Verified"
 VERIFICATION_WARNING = "VerificationWarning"
+VERIFICATION_RECOVERED = "VerificationRecovered"
 SECRET_NOT_FOUND = "SecretNotFound"
 SECRET_KEY_MISSING = "SecretKeyMissing"
 SECRET_INVALID = "SecretInvalid"
@@ -28,11 +31,21 @@ ACCOUNT_INACTIVE = "AccountInactive"
 PERMISSION_DENIED = "PermissionDenied"
 TWILIO_UNAVAILABLE = "TwilioUnavailable"
 TWILIO_REJECTED = "TwilioRejected"
-INVALID_SPEC = "InvalidSpec"
-WAITING_FOR_CREDENTIALS = "WaitingForCredentials"
 STORED = "Stored"
-DELETING = "Deleting"
 DELETION_BLOCKED = "DeletionBlocked"
+# Events of provisioning and repair steps.
+TRUNK_CREATED = "TrunkCreated"
+TRUNK_RECREATED = "TrunkRecreated"
+TRUNK_UPDATED = "TrunkUpdated"
+CREDENTIAL_LIST_CREATED = "CredentialListCreated"
+CREDENTIAL_LIST_ATTACHED = "CredentialListAttached"
+ORIGINATION_UPDATED = "OriginationUpdated"
+SIP_CREDENTIAL_CREATED = "SipCredentialCreated"
+SIP_CREDENTIAL_ROTATED = "SipCredentialRotated"
+# Events of deletion.
+DELETED = "Deleted"
+ORPHANED = "Orphaned"
+DETACHED = "Detached"
 # Phone numbers.
 ATTACHED = "Attached"
 NOT_FOUND = "NotFound"
@@ -83,3 +96,16 @@ def merge_conditions(
 
 def find(conditions: Iterable[Condition], type_: str) -> Condition | None:
     return next((c for c in conditions if c.type == type_), None)
+
+
+def is_true(conditions: Iterable[Condition], type_: str = READY) -> bool:
+    """Whether the condition is present with status True: the one "Ready is True" rule."""
+    found = find(conditions, type_)
+    return found is not None and found.status == "True"
+
+
+def is_true_in_body(status: Mapping[str, Any] | None, type_: str = READY) -> bool:
+    """is_true on a raw status as kopf hands it over (no model parse on the hot watch path)."""
+    return any(
+        c.get("type") == type_ and c.get("status") == "True" for c in (status or {}).get("conditions") or []
+    )

@@ -1,22 +1,22 @@
-"""The narrow async port to Twilio, and its adapter over the official twilio library.
+"""The Twilio port's adapter over the official twilio library.
 
-Reconcile code sees only `TwilioPort` and the frozen values below. The adapter
-talks HTTP through the twilio library's async client; `base_url` (set from
+It talks HTTP through the twilio library's async client; `base_url` (set from
 TWILIO_OPERATOR_TWILIO_BASE_URL) points it at the emulator, and that is the only
 difference between tests and production. Every failure leaves this module as a
-sanitised `TwilioError`.
+sanitised `TwilioError`; nothing of the library crosses the port.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -24,8 +24,22 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from twilio_operator import metrics
-from twilio_operator.errors import ErrorKind, TwilioError, classify, clean_detail
-from twilio_operator.twilio_http import RewritingAsyncHttpClient
+from twilio_operator.api.credentials import TwilioCredentials
+from twilio_operator.api.errors import ErrorKind, TwilioError, classify, clean_detail
+from twilio_operator.api.regions import edge_of
+from twilio_operator.ports.twilio import operations as op
+from twilio_operator.ports.twilio.http import RewritingAsyncHttpClient
+from twilio_operator.ports.twilio.operations import Operation
+from twilio_operator.ports.twilio.port import TwilioPort
+from twilio_operator.ports.twilio.values import (
+    Account,
+    Credential,
+    CredentialList,
+    IncomingNumber,
+    NumberPage,
+    OriginationUrl,
+    Trunk,
+)
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -35,139 +49,6 @@ LIST_PAGE_SIZE = 1000  # Twilio's maximum; the library would otherwise send Page
 CALL_ATTEMPTS = 3
 RETRY_BASE_DELAY = 0.5  # seconds, doubled per attempt, jittered
 MAX_IN_PLACE_RETRY_AFTER = 2.0  # a longer Retry-After goes back to the handler's backoff, freeing the object
-READ_VERBS = frozenset({"list", "fetch", "find"})  # operations named "list ...", "fetch ...", "find ..."
-# Twilio's processing regions and the edge that serves them.
-REGION_EDGES = {
-    "us1": "ashburn",
-    "us2": "umatilla",
-    "ie1": "dublin",
-    "de1": "frankfurt",
-    "au1": "sydney",
-    "jp1": "tokyo",
-    "br1": "sao-paulo",
-    "sg1": "singapore",
-}
-PROCESSING_REGIONS = frozenset({"ie1", "au1"})  # us1 is the default: no client region needed
-
-
-# --------------------------------------------------------------------------- values
-
-
-@dataclass(frozen=True)
-class TwilioCredentials:
-    """How to authenticate as one account. `secret` is an Auth Token or an API key secret."""
-
-    account_sid: str
-    username: str  # the Account SID, or an API key SID (SK...)
-    secret: str = field(repr=False)
-    region: str | None = None  # client (processing) region: ie1 or au1, else None
-
-    @property
-    def key(self) -> tuple[str, str, str | None]:
-        return (self.account_sid, self.username, self.region)
-
-
-@dataclass(frozen=True)
-class Account:
-    sid: str
-    status: str
-    friendly_name: str
-    type: str
-
-
-@dataclass(frozen=True)
-class Trunk:
-    sid: str
-    domain_name: str
-    friendly_name: str
-    transfer_mode: str
-
-
-@dataclass(frozen=True)
-class CredentialList:
-    sid: str
-    friendly_name: str
-
-
-@dataclass(frozen=True)
-class Credential:
-    sid: str
-    username: str
-
-
-@dataclass(frozen=True)
-class OriginationUrl:
-    sid: str
-    sip_url: str
-    priority: int
-    weight: int
-    enabled: bool
-    friendly_name: str
-
-
-@dataclass(frozen=True)
-class IncomingNumber:
-    sid: str
-    phone_number: str
-    trunk_sid: str | None
-    voice: bool = False
-    sms: bool = False
-    mms: bool = False
-    fax: bool = False
-
-
-@dataclass(frozen=True)
-class NumberPage:
-    """The first numbers of an account, how many there are in all, and every number's trunk."""
-
-    numbers: tuple[IncomingNumber, ...]
-    total: int
-    trunk_of: Mapping[str, str | None] = field(default_factory=dict)  # number SID -> trunk SID
-
-
-# --------------------------------------------------------------------------- the port
-
-
-class TwilioPort(Protocol):
-    """What the operator does with one Twilio account. Deletes return False when it was already gone."""
-
-    async def fetch_account(self) -> Account: ...
-    async def list_trunks(self) -> list[Trunk]: ...
-    async def fetch_trunk(self, sid: str) -> Trunk | None: ...
-    async def create_trunk(self, friendly_name: str, domain_name: str, transfer_mode: str) -> Trunk: ...
-    async def update_trunk(
-        self, sid: str, *, friendly_name: str | None, transfer_mode: str | None
-    ) -> Trunk: ...
-    async def delete_trunk(self, sid: str) -> bool: ...
-    async def list_credential_lists(self) -> list[CredentialList]: ...
-    async def fetch_credential_list(self, sid: str) -> CredentialList | None: ...
-    async def create_credential_list(self, friendly_name: str) -> CredentialList: ...
-    async def update_credential_list(self, sid: str, friendly_name: str) -> CredentialList: ...
-    async def delete_credential_list(self, sid: str) -> bool: ...
-    async def list_credentials(self, list_sid: str) -> list[Credential]: ...
-    async def create_credential(self, list_sid: str, username: str, password: str) -> Credential: ...
-    async def update_credential_password(self, list_sid: str, sid: str, password: str) -> None: ...
-    async def list_trunk_credential_lists(self, trunk_sid: str) -> list[str]: ...
-    async def attach_credential_list(self, trunk_sid: str, list_sid: str) -> None: ...
-    async def detach_credential_list(self, trunk_sid: str, list_sid: str) -> bool: ...
-    async def list_origination_urls(self, trunk_sid: str) -> list[OriginationUrl]: ...
-    async def create_origination_url(self, trunk_sid: str, url: OriginationUrl) -> OriginationUrl: ...
-    async def update_origination_url(self, trunk_sid: str, url: OriginationUrl) -> OriginationUrl: ...
-    async def delete_origination_url(self, trunk_sid: str, sid: str) -> bool: ...
-    async def page_incoming_numbers(self, keep: int) -> NumberPage: ...
-    async def find_incoming_number(
-        self, *, sid: str | None, phone_number: str | None
-    ) -> IncomingNumber | None: ...
-    async def set_number_trunk(self, number_sid: str, trunk_sid: str | None) -> IncomingNumber: ...
-    async def fetch_voice_region(self, domain_name: str) -> str | None: ...
-    async def update_voice_region(self, domain_name: str, region: str) -> None: ...
-
-
-class TwilioConnector(Protocol):
-    """Hands out a port per account; owns connection pools and per-account limits."""
-
-    def connect(self, credentials: TwilioCredentials) -> TwilioPort: ...
-    async def close(self) -> None: ...
 
 
 # --------------------------------------------------------------------------- the adapter
@@ -245,7 +126,7 @@ class TwilioLibraryConnector:
             password=credentials.secret,
             account_sid=credentials.account_sid,
             region=credentials.region,
-            edge=REGION_EDGES[credentials.region] if credentials.region else None,
+            edge=edge_of(credentials.region),
             http_client=http,
             # A non-empty mapping: with {} the library falls back to os.environ (TWILIO_REGION etc.).
             environment={"TWILIO_OPERATOR": "1"},
@@ -257,7 +138,7 @@ class TwilioLibraryConnector:
             await http.close()
 
 
-class TwilioAccount:
+class TwilioAccount(TwilioPort):
     """TwilioPort for one account, over one twilio Client."""
 
     def __init__(self, client: Client, credentials: TwilioCredentials, limits: _AccountLimits) -> None:
@@ -266,22 +147,22 @@ class TwilioAccount:
         self._secrets = (credentials.secret,)
         self._limits = limits
 
-    async def _call(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
-        """One Twilio request. Reads that fail transiently, and any request answered 429 (which Twilio
-        did not process), are retried in place a few times; a write whose outcome is unknown (5xx,
-        timeout) is not: the next reconcile observes what happened and carries on from there."""
-        read = operation.split(" ", 1)[0] in READ_VERBS
+    async def _call(self, operation: Operation, call: Callable[[], Awaitable[T]]) -> T:
+        """One Twilio request. Any request answered 429 (which Twilio did not process), and an
+        idempotent one that failed transiently, are retried in place a few times; a create whose
+        outcome is unknown (5xx, timeout) is not: the next reconcile observes what happened and
+        carries on from there."""
         for attempt in range(1, CALL_ATTEMPTS + 1):
             try:
                 return await self._call_once(operation, call)
             except TwilioError as error:
-                if attempt == CALL_ATTEMPTS or not _retry_in_place(error, read):
+                if attempt == CALL_ATTEMPTS or not _retry_in_place(error, operation.idempotent):
                     raise
                 if error.status != 429:  # a 429 already paused the whole account (limits.not_before)
                     await asyncio.sleep(RETRY_BASE_DELAY * 2 ** (attempt - 1) * random.uniform(1.0, 1.5))  # noqa: S311
         raise AssertionError("unreachable")
 
-    async def _call_once(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
+    async def _call_once(self, operation: Operation, call: Callable[[], Awaitable[T]]) -> T:
         limits = self._limits
         async with limits.semaphore:
             pause = limits.not_before - time.monotonic()
@@ -293,15 +174,17 @@ class TwilioAccount:
             try:
                 result = await call()
             except TwilioRestException as exc:
-                error = self._error(operation, exc.status, exc.code, exc.msg)
+                error = self._error(operation.description, exc.status, exc.code, exc.msg)
             except TwilioException as exc:  # paging errors carry the raw response as args[1]
-                error = self._page_error(operation, exc)
+                error = self._page_error(operation.description, exc)
             except (TimeoutError, aiohttp.ClientError) as exc:
-                error = TwilioError(operation, ErrorKind.TRANSIENT, detail=type(exc).__name__)
+                error = TwilioError(operation.description, ErrorKind.TRANSIENT, detail=type(exc).__name__)
             else:
-                metrics.observe_twilio_call(operation, _last_status.get(), time.perf_counter() - started)
+                metrics.observe_twilio_call(
+                    operation.label, _last_status.get(), time.perf_counter() - started
+                )
                 return result
-            metrics.observe_twilio_call(operation, error.status, time.perf_counter() - started)
+            metrics.observe_twilio_call(operation.label, error.status, time.perf_counter() - started)
             if error.status == 429:
                 limits.not_before = max(limits.not_before, time.monotonic() + (error.retry_after or 1.0))
             raise error
@@ -322,15 +205,13 @@ class TwilioAccount:
             return TwilioError(operation, ErrorKind.TRANSIENT, detail="unexpected response")
         code, message = None, ""
         try:
-            import json
-
             body = json.loads(response.text)
             code, message = body.get("code"), body.get("message", "")
         except (ValueError, AttributeError):
             pass
         return self._error(operation, response.status_code, code, message)
 
-    async def _delete(self, operation: str, call: Callable[[], Awaitable[Any]]) -> bool:
+    async def _delete(self, operation: Operation, call: Callable[[], Awaitable[Any]]) -> bool:
         try:
             await self._call(operation, call)
         except TwilioError as error:
@@ -339,7 +220,7 @@ class TwilioAccount:
             raise
         return True
 
-    async def _fetch_or_none(self, operation: str, call: Callable[[], Awaitable[T]]) -> T | None:
+    async def _fetch_or_none(self, operation: Operation, call: Callable[[], Awaitable[T]]) -> T | None:
         try:
             return await self._call(operation, call)
         except TwilioError as error:
@@ -350,7 +231,7 @@ class TwilioAccount:
     # ---- account
 
     async def fetch_account(self) -> Account:
-        a = await self._call("fetch the Twilio account", self._account.fetch_async)
+        a = await self._call(op.FETCH_ACCOUNT, self._account.fetch_async)
         return Account(
             sid=a.sid, status=str(a.status or ""), friendly_name=a.friendly_name or "", type=str(a.type)
         )
@@ -362,16 +243,12 @@ class TwilioAccount:
         return self._client.trunking.v1.trunks
 
     async def list_trunks(self) -> list[Trunk]:
-        items = await self._call("list SIP trunks", lambda: self._trunks.list_async(page_size=LIST_PAGE_SIZE))
+        items = await self._call(op.LIST_TRUNKS, lambda: self._trunks.list_async(page_size=LIST_PAGE_SIZE))
         return [_trunk(t) for t in items]
-
-    async def fetch_trunk(self, sid: str) -> Trunk | None:
-        t = await self._fetch_or_none("fetch SIP trunk", self._trunks(sid).fetch_async)
-        return _trunk(t) if t is not None else None
 
     async def create_trunk(self, friendly_name: str, domain_name: str, transfer_mode: str) -> Trunk:
         t = await self._call(
-            "create SIP trunk",
+            op.CREATE_TRUNK,
             lambda: self._trunks.create_async(
                 friendly_name=friendly_name, domain_name=domain_name, transfer_mode=transfer_mode
             ),
@@ -380,11 +257,11 @@ class TwilioAccount:
 
     async def update_trunk(self, sid: str, *, friendly_name: str | None, transfer_mode: str | None) -> Trunk:
         changes = {k: v for k, v in (("friendly_name", friendly_name), ("transfer_mode", transfer_mode)) if v}
-        t = await self._call("update SIP trunk", lambda: self._trunks(sid).update_async(**changes))
+        t = await self._call(op.UPDATE_TRUNK, lambda: self._trunks(sid).update_async(**changes))
         return _trunk(t)
 
     async def delete_trunk(self, sid: str) -> bool:
-        return await self._delete("delete SIP trunk", self._trunks(sid).delete_async)
+        return await self._delete(op.DELETE_TRUNK, self._trunks(sid).delete_async)
 
     # ---- credential lists and credentials
 
@@ -394,46 +271,36 @@ class TwilioAccount:
 
     async def list_credential_lists(self) -> list[CredentialList]:
         items = await self._call(
-            "list credential lists", lambda: self._lists.list_async(page_size=LIST_PAGE_SIZE)
+            op.LIST_CREDENTIAL_LISTS, lambda: self._lists.list_async(page_size=LIST_PAGE_SIZE)
         )
         return [CredentialList(sid=c.sid, friendly_name=c.friendly_name or "") for c in items]
 
-    async def fetch_credential_list(self, sid: str) -> CredentialList | None:
-        c = await self._fetch_or_none("fetch credential list", self._lists(sid).fetch_async)
-        return CredentialList(sid=c.sid, friendly_name=c.friendly_name or "") if c is not None else None
-
     async def create_credential_list(self, friendly_name: str) -> CredentialList:
         c = await self._call(
-            "create credential list", lambda: self._lists.create_async(friendly_name=friendly_name)
-        )
-        return CredentialList(sid=c.sid, friendly_name=c.friendly_name or "")
-
-    async def update_credential_list(self, sid: str, friendly_name: str) -> CredentialList:
-        c = await self._call(
-            "rename credential list", lambda: self._lists(sid).update_async(friendly_name=friendly_name)
+            op.CREATE_CREDENTIAL_LIST, lambda: self._lists.create_async(friendly_name=friendly_name)
         )
         return CredentialList(sid=c.sid, friendly_name=c.friendly_name or "")
 
     async def delete_credential_list(self, sid: str) -> bool:
-        return await self._delete("delete credential list", self._lists(sid).delete_async)
+        return await self._delete(op.DELETE_CREDENTIAL_LIST, self._lists(sid).delete_async)
 
     async def list_credentials(self, list_sid: str) -> list[Credential]:
         items = await self._call(
-            "list SIP credentials",
+            op.LIST_CREDENTIALS,
             lambda: self._lists(list_sid).credentials.list_async(page_size=LIST_PAGE_SIZE),
         )
         return [Credential(sid=c.sid, username=c.username) for c in items]
 
     async def create_credential(self, list_sid: str, username: str, password: str) -> Credential:
         c = await self._call(
-            "create SIP credential",
+            op.CREATE_CREDENTIAL,
             lambda: self._lists(list_sid).credentials.create_async(username=username, password=password),
         )
         return Credential(sid=c.sid, username=c.username)
 
     async def update_credential_password(self, list_sid: str, sid: str, password: str) -> None:
         await self._call(
-            "update SIP credential password",
+            op.UPDATE_CREDENTIAL_PASSWORD,
             lambda: self._lists(list_sid).credentials(sid).update_async(password=password),
         )
 
@@ -441,43 +308,43 @@ class TwilioAccount:
 
     async def list_trunk_credential_lists(self, trunk_sid: str) -> list[str]:
         items = await self._call(
-            "list the trunk's credential lists",
+            op.LIST_TRUNK_CREDENTIAL_LISTS,
             lambda: self._trunks(trunk_sid).credentials_lists.list_async(page_size=LIST_PAGE_SIZE),
         )
         return [c.sid for c in items]
 
     async def attach_credential_list(self, trunk_sid: str, list_sid: str) -> None:
         await self._call(
-            "attach credential list to trunk",
+            op.ATTACH_CREDENTIAL_LIST,
             lambda: self._trunks(trunk_sid).credentials_lists.create_async(credential_list_sid=list_sid),
         )
 
     async def detach_credential_list(self, trunk_sid: str, list_sid: str) -> bool:
         return await self._delete(
-            "detach credential list from trunk",
+            op.DETACH_CREDENTIAL_LIST,
             self._trunks(trunk_sid).credentials_lists(list_sid).delete_async,
         )
 
     async def list_origination_urls(self, trunk_sid: str) -> list[OriginationUrl]:
         items = await self._call(
-            "list origination URLs",
+            op.LIST_ORIGINATION_URLS,
             lambda: self._trunks(trunk_sid).origination_urls.list_async(page_size=LIST_PAGE_SIZE),
         )
         return [_origination(o) for o in items]
 
     async def create_origination_url(self, trunk_sid: str, url: OriginationUrl) -> OriginationUrl:
         urls = self._trunks(trunk_sid).origination_urls
-        o = await self._call("create origination URL", lambda: urls.create_async(**_origination_params(url)))
+        o = await self._call(op.CREATE_ORIGINATION_URL, lambda: urls.create_async(**_origination_params(url)))
         return _origination(o)
 
     async def update_origination_url(self, trunk_sid: str, url: OriginationUrl) -> OriginationUrl:
         one = self._trunks(trunk_sid).origination_urls(url.sid)
-        o = await self._call("update origination URL", lambda: one.update_async(**_origination_params(url)))
+        o = await self._call(op.UPDATE_ORIGINATION_URL, lambda: one.update_async(**_origination_params(url)))
         return _origination(o)
 
     async def delete_origination_url(self, trunk_sid: str, sid: str) -> bool:
         return await self._delete(
-            "delete origination URL", self._trunks(trunk_sid).origination_urls(sid).delete_async
+            op.DELETE_ORIGINATION_URL, self._trunks(trunk_sid).origination_urls(sid).delete_async
         )
 
     # ---- phone numbers
@@ -496,16 +363,16 @@ class TwilioAccount:
                     kept.append(_number(n))
             return NumberPage(numbers=tuple(kept), total=len(trunk_of), trunk_of=trunk_of)
 
-        return await self._call("list incoming phone numbers", scan)
+        return await self._call(op.LIST_INCOMING_NUMBERS, scan)
 
     async def find_incoming_number(
         self, *, sid: str | None, phone_number: str | None
     ) -> IncomingNumber | None:
         if sid:
-            n = await self._fetch_or_none("fetch incoming phone number", self._numbers(sid).fetch_async)
+            n = await self._fetch_or_none(op.FETCH_INCOMING_NUMBER, self._numbers(sid).fetch_async)
             return _number(n) if n is not None else None
         items = await self._call(
-            "find incoming phone number",
+            op.FIND_INCOMING_NUMBER,
             lambda: self._numbers.list_async(phone_number=phone_number, page_size=LIST_PAGE_SIZE),
         )
         exact = [n for n in items if n.phone_number == phone_number]
@@ -514,7 +381,7 @@ class TwilioAccount:
     async def set_number_trunk(self, number_sid: str, trunk_sid: str | None) -> IncomingNumber:
         # Updating the number works in every region; the trunk's PhoneNumbers subresource does not (IE1).
         n = await self._call(
-            "move phone number" if trunk_sid else "detach phone number",
+            op.MOVE_NUMBER if trunk_sid else op.DETACH_NUMBER,
             lambda: self._numbers(number_sid).update_async(trunk_sid=trunk_sid or ""),
         )
         return _number(n)
@@ -523,13 +390,13 @@ class TwilioAccount:
 
     async def fetch_voice_region(self, domain_name: str) -> str | None:
         r = await self._fetch_or_none(
-            "fetch the trunk's voice region", self._client.routes.v2.trunks(domain_name).fetch_async
+            op.FETCH_VOICE_REGION, self._client.routes.v2.trunks(domain_name).fetch_async
         )
         return str(r.voice_region) if r is not None and r.voice_region else None
 
     async def update_voice_region(self, domain_name: str, region: str) -> None:
         await self._call(
-            "set the trunk's voice region",
+            op.UPDATE_VOICE_REGION,
             lambda: self._client.routes.v2.trunks(domain_name).update_async(voice_region=region),
         )
 
@@ -543,12 +410,12 @@ def _trunk(t: Any) -> Trunk:
     )
 
 
-def _retry_in_place(error: TwilioError, read: bool) -> bool:
-    """A 429 with a short Retry-After (Twilio did not process the request), or a read that failed
-    transiently. A long Retry-After goes back to the handler's backoff, freeing the object."""
+def _retry_in_place(error: TwilioError, idempotent: bool) -> bool:
+    """A 429 with a short Retry-After (Twilio did not process the request), or an idempotent request
+    that failed transiently. A long Retry-After goes back to the handler's backoff, freeing the object."""
     if error.status == 429:
         return (error.retry_after or 0) <= MAX_IN_PLACE_RETRY_AFTER
-    return read and error.kind is ErrorKind.TRANSIENT
+    return idempotent and error.kind is ErrorKind.TRANSIENT
 
 
 def _origination_params(url: OriginationUrl) -> dict[str, Any]:

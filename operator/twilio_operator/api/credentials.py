@@ -1,0 +1,156 @@
+"""Credentials, both directions: the customer's Twilio credentials parsed from their Secret, and the
+SIP password the operator generates, with the rule that tells whether its Secret is still intact.
+
+Pure functions over values: the Secret's bytes come in, a verdict goes out; values never leave in a
+message (messages name the Secret and the key, never what is in it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from twilio_operator.api import conditions as c
+from twilio_operator.api import names
+from twilio_operator.api.models import CredentialsSecretRef
+from twilio_operator.api.regions import Region, client_region
+
+AUTH_TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
+API_KEY_SID_RE = re.compile(r"^SK[0-9a-f]{32}$")
+API_KEY_SECRET_RE = re.compile(r"^[A-Za-z0-9]{16,128}$")
+PASSWORD_LENGTH = 32
+PASSWORD_ALPHABET = string.ascii_letters + string.digits
+
+
+@dataclass(frozen=True)
+class TwilioCredentials:
+    """How to authenticate as one account. `secret` is an Auth Token or an API key secret."""
+
+    account_sid: str
+    username: str  # the Account SID, or an API key SID (SK...)
+    secret: str = field(repr=False)
+    region: str | None = None  # client (processing) region: ie1 or au1, else None
+
+    @property
+    def key(self) -> tuple[str, str, str | None]:
+        return (self.account_sid, self.username, self.region)
+
+    @property
+    def is_api_key(self) -> bool:
+        return self.username != self.account_sid
+
+
+@dataclass(frozen=True)
+class CredentialProblem:
+    """Why the credentials Secret cannot be used. The message names Secret and key, never a value."""
+
+    reason: str
+    message: str
+
+
+def parse_credentials(
+    ref: CredentialsSecretRef,
+    namespace: str,
+    data: Mapping[str, bytes] | None,
+    account_sid: str,
+    region: Region | None,
+) -> TwilioCredentials | CredentialProblem:
+    where = f"Secret {namespace}/{ref.name}"
+    if data is None:
+        return CredentialProblem(c.SECRET_NOT_FOUND, f"{where} not found")
+
+    def value(key: str) -> str | CredentialProblem:
+        raw = data.get(key)
+        if raw is None:
+            return CredentialProblem(c.SECRET_KEY_MISSING, f"{where} has no key {key}")
+        try:
+            return raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            return CredentialProblem(c.SECRET_INVALID, f"key {key} of {where} is not UTF-8 text")
+
+    if ref.api_key_sid_key and ref.api_key_secret_key:
+        key_sid, key_secret = value(ref.api_key_sid_key), value(ref.api_key_secret_key)
+        if isinstance(key_sid, CredentialProblem):
+            return key_sid
+        if isinstance(key_secret, CredentialProblem):
+            return key_secret
+        if not API_KEY_SID_RE.match(key_sid):
+            return CredentialProblem(
+                c.SECRET_INVALID, f"key {ref.api_key_sid_key} of {where} is not an API key SID (SK + 32 hex)"
+            )
+        if not API_KEY_SECRET_RE.match(key_secret):
+            return CredentialProblem(
+                c.SECRET_INVALID, f"key {ref.api_key_secret_key} of {where} is not an API key secret"
+            )
+        return TwilioCredentials(account_sid, key_sid, key_secret, client_region(region))
+    token = value(ref.auth_token_key)
+    if isinstance(token, CredentialProblem):
+        return token
+    if not AUTH_TOKEN_RE.match(token):
+        return CredentialProblem(
+            c.SECRET_INVALID,
+            f"key {ref.auth_token_key} of {where} is not a Twilio Auth Token (32 lowercase hex characters)",
+        )
+    return TwilioCredentials(account_sid, account_sid, token, client_region(region))
+
+
+# --------------------------------------------------------------------------- the SIP password
+
+
+def generate_password() -> str:
+    """32 random letters and digits with at least one digit, one upper- and one lower-case letter."""
+    while True:
+        password = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
+        if meets_twilio_password_rules(password):
+            return password
+
+
+def meets_twilio_password_rules(password: str) -> bool:
+    return (
+        len(password) >= 12
+        and any(c.isdigit() for c in password)
+        and any(c.isupper() for c in password)
+        and any(c.islower() for c in password)
+    )
+
+
+def password_fingerprint(uid: str, password: str) -> str:
+    """A salted digest that tells whether the Secret's password is the one we gave Twilio."""
+    return hashlib.sha256(f"{uid}:{password}".encode()).hexdigest()[:24]
+
+
+def _text(data: Mapping[str, bytes], key: str) -> str | None:
+    raw = data.get(key)
+    if raw is None:
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def intact_sip_password(
+    uid: str, data: Mapping[str, bytes], annotations: Mapping[str, str], username: str
+) -> str | None:
+    """The SIP Secret's password if it is still the one we generated for `username`, else None."""
+    if _text(data, names.SIP_USERNAME) != username:
+        return None
+    password = _text(data, names.SIP_PASSWORD)
+    if password is None or annotations.get(names.PASSWORD_FINGERPRINT) != password_fingerprint(uid, password):
+        return None
+    return password
+
+
+def sip_secret_intact(
+    uid: str, data: Mapping[str, bytes], annotations: Mapping[str, str], connection: Mapping[str, str]
+) -> bool:
+    """The one rule for "the SIP Secret needs no repair": the password is ours and every connection
+    key (username, sipDomain, terminationUri, trunkSid) holds what the operator wrote."""
+    username = connection.get(names.SIP_USERNAME, "")
+    if intact_sip_password(uid, data, annotations, username) is None:
+        return False
+    return all(_text(data, key) == value for key, value in connection.items())

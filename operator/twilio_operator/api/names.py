@@ -1,0 +1,88 @@
+"""Names derived from an object: Twilio resource names, the SIP Secret and its keys, our annotations.
+
+Twilio trunk domains are unique across Twilio, so one derived from the object's UID can only be ours;
+that is what lets a reconcile find its resources again after a lost write or a crash.
+"""
+
+from __future__ import annotations
+
+import re
+
+from twilio_operator.api.models import GROUP
+from twilio_operator.api.regions import EDGES, Region
+
+DOMAIN_SUFFIX = ".pstn.twilio.com"
+FRIENDLY_NAME_LIMIT = 64  # Twilio's limit for friendly names
+
+# Annotations users and the operator put on objects.
+DELETION_POLICY_OVERRIDE = f"{GROUP}/deletion-policy"  # "Orphan" lets a stuck object go
+# Annotations on the SIP credentials Secret that make the password protocol crash-safe.
+PASSWORD_STATE = f"{GROUP}/password-state"  # "pending" until Twilio has the password
+PASSWORD_FINGERPRINT = f"{GROUP}/password-fingerprint"  # detects edits by hand
+PENDING, APPLIED = "pending", "applied"
+
+# Keys of the SIP credentials Secret, named for a voice platform's outbound-trunk settings.
+SIP_USERNAME = "username"
+SIP_PASSWORD = "password"
+SIP_DOMAIN = "sipDomain"
+SIP_TERMINATION_URI = "terminationUri"
+SIP_TRUNK_SID = "trunkSid"
+
+
+def object_tag(uid: str) -> str:
+    """`twp-<uid hex>`: the mark that makes a Twilio resource ours (36 chars, fits every name limit)."""
+    return "twp-" + uid.replace("-", "").lower()
+
+
+def trunk_domain(uid: str, recreations: int = 0) -> str:
+    """The trunk's domain: unique across Twilio, so a UID-derived one can only be ours.
+
+    A deleted domain stays reserved for 30 days, so a recreated trunk needs a new one.
+    """
+    suffix = f"-r{recreations}" if recreations else ""
+    return f"{object_tag(uid)}{suffix}{DOMAIN_SUFFIX}"
+
+
+def domain_recreation(uid: str, domain: str) -> int | None:
+    """Which recreation a domain belongs to, or None when it is not this object's."""
+    match = re.fullmatch(re.escape(object_tag(uid)) + r"(?:-r([0-9]+))?" + re.escape(DOMAIN_SUFFIX), domain)
+    if match is None:
+        return None
+    return int(match.group(1) or 0)
+
+
+def trunk_friendly_name(display_name: str) -> str:
+    return display_name[:FRIENDLY_NAME_LIMIT]
+
+
+def tagged_name(display_name: str, uid: str) -> str:
+    """A friendly name readable in the Twilio console and findable by its tag (<= 64 chars)."""
+    tag = f" ({object_tag(uid)})"
+    return display_name[: FRIENDLY_NAME_LIMIT - len(tag)] + tag
+
+
+credential_list_name = tagged_name
+
+
+def is_our_credential_list(friendly_name: str, uid: str) -> bool:
+    return f"({object_tag(uid)})" in friendly_name
+
+
+def sip_username(uid: str) -> str:
+    return uid.replace("-", "").lower()[:32]
+
+
+def transfer_mode(supports_call_transfer: bool) -> str:
+    return "enable-all" if supports_call_transfer else "disable-all"
+
+
+def termination_uri(domain: str, region: Region | None) -> str:
+    """The SIP URI to dial: the region's edge alias when a region is set, else the global name."""
+    if region is None:
+        return f"sip:{domain}"
+    name = domain.removesuffix(DOMAIN_SUFFIX)
+    return f"sip:{name}.pstn.{EDGES[region]}.twilio.com"
+
+
+def sip_secret_name(name: str, configured: str | None) -> str:
+    return configured or f"{name}-sip-credentials"

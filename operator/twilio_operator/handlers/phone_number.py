@@ -1,0 +1,168 @@
+"""kopf glue for TwilioPhoneNumber: import onto the provider's trunk, keep it there, detach on delete.
+
+The provider and the other numbers of the namespace come from in-memory kopf indexes, so importing
+500 numbers costs no API-server reads per number. Handler ids are set explicitly (see provider.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import kopf
+
+from twilio_operator import metrics
+from twilio_operator.api import conditions as c
+from twilio_operator.api import names
+from twilio_operator.api.errors import DeletionBlocked, ErrorKind, NotFoundError, TwilioError
+from twilio_operator.api.models import GROUP, PHONE_NUMBER, PROVIDER, VERSION
+from twilio_operator.handlers.runtime import run_periodically, to_kopf_errors
+from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
+from twilio_operator.phone_number.claims import Claimant, claim_keys
+from twilio_operator.phone_number.reconcile import (
+    NumberOutcome,
+    PhoneNumber,
+    ProviderView,
+    reconcile_number,
+    release_number,
+)
+from twilio_operator.sharding import SHARD
+
+NUMBERS = (GROUP, VERSION, PHONE_NUMBER.plural)
+RECHECK_READY = 3600.0  # the provider's verification notices a detached number sooner and wakes us
+RECHECK_NOT_READY = 600.0  # e.g. a number the account does not own yet
+ProvidersByName = kopf.Index[tuple[str | None, str], dict[str, Any]]
+ClaimsByNamespace = kopf.Index[str | None, Claimant]
+
+
+@dataclass(frozen=True)
+class Indexes:
+    """The in-memory indexes a number's handlers read; kopf passes each by its id as a keyword."""
+
+    providers_by_name: ProvidersByName
+    number_claims: ClaimsByNamespace
+
+    @classmethod
+    def of(cls, kwargs: dict[str, Any]) -> Indexes:
+        return cls(kwargs["providers_by_name"], kwargs["number_claims"])
+
+
+@kopf.index(GROUP, VERSION, PROVIDER.plural, id="providers_by_name", **SHARD)
+async def providers_by_name(
+    namespace: str | None, name: str, body: kopf.Body, **_: Any
+) -> dict[tuple[str | None, str], dict[str, Any]]:
+    return {(namespace, name): {k: body.get(k) for k in ("metadata", "spec", "status")}}
+
+
+@kopf.index(*NUMBERS, id="numbers_by_provider", **SHARD)
+async def numbers_by_provider(
+    namespace: str | None, name: str, spec: kopf.Spec, **_: Any
+) -> dict[tuple[str | None, str | None], str]:
+    return {(namespace, (spec.get("providerRef") or {}).get("name")): name}
+
+
+@kopf.index(*NUMBERS, id="number_claims", **SHARD)
+async def number_claims(
+    namespace: str | None, name: str, body: kopf.Body, **_: Any
+) -> dict[str | None, Claimant]:
+    created = str(body.get("metadata", {}).get("creationTimestamp") or "")
+    return {namespace: Claimant(name=name, created=created, keys=claim_keys(dict(body)))}
+
+
+def _provider(number: PhoneNumber, providers_by_name: ProvidersByName) -> ProviderView | None:
+    found = list(providers_by_name.get((number.namespace, number.spec.provider_ref.name), []))
+    if not found or (found[0].get("metadata") or {}).get("deletionTimestamp"):
+        return None
+    return ProviderView.from_body(found[0])
+
+
+async def _reconcile(body: kopf.Body, state: OperatorState, indexes: Indexes) -> NumberOutcome:
+    number = PhoneNumber.from_body(dict(body))
+    claimants = list(indexes.number_claims.get(number.namespace, []))
+    with metrics.timed_reconcile(PHONE_NUMBER.kind) as record:
+        async with state.turn(number.uid):
+            outcome = await reconcile_number(
+                number, _provider(number, indexes.providers_by_name), claimants, state.deps
+            )
+        record.result = (
+            "ready" if outcome.ready else "waiting" if outcome.waiting_for_provider else "not_ready"
+        )
+    if outcome.trunk_sid != number.status.trunk_sid:
+        # The provider's phoneNumberCount changed: let it recount now, not at its next verification.
+        state.wake(ObjectKey.provider(number.namespace, number.spec.provider_ref.name))
+    return outcome
+
+
+@kopf.on.resume(*NUMBERS, id="import_number", **SHARD)
+@kopf.on.create(*NUMBERS, id="import_number", **SHARD)
+@kopf.on.update(*NUMBERS, id="import_number", **SHARD)
+@to_kopf_errors
+async def import_number(
+    body: kopf.Body,
+    reason: str,
+    memo: kopf.Memo,
+    logger: kopf.Logger,
+    **kwargs: Any,
+) -> None:
+    number = PhoneNumber.from_body(dict(body))
+    current = c.is_true(number.status.conditions) and number.status.observed_generation == number.generation
+    if reason == kopf.Reason.RESUME and current:
+        # A restart is no reason to call Twilio: the provider's verification notices a detached number.
+        metrics.STATES.record(
+            number.uid, number.namespace, number.name, metrics.ObjectHealth(PHONE_NUMBER.kind, True)
+        )
+        logger.info("TwilioPhoneNumber resumed: %s is attached, nothing to do", number.status.phone_number)
+        return
+    try:
+        outcome = await _reconcile(body, state_of(memo), Indexes.of(kwargs))
+    except NotFoundError:
+        return
+    logger.info("TwilioPhoneNumber %s: %s", outcome.reason, outcome.message)
+
+
+@kopf.daemon(*NUMBERS, id="keep_number_attached", cancellation_timeout=5.0, **SHARD)
+async def keep_number_attached(
+    stopped: kopf.DaemonStopped,
+    body: kopf.Body,
+    memo: kopf.Memo,
+    logger: kopf.Logger,
+    **kwargs: Any,
+) -> None:
+    """Re-check when the provider changes or reports the number detached; slowly otherwise."""
+    state = state_of(memo)
+
+    indexes = Indexes.of(kwargs)
+
+    async def run_once() -> float:
+        outcome = await _reconcile(body, state, indexes)
+        return RECHECK_READY if outcome.ready else RECHECK_NOT_READY
+
+    key = ObjectKey.phone_number(body["metadata"]["namespace"], body["metadata"]["name"])
+    await run_periodically(key, state, stopped, body, logger, RECHECK_READY, run_once)
+
+
+@kopf.on.delete(*NUMBERS, id="detach_number", **SHARD)
+@to_kopf_errors
+async def detach_number(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any) -> None:
+    state = state_of(memo)
+    number = PhoneNumber.from_body(dict(body))
+    if number.annotations.get(names.DELETION_POLICY_OVERRIDE) == "Orphan":
+        logger.info("left %s on its trunk (deletion-policy Orphan)", number.status.phone_number)
+        return
+    try:
+        async with state.turn(number.uid):
+            provider = _provider(number, Indexes.of(kwargs).providers_by_name)
+            result = await release_number(number, provider, state.deps)
+    except TwilioError as error:
+        if error.kind is ErrorKind.TRANSIENT:
+            raise
+        message = (
+            f"cannot detach {number.status.phone_number}: {error}. Fix the provider's credentials, "
+            f"or annotate with {names.DELETION_POLICY_OVERRIDE}=Orphan to leave the number on its trunk"
+        )
+        await state.deps.kube.post_event(number.ref, "Warning", c.DELETION_BLOCKED, message)
+        raise DeletionBlocked(message) from None
+    state.forget(number.uid)
+    metrics.STATES.forget(number.uid)
+    state.wake(ObjectKey.provider(number.namespace, number.spec.provider_ref.name))  # recount its numbers
+    logger.info("deleted: %s", result)

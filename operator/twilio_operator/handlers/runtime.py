@@ -1,0 +1,130 @@
+"""What the kopf handler modules share: the one error boundary, backoff and the periodic loop.
+
+Failures become kopf retries in exactly one place (`to_kopf_errors`, with `retry_delay` deciding how
+long to wait). Per-object daemons sleep until their next check or until something they depend on (a
+Secret, their provider) wakes them, so nothing is polled hot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import random
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
+
+import kopf
+import pydantic
+
+from twilio_operator import metrics
+from twilio_operator.api.errors import (
+    DeletionBlocked,
+    ErrorKind,
+    KubernetesError,
+    NotFoundError,
+    TwilioError,
+    describe,
+)
+from twilio_operator.handlers.state import ObjectKey, OperatorState
+
+P = ParamSpec("P")
+R = TypeVar("R")
+AUTH_RETRY_DELAY = 300.0  # a Secret change wakes us sooner; this is the slow retry
+MAX_BACKOFF = 300.0
+# The failures a handler retries; anything else is a bug and goes to kopf's default handling.
+RETRIED = (TwilioError, DeletionBlocked, KubernetesError, pydantic.ValidationError)
+
+
+def backoff(retry: int, retry_after: float | None = None, base: float = 5.0) -> float:
+    """Exponential with jitter, capped, and never sooner than Twilio's Retry-After."""
+    delay = min(base * 2 ** min(retry, 10), MAX_BACKOFF) * random.uniform(1.0, 1.25)  # noqa: S311
+    return float(max(delay, retry_after or 0.0))
+
+
+def retry_delay(error: Exception, failures: int) -> float:
+    """How long to wait after a failed attempt, by kind of failure."""
+    if isinstance(error, TwilioError):
+        if error.kind is ErrorKind.AUTH:
+            return AUTH_RETRY_DELAY
+        return backoff(failures, error.retry_after)
+    if isinstance(error, DeletionBlocked):
+        return backoff(failures, base=30.0)
+    if isinstance(error, KubernetesError) and error.status == 409:
+        return 1.0
+    return backoff(failures)
+
+
+def retry_reason(error: Exception) -> str:
+    """The metrics label of a retried failure."""
+    if isinstance(error, TwilioError):
+        return error.kind.value
+    if isinstance(error, DeletionBlocked):
+        return "deletion_blocked"
+    if isinstance(error, KubernetesError):
+        return "kubernetes"
+    return "invalid_object"
+
+
+def to_kopf_errors(fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
+    """Map every failure of a handler to kopf's retry semantics, in one place."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        retry = int(kwargs.get("retry") or 0)  # type: ignore[call-overload]
+        try:
+            return await fn(*args, **kwargs)
+        except RETRIED as error:
+            if isinstance(error, TwilioError) and error.kind not in (ErrorKind.TRANSIENT, ErrorKind.AUTH):
+                raise kopf.PermanentError(describe(error)) from None
+            if isinstance(error, pydantic.ValidationError):
+                raise kopf.PermanentError(describe(error)) from None
+            metrics.RETRIES.labels(fn.__name__, retry_reason(error)).inc()
+            raise kopf.TemporaryError(describe(error), delay=retry_delay(error, retry)) from None
+
+    return wrapper
+
+
+async def run_periodically(
+    key: ObjectKey,
+    state: OperatorState,
+    stopped: kopf.DaemonStopped,
+    body: kopf.Body,
+    logger: kopf.Logger,
+    first_delay: float,
+    run_once: Callable[[], Awaitable[float]],
+) -> None:
+    """Call run_once (which returns the delay until its next run) until stopped; wake-ups come early.
+
+    `body` is kopf's live view of the object, so a deletion is seen without a read.
+    """
+    event = state.wakeups.setdefault(key, asyncio.Event())
+    failures = 0
+    delay = first_delay
+    try:
+        while not stopped:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout=delay)
+            event.clear()
+            if stopped or body.get("metadata", {}).get("deletionTimestamp"):
+                break
+            try:
+                delay = await run_once()
+                failures = 0
+            except NotFoundError:
+                break
+            except RETRIED as error:
+                failures += 1
+                metrics.RETRIES.labels("periodic", retry_reason(error)).inc()
+                logger.warning("periodic check failed: %s", describe(error))
+                delay = retry_delay(error, failures)
+    finally:
+        state.wakeups.pop(key, None)
+
+
+def quiet_noisy_loggers() -> None:
+    """The twilio library logs every request at INFO; kubernetes_asyncio logs response bodies
+    (Secret data included) at DEBUG. Neither belongs in an operator's log."""
+    logging.getLogger("twilio").setLevel(logging.WARNING)
+    logging.getLogger("kubernetes_asyncio").setLevel(logging.INFO)

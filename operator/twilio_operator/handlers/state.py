@@ -1,0 +1,75 @@
+"""The operator's runtime state, typed: what the startup handler builds and every handler uses.
+
+kopf hands each handler the same `memo`; the one thing we keep in it is an `OperatorState`, so the
+contract between startup and the handlers is a class, not a set of attribute names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from twilio_operator.api.models import PHONE_NUMBER, PROVIDER, ResourceKind
+from twilio_operator.ports.deps import Deps
+
+
+class ObjectKey(NamedTuple):
+    """Names one of our objects: the key of its daemon's wake-up event."""
+
+    kind: ResourceKind
+    namespace: str
+    name: str
+
+    @classmethod
+    def provider(cls, namespace: str, name: str) -> ObjectKey:
+        return cls(PROVIDER, namespace, name)
+
+    @classmethod
+    def phone_number(cls, namespace: str, name: str) -> ObjectKey:
+        return cls(PHONE_NUMBER, namespace, name)
+
+
+@dataclass
+class OperatorState:
+    """Dependencies, per-object locks, the process-wide reconcile bound and the daemons' wake-ups."""
+
+    deps: Deps
+    max_concurrent_reconciles: int
+    locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
+    wakeups: dict[ObjectKey, asyncio.Event] = field(default_factory=dict)
+    # (namespace, name) -> what the provider's numbers care about: (ready, trunk SID)
+    provider_states: dict[tuple[str, str], tuple[bool, str | None]] = field(default_factory=dict)
+    slots: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.slots = asyncio.Semaphore(self.max_concurrent_reconciles)
+
+    @contextlib.asynccontextmanager
+    async def turn(self, uid: str) -> AsyncIterator[None]:
+        """One reconcile per object at a time, and a bounded number in the whole process.
+
+        The object's lock comes first, then a process-wide slot: a task that waits for a slot holds
+        no slot, so lock holders and slot holders never wait for each other. The bound keeps a burst
+        of a thousand creates from holding a thousand reconciles' HTTP bodies in memory at once.
+        """
+        async with self.locks[uid], self.slots:
+            yield
+
+    def forget(self, uid: str) -> None:
+        self.locks.pop(uid, None)
+
+    def wake(self, key: ObjectKey) -> None:
+        """Wake the daemon of one object now (no-op when it has none yet)."""
+        event = self.wakeups.get(key)
+        if event is not None:
+            event.set()
+
+
+def state_of(memo: Any) -> OperatorState:
+    """The OperatorState that the startup handler put into kopf's memo."""
+    state: OperatorState = memo.state
+    return state

@@ -1,0 +1,20 @@
+"""What a reconcile works through: the two ports, plus the clock and the password source that tests
+make deterministic."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from twilio_operator.api.credentials import generate_password
+from twilio_operator.ports.kube.port import KubernetesPort
+from twilio_operator.ports.twilio.port import TwilioConnector
+
+
+@dataclass
+class Deps:
+    twilio: TwilioConnector
+    kube: KubernetesPort
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    new_password: Callable[[], str] = generate_password

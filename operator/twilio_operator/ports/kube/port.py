@@ -1,0 +1,56 @@
+"""The narrow async port to Kubernetes: Secrets, status and Events.
+
+kopf owns the watches and the handler protocol (finalizers, progress). This port does the writes
+that a reconcile needs in the middle of its work, such as the SIP password Secret before Twilio is
+called and a SID in status right after Twilio created it, which kopf's end-of-handler patch cannot do.
+
+Contract: non-blocking; the API server's refusals arrive as `KubernetesError` (with its reason and
+message), a status patch of a vanished object as `NotFoundError`; Events are best effort.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from twilio_operator.api.models import ResourceKind
+from twilio_operator.api.objects import ObjectRef
+
+
+@dataclass(frozen=True)
+class SecretData:
+    """A Secret's decoded data and its annotations. Values are only ever held in memory."""
+
+    data: Mapping[str, bytes] = field(repr=False)
+    annotations: Mapping[str, str]
+
+    def text(self, key: str) -> str | None:
+        raw = self.data.get(key)
+        if raw is None:
+            return None
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+
+class KubernetesPort(Protocol):
+    async def read_secret(self, namespace: str, name: str) -> SecretData | None: ...
+    async def write_secret(
+        self,
+        namespace: str,
+        name: str,
+        data: Mapping[str, str],
+        annotations: Mapping[str, str],
+        owner: ObjectRef | None,
+    ) -> None: ...
+    async def annotate_secret(self, namespace: str, name: str, annotations: Mapping[str, str]) -> None: ...
+    async def release_secret(self, namespace: str, name: str, owner_uid: str) -> None: ...
+    async def delete_secret(self, namespace: str, name: str) -> bool: ...
+    async def patch_status(
+        self, kind: ResourceKind, namespace: str, name: str, status: Mapping[str, Any]
+    ) -> None: ...
+    async def list_objects(self, kind: ResourceKind, namespace: str) -> list[dict[str, Any]]: ...
+    async def post_event(self, subject: ObjectRef, type_: str, reason: str, message: str) -> None: ...
+    async def close(self) -> None: ...

@@ -1,0 +1,59 @@
+"""Every kind of Twilio request the adapter makes, with the two facts the rest of the operator needs:
+the words for messages and metrics, and whether repeating it is safe.
+
+`idempotent` decides retry-in-place after a transient failure (5xx, timeout): a repeated read or a
+repeated "set X to Y" cannot do harm; a repeated create could make a second resource, so a create
+whose outcome is unknown goes back to the reconcile, which observes what happened first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Operation:
+    description: str  # completes "cannot ...": "list SIP trunks"
+    label: str  # the metrics label: stable, snake_case
+    idempotent: bool
+
+
+def _read(description: str, label: str) -> Operation:
+    return Operation(description, label, idempotent=True)
+
+
+def _write(description: str, label: str, *, idempotent: bool) -> Operation:
+    return Operation(description, label, idempotent=idempotent)
+
+
+FETCH_ACCOUNT = _read("fetch the Twilio account", "fetch_the_twilio_account")
+LIST_TRUNKS = _read("list SIP trunks", "list_sip_trunks")
+CREATE_TRUNK = _write("create SIP trunk", "create_sip_trunk", idempotent=False)
+UPDATE_TRUNK = _write("update SIP trunk", "update_sip_trunk", idempotent=True)
+DELETE_TRUNK = _write("delete SIP trunk", "delete_sip_trunk", idempotent=True)
+LIST_CREDENTIAL_LISTS = _read("list credential lists", "list_credential_lists")
+CREATE_CREDENTIAL_LIST = _write("create credential list", "create_credential_list", idempotent=False)
+DELETE_CREDENTIAL_LIST = _write("delete credential list", "delete_credential_list", idempotent=True)
+LIST_CREDENTIALS = _read("list SIP credentials", "list_sip_credentials")
+CREATE_CREDENTIAL = _write("create SIP credential", "create_sip_credential", idempotent=False)
+UPDATE_CREDENTIAL_PASSWORD = _write(
+    "update SIP credential password", "update_sip_credential_password", idempotent=True
+)
+LIST_TRUNK_CREDENTIAL_LISTS = _read("list the trunk's credential lists", "list_the_trunk_s_credential_lists")
+ATTACH_CREDENTIAL_LIST = _write(
+    "attach credential list to trunk", "attach_credential_list_to_trunk", idempotent=False
+)
+DETACH_CREDENTIAL_LIST = _write(
+    "detach credential list from trunk", "detach_credential_list_from_trunk", idempotent=True
+)
+LIST_ORIGINATION_URLS = _read("list origination URLs", "list_origination_urls")
+CREATE_ORIGINATION_URL = _write("create origination URL", "create_origination_url", idempotent=False)
+UPDATE_ORIGINATION_URL = _write("update origination URL", "update_origination_url", idempotent=True)
+DELETE_ORIGINATION_URL = _write("delete origination URL", "delete_origination_url", idempotent=True)
+LIST_INCOMING_NUMBERS = _read("list incoming phone numbers", "list_incoming_phone_numbers")
+FETCH_INCOMING_NUMBER = _read("fetch incoming phone number", "fetch_incoming_phone_number")
+FIND_INCOMING_NUMBER = _read("find incoming phone number", "find_incoming_phone_number")
+MOVE_NUMBER = _write("move phone number", "move_phone_number", idempotent=True)
+DETACH_NUMBER = _write("detach phone number", "detach_phone_number", idempotent=True)
+FETCH_VOICE_REGION = _read("fetch the trunk's voice region", "fetch_the_trunk_s_voice_region")
+UPDATE_VOICE_REGION = _write("set the trunk's voice region", "set_the_trunk_s_voice_region", idempotent=True)

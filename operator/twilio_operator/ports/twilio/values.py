@@ -1,0 +1,64 @@
+"""The values that cross the Twilio port: frozen, library-free copies of what Twilio returned."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Account:
+    sid: str
+    status: str
+    friendly_name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Trunk:
+    sid: str
+    domain_name: str
+    friendly_name: str
+    transfer_mode: str
+
+
+@dataclass(frozen=True)
+class CredentialList:
+    sid: str
+    friendly_name: str
+
+
+@dataclass(frozen=True)
+class Credential:
+    sid: str
+    username: str
+
+
+@dataclass(frozen=True)
+class OriginationUrl:
+    sid: str
+    sip_url: str
+    priority: int
+    weight: int
+    enabled: bool
+    friendly_name: str
+
+
+@dataclass(frozen=True)
+class IncomingNumber:
+    sid: str
+    phone_number: str
+    trunk_sid: str | None
+    voice: bool = False
+    sms: bool = False
+    mms: bool = False
+    fax: bool = False
+
+
+@dataclass(frozen=True)
+class NumberPage:
+    """The first numbers of an account, how many there are in all, and every number's trunk."""
+
+    numbers: tuple[IncomingNumber, ...]
+    total: int
+    trunk_of: Mapping[str, str | None] = field(default_factory=dict)  # number SID -> trunk SID

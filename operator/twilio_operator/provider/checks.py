@@ -1,0 +1,127 @@
+"""Verification decided without I/O: each check's verdict from what was observed, and the overall status.
+
+Everything here is a pure function of its arguments, so it is unit-tested with tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from twilio_operator.api.conditions import rfc3339
+from twilio_operator.api.errors import ErrorKind, TwilioError
+from twilio_operator.api.models import CheckStatus, VerificationDetail, VerificationStatus
+from twilio_operator.ports.twilio.values import Account, CredentialList, NumberPage, Trunk
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: CheckStatus
+    message: str
+    details: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One parallel read of the account: the four access checks' reads, and what they returned."""
+
+    account: Account | TwilioError
+    trunks: list[Trunk] | TwilioError
+    lists: list[CredentialList] | TwilioError
+    numbers: NumberPage | TwilioError
+
+
+@dataclass(frozen=True)
+class ImportedNumber:
+    """A TwilioPhoneNumber that reports its number attached to this provider's trunk."""
+
+    name: str
+    sid: str
+    phone_number: str
+
+
+def verdict(checks: Iterable[Check]) -> VerificationStatus:
+    statuses = {check.status for check in checks}
+    if not statuses:
+        return "pending"
+    if "failed" in statuses:
+        return "failed"
+    if "warning" in statuses:
+        return "warning"
+    return "verified"
+
+
+def access_checks(observed: Observed) -> list[Check]:
+    """What the credentials can do: read the account (and is it active), trunks, lists, numbers."""
+    checks: list[Check] = []
+    account = observed.account
+    if isinstance(account, TwilioError):
+        checks.append(Check("accountActive", "failed", str(account)))
+    elif account.status != "active":
+        checks.append(Check("accountActive", "failed", f"account is {account.status}"))
+    else:
+        checks.append(Check("accountActive", "passed", "account is active", (("type", account.type),)))
+    for name, result, what in (
+        ("sipTrunkingAccess", observed.trunks, "SIP trunks are readable"),
+        ("credentialListAccess", observed.lists, "credential lists are readable"),
+    ):
+        checks.append(
+            Check(name, "failed", str(result))
+            if isinstance(result, TwilioError)
+            else Check(name, "passed", what)
+        )
+    numbers = observed.numbers
+    if isinstance(numbers, TwilioError):
+        checks.append(Check("phoneNumbersAccess", "failed", str(numbers)))
+    else:
+        checks.append(
+            Check(
+                "phoneNumbersAccess",
+                "passed",
+                f"{numbers.total} incoming phone numbers",
+                (("count", str(numbers.total)),),
+            )
+        )
+    return checks
+
+
+def first_blocking_error(observed: Observed) -> TwilioError | None:
+    """A transient error anywhere means "try again"; otherwise the first failure explains the rest."""
+    errors = [
+        r
+        for r in (observed.account, observed.trunks, observed.lists, observed.numbers)
+        if isinstance(r, TwilioError)
+    ]
+    transient = [e for e in errors if e.kind is ErrorKind.TRANSIENT]
+    candidates = transient or errors
+    return candidates[0] if candidates else None
+
+
+def numbers_check(imported: list[ImportedNumber], detached: list[ImportedNumber], page: NumberPage) -> Check:
+    """Numbers imported through TwilioPhoneNumber objects must still be on the trunk."""
+    if not detached:
+        return Check("phoneNumbersOnTrunk", "passed", f"{len(imported)} imported numbers are on the trunk")
+    listed = ", ".join(f"{n.phone_number or n.sid}" for n in detached[:10])
+    gone = [n for n in detached if n.sid not in page.trunk_of]
+    return Check(
+        "phoneNumbersOnTrunk",
+        "warning",
+        f"{len(detached)} imported numbers are no longer on the trunk: {listed}; re-attaching",
+        (("detached", str(len(detached))), ("missingFromAccount", str(len(gone)))),
+    )
+
+
+def verification_details(checks: list[Check], now: datetime) -> list[VerificationDetail]:
+    stamp = rfc3339(now)
+    return [
+        VerificationDetail(
+            check_name=check.name,
+            status=check.status,
+            message=check.message,
+            timestamp=stamp,
+            details=dict(check.details),
+        )
+        for check in checks
+    ]

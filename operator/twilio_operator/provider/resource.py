@@ -1,0 +1,49 @@
+"""The TwilioProvider as a reconcile sees it, and how a reconcile ended."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from twilio_operator.api import names
+from twilio_operator.api.models import PROVIDER, TwilioProviderSpec, TwilioProviderStatus
+from twilio_operator.api.objects import ObjectRef, identity
+
+
+@dataclass(frozen=True)
+class Provider:
+    """What a reconcile needs of a TwilioProvider object."""
+
+    namespace: str
+    name: str
+    uid: str
+    generation: int
+    spec: TwilioProviderSpec
+    status: TwilioProviderStatus
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef(PROVIDER, self.namespace, self.name, self.uid)
+
+    @property
+    def sip_secret_name(self) -> str:
+        return names.sip_secret_name(self.name, self.spec.sip_credentials_secret_name)
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> Provider:
+        return cls(
+            **identity(body),
+            spec=TwilioProviderSpec.model_validate(body.get("spec") or {}),
+            status=TwilioProviderStatus.model_validate(body.get("status") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a reconcile ended. `blocked` means waiting on the user (a Secret), not on Twilio."""
+
+    ready: bool
+    blocked: bool = False
+    message: str = ""
+    detached_numbers: tuple[str, ...] = ()  # TwilioPhoneNumber objects whose number left the trunk

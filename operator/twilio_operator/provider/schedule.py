@@ -1,0 +1,52 @@
+"""When a TwilioProvider is verified next: its verificationInterval, with a floor and jitter.
+
+The floor is 60 s (the API server refuses shorter intervals); tests lower it through
+TWILIO_OPERATOR_MIN_VERIFICATION_INTERVAL. The liveness probe reads the same interval.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from datetime import UTC, datetime, timedelta
+
+from twilio_operator.api import conditions as c
+from twilio_operator.api.models import MIN_VERIFICATION_INTERVAL, parse_duration
+from twilio_operator.provider.resource import Provider
+
+MIN_INTERVAL_ENV = "TWILIO_OPERATOR_MIN_VERIFICATION_INTERVAL"
+JITTER = 0.1  # +-10 %, so providers created together do not verify together forever
+
+
+def verification_interval_seconds(interval_text: str | None) -> float:
+    """A verificationInterval in seconds, never below the floor."""
+    floor = float(os.environ.get(MIN_INTERVAL_ENV) or MIN_VERIFICATION_INTERVAL.total_seconds())
+    try:
+        interval = parse_duration(str(interval_text or "1h")).total_seconds()
+    except ValueError:
+        interval = 3600.0
+    return max(interval, floor)
+
+
+def next_interval(provider: Provider) -> float:
+    """The provider's interval, jittered to spread the herd."""
+    interval = verification_interval_seconds(provider.spec.verification_interval)
+    return interval * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311
+
+
+def seconds_until_due(provider: Provider, now: datetime | None = None) -> float:
+    """Seconds until the next verification is due, from status.lastVerifiedAt (<= 0: overdue)."""
+    interval = next_interval(provider)
+    last = provider.status.last_verified_at
+    if not last:
+        return interval
+    elapsed = (now or datetime.now(UTC)) - datetime.fromisoformat(last.replace("Z", "+00:00"))
+    return interval - elapsed / timedelta(seconds=1)
+
+
+def verified_recently(provider: Provider) -> bool:
+    """Ready for this generation and not yet due: an operator restart need not call Twilio."""
+    status = provider.status
+    if not c.is_true(status.conditions) or status.observed_generation != provider.generation:
+        return False
+    return seconds_until_due(provider) > 0

@@ -31,10 +31,11 @@ test: venv controlplane openapi helm ## the whole suite: unit, component, contra
 test-unit: venv ## only the tests that need no control plane
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
-lint: venv ## ruff (lint and format check) and mypy --strict
+lint: venv ## ruff (lint and format check), mypy --strict and the import contracts (.importlinter)
 	$(BIN)/ruff check operator tests hack bench
 	$(BIN)/ruff format --check operator tests hack bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 fmt: venv ## apply ruff's formatting and fixes
 	$(BIN)/ruff format operator tests hack bench
@@ -77,7 +78,8 @@ image: ## build the operator image (needs a Docker daemon): make image IMAGE=rep
 	docker build -t $(IMAGE) .
 
 e2e: venv ## kind end-to-end test (needs a Docker daemon, kind and kubectl)
-	$(BIN)/pytest tests/e2e --run-e2e -m e2e $(PYTEST_ARGS)
+	@bash hack/e2e-preflight.sh
+	$(BIN)/pytest tests/e2e -m e2e $(PYTEST_ARGS)
 
 demo: venv controlplane openapi ## the operator end to end on this machine (control plane + emulator); KEEP=1 keeps it running
 	$(BIN)/python hack/demo.py $(if $(KEEP),--keep)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,51 @@ def test_chart_accepts_the_e2e_values() -> None:
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     assert container["image"] == IMAGE and container["imagePullPolicy"] == "Never"
     assert {"name": "TWILIO_OPERATOR_TWILIO_BASE_URL", "value": EMULATOR_URL} in container["env"]
+
+
+def test_the_e2e_tier_collects_as_make_e2e_selects_it() -> None:
+    """`make e2e` runs `pytest tests/e2e -m e2e`: those exact options must collect the kind test."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/e2e", "-m", "e2e", "--collect-only", "-q"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "test_kind.py::test_install_reconcile_delete_uninstall" in result.stdout, result.stdout
+
+
+def test_make_e2e_names_what_is_missing(tmp_path: Path) -> None:
+    """Without Docker, kind and kubectl, the preflight lists each of them instead of a pytest error."""
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    result = subprocess.run(
+        ["/bin/bash", str(REPO / "hack" / "e2e-preflight.sh")],
+        env={"PATH": str(bare)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    for tool in ("docker: not installed", "kind: not installed", "kubectl: not installed"):
+        assert tool in result.stderr, result.stderr
+
+
+def test_make_e2e_says_when_the_docker_daemon_is_unreachable(tmp_path: Path) -> None:
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    for tool, script in (("docker", "exit 1"), ("kind", "exit 0"), ("kubectl", "exit 0")):
+        path = bare / tool
+        path.write_text(f"#!/bin/sh\n{script}\n")
+        path.chmod(0o755)
+    result = subprocess.run(
+        ["/bin/bash", str(REPO / "hack" / "e2e-preflight.sh")],
+        env={"PATH": f"{bare}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert "no Docker daemon answers" in result.stderr, result.stderr
+    assert "kind" not in result.stderr.split("missing:", 1)[1]

@@ -1,17 +1,17 @@
 """Prometheus metrics of the operator.
 
-Label values are bounded: kinds, results, Twilio operations (a fixed set in the
-gateway), HTTP status codes, verification statuses. The one per-object series,
+Label values are bounded: kinds, results, Twilio operations (the fixed table in
+ports/twilio/operations.py), HTTP status codes, verification statuses. The one per-object series,
 the last successful verification time, is keyed by namespace and name because
 an on-call engineer needs exactly that, and it exists once per TwilioProvider.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
-import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -68,17 +68,62 @@ def timed_reconcile(kind: str) -> Iterator[ReconcileRecord]:
         RECONCILE_SECONDS.labels(kind).observe(time.perf_counter() - started)
 
 
-def operation_label(operation: str) -> str:
-    """'create SIP trunk' -> 'create_sip_trunk' (the gateway's operations are a fixed set)."""
-    return re.sub(r"[^a-z0-9]+", "_", operation.lower()).strip("_")
+# The object whose reconcile is running in this task; set by the handlers around each reconcile.
+CURRENT_OBJECT: contextvars.ContextVar[str | None] = contextvars.ContextVar("current_object", default=None)
 
 
-def observe_twilio_call(operation: str, code: int | None, seconds: float) -> None:
-    label = operation_label(operation)
+def observe_twilio_call(label: str, code: int | None, seconds: float) -> None:
     TWILIO_REQUESTS.labels(label, str(code) if code else "error").inc()
     TWILIO_SECONDS.labels(label).observe(seconds)
     if code == 429:
         TWILIO_RATE_LIMITED.inc()
+    uid = CURRENT_OBJECT.get()
+    if uid is not None:
+        CALLS_PER_OBJECT.count(uid)
+
+
+@dataclass(eq=False)  # registries hash their collectors
+class CallsPerObject(Collector):
+    """Twilio requests per object per minute, reported as the largest count over all objects.
+
+    All of a runaway loop's requests can be successful, so no error-rate alert sees one; this gauge
+    does. One series, whatever the number of objects: the per-object counts stay in memory, two
+    minutes' worth at most.
+    """
+
+    clock: Callable[[], float] = time.monotonic
+    # uid -> (minute, requests in that minute, requests in the minute before)
+    minutes: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+
+    def count(self, uid: str) -> None:
+        minute = int(self.clock() // 60)
+        seen, current, before = self.minutes.get(uid, (minute, 0, 0))
+        if seen == minute:
+            self.minutes[uid] = (minute, current + 1, before)
+        else:
+            self.minutes[uid] = (minute, 1, current if seen == minute - 1 else 0)
+
+    def busiest(self) -> int:
+        """The most requests one object made in the current or the previous minute."""
+        minute = int(self.clock() // 60)
+        stale = [uid for uid, (seen, _, _) in self.minutes.items() if seen < minute - 1]
+        for uid in stale:
+            del self.minutes[uid]
+        most = 0
+        for seen, current, before in self.minutes.values():
+            most = max(most, current, before if seen == minute else 0)
+        return most
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily(
+            f"{PREFIX}_twilio_calls_per_object_max",
+            "Most Twilio requests one object made in the current or the previous minute.",
+            value=self.busiest(),
+        )
+
+
+CALLS_PER_OBJECT = CallsPerObject()
+REGISTRY.register(CALLS_PER_OBJECT)
 
 
 @dataclass

@@ -72,7 +72,11 @@ class FakeKube:
     async def patch_status(
         self, kind: ResourceKind, namespace: str, name: str, status: Mapping[str, Any]
     ) -> None:
-        self.statuses[(kind.plural, namespace, name)] = copy.deepcopy(dict(status))
+        # A JSON merge patch: null removes a field.
+        stored = self.statuses.setdefault((kind.plural, namespace, name), {})
+        stored.update(copy.deepcopy(dict(status)))
+        for key in [k for k, v in stored.items() if v is None]:
+            del stored[key]
 
     async def list_objects(self, kind: ResourceKind, namespace: str) -> list[dict[str, Any]]:
         return copy.deepcopy(self.objects.get((kind.plural, namespace), []))

@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from twilio_operator import metrics
 from twilio_operator.api.conditions import ConditionUpdate, merge_conditions
 from twilio_operator.api.errors import ErrorKind, TwilioError, classify, clean_detail
-from twilio_operator.handlers.runtime import MAX_BACKOFF, backoff
+from twilio_operator.api.models import TwilioPhoneNumberStatus, status_patch
+from twilio_operator.handlers.runtime import MAX_BACKOFF, WakeSpacing, backoff
 
 
 @pytest.mark.parametrize(
@@ -84,3 +86,44 @@ def test_conditions_are_ordered_ready_first() -> None:
         now,
     )
     assert [c.type for c in merged] == ["Ready", "SipCredentialsStored"]
+
+
+def test_wake_spacing_doubles_while_wakeups_keep_coming_and_resets_after_quiet() -> None:
+    spacing = WakeSpacing(minimum=2.0, maximum=16.0)
+    assert spacing.before_woken_run(100.0) == 0.0  # the first wake-up runs at once
+    spacing.ran(100.0)
+    waits = []
+    now = 100.0
+    for _ in range(5):  # woken right after every run, as two objects waking each other would
+        now += 0.1
+        wait = spacing.before_woken_run(now)
+        waits.append(round(wait, 1))
+        now += wait
+        spacing.ran(now)
+    assert waits == [3.9, 7.9, 15.9, 15.9, 15.9]
+    assert spacing.before_woken_run(now + 60) == 0.0 and spacing.current == 2.0  # quiet: back to the minimum
+
+
+def test_status_patch_sends_null_for_fields_that_became_unset() -> None:
+    written = TwilioPhoneNumberStatus(sid="PN1", trunk_sid="TK1", phone_number="+15005550006")
+    wanted = written.model_copy(update={"trunk_sid": None})
+    same = {"conditions": [], "sid": "PN1", "phoneNumber": "+15005550006"}
+    assert status_patch(written, wanted) == {**same, "trunkSid": None}
+    assert status_patch(wanted, wanted) == same
+
+
+def test_calls_per_object_reports_the_busiest_object_of_the_last_two_minutes() -> None:
+    now = [600.0]
+    rate = metrics.CallsPerObject(clock=lambda: now[0])
+    for _ in range(3):
+        rate.count("quiet")
+    for _ in range(50):
+        rate.count("looping")
+    assert rate.busiest() == 50
+    now[0] += 60  # the next minute: last minute's 50 still count
+    rate.count("looping")
+    assert rate.busiest() == 50
+    now[0] += 60  # two minutes on: only this minute's single request
+    assert rate.busiest() == 1
+    now[0] += 120
+    assert rate.busiest() == 0 and rate.minutes == {}

@@ -378,3 +378,15 @@ def parse_duration(text: str) -> timedelta:
 def dump(model: BaseModel) -> dict[str, Any]:
     """The model as the API server stores it: camelCase keys, no unset optionals."""
     return model.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+def status_patch(written: BaseModel, wanted: BaseModel) -> dict[str, Any]:
+    """A JSON merge patch from the status as it was written to the one wanted.
+
+    A field that became unset must be sent as null: leaving it out of a merge patch keeps the old
+    value on the server, and a stale trunkSid there once made a provider and a number wake each
+    other in a loop.
+    """
+    patch = dump(wanted)
+    patch.update({key: None for key in dump(written) if key not in patch})
+    return patch

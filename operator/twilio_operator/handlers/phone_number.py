@@ -31,6 +31,7 @@ from twilio_operator.sharding import SHARD
 NUMBERS = (GROUP, VERSION, PHONE_NUMBER.plural)
 RECHECK_READY = 3600.0  # the provider's verification notices a detached number sooner and wakes us
 RECHECK_NOT_READY = 600.0  # e.g. a number the account does not own yet
+CONFLICT_RECHECK_BASE = 60.0  # a number on another trunk: rechecked after 1, 2, 4 ... minutes, up to 1 h
 ProvidersByName = kopf.Index[tuple[str | None, str], dict[str, Any]]
 ClaimsByNamespace = kopf.Index[str | None, Claimant]
 
@@ -132,9 +133,14 @@ async def keep_number_attached(
     state = state_of(memo)
 
     indexes = Indexes.of(kwargs)
+    conflicts = 0
 
     async def run_once() -> float:
+        nonlocal conflicts
         outcome = await _reconcile(body, state, indexes)
+        conflicts = conflicts + 1 if outcome.reason == c.CONFLICT else 0
+        if conflicts:
+            return float(min(CONFLICT_RECHECK_BASE * 2 ** (conflicts - 1), RECHECK_READY))
         return RECHECK_READY if outcome.ready else RECHECK_NOT_READY
 
     key = ObjectKey.phone_number(body["metadata"]["namespace"], body["metadata"]["name"])

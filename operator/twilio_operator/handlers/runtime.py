@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 import random
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
@@ -33,6 +35,12 @@ P = ParamSpec("P")
 R = TypeVar("R")
 AUTH_RETRY_DELAY = 300.0  # a Secret change wakes us sooner; this is the slow retry
 MAX_BACKOFF = 300.0
+# Wake-ups are rate bound per object: a woken run never follows the previous run closer than the
+# spacing, and the spacing doubles (up to the maximum) while wake-ups keep coming that fast, so two
+# objects that wake each other cannot make a loop against the customer's Twilio account.
+MIN_WAKE_SPACING_ENV = "TWILIO_OPERATOR_MIN_WAKE_SPACING_SECONDS"
+DEFAULT_MIN_WAKE_SPACING = 2.0
+MAX_WAKE_SPACING = 120.0
 # The failures a handler retries; anything else is a bug and goes to kopf's default handling.
 RETRIED = (TwilioError, DeletionBlocked, KubernetesError, pydantic.ValidationError)
 
@@ -102,13 +110,18 @@ async def run_periodically(
     event = state.wakeups.setdefault(key, asyncio.Event())
     failures = 0
     delay = first_delay
+    spacing = WakeSpacing(min_wake_spacing())
     try:
         while not stopped:
+            woken = False
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout=delay)
+                woken = await asyncio.wait_for(event.wait(), timeout=delay)
+            if woken:
+                await asyncio.sleep(spacing.before_woken_run(time.monotonic()))  # more wake-ups coalesce
             event.clear()
             if stopped or body.get("metadata", {}).get("deletionTimestamp"):
                 break
+            spacing.ran(time.monotonic())
             try:
                 delay = await run_once()
                 failures = 0
@@ -121,6 +134,36 @@ async def run_periodically(
                 delay = retry_delay(error, failures)
     finally:
         state.wakeups.pop(key, None)
+
+
+def min_wake_spacing() -> float:
+    raw = os.environ.get(MIN_WAKE_SPACING_ENV)
+    try:
+        return max(0.0, float(raw)) if raw else DEFAULT_MIN_WAKE_SPACING
+    except ValueError:
+        return DEFAULT_MIN_WAKE_SPACING
+
+
+class WakeSpacing:
+    """The rate bound of one object's wake-ups (times are monotonic seconds)."""
+
+    def __init__(self, minimum: float, maximum: float = MAX_WAKE_SPACING) -> None:
+        self.minimum = minimum
+        self.maximum = max(minimum, maximum)
+        self.current = minimum
+        self.last_run: float | None = None
+
+    def before_woken_run(self, now: float) -> float:
+        """Seconds to wait before a run that a wake-up asked for."""
+        if self.last_run is None:
+            return 0.0
+        since = now - self.last_run
+        # Woken again within the spacing: the objects may be waking each other; back off.
+        self.current = min(self.current * 2, self.maximum) if since < self.current else self.minimum
+        return max(0.0, self.last_run + self.current - now)
+
+    def ran(self, now: float) -> None:
+        self.last_run = now
 
 
 def quiet_noisy_loggers() -> None:

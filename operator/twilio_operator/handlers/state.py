@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from twilio_operator import metrics
 from twilio_operator.api.models import PHONE_NUMBER, PROVIDER, ResourceKind
 from twilio_operator.ports.deps import Deps
 
@@ -57,7 +58,11 @@ class OperatorState:
         of a thousand creates from holding a thousand reconciles' HTTP bodies in memory at once.
         """
         async with self.locks[uid], self.slots:
-            yield
+            token = metrics.CURRENT_OBJECT.set(uid)  # Twilio requests made now count for this object
+            try:
+                yield
+            finally:
+                metrics.CURRENT_OBJECT.reset(token)
 
     def forget(self, uid: str) -> None:
         self.locks.pop(uid, None)

@@ -23,7 +23,7 @@ from twilio_operator.api.models import (
     TwilioPhoneNumberStatus,
     TwilioProviderSpec,
     TwilioProviderStatus,
-    dump,
+    status_patch,
 )
 from twilio_operator.api.objects import ObjectRef, identity
 from twilio_operator.phone_number.claims import Claimant, first_claimant
@@ -112,7 +112,9 @@ class NumberWriter:
         conditions = merge_conditions(self.status.conditions, [update], self._number.generation, self.now)
         self.set(conditions=conditions, observed_generation=self._number.generation)
         n = self._number
-        await self._deps.kube.patch_status(PHONE_NUMBER, n.namespace, n.name, dump(self.status))
+        await self._deps.kube.patch_status(
+            PHONE_NUMBER, n.namespace, n.name, status_patch(n.status, self.status)
+        )
         metrics.STATES.record(n.uid, n.namespace, n.name, metrics.ObjectHealth("TwilioPhoneNumber", ready))
         if previous is None or (previous.status, previous.reason) != (update.status, update.reason):
             kind = event or ("Normal" if ready else "Warning")

@@ -108,7 +108,8 @@ def numbers_check(imported: list[ImportedNumber], detached: list[ImportedNumber]
     return Check(
         "phoneNumbersOnTrunk",
         "warning",
-        f"{len(detached)} imported numbers are no longer on the trunk: {listed}; re-attaching",
+        f"{len(detached)} imported numbers are no longer on the trunk: {listed}; each TwilioPhoneNumber "
+        "re-attaches its number or reports why it cannot",
         (("detached", str(len(detached))), ("missingFromAccount", str(len(gone)))),
     )
 

@@ -8,7 +8,7 @@ from typing import Any
 from twilio_operator import metrics
 from twilio_operator.api import conditions as c
 from twilio_operator.api.conditions import ConditionUpdate, merge_conditions
-from twilio_operator.api.models import PROVIDER, TwilioProviderStatus, dump
+from twilio_operator.api.models import PROVIDER, TwilioProviderStatus, status_patch
 from twilio_operator.ports.deps import Deps
 from twilio_operator.provider.checks import Check
 from twilio_operator.provider.resource import Provider
@@ -21,6 +21,7 @@ class StatusWriter:
         self._provider = provider
         self._deps = deps
         self.status = provider.status
+        self._written = provider.status  # what the API server has, as far as this reconcile knows
         self.now = deps.clock()
         # While a provider is provisioned for the first time, the Normal events of each step are
         # folded into the one Provisioned event: one API write instead of five per new provider.
@@ -39,7 +40,9 @@ class StatusWriter:
 
     async def flush(self) -> None:
         p = self._provider
-        await self._deps.kube.patch_status(PROVIDER, p.namespace, p.name, dump(self.status))
+        patch = status_patch(self._written, self.status)
+        await self._deps.kube.patch_status(PROVIDER, p.namespace, p.name, patch)
+        self._written = self.status
         metrics.STATES.record(p.uid, p.namespace, p.name, provider_health(self.status))
 
     async def event(self, type_: str, reason: str, message: str) -> None:

@@ -8,7 +8,9 @@ publishes what the chart and the docs promise, with least privilege and pinned a
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +126,34 @@ def test_release_version_check_reads_chart_yaml(tmp_path: Path) -> None:
         assert (result.returncode == 0) == ok, (tag, result.stdout, result.stderr)
         if ok:
             assert output.read_text() == f"version={chart['version']}\n"
+
+
+def run_step(script: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_release_chart_steps_package_a_chart_for_the_owner(helm_bin: Path, tmp_path: Path) -> None:
+    """Run the chart job's own scripts on a copy: re-point the image for a fork, lint, package."""
+    jobs = load(RELEASE)["jobs"]["chart"]["steps"]
+    repoint, package = (next(s for s in jobs if s.get("name", "").startswith(p)) for p in ("Point", "Lint"))
+    shutil.copytree(CHART, tmp_path / "charts" / CHART.name)
+    result = run_step(repoint["run"], tmp_path, OWNER="Some-Fork")
+    assert result.returncode == 0, result.stderr
+    values = yaml.safe_load((tmp_path / "charts" / CHART.name / "values.yaml").read_text())
+    assert values["image"]["repository"] == "ghcr.io/some-fork/twilio-operator"
+    result = run_step(package["run"], tmp_path, HELM=str(helm_bin), HOME=str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    archive = tmp_path / "dist" / f"twilio-operator-{chart['version']}.tgz"
+    with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
+    assert "twilio-operator/README.md" in names and "twilio-operator/values.schema.json" in names
+    assert "twilio-operator/README.md.gotmpl" not in names
+    assert {f"twilio-operator/crds/{p.name}" for p in (CHART / "crds").glob("*.yaml")} <= names

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: help venv controlplane openapi test test-unit lint fmt crds cluster cluster-down demo bench e2e clean helm manifests argocd-cm lint-chart lint-docker test-packaging image
+.PHONY: help venv controlplane openapi test test-unit lint fmt crds cluster cluster-down demo bench e2e clean helm manifests argocd-cm lint-chart lint-docker test-packaging image lint-workflows chart-docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -31,7 +31,7 @@ test: venv controlplane openapi helm ## the whole suite: unit, component, contra
 test-unit: venv ## only the tests that need no control plane
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
-lint: venv ## ruff (lint and format check), mypy --strict and the import contracts (.importlinter)
+lint: venv lint-workflows ## ruff (lint and format check), mypy --strict, the import contracts (.importlinter), actionlint
 	$(BIN)/ruff check operator tests hack bench
 	$(BIN)/ruff format --check operator tests hack bench
 	$(BIN)/mypy
@@ -61,6 +61,12 @@ helm: ## build (or reuse) the helm CLI from its Go module into .cache/helm/bin
 
 manifests: crds ## render deploy/install.yaml from the Helm chart (CRDs from `make crds`)
 	bash hack/render-install.sh
+
+chart-docs: ## render charts/twilio-operator/README.md from values.yaml with helm-docs (built into .cache/gotools/bin)
+	bash hack/chart-docs.sh
+
+lint-workflows: venv ## actionlint on .github/workflows (built from its Go module into .cache/gotools/bin), with shellcheck
+	"$$(bash hack/gotools/build.sh actionlint | tail -n 1)" -shellcheck $(BIN)/shellcheck
 
 argocd-cm: venv ## render argocd/argocd-cm.yaml from the Lua health checks in argocd/
 	$(BIN)/python hack/render_argocd_cm.py

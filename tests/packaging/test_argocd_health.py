@@ -3,12 +3,19 @@
 ArgoCD puts the live object in the global `obj` and runs the script; the script
 returns a table {status=..., message=...}. We do exactly that with the files in
 argocd/, and check that argocd/argocd-cm.yaml carries the same scripts.
+
+argocd/<group>/<Kind>/ has ArgoCD's own layout (resource_customizations/ upstream):
+health.lua, health_test.yaml (`tests: [{healthStatus: {status, message}, inputPath}]`)
+and testdata/*.yaml. Every case of every health_test.yaml runs here, compared exactly
+(status and message) as upstream's `go test ./util/lua/` does, so the directories can be
+proposed to argoproj/argo-cd as they are.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -238,6 +245,80 @@ def test_provider_verification_failed_while_ready_unknown() -> None:
     }
     health = run_health(script("TwilioProvider"), resource("TwilioProvider", status))
     assert health == {"status": "Degraded", "message": "Twilio verification failed: account suspended"}
+
+
+# ---------------------------------------------------------------------------- ArgoCD's own test format
+
+
+class _KubeYamlLoader(yaml.SafeLoader):
+    """YAML as ArgoCD reads it (sigs.k8s.io/yaml, via JSON): timestamps stay strings."""
+
+
+_KubeYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_kube_yaml(path: Path) -> Any:
+    return yaml.load(path.read_text(), Loader=_KubeYamlLoader)  # a SafeLoader subclass
+
+
+def health_check_dirs() -> list[Path]:
+    return sorted(path.parent for path in ARGOCD.glob("*/*/health.lua"))
+
+
+def upstream_cases() -> list[tuple[str, Path, dict[str, Any]]]:
+    """(id, input file, expected {status, message}) for every case of every health_test.yaml."""
+    cases = []
+    for directory in health_check_dirs():
+        test_file = directory / "health_test.yaml"
+        if not test_file.is_file():
+            continue  # test_every_check_has_upstream_tests reports it
+        for test in load_kube_yaml(test_file)["tests"]:
+            case_id = f"{directory.name}/{test['inputPath']}"
+            cases.append((case_id, directory / test["inputPath"], test["healthStatus"]))
+    return cases
+
+
+def test_every_check_has_upstream_tests() -> None:
+    """ArgoCD refuses a health.lua without health_test.yaml; every testdata file is used, no path escapes."""
+    directories = health_check_dirs()
+    assert {d.name for d in directories} == set(KINDS)
+    for directory in directories:
+        test_file = directory / "health_test.yaml"
+        assert test_file.is_file(), f"{directory} has health.lua but no health_test.yaml"
+        document = load_kube_yaml(test_file)
+        assert set(document) == {"tests"}, f"{test_file}: only a `tests` list is ArgoCD's format"
+        paths = []
+        for test in document["tests"]:
+            assert set(test) == {"healthStatus", "inputPath"}, test
+            assert set(test["healthStatus"]) <= {"status", "message"}, test
+            assert test["inputPath"].startswith("testdata/") and ".." not in test["inputPath"], test
+            paths.append(test["inputPath"])
+        assert len(paths) == len(set(paths)), f"{test_file} lists an input twice"
+        on_disk = {f"testdata/{p.name}" for p in (directory / "testdata").glob("*")}
+        assert on_disk == set(paths), f"{directory}/testdata and {test_file} disagree"
+        statuses = {test["healthStatus"]["status"] for test in document["tests"]}
+        assert {"Healthy", "Progressing", "Degraded"} <= statuses, f"{test_file} misses a health state"
+
+
+UPSTREAM_CASES = upstream_cases()
+
+
+@pytest.mark.parametrize(
+    ("input_path", "expected"),
+    [case[1:] for case in UPSTREAM_CASES],
+    ids=[case[0] for case in UPSTREAM_CASES],
+)
+def test_upstream_case(input_path: Path, expected: dict[str, Any]) -> None:
+    obj = load_kube_yaml(input_path)
+    directory = input_path.parent.parent
+    assert obj["apiVersion"].split("/")[0] == directory.parent.name, "testdata of another group"
+    assert obj["kind"] == directory.name, "testdata of another kind"
+    health = run_health((directory / "health.lua").read_text(), obj)
+    # Upstream compares the whole HealthStatus: an omitted message means an empty one.
+    assert health == {"status": expected["status"], "message": expected.get("message", "")}
 
 
 # ---------------------------------------------------------------------------- argocd-cm.yaml

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -243,7 +244,7 @@ def test_metrics_default_service_and_env(render: Render) -> None:
 
 
 def test_metrics_disabled(render: Render) -> None:
-    objects = render({"metrics": {"enabled": False, "serviceMonitor": {"enabled": True, "force": True}}})
+    objects = render({"metrics": {"enabled": False, "serviceMonitor": {"enabled": True}}})
     assert env(objects)["TWILIO_OPERATOR_METRICS_PORT"] == "0"
     assert not by_kind(objects, "Service") and not by_kind(objects, "ServiceMonitor")
     assert [p["name"] for p in container(objects)["ports"]] == ["health"]
@@ -254,23 +255,13 @@ SERVICE_MONITOR = {
 }
 
 
-def test_service_monitor_skipped_without_the_api(render: Render) -> None:
-    assert not by_kind(render(SERVICE_MONITOR), "ServiceMonitor")
+MONITORING_API = ("--api-versions", "monitoring.coreos.com/v1/ServiceMonitor")
 
 
-@pytest.mark.parametrize(
-    ("values", "extra"),
-    [
-        (SERVICE_MONITOR, ("--api-versions", "monitoring.coreos.com/v1/ServiceMonitor")),
-        (
-            {"metrics": {"serviceMonitor": {**SERVICE_MONITOR["metrics"]["serviceMonitor"], "force": True}}},
-            (),
-        ),
-    ],
-    ids=["api-present", "forced"],
-)
-def test_service_monitor_rendered(render: Render, values: dict[str, Any], extra: tuple[str, ...]) -> None:
-    objects = render(values, *extra)
+@pytest.mark.parametrize("extra", [MONITORING_API, ()], ids=["api-present", "api-absent"])
+def test_service_monitor_rendered_when_asked(render: Render, extra: tuple[str, ...]) -> None:
+    """enabled=true renders the ServiceMonitor whether or not Helm sees the API: never silently nothing."""
+    objects = render(SERVICE_MONITOR, *extra)
     monitor = one(objects, "ServiceMonitor")
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
     assert monitor["metadata"]["labels"]["release"] == "prom"
@@ -281,6 +272,71 @@ def test_service_monitor_rendered(render: Render, values: dict[str, Any], extra:
         monitor["spec"]["selector"]["matchLabels"].items()
         <= one(objects, "Service")["metadata"]["labels"].items()
     )
+
+
+def test_service_monitor_needs_the_metrics_service(helm_bin: Path, tmp_path: Path) -> None:
+    values = {"metrics": {"service": {"enabled": False}, "serviceMonitor": {"enabled": True}}}
+    result = template(helm_bin, tmp_path, values)
+    assert result.returncode != 0 and "needs metrics.service.enabled" in result.stderr
+
+
+def notes(helm_bin: Path, tmp_path: Path, values: dict[str, Any], *extra: str) -> str:
+    """NOTES.txt rendered for these values, without a cluster.
+
+    `helm install --dry-run` needs a reachable cluster and `helm template` never prints the
+    notes, so a copy of the chart renders NOTES.txt through `tpl` into a ConfigMap.
+    """
+    chart = tmp_path / "chart"
+    if not chart.exists():
+        shutil.copytree(CHART, chart)
+        shutil.copy(CHART / "templates" / "NOTES.txt", chart / "notes-under-test.txt")
+        (chart / "templates" / "notes-under-test.yaml").write_text(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n"
+            '  notes: {{ tpl (.Files.Get "notes-under-test.txt") . | quote }}\n'
+        )
+    values_file = tmp_path / "notes-values.yaml"
+    values_file.write_text(yaml.safe_dump(values))
+    result = run_helm(
+        helm_bin, "template", "twilio-operator", str(chart), "--namespace", "ops",
+        "-f", str(values_file), "--show-only", "templates/notes-under-test.yaml", *extra,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return str(yaml.safe_load(result.stdout)["data"]["notes"])
+
+
+@pytest.mark.parametrize(
+    ("values", "kinds"),
+    [
+        (SERVICE_MONITOR, ["ServiceMonitor"]),
+        ({"metrics": {"prometheusRule": {"enabled": True}}}, ["PrometheusRule"]),
+        (
+            {"metrics": {"serviceMonitor": {"enabled": True}, "prometheusRule": {"enabled": True}}},
+            ["ServiceMonitor", "PrometheusRule"],
+        ),
+    ],
+    ids=["service-monitor", "prometheus-rule", "both"],
+)
+def test_notes_warn_when_the_monitoring_api_is_not_seen(
+    helm_bin: Path, tmp_path: Path, values: dict[str, Any], kinds: list[str]
+) -> None:
+    text = notes(helm_bin, tmp_path, values)
+    for kind in kinds:
+        assert f"WARNING: Helm does not see the monitoring.coreos.com/v1 {kind} API" in text, text
+        assert f"{kind} twilio-operator is part of this release" in text
+    assert "prometheus-operator CRDs" in text
+    assert "serviceMonitorSelector" in text or "prometheusRuleSelector" in text
+    apis = [arg for kind in kinds for arg in ("--api-versions", f"monitoring.coreos.com/v1/{kind}")]
+    with_api = notes(helm_bin, tmp_path, values, *apis)
+    assert "WARNING" not in with_api
+    for kind in kinds:
+        assert f"{kind} twilio-operator is part of this release" in with_api
+
+
+def test_notes_name_the_image_and_how_to_replace_it(helm_bin: Path, tmp_path: Path) -> None:
+    text = notes(helm_bin, tmp_path, {"image": {"repository": "registry.example/op", "tag": "dev"}})
+    assert "Image: registry.example/op:dev" in text
+    assert "make image IMAGE=" in text and "--set image.repository=" in text
+    assert "WARNING" not in text and "part of this release" not in text  # no monitoring objects asked for
 
 
 # ---------------------------------------------------------------------------- the Deployment

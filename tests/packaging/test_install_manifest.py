@@ -101,6 +101,15 @@ def test_install_manifest_content() -> None:
     assert "--all-namespaces" in args and "--standalone" in args
 
 
+def test_install_manifest_header_names_its_image_and_how_to_replace_it() -> None:
+    """The default image exists only for tagged releases: the file says so, and how to use another."""
+    header = INSTALL.read_text().split("\n---\n")[0]
+    deployment = next(o for o in install_objects() if o["kind"] == "Deployment")
+    image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert f"# Image: {image}, published only for tagged releases." in header
+    assert "kubectl -n twilio-operator set image deployment/twilio-operator operator=" in header
+
+
 # ---------------------------------------------------------------------------- server-side validation
 
 

@@ -104,6 +104,10 @@ class EmulatorAdmin:
         result: dict[str, Any] = self._call("PATCH", f"/accounts/{quote(sid)}", spec)
         return result
 
+    def get_account(self, sid: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"/accounts/{quote(sid)}")
+        return result
+
     def clear_concurrency_limit(self, sid: str) -> dict[str, Any]:
         result: dict[str, Any] = self._call("PATCH", f"/accounts/{quote(sid)}", {"concurrency_limit": None})
         return result

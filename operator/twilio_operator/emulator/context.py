@@ -30,15 +30,20 @@ def world(request: web.Request) -> World:
 
 
 def processing_region(request: web.Request) -> str:
-    """The processing region a request is aimed at, from the Twilio host the client used
-    ({product}[.{edge}][.{region}].twilio.com): ie1 and au1 by name, everything else us1."""
+    """The processing region a request is aimed at, from the Twilio host the client used.
+    Documented (twilio.com/docs/global-infrastructure/using-the-twilio-rest-api-in-a-non-us-region):
+    {product}.{edge}.{region}.twilio.com names the region; a host without edge and region is US1.
+    Documented (.../understanding-edge-locations): the {product}.{region}.twilio.com hosts other than
+    us1 stopped working on 2026-04-28 (answered here 404/20404, assumed). A region label that is no
+    processing region (us2, de1, ...) after an edge is taken as us1 (assumed)."""
     host = original_host(request).split(":", 1)[0].lower()
     if not host.endswith(".twilio.com"):
         return behaviour.DEFAULT_REGION
     labels = host[: -len(".twilio.com")].split(".")
-    label = labels[-1] if len(labels) > 1 else ""
-    if label in behaviour.PROCESSING_REGIONS:
-        return label
+    if len(labels) == 2 and labels[1] in behaviour.HOST_REGION_LABELS and labels[1] != "us1":
+        raise TwilioError(404, behaviour.CODE_NOT_FOUND, f"The host {host} is retired")
+    if len(labels) >= 3 and labels[-1] in behaviour.PROCESSING_REGIONS:
+        return labels[-1]
     return behaviour.DEFAULT_REGION
 
 
@@ -80,7 +85,7 @@ def authenticate(request: web.Request) -> Region:
 
 
 _ACCOUNT_FETCH_RE = re.compile(r"/2010-04-01/Accounts/[^/]+\.json")
-_KEYS_RE = re.compile(r"/2010-04-01/Accounts(\.json|/[^/]+/(Keys|SigningKeys)(/.*)?)|/v1/Keys(/.*)?")
+_KEYS_RE = re.compile(r"/2010-04-01/Accounts(\.json|/[^/]+/(Keys|SigningKeys)(\.json|/.*)?)|/v1/Keys(/.*)?")
 
 
 def _readable_while_inactive(request: web.Request, region: Region) -> bool:
@@ -108,6 +113,7 @@ def authorize(request: web.Request) -> None:
 
 
 _NOUN_RE = re.compile(r"[A-Z][A-Za-z]*")
+_ANY_SID_RE = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
 _SINGLETONS = frozenset({"Recording"})
 
 
@@ -132,10 +138,14 @@ def permission_for(method: str, path: str) -> str | None:
         product, segments = "routes", parts[1:]
     else:
         return None
-    nouns = [s for s in segments if _NOUN_RE.fullmatch(s)]
+
+    def is_noun(segment: str) -> bool:
+        return bool(_NOUN_RE.fullmatch(segment)) and not _ANY_SID_RE.fullmatch(segment)
+
+    nouns = [s for s in segments if is_noun(s)]
     if not nouns:
         return None
-    collection = bool(_NOUN_RE.fullmatch(segments[-1])) and segments[-1] not in _SINGLETONS
+    collection = is_noun(segments[-1]) and segments[-1] not in _SINGLETONS
     action = {"GET": "read", "DELETE": "delete"}.get(method, "create" if collection else "update")
     return "/twilio/" + "/".join([product, *(_kebab(n) for n in nouns), action])
 

@@ -70,3 +70,16 @@ def test_phone_number_route_needs_a_number_of_the_account(twilio_client: Client,
     with pytest.raises(TwilioRestException) as err:
         twilio_client.routes.v2.phone_numbers(number).update(voice_region="ie1")
     assert (err.value.status, err.value.code) == (404, 20404)
+
+
+def test_releasing_a_number_drops_its_route(
+    twilio_client: Client, twilio_account: dict[str, Any], emulator: EmulatorAdmin
+) -> None:
+    number = twilio_account["incoming_phone_numbers"][0]
+    twilio_client.routes.v2.phone_numbers(number["phone_number"]).update(voice_region="au1")
+    twilio_client.api.v2010.accounts(twilio_account["sid"]).incoming_phone_numbers(number["sid"]).delete()
+    # The same number bought again starts without a route.
+    emulator.add_numbers(twilio_account["sid"], numbers=[{"phone_number": number["phone_number"]}])
+    with pytest.raises(TwilioRestException) as err:
+        twilio_client.routes.v2.phone_numbers(number["phone_number"]).fetch()
+    assert err.value.status == 404

@@ -217,4 +217,6 @@ async def release_number(request: web.Request) -> web.Response:
     account = path_account(request)
     number = world(request).get_number(account, sid_param(request, "pn_sid", "PN"))
     del account.numbers[number.sid]
+    if not any(n.phone_number == number.phone_number for n in account.numbers.values()):
+        account.number_routes.pop(number.phone_number, None)  # a released number takes its route along
     return web.Response(status=204)

@@ -3,6 +3,7 @@ trunk_sid / voice_application_sid rule, and the two suspension modes."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from emulator.helpers import account_auth, assert_twilio_error, raw
+from fixtures.emulator import start_emulator, stop
 from twilio_operator.emulator.client import EmulatorAdmin, EmulatorAdminError
 
 PASSWORD = "Str0ngPassword"
@@ -134,3 +136,16 @@ def test_default_suspension_mode_is_reject(emulator: EmulatorAdmin) -> None:
     with pytest.raises(EmulatorAdminError) as err:
         emulator.create_account(suspension_mode="lenient")
     assert err.value.status == 400
+
+
+def test_strict_mode_from_the_environment_at_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWILIO_EMULATOR_STRICT", "1")
+    process, url = start_emulator(tmp_path / "strict.log")
+    try:
+        admin = EmulatorAdmin(url)
+        assert admin.configure()["strict"] is True
+        admin.configure(strict=False)
+        admin.reset()
+        assert admin.configure()["strict"] is True  # back to the startup mode
+    finally:
+        stop(process)

@@ -114,10 +114,25 @@ def test_violations_are_caught(checker: ContractChecker, ex: Exchange, needle: s
 
 
 def test_empty_trunk_sid_clears_without_violation(checker: ContractChecker) -> None:
-    # Twilio accepts TrunkSid= to detach a number although the spec's pattern forbids ""; see contract.py.
+    # Outside strict mode the emulator takes TrunkSid= as "detach" (the spec forbids ""); see contract.py.
     path = f"/2010-04-01/Accounts/{AC}/IncomingPhoneNumbers/PN{'c' * 32}.json"
     found = check(checker, exchange("POST", path, 200, {"sid": "PN" + "c" * 32}, body=b"TrunkSid="))
     assert not any("request" in v["problem"] for v in found), found
+
+
+def test_strict_checker_holds_empty_trunk_sid_to_the_spec() -> None:
+    strict = ContractChecker(str(OPENAPI_DIR), strict=lambda: True)
+    path = f"/2010-04-01/Accounts/{AC}/IncomingPhoneNumbers/PN{'c' * 32}.json"
+    found = check(strict, exchange("POST", path, 200, {"sid": "PN" + "c" * 32}, body=b"TrunkSid="))
+    assert any("request" in v["problem"] for v in found), found
+
+
+def test_routes_v2_phone_number_shapes_are_checked(checker: ContractChecker) -> None:
+    body = {"phone_number": "+15005550006", "sid": "QQ" + "d" * 32, "voice_region": "ie1"}
+    path = "/v2/PhoneNumbers/+15005550006"
+    assert check(checker, exchange("POST", path, 200, body, body=b"VoiceRegion=ie1")) == []
+    found = check(checker, exchange("GET", path, 200, {**body, "sid": "XX1"}))
+    assert any("sid" in v["problem"] for v in found), found
 
 
 def test_session_emulator_checks_contract(
@@ -127,7 +142,10 @@ def test_session_emulator_checks_contract(
     before = len(emulator.contract_violations())
     twilio_client.trunking.v1.trunks.create(domain_name="contract.pstn.twilio.com", secure=True)
     twilio_client.api.v2010.accounts(twilio_account["sid"]).incoming_phone_numbers.list(page_size=1)
+    twilio_client.routes.v2.trunks("contract.pstn.twilio.com").update(voice_region="ie1")
     twilio_client.routes.v2.trunks("contract.pstn.twilio.com").fetch()
+    twilio_client.routes.v2.phone_numbers("+15005550006").update(voice_region="au1")
+    twilio_client.routes.v2.phone_numbers("+15005550006").fetch()
     assert emulator.contract_violations()[before:] == []
 
 

@@ -40,7 +40,7 @@ def test_request_log_contents(
 
 @pytest.mark.parametrize(
     ("region", "edge", "host"),
-    [("ie1", None, "trunking.ie1.twilio.com"), (None, "dublin", "trunking.dublin.us1.twilio.com")],
+    [("ie1", "dublin", "trunking.dublin.ie1.twilio.com"), (None, "dublin", "trunking.dublin.us1.twilio.com")],
 )
 def test_original_host_is_logged_for_regions(
     emulator: EmulatorAdmin,

@@ -8,10 +8,10 @@ from typing import Any
 
 from aiohttp import web
 
-from twilio_operator.emulator import render
+from twilio_operator.emulator import behaviour, render
 from twilio_operator.emulator.context import json_response, runtime, world
 from twilio_operator.emulator.errors import TwilioError, invalid, not_found
-from twilio_operator.emulator.state import Account, Number, World
+from twilio_operator.emulator.state import Account, ApiKey, Number, Region, World
 
 PREFIX = "/_emulator"
 routes = web.RouteTableDef()
@@ -39,20 +39,90 @@ def _number_json(number: Number) -> dict[str, Any]:
         "friendly_name": number.friendly_name,
         "capabilities": number.capabilities,
         "trunk_sid": number.trunk_sid,
+        "voice_url": number.voice_url,
+        "voice_application_sid": number.voice_application_sid,
+    }
+
+
+def _key_json(key: ApiKey) -> dict[str, Any]:
+    return {"sid": key.sid, "secret": key.secret, "type": key.type, "permissions": sorted(key.permissions)}
+
+
+def region_json(region: Region) -> dict[str, Any]:
+    """One region's credentials (the secrets the test asked for) and numbers."""
+    return {
+        "region": region.name,
+        "auth_token": region.auth_token,
+        "api_keys": [_key_json(k) for k in region.api_keys.values()],
+        "incoming_phone_numbers": [_number_json(n) for n in region.numbers.values()],
     }
 
 
 def account_json(account: Account) -> dict[str, Any]:
-    """The admin view of an account: it includes the secrets the test just asked us to create."""
+    """The admin view of an account. The top-level auth_token, api_keys and incoming_phone_numbers are
+    those of its home region (`region`); `regions` has every region's."""
+    home = account.regions[account.home_region]
     return {
         "sid": account.sid,
-        "auth_token": account.auth_token,
         "friendly_name": account.friendly_name,
         "status": account.status,
         "type": account.type,
-        "api_keys": [{"sid": sid, "secret": secret} for sid, secret in account.api_keys.items()],
-        "incoming_phone_numbers": [_number_json(n) for n in account.numbers.values()],
+        **region_json(home),
+        "regions": {name: region_json(r) for name, r in account.regions.items()},
+        "suspension_mode": account.suspension_mode,
+        "concurrency_limit": account.concurrency_limit,
+        "quotas": {name: account.quota(name) for name in sorted(behaviour.QUOTA_NAMES)},
     }
+
+
+def _check_region_name(name: Any) -> str:
+    if name not in behaviour.PROCESSING_REGIONS:
+        raise invalid(f"region must be one of {sorted(behaviour.PROCESSING_REGIONS)}")
+    return str(name)
+
+
+def _check_region_spec(spec: Any) -> None:
+    if not isinstance(spec, dict):
+        raise invalid("a region's spec must be an object")
+    for key in ("api_keys", "incoming_phone_numbers"):
+        if not isinstance(spec.get(key) or [], list):
+            raise invalid(f"{key} must be a list")
+    for key in spec.get("api_keys") or []:
+        _check_key_spec(key)
+
+
+def _check_key_spec(key: Any) -> None:
+    if not isinstance(key, dict):
+        raise invalid("an API key spec must be an object")
+    key_type = key.get("type") or behaviour.DEFAULT_API_KEY_TYPE
+    if key_type not in behaviour.API_KEY_TYPES:
+        raise invalid(f"API key type must be one of {sorted(behaviour.API_KEY_TYPES)}")
+    permissions = key.get("permissions")
+    if permissions is not None:
+        if key_type != "restricted":
+            raise invalid("permissions are only for restricted keys")
+        if not isinstance(permissions, list) or not all(isinstance(x, str) for x in permissions):
+            raise invalid("permissions must be a list of strings")
+    if key.get("sid") is not None and not (isinstance(key["sid"], str) and key["sid"].startswith("SK")):
+        raise invalid("an API key sid must be an SK... string")
+
+
+def _check_settings(spec: dict[str, Any]) -> None:
+    mode = spec.get("suspension_mode")
+    if mode is not None and mode not in behaviour.SUSPENSION_MODES:
+        raise invalid(f"suspension_mode must be one of {sorted(behaviour.SUSPENSION_MODES)}")
+    limit = spec.get("concurrency_limit")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise invalid("concurrency_limit must be an integer >= 0 (0: unlimited) or null (global setting)")
+    quotas = spec.get("quotas")
+    if quotas is not None:
+        if not isinstance(quotas, dict):
+            raise invalid("quotas must be an object")
+        for name, value in quotas.items():
+            if name not in behaviour.QUOTA_NAMES:
+                raise invalid(f"quota names are {sorted(behaviour.QUOTA_NAMES)}")
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise invalid(f"quota {name} must be an integer >= 0")
 
 
 def _check_account_spec(spec: dict[str, Any]) -> None:
@@ -62,9 +132,18 @@ def _check_account_spec(spec: dict[str, Any]) -> None:
         raise invalid(f"type must be one of {sorted(ACCOUNT_TYPES)}")
     if spec.get("sid") is not None and not (isinstance(spec["sid"], str) and spec["sid"].startswith("AC")):
         raise invalid("sid must be an AC... string")
-    for key in ("api_keys", "incoming_phone_numbers"):
-        if not isinstance(spec.get(key) or [], list):
-            raise invalid(f"{key} must be a list")
+    if spec.get("region") is not None:
+        _check_region_name(spec["region"])
+    _check_region_spec(spec)
+    regions = spec.get("regions") or {}
+    if not isinstance(regions, dict):
+        raise invalid(
+            "regions must be an object: {region: {auth_token?, api_keys?, incoming_phone_numbers?}}"
+        )
+    for name, region_spec in regions.items():
+        _check_region_name(name)
+        _check_region_spec(region_spec or {})
+    _check_settings(spec)
 
 
 def seed_accounts(w: World, specs: list[dict[str, Any]]) -> None:
@@ -78,6 +157,13 @@ def _account(request: web.Request) -> Account:
     if account is None:
         raise not_found(f"Account {request.match_info['sid']}")
     return account
+
+
+def _region_of(account: Account, name: Any) -> Region:
+    region = account.regions.get(_check_region_name(name or account.home_region))
+    if region is None:
+        raise not_found(f"Account {account.sid} has no credentials in {name}")
+    return region
 
 
 @routes.post(PREFIX + "/accounts")
@@ -94,20 +180,53 @@ async def get_account(request: web.Request) -> web.Response:
 
 @routes.patch(PREFIX + "/accounts/{sid}")
 async def patch_account(request: web.Request) -> web.Response:
+    """status, type, auth_token (of `region`, default the home region), suspension_mode,
+    concurrency_limit, quotas."""
     account = _account(request)
     spec = await _json(request)
-    _check_account_spec({"status": spec.get("status")})
+    _check_account_spec({k: spec.get(k) for k in ("status", "type")})
+    _check_settings(spec)
+    region = _region_of(account, spec.get("region"))
     if spec.get("status"):
         account.status = spec["status"]
+    if spec.get("type"):
+        account.type = spec["type"]
     if spec.get("auth_token"):
-        account.auth_token = str(spec["auth_token"])
+        region.auth_token = str(spec["auth_token"])
+    World.apply_settings(account, spec)
     return json_response(account_json(account))
+
+
+@routes.post(PREFIX + "/accounts/{sid}/regions/{region}")
+async def add_region(request: web.Request) -> web.Response:
+    """Credentials (and numbers) in another processing region: {auth_token?, api_keys?,
+    incoming_phone_numbers?}. Adds to the region if it exists."""
+    account = _account(request)
+    name = _check_region_name(request.match_info["region"])
+    spec = await _json(request)
+    _check_region_spec(spec)
+    region = world(request).add_region(account, name, spec)
+    return json_response(region_json(region), status=201)
+
+
+@routes.post(PREFIX + "/accounts/{sid}/api_keys")
+async def add_api_key(request: web.Request) -> web.Response:
+    """{type?: main|standard|restricted, permissions?: [...], sid?, secret?, region?}"""
+    account = _account(request)
+    spec = await _json(request)
+    _check_key_spec(spec)
+    region = _region_of(account, spec.get("region"))
+    before = set(region.api_keys)
+    world(request).add_region(account, region.name, {"api_keys": [spec]})
+    (key_sid,) = set(region.api_keys) - before
+    return json_response({**_key_json(region.api_keys[key_sid]), "region": region.name}, status=201)
 
 
 @routes.post(PREFIX + "/accounts/{sid}/incoming_phone_numbers")
 async def add_numbers(request: web.Request) -> web.Response:
     account = _account(request)
     spec = await _json(request)
+    region = _region_of(account, spec.get("region"))
     numbers = spec.get("numbers")
     if numbers is None:
         count = spec.get("count", 0)
@@ -116,7 +235,7 @@ async def add_numbers(request: web.Request) -> web.Response:
         numbers = [{} for _ in range(count)]
     elif not isinstance(numbers, list) or not all(isinstance(n, dict) for n in numbers):
         raise invalid("numbers must be a list of objects")
-    added = world(request).add_numbers(account, numbers)
+    added = world(request).add_numbers(region, numbers)
     return json_response({"incoming_phone_numbers": [_number_json(n) for n in added]}, status=201)
 
 
@@ -171,44 +290,56 @@ async def get_config(request: web.Request) -> web.Response:
     return json_response(runtime(request).faults.config_json())
 
 
+def _region_state(w: World, region: Region, base: str) -> dict[str, Any]:
+    tag = {"region": region.name}
+    trunks = [
+        {
+            **render.trunk(trunk, base),
+            **tag,
+            "credential_list_sids": list(trunk.credential_lists),
+            "origination_urls": [render.origination_url(o, base) for o in trunk.origination_urls.values()],
+            "phone_number_sids": [n.sid for n in w.trunk_numbers(region, trunk.sid)],
+        }
+        for trunk in region.trunks.values()
+    ]
+    credential_lists = [
+        {
+            "sid": cl.sid,
+            "friendly_name": cl.friendly_name,
+            **tag,
+            "credentials": [{"sid": c.sid, "username": c.username} for c in cl.credentials.values()],
+        }
+        for cl in region.credential_lists.values()
+    ]
+    return {
+        "api_key_sids": list(region.api_keys),
+        "trunks": trunks,
+        "credential_lists": credential_lists,
+        "incoming_phone_numbers": [{**_number_json(n), **tag} for n in region.numbers.values()],
+        "routes": [{**render.route(r, base), **tag} for r in region.routes.values()],
+        "number_routes": [{**render.number_route(r, base), **tag} for r in region.number_routes.values()],
+    }
+
+
 @routes.get(PREFIX + "/state")
 async def dump_state(request: web.Request) -> web.Response:
+    """Every account with the resources of all its regions side by side (each tagged with its region)."""
     w = world(request)
     base = f"{request.scheme}://{request.host}"
     accounts = []
     for account in w.accounts.values():
-        trunks = []
-        for trunk in account.trunks.values():
-            trunks.append(
-                {
-                    **render.trunk(trunk, base),
-                    "credential_list_sids": list(trunk.credential_lists),
-                    "origination_urls": [
-                        render.origination_url(o, base) for o in trunk.origination_urls.values()
-                    ],
-                    "phone_number_sids": [n.sid for n in w.trunk_numbers(account, trunk.sid)],
-                }
-            )
+        merged: dict[str, list[Any]] = {}
+        for region in account.regions.values():
+            for key, items in _region_state(w, region, base).items():
+                merged.setdefault(key, []).extend(items)
         accounts.append(
             {
                 "sid": account.sid,
                 "friendly_name": account.friendly_name,
                 "status": account.status,
                 "type": account.type,
-                "api_key_sids": list(account.api_keys),
-                "trunks": trunks,
-                "credential_lists": [
-                    {
-                        "sid": cl.sid,
-                        "friendly_name": cl.friendly_name,
-                        "credentials": [
-                            {"sid": c.sid, "username": c.username} for c in cl.credentials.values()
-                        ],
-                    }
-                    for cl in account.credential_lists.values()
-                ],
-                "incoming_phone_numbers": [_number_json(n) for n in account.numbers.values()],
-                "routes": [render.route(r, base) for r in account.routes.values()],
+                "regions": sorted(account.regions),
+                **merged,
             }
         )
     return json_response({"accounts": accounts, "reserved_domains": sorted(w.reserved_domains)})

@@ -21,6 +21,7 @@ from twilio_operator.emulator.context import (
     WORLD,
     Runtime,
     authenticate,
+    authorize,
     original_host,
 )
 from twilio_operator.emulator.contract import ContractChecker, Exchange
@@ -31,7 +32,9 @@ from twilio_operator.emulator.state import World
 
 _log = logging.getLogger("twilio_operator.emulator")
 OPENAPI_DIR_ENV = "TWILIO_EMULATOR_OPENAPI_DIR"
+STRICT_ENV = "TWILIO_EMULATOR_STRICT"  # "1"/"true": strict mode (see behaviour.STRICT_UNDOCUMENTED)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_IN_FLIGHT = "twilio_in_flight"  # request key: this account's requests in flight, this one included
 
 _HTTP_CODES = {
     404: (behaviour.CODE_NOT_FOUND, "The requested resource was not found"),
@@ -69,14 +72,16 @@ async def _faulted(handler: Handler, request: web.Request, rt: Runtime) -> tuple
     """Apply latency and faults around the handler. Returns (response, whether state changed)."""
     faults = rt.faults
     account = request[ACCOUNT] = authenticate(request)
-    if not faults.enter(account.sid):
+    if not faults.enter(account.sid, account.account.concurrency_limit):
         raise TwilioError(
             429,
             behaviour.CODE_TOO_MANY_REQUESTS,
             "Too many concurrent requests",
             behaviour.RETRY_AFTER_DEFAULT,
         )
+    request[_IN_FLIGHT] = faults.in_flight(account.sid)
     try:
+        authorize(request)
         return await _faulted_in_flight(handler, request, faults)
     finally:
         faults.leave(account.sid)
@@ -123,6 +128,12 @@ async def twilio_middleware(request: web.Request, handler: Handler) -> web.Strea
     except TwilioError as exc:
         response = error_response(exc)
     account = request.get(ACCOUNT)
+    # Every Twilio answer says how many requests of the account were in flight (this one included);
+    # refused or unauthenticated requests were not counted, so they show what was in flight.
+    in_flight = request.get(_IN_FLIGHT)
+    if in_flight is None:
+        in_flight = rt.faults.in_flight(account.sid) if account is not None else 0
+    response.headers[behaviour.CONCURRENCY_HEADER] = str(in_flight)
     rt.journal.record(
         {
             "time": time.time(),
@@ -174,12 +185,15 @@ def build_app(
     seed: int | None = None,
     accounts: list[dict[str, Any]] | None = None,
     openapi_dir: str | None = None,
+    strict: bool = behaviour.STRICT_DEFAULT,
 ) -> web.Application:
     world = World(seed)
     seed_list = accounts or []
     admin.seed_accounts(world, seed_list)
-    checker = ContractChecker(openapi_dir) if openapi_dir else None
-    runtime = Runtime(Faults(latency_ms, fault_rate, seed), Journal(), checker, seed_list)
+    faults = Faults(latency_ms, fault_rate, seed)
+    faults.strict = strict
+    checker = ContractChecker(openapi_dir, strict=lambda: faults.strict) if openapi_dir else None
+    runtime = Runtime(faults, Journal(), checker, seed_list)
     app = web.Application(middlewares=[twilio_middleware], client_max_size=behaviour.MAX_BODY_BYTES)
     app[WORLD] = world
     app[RUNTIME] = runtime
@@ -208,17 +222,28 @@ def serve(
     seed: int | None = None,
     state_file: str | None = None,
     openapi_dir: str | None = None,
+    strict: bool | None = None,
 ) -> None:
-    """Run until interrupted. Contract checking is on when an OpenAPI dir is given (or in the env)."""
+    """Run until interrupted. Contract checking is on when an OpenAPI dir is given (or in the env);
+    strict mode when `strict` is true, or it is None and the env says so."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     openapi_dir = openapi_dir or os.environ.get(OPENAPI_DIR_ENV) or None
+    if strict is None:
+        strict = os.environ.get(STRICT_ENV, "").lower() in ("1", "true", "yes")
     app = build_app(
+        strict=strict,
         latency_ms=latency_ms,
         fault_rate=fault_rate,
         seed=seed,
         accounts=load_state_file(state_file),
         openapi_dir=openapi_dir,
     )
-    _log.info("emulator on http://%s:%d (contract checking %s)", host, port, "on" if openapi_dir else "off")
+    _log.info(
+        "emulator on http://%s:%d (contract checking %s, strict mode %s)",
+        host,
+        port,
+        "on" if openapi_dir else "off",
+        "on" if strict else "off",
+    )
     # No access log: it would cost throughput, and the request log is at /_emulator/requests.
     web.run_app(app, host=host, port=port, access_log=None, print=None, shutdown_timeout=1.0)

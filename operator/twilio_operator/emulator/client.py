@@ -46,10 +46,18 @@ class EmulatorAdmin:
         friendly_name: str | None = None,
         status: str | None = None,
         type: str | None = None,
-        api_keys: list[dict[str, str]] | None = None,
+        api_keys: list[dict[str, Any]] | None = None,
         incoming_phone_numbers: list[dict[str, Any]] | None = None,
+        region: str | None = None,
+        regions: dict[str, dict[str, Any]] | None = None,
+        suspension_mode: str | None = None,
+        concurrency_limit: int | None = None,
+        quotas: dict[str, int] | None = None,
     ) -> dict[str, Any]:
-        """Returns the account with sid, auth_token, api_keys [{sid, secret}] and numbers [{sid, ...}]."""
+        """Returns the account with sid, auth_token, api_keys [{sid, secret, type, permissions}] and
+        numbers [{sid, ...}] of its home `region` (us1 unless given), and `regions` {name: the same}.
+        api_keys entries: {sid?, secret?, type?: main (default)|standard|restricted, permissions?}.
+        regions: more processing regions, {name: {auth_token?, api_keys?, incoming_phone_numbers?}}."""
         spec = {
             "sid": sid,
             "auth_token": auth_token,
@@ -58,6 +66,11 @@ class EmulatorAdmin:
             "type": type,
             "api_keys": api_keys,
             "incoming_phone_numbers": incoming_phone_numbers,
+            "region": region,
+            "regions": regions,
+            "suspension_mode": suspension_mode,
+            "concurrency_limit": concurrency_limit,
+            "quotas": quotas,
         }
         result: dict[str, Any] = self._call(
             "POST", "/accounts", {k: v for k, v in spec.items() if v is not None}
@@ -65,16 +78,88 @@ class EmulatorAdmin:
         return result
 
     def patch_account(
-        self, sid: str, *, status: str | None = None, auth_token: str | None = None
+        self,
+        sid: str,
+        *,
+        status: str | None = None,
+        type: str | None = None,
+        auth_token: str | None = None,
+        region: str | None = None,
+        suspension_mode: str | None = None,
+        concurrency_limit: int | None = None,
+        quotas: dict[str, int] | None = None,
     ) -> dict[str, Any]:
-        spec = {k: v for k, v in {"status": status, "auth_token": auth_token}.items() if v is not None}
+        """auth_token rotates the token of `region` (default: the home region). concurrency_limit
+        0 means unlimited; use clear_concurrency_limit() to fall back to the global setting."""
+        given = {
+            "status": status,
+            "type": type,
+            "auth_token": auth_token,
+            "region": region,
+            "suspension_mode": suspension_mode,
+            "concurrency_limit": concurrency_limit,
+            "quotas": quotas,
+        }
+        spec = {k: v for k, v in given.items() if v is not None}
         result: dict[str, Any] = self._call("PATCH", f"/accounts/{quote(sid)}", spec)
         return result
 
+    def get_account(self, sid: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"/accounts/{quote(sid)}")
+        return result
+
+    def clear_concurrency_limit(self, sid: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("PATCH", f"/accounts/{quote(sid)}", {"concurrency_limit": None})
+        return result
+
+    def add_region(
+        self,
+        sid: str,
+        region: str,
+        *,
+        auth_token: str | None = None,
+        api_keys: list[dict[str, Any]] | None = None,
+        incoming_phone_numbers: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Credentials (and numbers) of the account in another processing region; returns
+        {region, auth_token, api_keys, incoming_phone_numbers}."""
+        given = {
+            "auth_token": auth_token,
+            "api_keys": api_keys,
+            "incoming_phone_numbers": incoming_phone_numbers,
+        }
+        spec = {k: v for k, v in given.items() if v is not None}
+        result: dict[str, Any] = self._call("POST", f"/accounts/{quote(sid)}/regions/{quote(region)}", spec)
+        return result
+
+    def add_api_key(
+        self,
+        sid: str,
+        *,
+        type: str = "main",
+        permissions: list[str] | None = None,
+        region: str | None = None,
+    ) -> dict[str, Any]:
+        """A new key {sid, secret, type, permissions, region}; permissions only for restricted keys."""
+        spec: dict[str, Any] = {"type": type}
+        if permissions is not None:
+            spec["permissions"] = permissions
+        if region is not None:
+            spec["region"] = region
+        result: dict[str, Any] = self._call("POST", f"/accounts/{quote(sid)}/api_keys", spec)
+        return result
+
     def add_numbers(
-        self, sid: str, *, count: int | None = None, numbers: list[dict[str, Any]] | None = None
+        self,
+        sid: str,
+        *,
+        count: int | None = None,
+        numbers: list[dict[str, Any]] | None = None,
+        region: str | None = None,
     ) -> list[dict[str, Any]]:
         spec: dict[str, Any] = {"numbers": numbers} if numbers is not None else {"count": count}
+        if region is not None:
+            spec["region"] = region
         result = self._call("POST", f"/accounts/{quote(sid)}/incoming_phone_numbers", spec)
         added: list[dict[str, Any]] = result["incoming_phone_numbers"]
         return added
@@ -133,13 +218,16 @@ class EmulatorAdmin:
         fault_rate: float | None = None,
         rate_limit: dict[str, int] | None = None,
         concurrency_limit: int | None = None,
+        strict: bool | None = None,
     ) -> dict[str, Any]:
-        """concurrency_limit: requests in flight per account above it get 429/20429 (0: off)."""
+        """concurrency_limit: requests in flight per account above it get 429/20429 (0: off); an
+        account's own limit wins. strict: undocumented cases answer 400 with an unexpected code."""
         spec = {
             "latency_ms": latency_ms,
             "fault_rate": fault_rate,
             "rate_limit": rate_limit,
             "concurrency_limit": concurrency_limit,
+            "strict": strict,
         }
         result: dict[str, Any] = self._call(
             "POST", "/config", {k: v for k, v in spec.items() if v is not None}

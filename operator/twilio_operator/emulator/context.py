@@ -16,10 +16,11 @@ from twilio_operator.emulator.contract import ContractChecker
 from twilio_operator.emulator.errors import TwilioError, auth_failed, invalid, not_found
 from twilio_operator.emulator.faults import Faults
 from twilio_operator.emulator.journal import Journal
-from twilio_operator.emulator.state import Account, World
+from twilio_operator.emulator.state import ApiKey, Region, World
 
 WORLD: web.AppKey[World] = web.AppKey("world", World)
-ACCOUNT = "twilio_account"  # request key: the authenticated Account
+ACCOUNT = "twilio_account"  # request key: the authenticated account's Region
+API_KEY = "twilio_api_key"  # request key: the ApiKey used, or None for the Auth Token
 ORIGINAL_HOST_HEADER = "X-Twilio-Original-Host"
 _SID_RE = {prefix: re.compile(prefix + r"[0-9a-f]{32}") for prefix in ("AC", "TK", "CL", "CR", "PN", "OU")}
 
@@ -28,8 +29,27 @@ def world(request: web.Request) -> World:
     return request.app[WORLD]
 
 
-def authenticate(request: web.Request) -> Account:
-    """HTTP Basic with AC:token or SK:secret; raises 401 (20003, or 20005 if not active)."""
+def processing_region(request: web.Request) -> str:
+    """The processing region a request is aimed at, from the Twilio host the client used.
+    Documented (twilio.com/docs/global-infrastructure/using-the-twilio-rest-api-in-a-non-us-region):
+    {product}.{edge}.{region}.twilio.com names the region; a host without edge and region is US1.
+    Documented (.../understanding-edge-locations): the {product}.{region}.twilio.com hosts other than
+    us1 stopped working on 2026-04-28 (answered here 404/20404, assumed). A region label that is no
+    processing region (us2, de1, ...) after an edge is taken as us1 (assumed)."""
+    host = original_host(request).split(":", 1)[0].lower()
+    if not host.endswith(".twilio.com"):
+        return behaviour.DEFAULT_REGION
+    labels = host[: -len(".twilio.com")].split(".")
+    if len(labels) == 2 and labels[1] in behaviour.HOST_REGION_LABELS and labels[1] != "us1":
+        raise TwilioError(404, behaviour.CODE_NOT_FOUND, f"The host {host} is retired")
+    if len(labels) >= 3 and labels[-1] in behaviour.PROCESSING_REGIONS:
+        return labels[-1]
+    return behaviour.DEFAULT_REGION
+
+
+def authenticate(request: web.Request) -> Region:
+    """HTTP Basic with AC:token or SK:secret of the request's processing region; raises 401 (20003,
+    or 20005 if the account is not active). Records the key used under API_KEY."""
     header = request.headers.get("Authorization", "")
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded:
@@ -41,31 +61,101 @@ def authenticate(request: web.Request) -> Account:
     if not sep:
         raise auth_failed()
     w = world(request)
-    account: Account | None = None
+    where = processing_region(request)
+    region: Region | None = None
+    key: ApiKey | None = None
+    expected: str | None = None
     if user.startswith("AC"):
         account = w.accounts.get(user)
-        expected = account.auth_token if account else None
+        region = account.regions.get(where) if account else None
+        expected = region.auth_token if region else None
     elif user.startswith("SK"):
-        owner = w.api_key_owner.get(user)
-        account = w.accounts.get(owner) if owner else None
-        expected = account.api_keys.get(user) if account else None
-    else:
-        expected = None
-    if account is None or expected is None or not secrets.compare_digest(expected, secret):
+        region = w.api_key_owner.get(user)
+        if region is not None and region.name == where:
+            key = region.api_keys[user]
+            expected = key.secret
+    if region is None or expected is None or not secrets.compare_digest(expected, secret):
         raise auth_failed()
-    if account.status != "active":
+    request[API_KEY] = key
+    if region.status != "active" and not _readable_while_inactive(request, region):
         raise TwilioError(
             behaviour.INACTIVE_ACCOUNT_STATUS, behaviour.CODE_ACCOUNT_NOT_ACTIVE, "Account not active"
         )
+    return region
+
+
+_ACCOUNT_FETCH_RE = re.compile(r"/2010-04-01/Accounts/[^/]+\.json")
+_KEYS_RE = re.compile(r"/2010-04-01/Accounts(\.json|/[^/]+/(Keys|SigningKeys)(\.json|/.*)?)|/v1/Keys(/.*)?")
+
+
+def _readable_while_inactive(request: web.Request, region: Region) -> bool:
+    return (
+        region.account.suspension_mode == "readable"
+        and request.method == "GET"
+        and bool(_ACCOUNT_FETCH_RE.fullmatch(request.path))
+    )
+
+
+def authorize(request: web.Request) -> None:
+    """What the key type allows (the Auth Token and Main keys: everything)."""
+    key: ApiKey | None = request.get(API_KEY)
+    if key is None or key.type == "main":
+        return
+    if key.type == "standard":
+        if _ACCOUNT_FETCH_RE.fullmatch(request.path) or _KEYS_RE.fullmatch(request.path):
+            raise TwilioError(401, behaviour.CODE_AUTH_FAILED, "Authentication Error - API key not allowed")
+        return
+    permission = permission_for(request.method, request.path)
+    if permission is None or permission not in key.permissions:
+        raise TwilioError(
+            behaviour.PERMISSION_DENIED_STATUS, behaviour.CODE_PERMISSION_DENIED, "Authorization Failed"
+        )
+
+
+_NOUN_RE = re.compile(r"[A-Z][A-Za-z]*")
+_ANY_SID_RE = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
+_SINGLETONS = frozenset({"Recording"})
+
+
+def _kebab(noun: str) -> str:
+    if noun.isupper():
+        return noun.lower()
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", noun).lower()
+
+
+def permission_for(method: str, path: str) -> str | None:
+    """The restricted-key permission a request needs, "/twilio/<product>/<resource path>/<action>"
+    (action read, create, update or delete), or None when restricted keys cannot reach it at all
+    (the account itself, keys). The names follow the shape of Twilio's; the exact strings are assumed."""
+    parts = [p for p in path.removesuffix(".json").split("/") if p]
+    if parts[:1] == ["2010-04-01"]:
+        if len(parts) < 4 or parts[1] != "Accounts" or parts[3] in ("Keys", "SigningKeys"):
+            return None
+        product, segments = "api", parts[3:]
+    elif parts[:1] == ["v1"]:
+        product, segments = "trunking", parts[1:]
+    elif parts[:1] == ["v2"]:
+        product, segments = "routes", parts[1:]
+    else:
+        return None
+
+    def is_noun(segment: str) -> bool:
+        return bool(_NOUN_RE.fullmatch(segment)) and not _ANY_SID_RE.fullmatch(segment)
+
+    nouns = [s for s in segments if is_noun(s)]
+    if not nouns:
+        return None
+    collection = is_noun(segments[-1]) and segments[-1] not in _SINGLETONS
+    action = {"GET": "read", "DELETE": "delete"}.get(method, "create" if collection else "update")
+    return "/twilio/" + "/".join([product, *(_kebab(n) for n in nouns), action])
+
+
+def current_account(request: web.Request) -> Region:
+    account: Region = request[ACCOUNT]
     return account
 
 
-def current_account(request: web.Request) -> Account:
-    account: Account = request[ACCOUNT]
-    return account
-
-
-def path_account(request: web.Request) -> Account:
+def path_account(request: web.Request) -> Region:
     """The account in a 2010 path; it must be the authenticated one."""
     sid = request.match_info["account_sid"]
     account = current_account(request)
@@ -190,9 +280,30 @@ class Runtime:
         self.seed_accounts = seed_accounts
         self.startup_config = faults.config_json()
 
+    @property
+    def strict(self) -> bool:
+        return self.faults.strict
+
+
+def undocumented(request: web.Request, status: int, code: int, message: str) -> TwilioError:
+    """An answer Twilio does not document: as modelled, or in strict mode a generic 400 with a code
+    nobody can have written a client against."""
+    if runtime(request).strict:
+        strict_status, strict_code = behaviour.STRICT_UNDOCUMENTED
+        return TwilioError(strict_status, strict_code, "Undocumented case (emulator strict mode)")
+    return TwilioError(status, code, message)
+
 
 RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime", Runtime)
 
 
 def runtime(request: web.Request) -> Runtime:
     return request.app[RUNTIME]
+
+
+def check_quota(request: web.Request, account: Region, name: str, used: int) -> None:
+    """A documented limit; the error Twilio answers when it is reached is not documented."""
+    try:
+        World.check_quota(account, name, used)
+    except TwilioError as exc:
+        raise undocumented(request, exc.status, exc.code, exc.message) from None

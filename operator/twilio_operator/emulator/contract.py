@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,8 +46,9 @@ _KNOWN_FORMATS = frozenset(
         "uuid",
     }
 )
-# Form fields Twilio accepts as "" to clear a value although the spec's pattern forbids it
-# (IncomingPhoneNumbers update: TrunkSid= detaches the number). Dropped before request checks.
+# Form fields the emulator accepts as "" to clear a value although the spec's pattern forbids it
+# (IncomingPhoneNumbers update: TrunkSid= detaches the number). Dropped before request checks, except
+# in strict mode: there the emulator refuses them and the checker holds them to the spec.
 EMPTY_MEANS_CLEAR = frozenset({"TrunkSid"})
 
 
@@ -97,7 +98,8 @@ class Exchange:
 
 
 class ContractChecker:
-    def __init__(self, openapi_dir: str) -> None:
+    def __init__(self, openapi_dir: str, strict: Callable[[], bool] = lambda: False) -> None:
+        self._strict = strict
         from openapi_core import Config, OpenAPI  # imported lazily: only needed with a spec dir
 
         self._apis: dict[str, tuple[Any, str]] = {}
@@ -144,7 +146,7 @@ class ContractChecker:
             path=ex.path,
             method=ex.method.lower(),
             parameters=_Parameters(query=ex.query, header=headers),
-            body=_without_clearing_fields(ex.body) or None,
+            body=(ex.body if self._strict() else _without_clearing_fields(ex.body)) or None,
             content_type=ex.content_type or "application/x-www-form-urlencoded",
         )
         problems = []

@@ -86,8 +86,9 @@ class Faults:
         self.rules: list[FaultRule] = []
         self._counter = 0
         # Twilio's 429 (20429) is a concurrency limit: requests in flight per account above it are refused.
-        self.concurrency_limit = 0  # 0: off
+        self.concurrency_limit = 0  # 0: off; an account's own limit (admin API) wins over this one
         self._in_flight: dict[str, int] = {}
+        self.strict = behaviour.STRICT_DEFAULT
 
     def reset(self) -> None:
         self.rules.clear()
@@ -95,10 +96,14 @@ class Faults:
         self._counter = 0
         self.concurrency_limit = 0
 
-    def enter(self, account_sid: str) -> bool:
+    def in_flight(self, account_sid: str) -> int:
+        return self._in_flight.get(account_sid, 0)
+
+    def enter(self, account_sid: str, account_limit: int | None = None) -> bool:
         """Count a request in flight for the account; False (not counted) when over the limit."""
+        limit = self.concurrency_limit if account_limit is None else account_limit
         current = self._in_flight.get(account_sid, 0)
-        if self.concurrency_limit and current >= self.concurrency_limit:
+        if limit and current >= limit:
             return False
         self._in_flight[account_sid] = current + 1
         return True
@@ -197,8 +202,11 @@ class Faults:
         limit_value = int(_number(spec, "concurrency_limit", self.concurrency_limit))
         if limit_value < 0:
             raise invalid("concurrency_limit must be >= 0 (0: off)")
+        strict = spec.get("strict", self.strict)
+        if not isinstance(strict, bool):
+            raise invalid("strict must be true or false")
         self.concurrency_limit = limit_value
-        self.latency_ms, self.fault_rate = latency, rate
+        self.latency_ms, self.fault_rate, self.strict = latency, rate, strict
 
     def config_json(self) -> dict[str, Any]:
         limit = self.rate_limit
@@ -211,4 +219,5 @@ class Faults:
                 "retry_after": limit.retry_after,
             },
             "concurrency_limit": self.concurrency_limit,
+            "strict": self.strict,
         }

@@ -9,11 +9,11 @@ from typing import Any
 
 from twilio_operator.emulator import behaviour
 from twilio_operator.emulator.state import (
-    Account,
     Credential,
     CredentialList,
     Number,
     OriginationUrl,
+    Region,
     Route,
     Trunk,
 )
@@ -51,10 +51,12 @@ def iso8601(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def account(acc: Account) -> dict[str, Any]:
+def account(region: Region) -> dict[str, Any]:
+    """The account as seen from one processing region (the auth token is that region's)."""
+    acc = region.account
     prefix = f"{API}/Accounts/{acc.sid}"
     return {
-        "auth_token": acc.auth_token,  # Twilio returns it too; clients must redact it
+        "auth_token": region.auth_token,  # Twilio returns it too; clients must redact it
         "date_created": rfc2822(acc.date_created),
         "date_updated": rfc2822(acc.date_updated),
         "friendly_name": acc.friendly_name,
@@ -212,8 +214,21 @@ def origination_url(ou: OriginationUrl, base: str) -> dict[str, Any]:
 
 def route(rt: Route, base: str) -> dict[str, Any]:
     return {
-        "sip_trunk_domain": rt.sip_trunk_domain,
-        "url": f"{base}/v2/Trunks/{rt.sip_trunk_domain}",
+        "sip_trunk_domain": rt.target,
+        "url": f"{base}/v2/Trunks/{rt.target}",
+        "sid": rt.sid,
+        "account_sid": rt.account_sid,
+        "friendly_name": rt.friendly_name,
+        "voice_region": rt.voice_region,
+        "date_created": iso8601(rt.date_created),
+        "date_updated": iso8601(rt.date_updated),
+    }
+
+
+def number_route(rt: Route, base: str) -> dict[str, Any]:
+    return {
+        "phone_number": rt.target,
+        "url": f"{base}/v2/PhoneNumbers/{rt.target}",
         "sid": rt.sid,
         "account_sid": rt.account_sid,
         "friendly_name": rt.friendly_name,

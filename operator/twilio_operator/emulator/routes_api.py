@@ -8,11 +8,14 @@ from aiohttp import web
 
 from twilio_operator.emulator import behaviour, render
 from twilio_operator.emulator.context import (
+    check_quota,
     form,
     json_response,
     path_account,
+    runtime,
     sid_param,
     text_param,
+    undocumented,
     valid_sid,
     world,
 )
@@ -45,8 +48,10 @@ async def create_credential_list(request: web.Request) -> web.Response:
     account = path_account(request)
     params = await form(request)
     name = text_param(params, "FriendlyName", required=True, max_len=behaviour.FRIENDLY_NAME_MAX)
+    w = world(request)
+    check_quota(request, account, "credential_lists", len(account.credential_lists))
     created = now()
-    cl = CredentialList(world(request).new_sid("CL"), account.sid, name or "", created, created)
+    cl = CredentialList(w.new_sid("CL"), account.sid, name or "", created, created)
     account.credential_lists[cl.sid] = cl
     return json_response(render.credential_list(cl), status=201)
 
@@ -106,7 +111,10 @@ async def create_credential(request: web.Request) -> web.Response:
         raise invalid("Username must not be empty")
     password = _checked_password(params)
     if any(c.username == username for c in cl.credentials.values()):
-        raise invalid(f"Username {username} already exists in this list", behaviour.CODE_DUPLICATE_USERNAME)
+        raise undocumented(
+            request, 400, behaviour.CODE_DUPLICATE_USERNAME, "Username already exists in this list"
+        )
+    check_quota(request, path_account(request), "credentials_per_list", len(cl.credentials))
     created = now()
     cred = Credential(
         w.new_sid("CR"), cl.account_sid, cl.sid, username, sip_digest(username, password), created, created
@@ -181,18 +189,25 @@ async def update_number(request: web.Request) -> web.Response:
     params = await form(request)
     name = text_param(params, "FriendlyName", max_len=behaviour.FRIENDLY_NAME_MAX)
     trunk_sid = params.get("TrunkSid")
+    if trunk_sid == "" and runtime(request).strict:
+        # The spec's pattern forbids an empty TrunkSid; Twilio documents no "empty means detach".
+        raise invalid("TrunkSid must be a trunk SID (the spec's pattern forbids an empty value)")
     if trunk_sid and (not valid_sid(trunk_sid, "TK") or trunk_sid not in account.trunks):
         raise TwilioError(
             behaviour.UNKNOWN_TRUNK_SID_STATUS, behaviour.CODE_INVALID_PARAMETER, "TrunkSid is not valid"
         )
+    if trunk_sid and not number.trunk_sid:
+        check_quota(request, account, "trunk_phone_numbers", len(w.numbers_on_trunks(account)))
     if name is not None:
         number.friendly_name = name
-    if "VoiceApplicationSid" in params:
-        number.voice_application_sid = params["VoiceApplicationSid"] or None
     if "VoiceUrl" in params:
         number.voice_url = params["VoiceUrl"] or None
+    if "VoiceApplicationSid" in params:
+        number.voice_application_sid = params["VoiceApplicationSid"] or None
+        if number.voice_application_sid:
+            number.trunk_sid = None  # documented: setting an application deletes the trunk_sid
     if trunk_sid is not None:
-        w.attach_number(number, trunk_sid or None)
+        w.attach_number(number, trunk_sid or None)  # documented: a trunk deletes the application
     number.date_updated = now()
     return json_response(render.incoming_number(number))
 
@@ -202,4 +217,6 @@ async def release_number(request: web.Request) -> web.Response:
     account = path_account(request)
     number = world(request).get_number(account, sid_param(request, "pn_sid", "PN"))
     del account.numbers[number.sid]
+    if not any(n.phone_number == number.phone_number for n in account.numbers.values()):
+        account.number_routes.pop(number.phone_number, None)  # a released number takes its route along
     return web.Response(status=204)

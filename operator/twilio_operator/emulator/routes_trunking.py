@@ -3,6 +3,7 @@ account owns what is created and is the only one that can see it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from aiohttp import web
@@ -11,6 +12,7 @@ from twilio_operator.emulator import behaviour, render
 from twilio_operator.emulator.context import (
     api_base,
     bool_param,
+    check_quota,
     current_account,
     enum_param,
     form,
@@ -19,6 +21,7 @@ from twilio_operator.emulator.context import (
     public_base,
     sid_param,
     text_param,
+    undocumented,
     valid_sid,
     world,
 )
@@ -86,6 +89,7 @@ def _apply_trunk_fields(request: web.Request, trunk: Trunk, params: Mapping[str,
 async def create_trunk(request: web.Request) -> web.Response:
     account = current_account(request)
     params = await form(request)
+    check_quota(request, account, "trunks", len(account.trunks))
     created = now()
     trunk = Trunk(world(request).new_sid("TK"), account.sid, created, created)
     _apply_trunk_fields(request, trunk, params)
@@ -165,7 +169,8 @@ async def link_credential_list(request: web.Request) -> web.Response:
         raise invalid("CredentialListSid is not a valid credential list SID")
     cl = world(request).get_credential_list(account, cl_sid)
     if cl_sid in trunk.credential_lists:
-        raise TwilioError(
+        raise undocumented(
+            request,
             behaviour.DUPLICATE_CREDENTIAL_LIST_STATUS,
             behaviour.CODE_CONFLICT,
             "Credential list is already associated with this trunk",
@@ -301,11 +306,14 @@ async def attach_trunk_number(request: web.Request) -> web.Response:
         raise invalid("PhoneNumberSid is not a valid phone number SID")
     number = w.get_number(account, pn_sid)
     if number.trunk_sid == trunk.sid or (number.trunk_sid and not behaviour.MOVE_NUMBER_FROM_OTHER_TRUNK):
-        raise TwilioError(
+        raise undocumented(
+            request,
             behaviour.DUPLICATE_PHONE_NUMBER_STATUS,
             behaviour.CODE_CONFLICT,
             "Phone number is already associated with a trunk",
         )
+    if not number.trunk_sid:
+        check_quota(request, account, "trunk_phone_numbers", len(w.numbers_on_trunks(account)))
     w.attach_number(number, trunk.sid)
     body = render.trunk_number(number, trunk.sid, public_base(request), api_base(request))
     return json_response(body, status=201)
@@ -335,35 +343,88 @@ async def detach_trunk_number(request: web.Request) -> web.Response:
 
 
 # --- routes.twilio.com/v2 ------------------------------------------------------------------------
-def _route(request: web.Request) -> Route:
-    account = current_account(request)
-    w = world(request)
-    trunk = w.trunk_by_domain(account, request.match_info["domain"])
-    domain = trunk.domain_name or ""
-    route = account.routes.get(domain)
+# A route exists only once a region was assigned; before that GET is a 404, which means US1.
+E164_RE = re.compile(r"\+[1-9][0-9]{1,14}")
+
+
+def _voice_region(params: Mapping[str, str]) -> str | None:
+    region = params.get("VoiceRegion")
+    if region is not None and region not in behaviour.VOICE_REGIONS:
+        raise TwilioError(
+            400,
+            behaviour.CODE_INVALID_REGION,
+            f"VoiceRegion must be a processing region ({', '.join(sorted(behaviour.VOICE_REGIONS))})",
+        )
+    return region
+
+
+def _upsert_route(
+    request: web.Request, routes: dict[str, Route], target: str, params: Mapping[str, str]
+) -> Route:
+    """Validate everything, then create or update the route for `target`."""
+    region = _voice_region(params)
+    name = text_param(params, "FriendlyName", max_len=behaviour.FRIENDLY_NAME_MAX)
+    route = routes.get(target)
     if route is None:
         created = now()
+        account = current_account(request)
         route = Route(
-            w.new_sid("QQ"), account.sid, domain, behaviour.DEFAULT_VOICE_REGION, None, created, created
+            world(request).new_sid("QQ"),
+            account.sid,
+            target,
+            region or behaviour.DEFAULT_REGION,
+            name,
+            created,
+            created,
         )
-        account.routes[domain] = route
+        routes[target] = route
+        return route
+    route.voice_region = region or route.voice_region
+    route.friendly_name = route.friendly_name if name is None else name
+    route.date_updated = now()
     return route
+
+
+def _trunk_domain(request: web.Request) -> str:
+    trunk = world(request).trunk_by_domain(current_account(request), request.match_info["domain"])
+    return trunk.domain_name or ""
 
 
 @routes.get("/v2/Trunks/{domain}")
 async def fetch_trunk_route(request: web.Request) -> web.Response:
-    return json_response(render.route(_route(request), public_base(request)))
+    route = current_account(request).routes.get(_trunk_domain(request))
+    if route is None:
+        raise not_found(f"The requested resource {request.path}")
+    return json_response(render.route(route, public_base(request)))
 
 
 @routes.post("/v2/Trunks/{domain}")
 async def update_trunk_route(request: web.Request) -> web.Response:
     params = await form(request)
-    region = params.get("VoiceRegion")
-    if region is not None and region not in behaviour.VOICE_REGIONS:
-        raise TwilioError(400, behaviour.CODE_INVALID_REGION, f"Invalid voice region {region}")
-    name = text_param(params, "FriendlyName", max_len=behaviour.FRIENDLY_NAME_MAX)
-    route = _route(request)
-    route.voice_region = region or route.voice_region
-    route.friendly_name = route.friendly_name if name is None else name
-    route.date_updated = now()
+    domain = _trunk_domain(request)
+    route = _upsert_route(request, current_account(request).routes, domain, params)
     return json_response(render.route(route, public_base(request)))
+
+
+def _own_number(request: web.Request) -> str:
+    phone = request.match_info["phone_number"]
+    account = current_account(request)
+    if not E164_RE.fullmatch(phone) or not any(n.phone_number == phone for n in account.numbers.values()):
+        raise not_found(f"The requested resource {request.path}")
+    return phone
+
+
+@routes.get("/v2/PhoneNumbers/{phone_number}")
+async def fetch_number_route(request: web.Request) -> web.Response:
+    route = current_account(request).number_routes.get(_own_number(request))
+    if route is None:
+        raise not_found(f"The requested resource {request.path}")
+    return json_response(render.number_route(route, public_base(request)))
+
+
+@routes.post("/v2/PhoneNumbers/{phone_number}")
+async def update_number_route(request: web.Request) -> web.Response:
+    params = await form(request)
+    phone = _own_number(request)
+    route = _upsert_route(request, current_account(request).number_routes, phone, params)
+    return json_response(render.number_route(route, public_base(request)))

@@ -96,9 +96,11 @@ class Trunk:
 
 @dataclass
 class Route:
+    """An inbound processing region assignment (routes.twilio.com/v2), for a trunk domain or a number."""
+
     sid: str
     account_sid: str
-    sip_trunk_domain: str
+    target: str  # the trunk domain name or the E.164 number
     voice_region: str
     friendly_name: str | None
     date_created: datetime
@@ -106,19 +108,59 @@ class Route:
 
 
 @dataclass
-class Account:
+class ApiKey:
     sid: str
-    auth_token: str
+    secret: str
+    type: str  # main | standard | restricted (behaviour.API_KEY_TYPES)
+    permissions: frozenset[str] = frozenset()
+
+
+@dataclass
+class Account:
+    """What an account is everywhere: identity, status, type and the emulator's per-account settings.
+    Credentials and data live in its processing regions (`Region`), which are independent."""
+
+    sid: str
     friendly_name: str
     status: str
     type: str
     date_created: datetime
     date_updated: datetime
-    api_keys: dict[str, str] = field(default_factory=dict)  # SK sid -> secret
+    regions: dict[str, Region] = field(default_factory=dict)
+    home_region: str = behaviour.DEFAULT_REGION  # where the admin API's top-level credentials live
+    # reject: every call 401/20005; readable: the account fetch answers 200 with its status.
+    suspension_mode: str = behaviour.SUSPENSION_MODE_DEFAULT
+    concurrency_limit: int | None = None  # None: the global setting applies
+    quotas: dict[str, int] = field(default_factory=dict)  # overrides of behaviour.quota_defaults
+
+    def quota(self, name: str) -> int:
+        if name in self.quotas:
+            return self.quotas[name]
+        return behaviour.quota_defaults(self.type)[name]
+
+
+@dataclass(eq=False)
+class Region:
+    """One processing region of an account: its own Auth Token, API keys and data (Twilio: each
+    region operates independently; credentials and resources exist only where they were created)."""
+
+    account: Account = field(repr=False)
+    name: str
+    auth_token: str
+    api_keys: dict[str, ApiKey] = field(default_factory=dict)
     numbers: dict[str, Number] = field(default_factory=dict)
     credential_lists: dict[str, CredentialList] = field(default_factory=dict)
     trunks: dict[str, Trunk] = field(default_factory=dict)
     routes: dict[str, Route] = field(default_factory=dict)  # by trunk domain name
+    number_routes: dict[str, Route] = field(default_factory=dict)  # by E.164 number
+
+    @property
+    def sid(self) -> str:
+        return self.account.sid
+
+    @property
+    def status(self) -> str:
+        return self.account.status
 
 
 class World:
@@ -131,8 +173,8 @@ class World:
     def clear(self) -> None:
         """Forget everything but keep the SID generator going, so SIDs never repeat in a run."""
         self.accounts: dict[str, Account] = {}
-        self.api_key_owner: dict[str, str] = {}  # SK sid -> AC sid
-        self.domains: dict[str, str] = {}  # live domain name -> trunk sid
+        self.api_key_owner: dict[str, Region] = {}  # SK sid -> the region that created it
+        self.domains: dict[str, str] = {}  # live domain name -> trunk sid (unique across Twilio)
         self.reserved_domains: set[str] = set()
         self._phone_counter = 0
 
@@ -141,28 +183,60 @@ class World:
 
     # --- accounts --------------------------------------------------------------------------------
     def create_account(self, spec: dict[str, Any]) -> Account:
+        """`spec` as the admin API takes it: the top-level credentials and numbers go to
+        spec["region"] (us1 unless given); spec["regions"] adds more regions."""
         sid = spec.get("sid") or self.new_sid("AC")
         if sid in self.accounts:
             raise TwilioError(409, behaviour.CODE_CONFLICT, f"Account {sid} already exists")
         created = now()
         account = Account(
             sid=sid,
-            auth_token=spec.get("auth_token") or secrets.token_hex(16),
             friendly_name=spec.get("friendly_name") or f"Emulated account {sid[-6:]}",
             status=spec.get("status") or "active",
             type=spec.get("type") or "Full",
             date_created=created,
             date_updated=created,
         )
+        account.home_region = spec.get("region") or behaviour.DEFAULT_REGION
+        self.apply_settings(account, spec)
         self.accounts[sid] = account
-        for key in spec.get("api_keys") or []:
-            key_sid = key.get("sid") or self.new_sid("SK")
-            account.api_keys[key_sid] = key.get("secret") or secrets.token_hex(16)
-            self.api_key_owner[key_sid] = sid
-        self.add_numbers(account, spec.get("incoming_phone_numbers") or [])
+        self.add_region(account, account.home_region, spec)
+        for name, region_spec in (spec.get("regions") or {}).items():
+            self.add_region(account, name, region_spec or {})
         return account
 
-    def add_numbers(self, account: Account, specs: list[dict[str, Any]]) -> list[Number]:
+    @staticmethod
+    def apply_settings(account: Account, spec: dict[str, Any]) -> None:
+        if spec.get("suspension_mode") is not None:
+            account.suspension_mode = spec["suspension_mode"]
+        if "concurrency_limit" in spec:
+            account.concurrency_limit = spec["concurrency_limit"]
+        if spec.get("quotas") is not None:
+            account.quotas.update(spec["quotas"])
+
+    def add_region(self, account: Account, name: str, spec: dict[str, Any]) -> Region:
+        """Credentials (and numbers) of `account` in processing region `name`; adds to an existing one."""
+        region = account.regions.get(name)
+        if region is None:
+            region = Region(account, name, spec.get("auth_token") or secrets.token_hex(16))
+            account.regions[name] = region
+        elif spec.get("auth_token"):
+            region.auth_token = spec["auth_token"]
+        for key in spec.get("api_keys") or []:
+            key_sid = key.get("sid") or self.new_sid("SK")
+            if key_sid in self.api_key_owner:
+                raise TwilioError(409, behaviour.CODE_CONFLICT, f"API key {key_sid} already exists")
+            region.api_keys[key_sid] = ApiKey(
+                sid=key_sid,
+                secret=key.get("secret") or secrets.token_hex(16),
+                type=key.get("type") or behaviour.DEFAULT_API_KEY_TYPE,
+                permissions=frozenset(key.get("permissions") or ()),
+            )
+            self.api_key_owner[key_sid] = region
+        self.add_numbers(region, spec.get("incoming_phone_numbers") or [])
+        return region
+
+    def add_numbers(self, account: Region, specs: list[dict[str, Any]]) -> list[Number]:
         added = []
         for spec in specs:
             phone = spec.get("phone_number") or self._next_phone_number()
@@ -178,6 +252,7 @@ class World:
                 date_created=created,
                 date_updated=created,
                 voice_application_sid=spec.get("voice_application_sid"),
+                voice_url=spec.get("voice_url"),
             )
             account.numbers[number.sid] = number
             added.append(number)
@@ -189,6 +264,17 @@ class World:
 
     def find_account(self, sid: str) -> Account | None:
         return self.accounts.get(sid)
+
+    def all_regions(self) -> list[Region]:
+        return [r for a in self.accounts.values() for r in a.regions.values()]
+
+    @staticmethod
+    def check_quota(account: Region, name: str, used: int) -> None:
+        """Refuse one more of `name` when `used` already reaches the account's quota."""
+        limit = account.account.quota(name)
+        if used >= limit:
+            status, code = behaviour.QUOTA_ERROR
+            raise TwilioError(status, code, behaviour.QUOTA_MESSAGES[name].format(limit=limit))
 
     # --- trunks ----------------------------------------------------------------------------------
     def claim_domain(self, domain: str, trunk_sid: str) -> str:
@@ -209,7 +295,7 @@ class World:
             if behaviour.DOMAIN_RESERVED_AFTER_DELETE:
                 self.reserved_domains.add(domain)
 
-    def delete_trunk(self, account: Account, trunk: Trunk) -> None:
+    def delete_trunk(self, account: Region, trunk: Trunk) -> None:
         """Drop links and origination URLs, detach numbers; credential lists survive."""
         del account.trunks[trunk.sid]
         self.release_domain(trunk.domain_name)
@@ -220,44 +306,48 @@ class World:
                 number.trunk_sid = None
                 number.date_updated = now()
 
-    def delete_credential_list(self, account: Account, cred_list: CredentialList) -> None:
+    def delete_credential_list(self, account: Region, cred_list: CredentialList) -> None:
         """Deletes its credentials and unlinks it from every trunk."""
         del account.credential_lists[cred_list.sid]
         for trunk in account.trunks.values():
             trunk.credential_lists.pop(cred_list.sid, None)
 
-    def trunk_numbers(self, account: Account, trunk_sid: str) -> list[Number]:
+    @staticmethod
+    def numbers_on_trunks(account: Region) -> list[Number]:
+        return [n for n in account.numbers.values() if n.trunk_sid]
+
+    def trunk_numbers(self, account: Region, trunk_sid: str) -> list[Number]:
         return [n for n in account.numbers.values() if n.trunk_sid == trunk_sid]
 
     def attach_number(self, number: Number, trunk_sid: str | None) -> None:
         number.trunk_sid = trunk_sid
         if trunk_sid:
-            number.voice_application_sid = None  # Twilio: setting a trunk clears the voice app
+            number.voice_application_sid = None  # documented: setting a trunk deletes the application
         number.date_updated = now()
 
     # --- lookups that raise 404 ------------------------------------------------------------------
     @staticmethod
-    def get_trunk(account: Account, sid: str) -> Trunk:
+    def get_trunk(account: Region, sid: str) -> Trunk:
         trunk = account.trunks.get(sid)
         if trunk is None:
             raise not_found("The requested resource /Trunks/" + sid)
         return trunk
 
     @staticmethod
-    def get_credential_list(account: Account, sid: str) -> CredentialList:
+    def get_credential_list(account: Region, sid: str) -> CredentialList:
         found = account.credential_lists.get(sid)
         if found is None:
             raise not_found("The requested resource /CredentialLists/" + sid)
         return found
 
     @staticmethod
-    def get_number(account: Account, sid: str) -> Number:
+    def get_number(account: Region, sid: str) -> Number:
         found = account.numbers.get(sid)
         if found is None:
             raise not_found("The requested resource /IncomingPhoneNumbers/" + sid)
         return found
 
-    def trunk_by_domain(self, account: Account, domain: str) -> Trunk:
+    def trunk_by_domain(self, account: Region, domain: str) -> Trunk:
         trunk_sid = self.domains.get(domain.lower())
         trunk = account.trunks.get(trunk_sid) if trunk_sid else None
         if trunk is None:
@@ -269,7 +359,7 @@ class World:
         trunk_sid = self.domains.get(domain.lower())
         if trunk_sid is None:
             return False, "no trunk has this domain name"
-        account = next((a for a in self.accounts.values() if trunk_sid in a.trunks), None)
+        account = next((a for a in self.all_regions() if trunk_sid in a.trunks), None)
         if account is None:
             return False, "no trunk has this domain name"
         trunk = account.trunks[trunk_sid]

@@ -13,7 +13,7 @@ from twilio.rest import Client
 from emulator.helpers import assert_twilio_error, basic, raw
 from twilio_operator.emulator.client import EmulatorAdmin, EmulatorAdminError
 from twilio_operator.emulator.context import permission_for
-from twilio_operator.twilio_http import RewritingHttpClient
+from twilio_operator.ports.twilio.http import RewritingHttpClient
 
 
 def key_client(url: str, key: dict[str, Any], account_sid: str) -> Client:

@@ -13,7 +13,7 @@ from twilio.rest import Client
 
 from emulator.helpers import RawResponse, account_auth, assert_twilio_error, basic, raw
 from twilio_operator.emulator.client import EmulatorAdmin
-from twilio_operator.twilio_http import RewritingHttpClient
+from twilio_operator.ports.twilio.http import RewritingHttpClient
 
 HEADER = "Twilio-Concurrent-Requests"
 PASSWORD = "Str0ngPassword"

@@ -12,7 +12,7 @@ from twilio.rest import Client
 
 from emulator.helpers import assert_twilio_error, basic, raw
 from twilio_operator.emulator.client import EmulatorAdmin, EmulatorAdminError
-from twilio_operator.twilio_http import RewritingHttpClient
+from twilio_operator.ports.twilio.http import RewritingHttpClient
 
 IE1 = {"region": "ie1", "edge": "dublin"}
 AU1 = {"region": "au1", "edge": "sydney"}

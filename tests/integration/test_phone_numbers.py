@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -267,3 +268,16 @@ def test_thousands_of_numbers_are_paged_and_bounded(
     pages = [r for r in emulator.requests(since=seq) if "IncomingPhoneNumbers" in r["path"]]
     assert all("PageSize=1000" in r["query"] for r in pages), pages[:3]
     assert len(pages) == 3  # 2502 numbers at 1000 a page
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"phoneNumber": SECOND}, {"phoneNumber": None, "phoneNumberSid": "PN" + "0" * 32}],
+)
+def test_the_imported_number_cannot_be_edited(crds: ControlPlane, namespace: str, change: dict) -> None:
+    """Editing the number would leave the old one on the trunk with nothing tracking it."""
+    create(crds, NUMBERS, namespace, "line", {"providerRef": {"name": "acme"}, "phoneNumber": FIRST})
+    patch = json.dumps({"spec": change})
+    refused = crds.kubectl("patch", "twiliophonenumber", "line", "-n", namespace, "--type=merge", "-p", patch)
+    assert refused.returncode != 0
+    assert "phoneNumber and phoneNumberSid are immutable" in refused.stderr, refused.stderr

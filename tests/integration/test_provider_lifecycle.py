@@ -241,7 +241,7 @@ def test_drift_is_repaired_periodically(
     operator: OperatorProcess,
     twilio_client: Any,
 ) -> None:
-    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account, verificationInterval="1s"))
+    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account, verificationInterval="1m"))
     status = wait_ready(crds, PROVIDERS, namespace, "acme")["status"]
     twilio_client.trunking.v1.trunks(status["trunkSid"]).delete()
 
@@ -252,7 +252,7 @@ def test_drift_is_repaired_periodically(
             and condition(o).get("status") == "True"
             and o
         ),
-        timeout=30,
+        timeout=60,
         what="trunk recreated",
     )
     [trunk] = account_state(emulator, twilio_account["sid"])["trunks"]
@@ -378,6 +378,8 @@ def test_changes_made_while_the_operator_is_down_are_applied_on_restart(
         ({"region": "mars"}, 'Unsupported value: "mars"'),
         ({"deletionPolicy": "Keep"}, 'Unsupported value: "Keep"'),
         ({"credentialsSecretRef": {"name": "s", "apiKeySidKey": "sid"}}, "must be set together"),
+        ({"verificationInterval": "30s"}, "verificationInterval must be at least 1m"),
+        ({"verificationInterval": "0m"}, "verificationInterval must be at least 1m"),
     ],
 )
 def test_api_server_refuses_malformed_providers(

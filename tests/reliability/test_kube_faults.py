@@ -132,7 +132,7 @@ def test_liveness_fails_while_the_watch_is_stalled_and_recovers(
 ) -> None:
     process: OperatorProcess = run_operator(TWILIO_OPERATOR_LIVENESS_STALL_SECONDS="3")
     assert healthz(process)[0] == 200  # nothing to watch yet: healthy however long it is idle
-    create(private_cp, PROVIDERS, ns, "acme", provider_spec(twilio_account, verificationInterval="2s"))
+    create(private_cp, PROVIDERS, ns, "acme", provider_spec(twilio_account, verificationInterval="1m"))
     wait_ready(private_cp, PROVIDERS, ns, "acme")
 
     # Healthy while verifications (every ~2 s, each a status write seen through the watch) flow.

@@ -162,7 +162,10 @@ class TwilioProviderSpec(_Model):
         default=None,
         description="Twilio region. ie1 and au1 are processing regions: the trunk is managed there and "
         "inbound calls are processed there. us1, us2, de1, jp1, br1 and sg1 choose the termination edge "
-        "of the termination URI. Unset means us1 with the global termination URI.",
+        "of the termination URI. Unset and us1 both process in US1; they differ only in the termination "
+        "URI: unset gives the global name (sip:NAME.pstn.twilio.com, Twilio picks the nearest edge), us1 "
+        "pins the Ashburn edge (sip:NAME.pstn.ashburn.twilio.com). A change that moves the termination "
+        "URI posts a TerminationUriChanged Event: update the platform's outbound trunk.",
     )
     supports_call_transfer: bool = Field(
         default=False,
@@ -185,7 +188,17 @@ class TwilioProviderSpec(_Model):
         default="1h",
         pattern=DURATION_PATTERN,
         max_length=16,
-        description="How often to re-verify the credentials and repair drift, e.g. 30m or 1h (minimum 1m).",
+        description="How often to re-verify the credentials and repair drift, e.g. 30m or 1h. Default 1h, "
+        "minimum 1m (shorter values are refused). Changes of the credentials Secret are noticed at once.",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "duration(self) >= duration('1m')",
+                    "message": "verificationInterval must be at least 1m: each verification makes about "
+                    "eight Twilio requests against the customer's account",
+                }
+            ]
+        },
     )
     origination_uris: list[OriginationUri] = Field(
         default_factory=list,
@@ -316,16 +329,33 @@ class TwilioPhoneNumberSpec(_Model):
                     "rule": "self.providerRef.name == oldSelf.providerRef.name",
                     "message": "providerRef is immutable",
                 },
+                {
+                    "rule": "has(self.phoneNumber) == has(oldSelf.phoneNumber) && (!has(self.phoneNumber) "
+                    "|| self.phoneNumber == oldSelf.phoneNumber) && has(self.phoneNumberSid) == "
+                    "has(oldSelf.phoneNumberSid) && (!has(self.phoneNumberSid) || "
+                    "self.phoneNumberSid == oldSelf.phoneNumberSid)",
+                    "message": "phoneNumber and phoneNumberSid are immutable: to import another number, "
+                    "create another TwilioPhoneNumber (deleting this one detaches its number)",
+                },
             ]
         }
     )
 
-    provider_ref: LocalObjectReference = Field(description="The TwilioProvider (same namespace).")
+    provider_ref: LocalObjectReference = Field(
+        description="The TwilioProvider (same namespace). Immutable: create another TwilioPhoneNumber "
+        "to move the number to another provider."
+    )
     phone_number: str | None = Field(
-        default=None, pattern=E164_PATTERN, description="The number in E.164 form, e.g. +14155550100."
+        default=None,
+        pattern=E164_PATTERN,
+        description="The number in E.164 form, e.g. +14155550100. Set exactly one of phoneNumber and "
+        "phoneNumberSid. Immutable.",
     )
     phone_number_sid: str | None = Field(
-        default=None, pattern=PHONE_NUMBER_SID_PATTERN, description="The IncomingPhoneNumber SID (PN...)."
+        default=None,
+        pattern=PHONE_NUMBER_SID_PATTERN,
+        description="The IncomingPhoneNumber SID (PN...). Set exactly one of phoneNumber and "
+        "phoneNumberSid. Immutable.",
     )
     agent_ref: AgentRef | None = Field(default=None, description="The voice agent that answers this number.")
     allow_takeover: bool = Field(

@@ -78,6 +78,10 @@ class FakeKube:
         for key in [k for k, v in stored.items() if v is None]:
             del stored[key]
 
+    async def read_object(self, kind: ResourceKind, namespace: str, name: str) -> dict[str, Any] | None:
+        found = [o for o in self.objects.get((kind.plural, namespace), []) if o["metadata"]["name"] == name]
+        return copy.deepcopy(found[0]) if found else None
+
     async def list_objects(self, kind: ResourceKind, namespace: str) -> list[dict[str, Any]]:
         return copy.deepcopy(self.objects.get((kind.plural, namespace), []))
 

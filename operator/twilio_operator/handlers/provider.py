@@ -7,16 +7,19 @@ Handler ids are set explicitly: kopf stores progress under them in annotations o
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from typing import Any
 
 import kopf
 
 from twilio_operator import metrics
 from twilio_operator.api import conditions as c
-from twilio_operator.api.errors import NotFoundError
+from twilio_operator.api.errors import DeletionBlocked, ErrorKind, NotFoundError, TwilioError
 from twilio_operator.api.models import GROUP, PROVIDER, VERSION
 from twilio_operator.handlers import probes
-from twilio_operator.handlers.runtime import run_periodically, to_kopf_errors
+from twilio_operator.handlers.runtime import retry_delay, run_periodically, to_kopf_errors
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
 from twilio_operator.provider.reconcile import reconcile_provider
 from twilio_operator.provider.resource import Outcome, Provider
@@ -27,24 +30,57 @@ from twilio_operator.sharding import SHARD
 
 PROVIDERS = (GROUP, VERSION, PROVIDER.plural)
 NumbersByProvider = kopf.Index[tuple[str | None, str | None], str]
+ProvidersByAccount = kopf.Index[str, tuple[str, str]]
+ACCOUNT_REFUSALS = frozenset({c.AUTH_FAILED, c.ACCOUNT_INACTIVE, c.PERMISSION_DENIED})
+BLOCKED_POLL_SECONDS = 3.0  # how soon a blocked deletion sees the Orphan annotation
+MAX_BLOCKED_ROUNDS = 20  # then kopf's own retry takes over (and re-enters this loop)
 MIN_FIRST_VERIFICATION_DELAY = 5.0  # the create/resume handler does the first round
 
 
-async def reconcile_locked(provider: Provider, state: OperatorState) -> Outcome:
+async def reconcile_locked(provider: Provider, state: OperatorState, siblings: ProvidersByAccount) -> Outcome:
     with metrics.timed_reconcile(PROVIDER.kind) as record:
         async with state.turn(provider.uid):
-            outcome = await reconcile_provider(provider, state.deps)
+            try:
+                outcome = await reconcile_provider(provider, state.deps)
+            except TwilioError as error:
+                if error.kind is ErrorKind.AUTH and not _refused_before(provider):
+                    _wake_siblings(provider, state, siblings)
+                raise
         record.result = "ready" if outcome.ready else "blocked" if outcome.blocked else "not_ready"
-    for name in outcome.detached_numbers:  # their own reconcile re-attaches them
+    # Their own reconciles re-attach them, or import the number the account has now.
+    for name in (*outcome.detached_numbers, *outcome.found_numbers):
         state.wake(ObjectKey.phone_number(provider.namespace, name))
     return outcome
+
+
+def _refused_before(provider: Provider) -> bool:
+    ready = c.find(provider.status.conditions, c.READY)
+    return ready is not None and ready.reason in ACCOUNT_REFUSALS
+
+
+def _wake_siblings(provider: Provider, state: OperatorState, siblings: ProvidersByAccount) -> None:
+    """Twilio just started refusing this account: the other providers of the same account are
+    verified soon too (each wake-up is rate bound), instead of saying "verified" until their next
+    interval. Only on the transition, so two failing siblings do not keep waking each other."""
+    for namespace, name in siblings.get(provider.spec.account_sid, []):
+        if (namespace, name) != (provider.namespace, provider.name):
+            state.wake(ObjectKey.provider(namespace, name))
+
+
+@kopf.index(*PROVIDERS, id="providers_by_account", **SHARD)
+async def providers_by_account(
+    namespace: str | None, name: str, spec: kopf.Spec, **_: Any
+) -> dict[str, tuple[str | None, str]]:
+    return {str(spec.get("accountSid")): (namespace, name)}
 
 
 @kopf.on.resume(*PROVIDERS, id="reconcile", **SHARD)
 @kopf.on.create(*PROVIDERS, id="reconcile", **SHARD)
 @kopf.on.update(*PROVIDERS, id="reconcile", **SHARD)
 @to_kopf_errors
-async def reconcile(body: kopf.Body, reason: str, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
+async def reconcile(
+    body: kopf.Body, reason: str, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any
+) -> None:
     provider = Provider.from_body(dict(body))
     if reason == kopf.Reason.RESUME and verified_recently(provider):
         # An operator restart is not a reason to call Twilio: the status is recent and for this
@@ -55,7 +91,7 @@ async def reconcile(body: kopf.Body, reason: str, memo: kopf.Memo, logger: kopf.
         logger.info("TwilioProvider resumed: verified at %s, nothing to do", provider.status.last_verified_at)
         return
     try:
-        outcome = await reconcile_locked(provider, state_of(memo))
+        outcome = await reconcile_locked(provider, state_of(memo), kwargs["providers_by_account"])
     except NotFoundError:
         return
     logger.info("TwilioProvider reconciled: ready=%s %s", outcome.ready, outcome.message)
@@ -63,14 +99,15 @@ async def reconcile(body: kopf.Body, reason: str, memo: kopf.Memo, logger: kopf.
 
 @kopf.daemon(*PROVIDERS, id="verify_periodically", cancellation_timeout=5.0, **SHARD)
 async def verify_periodically(
-    stopped: kopf.DaemonStopped, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any
+    stopped: kopf.DaemonStopped, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any
 ) -> None:
     """Re-verify and repair drift every verificationInterval, or at once when something wakes it."""
     state = state_of(memo)
+    siblings: ProvidersByAccount = kwargs["providers_by_account"]
 
     async def run_once() -> float:
         provider = Provider.from_body(dict(body))
-        await reconcile_locked(provider, state)
+        await reconcile_locked(provider, state, siblings)
         return next_interval(provider)
 
     meta = body["metadata"]
@@ -84,8 +121,22 @@ async def verify_periodically(
 async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
     state = state_of(memo)
     provider = Provider.from_body(dict(body))
-    async with state.turn(provider.uid):
-        teardown = await finalize_provider(provider, state.deps)
+    key = ObjectKey.provider(provider.namespace, provider.name)
+    wakeup = state.wakeups.setdefault(key, asyncio.Event())  # the daemon stopped at deletion
+    failures = 0
+    while True:
+        try:
+            async with state.turn(provider.uid):
+                teardown = await finalize_provider(provider, state.deps)
+            break
+        except DeletionBlocked as blocked:
+            # Wait here rather than in kopf's backoff, which nothing can cut short: a restored
+            # credentials Secret wakes us at once, the Orphan annotation is seen within seconds.
+            failures += 1
+            if failures > MAX_BLOCKED_ROUNDS:
+                raise
+            provider = await _wait_while_blocked(state, provider, wakeup, retry_delay(blocked, failures))
+    state.wakeups.pop(key, None)
     state.forget(provider.uid)
     metrics.STATES.forget(provider.uid)
     logger.info(
@@ -93,6 +144,26 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: A
         teardown.policy,
         ", ".join(teardown.removed) or "nothing",
     )
+
+
+async def _wait_while_blocked(
+    state: OperatorState, provider: Provider, wakeup: asyncio.Event, delay: float
+) -> Provider:
+    """Sleep until woken (a Secret changed) or `delay` passed, re-reading the object every few seconds
+    for the deletion-policy annotation (kopf delivers no event to a handler that is still running)."""
+    wakeup.clear()
+    deadline = time.monotonic() + delay
+    while (left := deadline - time.monotonic()) > 0:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wakeup.wait(), timeout=min(left, BLOCKED_POLL_SECONDS))
+            break
+        current = await state.deps.kube.read_object(PROVIDER, provider.namespace, provider.name)
+        if current is None:
+            break
+        if (current["metadata"].get("annotations") or {}) != provider.annotations:
+            return Provider.from_body(current)
+    current = await state.deps.kube.read_object(PROVIDER, provider.namespace, provider.name)
+    return Provider.from_body(current) if current is not None else provider
 
 
 @kopf.on.event(*PROVIDERS, id="provider_changed", **SHARD)

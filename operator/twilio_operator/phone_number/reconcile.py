@@ -140,6 +140,16 @@ async def reconcile_number(
             False, c.PROVIDER_NOT_FOUND, f"TwilioProvider {number.namespace}/{provider_name} not found"
         )
     if not provider.ready:
+        attached = provider.status.trunk_sid and number.status.trunk_sid == provider.status.trunk_sid
+        if attached and c.is_true(number.status.conditions):
+            # The number is still on the trunk and calls to it still route; the provider's own
+            # conditions and Events report its problem, once, not once per number.
+            return await writer.finish(
+                True,
+                c.ATTACHED,
+                f"{number.status.phone_number} is on trunk {provider.status.trunk_sid} (TwilioProvider "
+                f"{provider_name} is not Ready: see its conditions)",
+            )
         return await writer.finish(
             False, c.PROVIDER_NOT_READY, f"waiting for TwilioProvider {provider_name} to become Ready"
         )

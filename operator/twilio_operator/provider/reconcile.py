@@ -29,7 +29,7 @@ from twilio_operator.provider.checks import (
     verdict,
     verification_details,
 )
-from twilio_operator.provider.observe import imported_numbers, observe
+from twilio_operator.provider.observe import number_objects, observe
 from twilio_operator.provider.provision import (
     ensure_list_attached,
     ensure_origination_urls,
@@ -42,6 +42,7 @@ from twilio_operator.provider.sip_secret import ensure_sip_credential
 from twilio_operator.provider.status import StatusWriter, post_verification_events
 
 log = logging.getLogger(__name__)
+CREDENTIALS_CHECK = "credentialsSecret"
 
 
 async def reconcile_provider(provider: Provider, deps: Deps) -> Outcome:
@@ -84,7 +85,15 @@ async def _blocked_on_credentials(writer: StatusWriter, problem: CredentialProbl
         ConditionUpdate(c.READY, "False", problem.reason, problem.message),
     )
     if writer.status.verification_status is None:
-        writer.set(verification_status="pending")
+        writer.set(verification_status="pending")  # never verified
+    else:
+        # A verification from before the Secret broke must not keep saying "verified" beside a
+        # Ready=False: the credentials the operator would verify with are unusable now.
+        stale = [d for d in writer.status.verification_details if d.check_name != CREDENTIALS_CHECK]
+        [problem_detail] = verification_details(
+            [Check(CREDENTIALS_CHECK, "failed", problem.message)], writer.now
+        )
+        writer.set(verification_status="failed", verification_details=[problem_detail, *stale])
     await writer.flush()
     if previous is None or previous.reason != problem.reason:
         await writer.event("Warning", problem.reason, problem.message)
@@ -149,10 +158,18 @@ async def _converge(
 
     trunk, credential_list = await ensure_trunk_and_list(provider, writer, twilio, observed)
     domain = trunk.domain_name
+    termination = names.termination_uri(domain, provider.spec.region)
+    if provider.status.termination_uri and provider.status.termination_uri != termination:
+        await writer.event(
+            "Warning",
+            c.TERMINATION_URI_CHANGED,
+            f"termination URI changed from {provider.status.termination_uri} to {termination}: update the "
+            "outbound trunk of the voice platform",
+        )
     writer.set(
         trunk_sid=trunk.sid,
         trunk_domain_name=domain,
-        termination_uri=names.termination_uri(domain, provider.spec.region),
+        termination_uri=termination,
         credential_list_sid=credential_list.sid,
     )
     if writer.status != provider.status:
@@ -167,7 +184,8 @@ async def _converge(
         ensure_sip_credential(provider, deps, writer, twilio, trunk, credential_list),
     )
     numbers = observed.numbers
-    imported = await imported_numbers(provider, deps)
+    objects = await number_objects(provider, deps)
+    imported = objects.imported
     detached = [n for n in imported if numbers.trunk_of.get(n.sid) != trunk.sid]
     checks += [
         Check("trunk", "passed", f"trunk {trunk.sid} ({domain}) exists"),
@@ -201,4 +219,9 @@ async def _converge(
     if not was_ready:
         await writer.unfold(c.PROVISIONED, message)
     await post_verification_events(writer, provider.status.verification_status, checks)
-    return Outcome(ready=True, message=message, detached_numbers=tuple(n.name for n in detached))
+    return Outcome(
+        ready=True,
+        message=message,
+        detached_numbers=tuple(n.name for n in detached),
+        found_numbers=tuple(objects.now_in_account(numbers)),
+    )

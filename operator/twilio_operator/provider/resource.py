@@ -47,3 +47,4 @@ class Outcome:
     blocked: bool = False
     message: str = ""
     detached_numbers: tuple[str, ...] = ()  # TwilioPhoneNumber objects whose number left the trunk
+    found_numbers: tuple[str, ...] = ()  # NotFound TwilioPhoneNumber objects whose number now exists

@@ -38,18 +38,23 @@ def effective_policy(provider: Provider) -> str:
 
 async def finalize_provider(provider: Provider, deps: Deps) -> Teardown:
     policy = effective_policy(provider)
+    recorded = [sid for sid in (provider.status.trunk_sid, provider.status.credential_list_sid) if sid]
     if policy == "Orphan":
         await deps.kube.release_secret(provider.namespace, provider.sip_secret_name, provider.uid)
+        left = (
+            f"left {' and '.join(recorded)} in Twilio"
+            if recorded
+            else "no Twilio resource was recorded for this provider, so none was left behind"
+        )
         await deps.kube.post_event(
-            provider.ref,
-            "Normal",
-            c.ORPHANED,
-            "left the Twilio trunk and credential list in place; kept the SIP Secret",
+            provider.ref, "Normal", c.ORPHANED, f"{left}; kept the SIP Secret {provider.sip_secret_name}"
         )
         return Teardown(policy, ())
     writer = StatusWriter(provider, deps)
     credentials = await read_credentials(provider, deps)
     if isinstance(credentials, CredentialProblem):
+        if not recorded:
+            return await _nothing_recorded(provider, deps, credentials.message)
         await _block(writer, credentials.message)
     twilio = deps.twilio.connect(credentials)
     try:
@@ -57,9 +62,25 @@ async def finalize_provider(provider: Provider, deps: Deps) -> Teardown:
     except TwilioError as error:
         if error.kind is ErrorKind.TRANSIENT:
             raise
+        if not recorded and error.kind is ErrorKind.AUTH:
+            return await _nothing_recorded(provider, deps, str(error))
         await _block(writer, str(error))
     await deps.kube.delete_secret(provider.namespace, provider.sip_secret_name)
     return Teardown(policy, tuple(removed))
+
+
+async def _nothing_recorded(provider: Provider, deps: Deps, why: str) -> Teardown:
+    """The provider never recorded a Twilio resource and its credentials cannot list any: there is
+    nothing the operator knows of to delete, so the object goes at once instead of waiting."""
+    await deps.kube.delete_secret(provider.namespace, provider.sip_secret_name)
+    await deps.kube.post_event(
+        provider.ref,
+        "Normal",
+        c.DELETED,
+        f"nothing to delete in Twilio: no trunk or credential list was ever recorded for this provider "
+        f"({why})",
+    )
+    return Teardown(effective_policy(provider), ())
 
 
 async def _block(writer: StatusWriter, why: str) -> NoReturn:
@@ -88,7 +109,7 @@ async def _remove_twilio_resources(provider: Provider, deps: Deps, twilio: Twili
         or names.is_our_credential_list(cl.friendly_name, provider.uid)
     }
     removed: list[str] = []
-    await _detach_numbers(provider, deps, twilio, trunk_sids)
+    detached = await _detach_numbers(provider, deps, twilio, trunk_sids)
     for trunk_sid in sorted(trunk_sids):
         try:
             attached = set(await twilio.list_trunk_credential_lists(trunk_sid))
@@ -103,15 +124,20 @@ async def _remove_twilio_resources(provider: Provider, deps: Deps, twilio: Twili
     for list_sid in sorted(list_sids):
         if await twilio.delete_credential_list(list_sid):
             removed.append(list_sid)
-    if removed:
-        await deps.kube.post_event(
-            provider.ref, "Normal", c.DELETED, f"deleted {', '.join(removed)} in Twilio"
-        )
+    if removed or detached:
+        parts = [f"deleted {', '.join(removed)} in Twilio"] if removed else []
+        if detached:
+            parts.append(f"detached {', '.join(detached)} from the trunk (the numbers stay in the account)")
+        await deps.kube.post_event(provider.ref, "Normal", c.DELETED, "; ".join(parts))
     return removed
 
 
-async def _detach_numbers(provider: Provider, deps: Deps, twilio: TwilioPort, trunk_sids: set[str]) -> None:
-    """Numbers imported through this provider leave the trunk first; they are never released."""
+async def _detach_numbers(
+    provider: Provider, deps: Deps, twilio: TwilioPort, trunk_sids: set[str]
+) -> list[str]:
+    """Numbers imported through this provider leave the trunk first; they are never released.
+    Returns the E.164 numbers detached."""
+    detached: list[str] = []
     objects = await deps.kube.list_objects(PHONE_NUMBER, provider.namespace)
     for obj in objects:
         status = obj.get("status") or {}
@@ -121,3 +147,5 @@ async def _detach_numbers(provider: Provider, deps: Deps, twilio: TwilioPort, tr
             number = await twilio.find_incoming_number(sid=status["sid"], phone_number=None)
             if number is not None and number.trunk_sid in trunk_sids:
                 await twilio.set_number_trunk(number.sid, None)
+                detached.append(number.phone_number)
+    return detached

@@ -216,6 +216,20 @@ class KubernetesGateway(KubernetesPort):
                 raise NotFoundError(f"{kind.kind} {namespace}/{name} is gone") from None
             raise
 
+    @_translated("read object")
+    async def read_object(self, kind: ResourceKind, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            found = await _json(
+                cast(Any, self._custom).get_namespaced_custom_object(
+                    GROUP, VERSION, namespace, kind.plural, name, **RAW
+                )
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return found
+
     @_translated("list objects")
     async def list_objects(self, kind: ResourceKind, namespace: str) -> list[dict[str, Any]]:
         result = await self._custom.list_namespaced_custom_object(GROUP, VERSION, namespace, kind.plural)

@@ -357,11 +357,15 @@ class TwilioAccount(TwilioPort):
         async def scan() -> NumberPage:
             kept: list[IncomingNumber] = []
             trunk_of: dict[str, str | None] = {}
+            e164: set[str] = set()
             async for n in await self._numbers.stream_async(page_size=LIST_PAGE_SIZE):
                 trunk_of[n.sid] = n.trunk_sid or None
+                e164.add(n.phone_number)
                 if len(kept) < keep:
                     kept.append(_number(n))
-            return NumberPage(numbers=tuple(kept), total=len(trunk_of), trunk_of=trunk_of)
+            return NumberPage(
+                numbers=tuple(kept), total=len(trunk_of), trunk_of=trunk_of, phone_numbers=frozenset(e164)
+            )
 
         return await self._call(op.LIST_INCOMING_NUMBERS, scan)
 

@@ -62,3 +62,4 @@ class NumberPage:
     numbers: tuple[IncomingNumber, ...]
     total: int
     trunk_of: Mapping[str, str | None] = field(default_factory=dict)  # number SID -> trunk SID
+    phone_numbers: frozenset[str] = frozenset()  # every E.164 number of the account

@@ -13,6 +13,7 @@ from typing import Any
 
 from twilio_operator import metrics
 from twilio_operator.api import conditions as c
+from twilio_operator.api import names
 from twilio_operator.api.conditions import ConditionUpdate, merge_conditions
 from twilio_operator.api.credentials import CredentialProblem, parse_credentials
 from twilio_operator.api.errors import ErrorKind, TwilioError
@@ -232,6 +233,14 @@ async def release_number(number: PhoneNumber, provider: ProviderView | None, dep
     found = await twilio.find_incoming_number(sid=number.status.sid, phone_number=None)
     if found is None or found.trunk_sid != number.status.trunk_sid:
         return "the number is no longer on the trunk"
+    # The trunk SID came from status, which anyone with status access can write: detach only from
+    # a trunk that carries the provider's UID-derived domain.
+    trunks = {t.sid: t for t in await twilio.list_trunks()}
+    trunk = trunks.get(found.trunk_sid or "")
+    if trunk is None or names.domain_recreation(provider.uid, trunk.domain_name) is None:
+        return (
+            f"left {found.phone_number} on {found.trunk_sid}: not a trunk of TwilioProvider {provider.name}"
+        )
     await twilio.set_number_trunk(found.sid, None)
     await deps.kube.post_event(
         number.ref, "Normal", c.DETACHED, f"detached {found.phone_number} from {found.trunk_sid}"

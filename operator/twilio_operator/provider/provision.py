@@ -39,20 +39,18 @@ async def ensure_trunk_and_list(
 
 
 def _find_trunk(provider: Provider, trunks: list[Trunk]) -> Trunk | None:
-    """By recorded SID, else by our domain (the newest recreation wins)."""
-    by_sid = {t.sid: t for t in trunks}
-    if provider.status.trunk_sid in by_sid:
-        return by_sid[provider.status.trunk_sid]
+    """By our UID-derived domain (the newest recreation wins). status.trunkSid is not trusted on its
+    own: status can be written by anyone with status access, or come back stale from a backup."""
     ours = [(names.domain_recreation(provider.uid, t.domain_name), t) for t in trunks]
     candidates = sorted(((n, t) for n, t in ours if n is not None), key=lambda pair: pair[0])
     return candidates[-1][1] if candidates else None
 
 
 def _find_credential_list(provider: Provider, lists: list[CredentialList]) -> CredentialList | None:
-    for credential_list in lists:
-        if credential_list.sid == provider.status.credential_list_sid:
-            return credential_list
-    return next((cl for cl in lists if names.is_our_credential_list(cl.friendly_name, provider.uid)), None)
+    """By the tag in its friendly name; the recorded SID is preferred only among ours."""
+    ours = [cl for cl in lists if names.is_our_credential_list(cl.friendly_name, provider.uid)]
+    recorded = [cl for cl in ours if cl.sid == provider.status.credential_list_sid]
+    return next(iter(recorded or ours), None)
 
 
 async def _create_trunk(provider: Provider, writer: StatusWriter, twilio: TwilioPort) -> Trunk:

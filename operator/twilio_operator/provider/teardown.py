@@ -96,18 +96,10 @@ async def _block(writer: StatusWriter, why: str) -> NoReturn:
 
 async def _remove_twilio_resources(provider: Provider, deps: Deps, twilio: TwilioPort) -> list[str]:
     trunks, lists = await asyncio.gather(twilio.list_trunks(), twilio.list_credential_lists())
-    trunk_sids = {
-        t.sid
-        for t in trunks
-        if t.sid == provider.status.trunk_sid
-        or names.domain_recreation(provider.uid, t.domain_name) is not None
-    }
-    list_sids = {
-        cl.sid
-        for cl in lists
-        if cl.sid == provider.status.credential_list_sid
-        or names.is_our_credential_list(cl.friendly_name, provider.uid)
-    }
+    # Only what carries this object's UID-derived domain or tag is deleted: a SID from status alone
+    # (forged by someone with status access, or stale from a backup) could name another's trunk.
+    trunk_sids = {t.sid for t in trunks if names.domain_recreation(provider.uid, t.domain_name) is not None}
+    list_sids = {cl.sid for cl in lists if names.is_our_credential_list(cl.friendly_name, provider.uid)}
     removed: list[str] = []
     detached = await _detach_numbers(provider, deps, twilio, trunk_sids)
     for trunk_sid in sorted(trunk_sids):

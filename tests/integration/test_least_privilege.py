@@ -26,8 +26,7 @@ from .support import PROVIDERS, REPO, OperatorProcess, create, put_secret, wait_
 
 @pytest.fixture(scope="module")
 def private_plane() -> Iterator[ControlPlane]:
-    with ControlPlane() as plane:
-        plane.start()
+    with ControlPlane() as plane:  # __enter__ starts it
         result = plane.kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
         assert result.returncode == 0, result.stderr
         established = plane.kubectl(

@@ -16,29 +16,17 @@ from typing import Any
 import pytest
 import yaml
 
+from fixtures.kube import PROVIDERS, REPO, apply_crds, create, provider_spec, put_secret, wait_ready
+from fixtures.operator_process import OperatorProcess
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.clients import run_kubectl
 from twilio_operator.testing.controlplane import ControlPlane
-
-from .conftest import provider_spec
-from .support import PROVIDERS, REPO, OperatorProcess, create, put_secret, wait_ready
 
 
 @pytest.fixture(scope="module")
 def private_plane() -> Iterator[ControlPlane]:
     with ControlPlane() as plane:  # __enter__ starts it
-        result = plane.kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
-        assert result.returncode == 0, result.stderr
-        established = plane.kubectl(
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd",
-            "-l",
-            "app.kubernetes.io/name=twilio-operator",
-        )
-        assert established.returncode == 0, established.stderr
-        yield plane
+        yield apply_crds(plane)
 
 
 @pytest.fixture(scope="module")

@@ -6,21 +6,20 @@ import json
 import re
 from typing import Any
 
-from twilio_operator.emulator.client import EmulatorAdmin
-from twilio_operator.testing.controlplane import ControlPlane
-
-from .conftest import provider_spec
-from .support import (
+from fixtures.kube import (
     PROVIDERS,
-    OperatorProcess,
     condition,
     create,
     events,
     get,
+    provider_spec,
     put_secret,
     wait_for,
     wait_ready,
 )
+from fixtures.operator_process import OperatorProcess
+from twilio_operator.emulator.client import EmulatorAdmin
+from twilio_operator.testing.controlplane import ControlPlane
 
 FAMILIES = (
     "twilio_operator_reconcile_total",

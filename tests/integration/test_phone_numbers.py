@@ -7,22 +7,21 @@ from typing import Any
 
 import pytest
 
-from twilio_operator.emulator.client import EmulatorAdmin
-from twilio_operator.testing.controlplane import ControlPlane
-
-from .conftest import provider_spec
-from .support import (
+from fixtures.kube import (
     NUMBERS,
     PROVIDERS,
-    OperatorProcess,
     condition,
     create,
     events,
     get,
+    provider_spec,
     put_secret,
     wait_for,
     wait_ready,
 )
+from fixtures.operator_process import OperatorProcess
+from twilio_operator.emulator.client import EmulatorAdmin
+from twilio_operator.testing.controlplane import ControlPlane
 
 FIRST, SECOND = "+15005550006", "+15005550007"
 

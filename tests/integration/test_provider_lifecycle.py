@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import signal
 import time
@@ -10,40 +9,28 @@ from typing import Any
 
 import pytest
 
-from twilio_operator.emulator.client import EmulatorAdmin
-from twilio_operator.testing.controlplane import ControlPlane
-
-from .conftest import provider_spec
-from .support import (
+from fixtures.emulator import account_state, last_seq
+from fixtures.kube import (
     PROVIDERS,
-    OperatorProcess,
     condition,
     create,
+    decoded,
     events,
     get,
     merge_patch,
+    provider_spec,
     put_secret,
     secret,
     wait_for,
     wait_ready,
 )
-
-
-def account_state(emulator: EmulatorAdmin, sid: str) -> dict[str, Any]:
-    return next(a for a in emulator.state()["accounts"] if a["sid"] == sid)
-
-
-def decoded(obj: dict[str, Any]) -> dict[str, str]:
-    return {k: base64.b64decode(v).decode() for k, v in obj["data"].items()}
+from fixtures.operator_process import OperatorProcess
+from twilio_operator.emulator.client import EmulatorAdmin
+from twilio_operator.testing.controlplane import ControlPlane
 
 
 def writes(emulator: EmulatorAdmin, since: int = 0) -> list[dict[str, Any]]:
     return [r for r in emulator.requests(since=since) if r["write"]]
-
-
-def last_seq(emulator: EmulatorAdmin) -> int:
-    entries = emulator.requests()
-    return int(entries[-1]["seq"]) if entries else 0
 
 
 def test_create_to_ready_with_full_status(

@@ -5,10 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from fixtures.kube import PROVIDERS, create, get, provider_spec, wait_ready
 from twilio_operator.testing.controlplane import ControlPlane
-
-from .conftest import provider_spec
-from .support import PROVIDERS, create, get, wait_ready
 
 
 def handled(log: str, namespace: str) -> set[str]:

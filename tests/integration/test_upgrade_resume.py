@@ -19,11 +19,9 @@ from typing import Any
 
 import pytest
 
+from fixtures.kube import NUMBERS, PROVIDERS, REPO, create, events, get, provider_spec, wait_for, wait_ready
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
-
-from .conftest import provider_spec
-from .support import NUMBERS, PROVIDERS, REPO, create, events, get, wait_for, wait_ready
 
 # The last commit of the flat layout (operator/twilio_operator/handlers.py).
 BEFORE_THE_MOVE = "8d031b1f3bb917b90cc6cd6b5e4f7c7c30560f88"

@@ -16,8 +16,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from integration.conftest import provider_spec
-from integration.support import PROVIDERS, OperatorProcess, create, get, secret, wait_for, wait_ready
+from fixtures.kube import (
+    PROVIDERS,
+    create,
+    delete,
+    get,
+    provider_spec,
+    secret,
+    wait_for,
+    wait_gone,
+    wait_ready,
+)
+from fixtures.operator_process import OperatorProcess
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
 
@@ -31,10 +41,8 @@ from .rsupport import (
     TRUNKS,
     assert_converged_once,
     assert_nothing_left,
-    delete,
     kill,
     owned,
-    wait_gone,
 )
 
 FINALIZER = "voip.twilio-operator.dev/finalizer"

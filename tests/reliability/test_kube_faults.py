@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from integration.conftest import provider_spec
-from integration.support import PROVIDERS, REPO, OperatorProcess, create, put_secret, wait_for, wait_ready
+from fixtures.kube import PROVIDERS, apply_crds, create, provider_spec, put_secret, wait_for, wait_ready
+from fixtures.operator_process import OperatorProcess, StartOperator, operator_launcher
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
 
@@ -34,20 +34,8 @@ from .rsupport import assert_converged_once
 
 @pytest.fixture(scope="module")
 def private_cp() -> Iterator[ControlPlane]:
-    plane = ControlPlane().start()
-    try:
-        applied = plane.kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
-        assert applied.returncode == 0, applied.stderr
-        established = plane.kubectl(
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/twilioproviders.voip.twilio-operator.dev",
-        )
-        assert established.returncode == 0, established.stderr
-        yield plane
-    finally:
-        plane.stop()
+    with ControlPlane() as plane:
+        yield apply_crds(plane)
 
 
 @pytest.fixture
@@ -58,20 +46,11 @@ def ns(private_cp: ControlPlane, twilio_account: dict[str, Any]) -> str:
 
 
 @pytest.fixture
-def run_operator(private_cp: ControlPlane, emulator: EmulatorAdmin, ns: str, tmp_path: Path) -> Iterator[Any]:
-    started: list[OperatorProcess] = []
-
-    def start(**env: str) -> OperatorProcess:
-        process = OperatorProcess(
-            private_cp.kubeconfig, emulator.base_url, tmp_path / "operator.log", [ns], env
-        )
-        started.append(process)
-        return process.start()
-
-    yield start
-    for process in started:
-        process.stop()
-        print("\n".join(process.log().splitlines()[-60:]))
+def run_operator(
+    private_cp: ControlPlane, emulator: EmulatorAdmin, ns: str, tmp_path: Path
+) -> Iterator[StartOperator]:
+    with operator_launcher(private_cp, emulator, [ns], tmp_path, tail=60) as start:
+        yield start
 
 
 def healthz(process: OperatorProcess) -> tuple[int, str]:

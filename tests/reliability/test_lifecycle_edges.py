@@ -11,23 +11,26 @@ import threading
 import time
 from typing import Any
 
-from integration.conftest import provider_spec
-from integration.support import (
+from fixtures.kube import (
     PROVIDERS,
-    OperatorProcess,
     condition,
     create,
+    decoded,
+    delete,
     events,
     get,
+    provider_spec,
     put_secret,
     secret,
     wait_for,
+    wait_gone,
     wait_ready,
 )
+from fixtures.operator_process import OperatorProcess
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
 
-from .rsupport import assert_converged_once, assert_nothing_left, decoded, delete, owned, wait_gone
+from .rsupport import assert_converged_once, assert_nothing_left, owned
 
 SIP = "acme-sip-credentials"
 

@@ -16,16 +16,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from integration.conftest import provider_spec
-from integration.support import (
+from fixtures.kube import (
     PROVIDERS,
     condition,
     create,
+    decoded,
+    delete,
     events,
     get,
+    provider_spec,
     put_secret,
     secret,
     wait_for,
+    wait_gone,
     wait_ready,
 )
 from twilio_operator.api.credentials import TwilioCredentials
@@ -33,8 +36,6 @@ from twilio_operator.api.errors import TwilioError
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.ports.twilio.adapter import TwilioLibraryConnector
 from twilio_operator.testing.controlplane import ControlPlane
-
-from .rsupport import decoded, delete, wait_gone
 
 TOKEN = "deadbeef" * 4
 ROTATED = "cafebabe" * 4

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from integration.support import OperatorProcess
+from fixtures.operator_process import OperatorProcess
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
 

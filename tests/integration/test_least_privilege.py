@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from fixtures.kube import PROVIDERS, REPO, apply_crds, create, provider_spec, put_secret, wait_ready
+from fixtures.kube import REPO, apply_crds, create_ready_provider, provider_spec, put_secret
 from fixtures.operator_process import OperatorProcess
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.clients import run_kubectl
@@ -99,8 +99,7 @@ def test_operator_reaches_ready_with_only_the_charts_rbac(
     )
     try:
         put_secret(private_plane, watched, "twilio-credentials", {"authToken": twilio_account["auth_token"]})
-        create(private_plane, PROVIDERS, watched, "acme", provider_spec(twilio_account))
-        obj = wait_ready(private_plane, PROVIDERS, watched, "acme", timeout=60)
+        obj = create_ready_provider(private_plane, watched, "acme", provider_spec(twilio_account), timeout=60)
         assert obj["status"]["trunkSid"].startswith("TK")
         log = operator.log()
         assert "Forbidden" not in log and " 403" not in log, log[-3000:]

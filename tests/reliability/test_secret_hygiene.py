@@ -13,7 +13,6 @@ import base64
 import json
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from fixtures.kube import (
@@ -31,6 +30,7 @@ from fixtures.kube import (
     wait_gone,
     wait_ready,
 )
+from fixtures.operator_process import StartOperator
 from twilio_operator.api.credentials import TwilioCredentials
 from twilio_operator.api.errors import TwilioError
 from twilio_operator.emulator.client import EmulatorAdmin
@@ -52,7 +52,7 @@ def forms(value: str, account_sid: str = "") -> set[str]:
 
 
 def test_no_secret_leaks_over_a_full_lifecycle(
-    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, start_operator: Any, tmp_path: Path
+    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, start_operator: StartOperator
 ) -> None:
     account = emulator.create_account(
         auth_token=TOKEN, api_keys=[{"secret": KEY_SECRET}], incoming_phone_numbers=[{}]

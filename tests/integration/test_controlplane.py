@@ -20,7 +20,7 @@ from kubernetes_asyncio import client, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from fixtures.controlplane import kubectl, new_api_client
-from twilio_operator.testing.binaries import BinaryNotFoundError, find_binary, repo_root
+from twilio_operator.testing.binaries import repo_root
 from twilio_operator.testing.controlplane import ControlPlane
 
 GROUP, VERSION, PLURAL = "harness.test.dev", "v1", "widgets"
@@ -299,15 +299,6 @@ def test_restarts_keep_the_data(control_plane: ControlPlane, namespace: str) -> 
 
     control_plane.restart_etcd()
     assert control_plane.request("GET", f"{path}/kept")[0] == 200
-
-
-def test_missing_binaries_name_make_controlplane(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for variable in ("TEST_ASSET_KUBE_APISERVER", "KUBEBUILDER_ASSETS"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
-    monkeypatch.setenv("CONTROLPLANE_BIN", str(tmp_path / "empty"))
-    with pytest.raises(BinaryNotFoundError, match="make controlplane"):
-        find_binary("kube-apiserver")
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

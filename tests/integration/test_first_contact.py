@@ -7,11 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from twilio_operator.emulator.client import EmulatorAdmin
-from twilio_operator.testing.controlplane import ControlPlane
-
-from .conftest import provider_spec
-from .support import (
+from fixtures.kube import (
     NUMBERS,
     PROVIDERS,
     condition,
@@ -19,10 +15,13 @@ from .support import (
     events,
     get,
     merge_patch,
+    provider_spec,
     put_secret,
     wait_for,
     wait_ready,
 )
+from twilio_operator.emulator.client import EmulatorAdmin
+from twilio_operator.testing.controlplane import ControlPlane
 
 FIRST = "+15005550006"
 PROVIDER_PATH = "/apis/voip.twilio-operator.dev/v1alpha1/namespaces/{}/twilioproviders/{}"

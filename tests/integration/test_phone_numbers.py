@@ -8,22 +8,21 @@ from typing import Any
 
 import pytest
 
-from twilio_operator.emulator.client import EmulatorAdmin
-from twilio_operator.testing.controlplane import ControlPlane
-
-from .conftest import provider_spec
-from .support import (
+from fixtures.kube import (
     NUMBERS,
     PROVIDERS,
-    OperatorProcess,
     condition,
     create,
     events,
     get,
+    provider_spec,
     put_secret,
     wait_for,
     wait_ready,
 )
+from fixtures.operator_process import MakeReadyProvider, OperatorProcess
+from twilio_operator.emulator.client import EmulatorAdmin
+from twilio_operator.testing.controlplane import ControlPlane
 
 FIRST, SECOND = "+15005550006", "+15005550007"
 
@@ -44,14 +43,9 @@ def wait_reason(
 
 
 @pytest.fixture
-def provider(
-    crds: ControlPlane, namespace: str, twilio_account: dict, credentials: str, operator: OperatorProcess
-) -> dict:
-    spec = provider_spec(
-        twilio_account, originationUris=[{"sipUrl": "sip:agents.example.com", "priority": 1}]
-    )
-    create(crds, PROVIDERS, namespace, "acme", spec)
-    return wait_ready(crds, PROVIDERS, namespace, "acme")
+def provider(make_ready_provider: MakeReadyProvider, operator: OperatorProcess) -> dict:
+    """The Ready provider "acme" that the numbers of these tests route to."""
+    return make_ready_provider(originationUris=[{"sipUrl": "sip:agents.example.com", "priority": 1}])
 
 
 def test_import_route_count_and_delete(
@@ -154,13 +148,8 @@ def test_not_in_account_and_conflict(
     assert number_state(emulator, twilio_account, FIRST)["trunk_sid"] == provider["status"]["trunkSid"]
 
 
-def test_waits_for_provider_then_converges(
-    crds: ControlPlane,
-    namespace: str,
-    emulator: EmulatorAdmin,
-    twilio_account: dict,
-    operator: OperatorProcess,
-) -> None:
+@pytest.mark.usefixtures("operator")
+def test_waits_for_provider_then_converges(crds: ControlPlane, namespace: str, twilio_account: dict) -> None:
     create(crds, NUMBERS, namespace, "early", {"providerRef": {"name": "acme"}, "phoneNumber": FIRST})
     wait_reason(crds, NUMBERS, namespace, "early", "ProviderNotFound")
     create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
@@ -255,18 +244,13 @@ def test_api_server_refuses_malformed_numbers(
     assert message in result["message"]
 
 
+@pytest.mark.usefixtures("operator")
 def test_thousands_of_numbers_are_paged_and_bounded(
-    crds: ControlPlane,
-    namespace: str,
-    emulator: EmulatorAdmin,
-    twilio_account: dict,
-    credentials: str,
-    operator: OperatorProcess,
+    emulator: EmulatorAdmin, twilio_account: dict, make_ready_provider: MakeReadyProvider
 ) -> None:
     emulator.add_numbers(twilio_account["sid"], count=2500)
     seq = emulator.requests()[-1]["seq"] if emulator.requests() else 0
-    create(crds, PROVIDERS, namespace, "big", provider_spec(twilio_account))
-    status = wait_ready(crds, PROVIDERS, namespace, "big", timeout=60)["status"]
+    status = make_ready_provider("big", timeout=60)["status"]
     assert status["accountPhoneNumberCount"] == 2502
     assert len(status["availableNumbers"]) == 100
     pages = [r for r in emulator.requests(since=seq) if "IncomingPhoneNumbers" in r["path"]]

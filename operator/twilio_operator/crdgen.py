@@ -32,6 +32,7 @@ class Kind:
     spec: type[BaseModel]
     status: type[BaseModel]
     columns: list[dict[str, Any]] = field(default_factory=list)
+    object_rules: tuple[dict[str, str], ...] = ()  # CEL rules on the whole object (e.g. its name)
 
     @property
     def crd_name(self) -> str:
@@ -68,6 +69,7 @@ KINDS = [
         "Secret), verifies the credentials and reports the result in status.",
         spec=models.TwilioProviderSpec,
         status=models.TwilioProviderStatus,
+        object_rules=models.PROVIDER_OBJECT_RULES,
         columns=[
             _ready_column(),
             {"name": "Verification", "type": "string", "jsonPath": ".status.verificationStatus"},
@@ -186,6 +188,11 @@ def build_crd(kind: Kind) -> dict[str, Any]:
                                 "spec": spec_schema,
                                 "status": status_schema,
                             },
+                            **(
+                                {"x-kubernetes-validations": list(kind.object_rules)}
+                                if kind.object_rules
+                                else {}
+                            ),
                         }
                     },
                 }

@@ -367,6 +367,30 @@ def test_api_server_refuses_malformed_providers(
 
 
 @pytest.mark.usefixtures("credentials", "operator")
+def test_a_name_too_long_for_the_sip_secret_is_refused_with_the_reason(
+    crds: ControlPlane, namespace: str, twilio_account: dict
+) -> None:
+    """A custom resource name may be 253 characters, but then <name>-sip-credentials is not a valid
+    Secret name and every reconcile would fail; the API server says so up front."""
+    body = {
+        "apiVersion": "voip.twilio-operator.dev/v1alpha1",
+        "kind": "TwilioProvider",
+        "metadata": {"name": "a" * 238},
+        "spec": provider_spec(twilio_account),
+    }
+    path = f"/apis/voip.twilio-operator.dev/v1alpha1/namespaces/{namespace}/twilioproviders"
+    status, result = crds.request("POST", path, body)
+    assert status == 422, result
+    assert "metadata.name may be at most 237 characters" in result["message"]
+    body["metadata"] = {"name": "a" * 237}
+    status, result = crds.request("POST", path, body)
+    assert status == 201, result
+    body["metadata"] = {"name": "b" * 253}
+    body["spec"] = {**provider_spec(twilio_account), "sipCredentialsSecretName": "short-name"}
+    status, result = crds.request("POST", path, body)
+    assert status == 201, result
+
+
 def test_twilio_outage_is_retried_with_bounded_call_rate(
     crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: dict
 ) -> None:

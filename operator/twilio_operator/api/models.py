@@ -35,6 +35,17 @@ class ResourceKind:
 
 
 PROVIDER = ResourceKind("TwilioProvider", "twilioproviders", "twp")
+# Secret names are limited to 253 characters and the SIP Secret is named <name>-sip-credentials.
+SIP_SECRET_SUFFIX = "-sip-credentials"
+MAX_PROVIDER_NAME = 253 - len(SIP_SECRET_SUFFIX)
+PROVIDER_OBJECT_RULES = (
+    {
+        "rule": f"size(self.metadata.name) <= {MAX_PROVIDER_NAME} || has(self.spec.sipCredentialsSecretName)",
+        "message": f"metadata.name may be at most {MAX_PROVIDER_NAME} characters: the SIP credentials Secret "
+        f"is named <name>{SIP_SECRET_SUFFIX} and Secret names are limited to 253; use a shorter name or "
+        "set spec.sipCredentialsSecretName",
+    },
+)
 PHONE_NUMBER = ResourceKind("TwilioPhoneNumber", "twiliophonenumbers", "twpn")
 
 ACCOUNT_SID_PATTERN = r"^AC[0-9a-f]{32}$"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from twilio_operator.api.models import GROUP
+from twilio_operator.api.models import GROUP, SIP_SECRET_SUFFIX
 from twilio_operator.api.regions import EDGES, Region
 
 DOMAIN_SUFFIX = ".pstn.twilio.com"
@@ -85,4 +85,4 @@ def termination_uri(domain: str, region: Region | None) -> str:
 
 
 def sip_secret_name(name: str, configured: str | None) -> str:
-    return configured or f"{name}-sip-credentials"
+    return configured or f"{name}{SIP_SECRET_SUFFIX}"

@@ -179,6 +179,10 @@ def test_token_controller_fills_a_service_account_token_secret(
         user = json.loads(response.read())["status"]["userInfo"]
     assert user["username"] == f"system:serviceaccount:{namespace}:robot"
 
+    log = (control_plane.workdir / "kube-controller-manager.log").read_text(errors="replace")
+    leaked = base64.b64decode(data["token"]).decode() in log
+    assert not leaked, "the token appears in the kube-controller-manager log"  # never print it
+
 
 def test_restart_in_place_keeps_collecting(control_plane: ControlPlane, namespace: str) -> None:
     before, port = control_plane.pids["kube-controller-manager"], control_plane.controller_manager_port

@@ -143,7 +143,7 @@ class Demo:
             self.wait_for_ctrl_c()
 
     def start_control_plane(self) -> None:
-        section("Starting a local Kubernetes control plane (kube-apiserver + etcd)")
+        section("Starting a local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager)")
         try:
             self.kubectl_path = str(find_binary("kubectl"))
             self.control_plane = ControlPlane().start()

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, etcd and kubectl from their Go modules into
-# ${CONTROLPLANE_BIN:-<repo>/.cache/controlplane/bin}. Does nothing for a binary
-# that is already there at the pinned version, and reuses Go's module and build
-# caches. Prints the bin directory as its last line.
+# Builds kube-apiserver, kube-controller-manager, etcd and kubectl from their Go
+# modules into ${CONTROLPLANE_BIN:-<repo>/.cache/controlplane/bin}. Does nothing
+# for a binary that is already there at the pinned version, and reuses Go's module
+# and build caches. Prints the bin directory as its last line.
+#
+# kube-controller-manager comes from the same k8s.io/kubernetes module as
+# kube-apiserver (wrapper module ./kube-controller-manager, same replaces), so most
+# of its packages are already in the build cache once kube-apiserver is built.
+# envtest's release archives (KUBEBUILDER_ASSETS) do not ship it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -40,5 +45,6 @@ build() {
 
 build etcd "$ETCD_VERSION" "-s -w"
 build kube-apiserver "$KUBE_VERSION" "$kube_ldflags"
+build kube-controller-manager "$KUBE_VERSION" "$kube_ldflags"
 build kubectl "$KUBE_VERSION" "$kube_ldflags"
 echo "$bin"

@@ -39,7 +39,11 @@ class FakeKube:
         stored = self.secrets.get((namespace, name))
         if stored is None:
             return None
-        return SecretData(data=dict(stored["data"]), annotations=dict(stored["annotations"]))
+        return SecretData(
+            data=dict(stored["data"]),
+            annotations=dict(stored["annotations"]),
+            finalizers=frozenset(stored.get("finalizers", ())),
+        )
 
     async def write_secret(
         self,
@@ -64,6 +68,17 @@ class FakeKube:
         self.writes.append(f"release secret {name}")
         if (namespace, name) in self.secrets:
             self.secrets[(namespace, name)]["owners"].discard(owner_uid)
+
+    async def protect_secret(
+        self, namespace: str, name: str, finalizer: str, labels: Mapping[str, str]
+    ) -> None:
+        self.writes.append(f"protect secret {name}")
+        self.secrets[(namespace, name)].setdefault("finalizers", set()).add(finalizer)
+
+    async def unprotect_secret(self, namespace: str, name: str, finalizer: str) -> None:
+        self.writes.append(f"unprotect secret {name}")
+        if (namespace, name) in self.secrets:
+            self.secrets[(namespace, name)].setdefault("finalizers", set()).discard(finalizer)
 
     async def delete_secret(self, namespace: str, name: str) -> bool:
         self.writes.append(f"delete secret {name}")

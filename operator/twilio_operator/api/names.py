@@ -14,6 +14,11 @@ from twilio_operator.api.regions import EDGES, Region
 DOMAIN_SUFFIX = ".pstn.twilio.com"
 FRIENDLY_NAME_LIMIT = 64  # Twilio's limit for friendly names
 
+# The finalizer that keeps a credentials Secret while a TwilioProvider needs it to clean up Twilio
+# ("in use" protection), and the label that marks such a Secret.
+IN_USE_FINALIZER = f"{GROUP}/in-use"
+CREDENTIALS_LABEL = f"{GROUP}/credentials"
+
 # Annotations users and the operator put on objects.
 DELETION_POLICY_OVERRIDE = f"{GROUP}/deletion-policy"  # "Orphan" lets a stuck object go
 # Annotations on the SIP credentials Secret that make the password protocol crash-safe.

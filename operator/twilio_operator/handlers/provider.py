@@ -30,7 +30,8 @@ from twilio_operator.sharding import SHARD
 
 PROVIDERS = (GROUP, VERSION, PROVIDER.plural)
 NumbersByProvider = kopf.Index[tuple[str | None, str | None], str]
-ProvidersByAccount = kopf.Index[str, tuple[str, str]]
+ProvidersByAccount = kopf.Index[str, tuple[str, str, str | None]]
+SIBLING_WAKE_COOLDOWN = 60.0  # seconds between two sibling wake-ups for one account
 ACCOUNT_REFUSALS = frozenset({c.AUTH_FAILED, c.ACCOUNT_INACTIVE, c.PERMISSION_DENIED})
 BLOCKED_POLL_SECONDS = 3.0  # how soon a blocked deletion sees the Orphan annotation
 MAX_BLOCKED_ROUNDS = 20  # then kopf's own retry takes over (and re-enters this loop)
@@ -60,18 +61,25 @@ def _refused_before(provider: Provider) -> bool:
 
 def _wake_siblings(provider: Provider, state: OperatorState, siblings: ProvidersByAccount) -> None:
     """Twilio just started refusing this account: the other providers of the same account are
-    verified soon too (each wake-up is rate bound), instead of saying "verified" until their next
-    interval. Only on the transition, so two failing siblings do not keep waking each other."""
-    for namespace, name in siblings.get(provider.spec.account_sid, []):
-        if (namespace, name) != (provider.namespace, provider.name):
+    verified soon too, instead of saying "verified" until their next interval. Bounded three ways:
+    only on this provider's transition, only siblings not already refused, and at most once per
+    account per sibling-wake cooldown."""
+    account = provider.spec.account_sid
+    now = time.monotonic()
+    if now < state.sibling_wake_not_before.get(account, 0.0):
+        return
+    state.sibling_wake_not_before[account] = now + SIBLING_WAKE_COOLDOWN
+    for namespace, name, reason in siblings.get(account, []):
+        if (namespace, name) != (provider.namespace, provider.name) and reason not in ACCOUNT_REFUSALS:
             state.wake(ObjectKey.provider(namespace, name))
 
 
 @kopf.index(*PROVIDERS, id="providers_by_account", **SHARD)
 async def providers_by_account(
-    namespace: str | None, name: str, spec: kopf.Spec, **_: Any
-) -> dict[str, tuple[str | None, str]]:
-    return {str(spec.get("accountSid")): (namespace, name)}
+    namespace: str | None, name: str, spec: kopf.Spec, status: kopf.Status, **_: Any
+) -> dict[str, tuple[str | None, str, str | None]]:
+    ready: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+    return {str(spec.get("accountSid")): (namespace, name, ready.get("reason"))}
 
 
 @kopf.on.resume(*PROVIDERS, id="reconcile", **SHARD)

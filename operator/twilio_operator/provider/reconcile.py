@@ -30,6 +30,7 @@ from twilio_operator.provider.checks import (
     verification_details,
 )
 from twilio_operator.provider.observe import number_objects, observe
+from twilio_operator.provider.protection import protect_credentials
 from twilio_operator.provider.provision import (
     ensure_list_attached,
     ensure_origination_urls,
@@ -67,8 +68,10 @@ async def reconcile_provider(provider: Provider, deps: Deps) -> Outcome:
 
 
 async def read_credentials(provider: Provider, deps: Deps) -> TwilioCredentials | CredentialProblem:
+    """The provider's Twilio credentials from its Secret, which is protected while the provider uses it."""
     ref = provider.spec.credentials_secret_ref
     secret = await deps.kube.read_secret(provider.namespace, ref.name)
+    await protect_credentials(provider, deps, secret)
     return parse_credentials(
         ref,
         provider.namespace,

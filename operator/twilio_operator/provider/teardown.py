@@ -20,6 +20,7 @@ from twilio_operator.api.errors import DeletionBlocked, ErrorKind, TwilioError
 from twilio_operator.api.models import PHONE_NUMBER
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.twilio.port import TwilioPort
+from twilio_operator.provider.protection import release_credentials
 from twilio_operator.provider.reconcile import read_credentials
 from twilio_operator.provider.resource import Provider
 from twilio_operator.provider.status import StatusWriter
@@ -37,6 +38,13 @@ def effective_policy(provider: Provider) -> str:
 
 
 async def finalize_provider(provider: Provider, deps: Deps) -> Teardown:
+    """Clean up by policy, then let the credentials Secret go if no other provider needs it."""
+    teardown = await _clean_up(provider, deps)
+    await release_credentials(provider, deps)
+    return teardown
+
+
+async def _clean_up(provider: Provider, deps: Deps) -> Teardown:
     policy = effective_policy(provider)
     recorded = [sid for sid in (provider.status.trunk_sid, provider.status.credential_list_sid) if sid]
     if policy == "Orphan":

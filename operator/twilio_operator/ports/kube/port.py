@@ -24,6 +24,8 @@ class SecretData:
 
     data: Mapping[str, bytes] = field(repr=False)
     annotations: Mapping[str, str]
+    finalizers: frozenset[str] = frozenset()
+    deleting: bool = False
 
     def text(self, key: str) -> str | None:
         raw = self.data.get(key)
@@ -47,6 +49,10 @@ class KubernetesPort(Protocol):
     ) -> None: ...
     async def annotate_secret(self, namespace: str, name: str, annotations: Mapping[str, str]) -> None: ...
     async def release_secret(self, namespace: str, name: str, owner_uid: str) -> None: ...
+    async def protect_secret(
+        self, namespace: str, name: str, finalizer: str, labels: Mapping[str, str]
+    ) -> None: ...
+    async def unprotect_secret(self, namespace: str, name: str, finalizer: str) -> None: ...
     async def delete_secret(self, namespace: str, name: str) -> bool: ...
     async def patch_status(
         self, kind: ResourceKind, namespace: str, name: str, status: Mapping[str, Any]

@@ -29,7 +29,7 @@ from twilio_operator.provider.teardown import finalize_provider
 from twilio_operator.sharding import SHARD
 
 PROVIDERS = (GROUP, VERSION, PROVIDER.plural)
-NumbersByProvider = kopf.Index[tuple[str | None, str | None], str]
+NumbersByProvider = kopf.Index[tuple[str | None, str | None], tuple[str, str | None]]
 ProvidersByAccount = kopf.Index[str, tuple[str, str, str | None]]
 SIBLING_WAKE_COOLDOWN = 60.0  # seconds between two sibling wake-ups for one account
 ACCOUNT_REFUSALS = frozenset({c.AUTH_FAILED, c.ACCOUNT_INACTIVE, c.PERMISSION_DENIED})
@@ -52,6 +52,17 @@ async def reconcile_locked(provider: Provider, state: OperatorState, siblings: P
     for name in (*outcome.detached_numbers, *outcome.found_numbers):
         state.wake(ObjectKey.phone_number(provider.namespace, name))
     return outcome
+
+
+def _count_agrees(provider: Provider, numbers: NumbersByProvider) -> bool:
+    """Whether status.phoneNumberCount matches the numbers that report this provider's trunk: after
+    a crash between a number's attach and the provider's recount they differ, and the resume must
+    recount instead of trusting the recent verification."""
+    trunk = provider.status.trunk_sid
+    attached = sum(
+        1 for _, on in numbers.get((provider.namespace, provider.name), []) if trunk and on == trunk
+    )
+    return attached == (provider.status.phone_number_count or 0)
 
 
 def _refused_before(provider: Provider) -> bool:
@@ -90,7 +101,8 @@ async def reconcile(
     body: kopf.Body, reason: str, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any
 ) -> None:
     provider = Provider.from_body(dict(body))
-    if reason == kopf.Reason.RESUME and verified_recently(provider):
+    numbers: NumbersByProvider = kwargs["numbers_by_provider"]
+    if reason == kopf.Reason.RESUME and verified_recently(provider) and _count_agrees(provider, numbers):
         # An operator restart is not a reason to call Twilio: the status is recent and for this
         # generation, and the daemon verifies again when the interval is up.
         metrics.STATES.record(
@@ -195,5 +207,5 @@ async def provider_changed(
         state.provider_states[(namespace, name)] = current
     if type is None or previous == current:  # the initial listing: resume handlers cover the numbers
         return
-    for number in numbers_by_provider.get((namespace, name), []):
+    for number, _ in numbers_by_provider.get((namespace, name), []):
         state.wake(ObjectKey.phone_number(namespace, number))

@@ -132,6 +132,10 @@ async def _record_twilio_failure(writer: StatusWriter, error: TwilioError) -> No
 async def _converge(
     provider: Provider, deps: Deps, writer: StatusWriter, twilio: TwilioPort, credentials: TwilioCredentials
 ) -> Outcome:
+    # The number objects are read before Twilio: a count must never combine a Twilio read that is
+    # older than the objects (a number attached in between would look detached). One attached after
+    # the listing is counted when its own reconcile wakes this provider a moment later.
+    objects = await number_objects(provider, deps)
     observed = await observe(twilio)
     checks = access_checks(observed)
     blocking = first_blocking_error(observed)
@@ -187,7 +191,6 @@ async def _converge(
         ensure_sip_credential(provider, deps, writer, twilio, trunk, credential_list),
     )
     numbers = observed.numbers
-    objects = await number_objects(provider, deps)
     imported = objects.imported
     detached = [n for n in imported if numbers.trunk_of.get(n.sid) != trunk.sid]
     checks += [

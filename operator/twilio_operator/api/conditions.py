@@ -31,6 +31,7 @@ ACCOUNT_INACTIVE = "AccountInactive"
 PERMISSION_DENIED = "PermissionDenied"
 TWILIO_UNAVAILABLE = "TwilioUnavailable"
 TWILIO_REJECTED = "TwilioRejected"
+KUBERNETES_REFUSED = "KubernetesRefused"  # the API server refused one of our own writes
 STORED = "Stored"
 DELETION_BLOCKED = "DeletionBlocked"
 # Events of provisioning and repair steps.

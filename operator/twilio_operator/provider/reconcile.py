@@ -10,13 +10,14 @@ UID-derived name. The SIP password reaches its Secret before it reaches Twilio.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from twilio_operator.api import conditions as c
 from twilio_operator.api import names
 from twilio_operator.api.conditions import ConditionUpdate, rfc3339
 from twilio_operator.api.credentials import CredentialProblem, TwilioCredentials, parse_credentials
-from twilio_operator.api.errors import ErrorKind, TwilioError
+from twilio_operator.api.errors import ErrorKind, KubernetesError, TwilioError
 from twilio_operator.api.models import AvailableNumber
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.twilio.port import TwilioPort
@@ -55,15 +56,20 @@ async def reconcile_provider(provider: Provider, deps: Deps) -> Outcome:
         supports_call_transfer=provider.spec.supports_call_transfer,
         sip_credentials_secret_name=provider.sip_secret_name,
     )
-    credentials = await read_credentials(provider, deps)
-    if isinstance(credentials, CredentialProblem):
-        return await _blocked_on_credentials(writer, credentials)
-    twilio = deps.twilio.connect(credentials)
     try:
-        return await _converge(provider, deps, writer, twilio, credentials)
-    except TwilioError as error:
-        await writer.unfold(c.PROGRESSING)  # what did get done before the failure
-        await _record_twilio_failure(writer, error)
+        credentials = await read_credentials(provider, deps)
+        if isinstance(credentials, CredentialProblem):
+            return await _blocked_on_credentials(writer, credentials)
+        twilio = deps.twilio.connect(credentials)
+        try:
+            return await _converge(provider, deps, writer, twilio, credentials)
+        except TwilioError as error:
+            await writer.unfold(c.PROGRESSING)  # what did get done before the failure
+            await _record_twilio_failure(writer, error)
+            raise
+    except KubernetesError as error:
+        if not error.transient:
+            await _record_kubernetes_refusal(writer, error)
         raise
 
 
@@ -101,6 +107,17 @@ async def _blocked_on_credentials(writer: StatusWriter, problem: CredentialProbl
     if previous is None or previous.reason != problem.reason:
         await writer.event("Warning", problem.reason, problem.message)
     return Outcome(ready=False, blocked=True, message=problem.message)
+
+
+async def _record_kubernetes_refusal(writer: StatusWriter, error: KubernetesError) -> None:
+    """The API server refused one of the operator's own writes (403, 422, ...): say so, with the
+    server's reason and field, in Ready and an Event; the handlers retry with a growing backoff."""
+    previous = c.find(writer.status.conditions, c.READY)
+    writer.condition(ConditionUpdate(c.READY, "False", c.KUBERNETES_REFUSED, str(error)))
+    with contextlib.suppress(KubernetesError):  # the refused write may be the status itself
+        await writer.flush()
+    if previous is None or previous.reason != c.KUBERNETES_REFUSED or previous.message != str(error):
+        await writer.event("Warning", c.KUBERNETES_REFUSED, str(error))
 
 
 async def _record_twilio_failure(writer: StatusWriter, error: TwilioError) -> None:

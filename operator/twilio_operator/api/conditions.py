@@ -15,6 +15,8 @@ CREDENTIALS_VERIFIED = "CredentialsVerified"
 TRUNK_PROVISIONED = "TrunkProvisioned"
 SIP_CREDENTIALS_STORED = "SipCredentialsStored"
 PROVIDER_STAGES = (CREDENTIALS_VERIFIED, TRUNK_PROVISIONED, SIP_CREDENTIALS_STORED)
+PAUSED = "Paused"  # a condition type and its reason: reconciliation is paused by annotation
+RESUMED = "Resumed"
 
 # Reasons (CamelCase, stable: alerts and ArgoCD health checks key on them). Condition reasons and
 # Event reasons share one vocabulary.

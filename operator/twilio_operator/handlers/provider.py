@@ -16,6 +16,7 @@ import kopf
 
 from twilio_operator import metrics
 from twilio_operator.api import conditions as c
+from twilio_operator.api import names
 from twilio_operator.api.errors import DeletionBlocked, ErrorKind, NotFoundError, TwilioError
 from twilio_operator.api.models import GROUP, PROVIDER, VERSION
 from twilio_operator.handlers import probes
@@ -200,6 +201,14 @@ async def provider_changed(
     meta = body.get("metadata", {})
     namespace, name = meta.get("namespace"), meta.get("name")
     probes.provider_event(type, namespace, name, body.get("spec") or {})
+    # kopf leaves annotations under its own storage prefix (ours) out of the diff it runs update
+    # handlers on, so a change of the paused annotation is noticed here and wakes the provider.
+    paused = (meta.get("annotations") or {}).get(names.PAUSED_ANNOTATION)
+    if type not in (None, "DELETED") and state.provider_paused.get((namespace, name), paused) != paused:
+        state.wake(ObjectKey.provider(namespace, name))
+    state.provider_paused[(namespace, name)] = paused
+    if type == "DELETED":
+        state.provider_paused.pop((namespace, name), None)
     status = body.get("status") or {}
     current = None if type == "DELETED" else (c.is_true_in_body(status), status.get("trunkSid"))
     previous = state.provider_states.pop((namespace, name), None)

@@ -50,6 +50,11 @@ CREDENTIALS_CHECK = "credentialsSecret"
 async def reconcile_provider(provider: Provider, deps: Deps) -> Outcome:
     """Converge Twilio and the SIP Secret to the spec; verify; write status. Raises TwilioError to retry."""
     writer = StatusWriter(provider, deps)
+    if provider.paused:
+        return await _paused(writer)
+    if c.is_true(provider.status.conditions, c.PAUSED):
+        writer.condition(ConditionUpdate(c.PAUSED, "False", c.RESUMED, "the paused annotation was removed"))
+        await writer.event("Normal", c.RESUMED, "reconciliation resumed")
     writer.set(
         provider_type="twilio",
         region=provider.spec.region or "us1",
@@ -71,6 +76,19 @@ async def reconcile_provider(provider: Provider, deps: Deps) -> Outcome:
         if not error.transient:
             await _record_kubernetes_refusal(writer, error)
         raise
+
+
+async def _paused(writer: StatusWriter) -> Outcome:
+    """No Twilio call and no write but one: the Paused condition, when it is not there yet."""
+    message = (
+        f"reconciliation is paused by the annotation {names.PAUSED_ANNOTATION}=true: no Twilio call, "
+        "no repair; remove the annotation to resume"
+    )
+    if not c.is_true(writer.status.conditions, c.PAUSED):
+        writer.condition(ConditionUpdate(c.PAUSED, "True", c.PAUSED, message))
+        await writer.flush()
+        await writer.event("Normal", c.PAUSED, message)
+    return Outcome(ready=c.is_true(writer.status.conditions), blocked=True, message=message)
 
 
 async def read_credentials(provider: Provider, deps: Deps) -> TwilioCredentials | CredentialProblem:

@@ -46,6 +46,19 @@ async def finalize_provider(provider: Provider, deps: Deps) -> Teardown:
 
 async def _clean_up(provider: Provider, deps: Deps) -> Teardown:
     policy = effective_policy(provider)
+    if provider.paused and policy != "Orphan":
+        message = (
+            f"deletion waits: reconciliation is paused ({names.PAUSED_ANNOTATION}=true). Remove the "
+            f"annotation to let the operator clean up Twilio, or annotate {names.DELETION_POLICY_OVERRIDE}="
+            "Orphan to leave Twilio as it is"
+        )
+        paused = c.find(provider.status.conditions, c.PAUSED)
+        if paused is None or paused.message != message:
+            writer = StatusWriter(provider, deps)
+            writer.condition(ConditionUpdate(c.PAUSED, "True", c.PAUSED, message))
+            await writer.flush()
+            await writer.event("Warning", c.DELETION_BLOCKED, message)
+        raise DeletionBlocked(message)
     recorded = [sid for sid in (provider.status.trunk_sid, provider.status.credential_list_sid) if sid]
     if policy == "Orphan":
         await deps.kube.release_secret(provider.namespace, provider.sip_secret_name, provider.uid)

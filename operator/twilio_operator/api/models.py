@@ -138,6 +138,49 @@ class OriginationUri(_Model):
     enabled: bool = Field(default=True, description="Whether Twilio may use this URI.")
 
 
+RecordingMode = Literal[
+    "do-not-record",
+    "record-from-ringing",
+    "record-from-answer",
+    "record-from-ringing-dual",
+    "record-from-answer-dual",
+]
+RecordingTrim = Literal["trim-silence", "do-not-trim"]
+TransferCallerId = Literal["from-transferee", "from-transferor"]
+
+
+class TrunkRecording(_Model):
+    """Call recording on the trunk (Twilio's trunk Recording resource)."""
+
+    mode: RecordingMode = Field(description="Whether and from when calls are recorded.")
+    trim: RecordingTrim | None = Field(default=None, description="Trim leading and trailing silence.")
+
+
+class TrunkSettings(_Model):
+    """Optional settings of the Elastic SIP trunk, as Twilio's trunk resource names them. A field left
+    unset leaves Twilio's value alone; a field that is set is kept as set (drift is repaired)."""
+
+    secure: bool | None = Field(
+        default=None, description="Require TLS signalling and SRTP media for calls on the trunk."
+    )
+    cnam_lookup_enabled: bool | None = Field(
+        default=None, description="Look up the caller's name (CNAM) for inbound calls."
+    )
+    transfer_caller_id: TransferCallerId | None = Field(
+        default=None, description="Caller ID on transferred calls: from-transferee or from-transferor."
+    )
+    disaster_recovery_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s]+$",
+        max_length=2048,
+        description="URL Twilio requests when a call to the trunk's origination URIs fails.",
+    )
+    disaster_recovery_method: Literal["GET", "POST"] | None = Field(
+        default=None, description="HTTP method for disasterRecoveryUrl."
+    )
+    recording: TrunkRecording | None = Field(default=None, description="Call recording on the trunk.")
+
+
 class TwilioProviderSpec(_Model):
     """Desired state of a customer's Twilio integration."""
 
@@ -215,6 +258,11 @@ class TwilioProviderSpec(_Model):
         default_factory=list,
         max_length=10,
         description="SIP endpoints the trunk sends inbound calls to (the voice agents' SIP address).",
+    )
+    trunk: TrunkSettings | None = Field(
+        default=None,
+        description="Optional trunk settings (secure, CNAM lookup, transfer caller ID, disaster recovery, "
+        "recording). Unset fields leave Twilio's values alone.",
     )
 
 

@@ -42,6 +42,7 @@ from twilio_operator.provider.provision import (
 from twilio_operator.provider.resource import Outcome, Provider
 from twilio_operator.provider.sip_secret import ensure_sip_credential
 from twilio_operator.provider.status import StatusWriter, post_verification_events
+from twilio_operator.provider.trunk_settings import ensure_trunk_extra_settings
 
 log = logging.getLogger(__name__)
 CREDENTIALS_CHECK = "credentialsSecret"
@@ -218,9 +219,10 @@ async def _converge(
         await writer.flush()  # record SIDs at once: Twilio just told us something we must not lose
 
     # Independent convergence steps, in parallel.
-    attached, _, _, _, _ = await asyncio.gather(
+    attached, *_ = await asyncio.gather(
         ensure_list_attached(writer, twilio, trunk, credential_list),
         ensure_trunk_settings(provider, writer, twilio, trunk),
+        ensure_trunk_extra_settings(provider, writer, twilio, trunk),
         ensure_voice_region(provider, twilio, trunk),
         ensure_origination_urls(provider, writer, twilio, trunk),
         ensure_sip_credential(provider, deps, writer, twilio, trunk, credential_list),

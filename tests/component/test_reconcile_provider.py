@@ -325,3 +325,35 @@ async def test_no_trunk_settings_means_no_recording_read(world: World) -> None:
     seq = world.last_seq()
     assert (await world.reconcile()).ready
     assert not [r for r in world.emulator.requests(since=seq) if r["path"].endswith("/Recording")]
+
+
+async def test_observe_only_writes_nothing_and_reports_what_full_would_change(
+    world: World, twilio_client
+) -> None:
+    world.with_spec(management_policy="ObserveOnly")
+    seq = world.last_seq()
+    outcome = await world.reconcile()
+    assert outcome.ready and world.writes_since(seq) == []
+    assert trunks_of(world) == [] and (NAMESPACE, "acme-sip-credentials") not in world.kube.secrets
+    assert world.status.verification_status == "warning"
+    [observing] = [d for d in world.status.verification_details if d.check_name == "managedResources"]
+    assert "no trunk of this provider exists" in observing.message
+    assert conditions(world)["Ready"] == ("True", "Observing")
+
+    # ObserveOnly -> Full converges.
+    world.with_spec(management_policy="Full")
+    assert (await world.reconcile()).ready and len(trunks_of(world)) == 1
+
+    # Full -> ObserveOnly stops writing at once, and reports drift instead of repairing it.
+    [trunk] = trunks_of(world)
+    twilio_client.trunking.v1.trunks(trunk["sid"]).update(
+        friendly_name="renamed by hand", transfer_mode="enable-all"
+    )
+    world.with_spec(management_policy="ObserveOnly")
+    seq = world.last_seq()
+    assert (await world.reconcile()).ready
+    assert world.writes_since(seq) == []
+    [observing] = [d for d in world.status.verification_details if d.check_name == "managedResources"]
+    assert "friendly name is 'renamed by hand'" in observing.message
+    assert "transfer mode is enable-all" in observing.message
+    assert world.status.verification_status == "warning"

@@ -56,6 +56,7 @@ DNS_LABEL_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[
 SECRET_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
 
 DeletionPolicy = Literal["Delete", "Orphan"]
+ManagementPolicy = Literal["Full", "ObserveOnly"]
 VerificationStatus = Literal["pending", "verified", "warning", "failed"]
 CheckStatus = Literal["passed", "warning", "failed"]
 ConditionStatus = Literal["True", "False", "Unknown"]
@@ -258,6 +259,13 @@ class TwilioProviderSpec(_Model):
         default_factory=list,
         max_length=10,
         description="SIP endpoints the trunk sends inbound calls to (the voice agents' SIP address).",
+    )
+    management_policy: ManagementPolicy = Field(
+        default="Full",
+        description="Full provisions and repairs the trunk. ObserveOnly makes no Twilio write at all and "
+        "creates no SIP Secret: it reads, verifies and reports every difference from this spec as "
+        "verificationStatus warning; deleting an ObserveOnly provider leaves Twilio untouched. Switch "
+        "to Full to converge.",
     )
     trunk: TrunkSettings | None = Field(
         default=None,

@@ -24,6 +24,7 @@ from twilio_operator.ports.twilio.port import TwilioPort
 from twilio_operator.ports.twilio.values import Account, NumberPage
 from twilio_operator.provider.checks import (
     Check,
+    Observed,
     access_checks,
     first_blocking_error,
     numbers_check,
@@ -31,6 +32,7 @@ from twilio_operator.provider.checks import (
     verification_details,
 )
 from twilio_operator.provider.observe import number_objects, observe
+from twilio_operator.provider.observe_only import observe_differences
 from twilio_operator.provider.protection import protect_credentials
 from twilio_operator.provider.provision import (
     ensure_list_attached,
@@ -38,6 +40,8 @@ from twilio_operator.provider.provision import (
     ensure_trunk_and_list,
     ensure_trunk_settings,
     ensure_voice_region,
+    find_credential_list,
+    find_trunk,
 )
 from twilio_operator.provider.resource import Outcome, Provider
 from twilio_operator.provider.sip_secret import ensure_sip_credential
@@ -90,6 +94,38 @@ async def _paused(writer: StatusWriter) -> Outcome:
         await writer.flush()
         await writer.event("Normal", c.PAUSED, message)
     return Outcome(ready=c.is_true(writer.status.conditions), blocked=True, message=message)
+
+
+async def _observe_only(
+    provider: Provider, writer: StatusWriter, twilio: TwilioPort, observed: Observed, checks: list[Check]
+) -> Outcome:
+    """Report, write nothing to Twilio: every difference from the spec becomes a warning detail."""
+    assert isinstance(observed.trunks, list) and isinstance(observed.lists, list)
+    assert isinstance(observed.numbers, NumberPage)
+    checks = [*checks, await observe_differences(provider, twilio, observed)]
+    trunk = find_trunk(provider, observed.trunks)
+    credential_list = find_credential_list(provider, observed.lists)
+    numbers = observed.numbers
+    writer.set(
+        verification_status=verdict(checks),
+        verification_details=verification_details(checks, writer.now),
+        last_verified_at=rfc3339(writer.now),
+        account_phone_number_count=numbers.total,
+        available_numbers=[
+            AvailableNumber(phone_number=n.phone_number, sid=n.sid, voice=n.voice, trunk_sid=n.trunk_sid)
+            for n in numbers.numbers
+        ],
+        trunk_sid=trunk.sid if trunk else None,
+        trunk_domain_name=trunk.domain_name if trunk else None,
+        termination_uri=names.termination_uri(trunk.domain_name, provider.spec.region) if trunk else None,
+        credential_list_sid=credential_list.sid if credential_list else None,
+        observed_generation=provider.generation,
+    )
+    message = f"observing only (managementPolicy ObserveOnly): {checks[-1].message}"
+    writer.condition(ConditionUpdate(c.READY, "True", c.OBSERVING, message))
+    await writer.flush()
+    await post_verification_events(writer, provider.status.verification_status, checks)
+    return Outcome(ready=True, message=message)
 
 
 async def read_credentials(provider: Provider, deps: Deps) -> TwilioCredentials | CredentialProblem:
@@ -198,6 +234,8 @@ async def _converge(
     writer.condition(
         ConditionUpdate(c.CREDENTIALS_VERIFIED, "True", c.VERIFIED, "Twilio accepted the credentials")
     )
+    if provider.spec.management_policy == "ObserveOnly":
+        return await _observe_only(provider, writer, twilio, observed, checks)
 
     trunk, credential_list = await ensure_trunk_and_list(provider, writer, twilio, observed)
     domain = trunk.domain_name

@@ -33,8 +33,11 @@ class Teardown:
 
 
 def effective_policy(provider: Provider) -> str:
+    """Orphan when asked by annotation, and always for ObserveOnly (it never touches Twilio)."""
     override = provider.annotations.get(names.DELETION_POLICY_OVERRIDE)
-    return "Orphan" if override == "Orphan" else provider.spec.deletion_policy
+    if override == "Orphan" or provider.spec.management_policy == "ObserveOnly":
+        return "Orphan"
+    return provider.spec.deletion_policy
 
 
 async def finalize_provider(provider: Provider, deps: Deps) -> Teardown:

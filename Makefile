@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create .venv and install the project with its dev/test extras
 
-controlplane: ## build (or reuse) kube-apiserver, kube-controller-manager, etcd and kubectl from their Go modules
+controlplane: ## kube-apiserver, etcd, kubectl: envtest download, else Go build (CONTROLPLANE_SOURCE=build); kube-controller-manager: Go build
 	bash hack/controlplane/build.sh
 
 openapi: ## fetch Twilio's OpenAPI documents for the contract tests (cached)

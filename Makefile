@@ -88,7 +88,8 @@ e2e: venv ## kind end-to-end test (needs a Docker daemon, kind and kubectl)
 	@bash hack/e2e-preflight.sh
 	$(BIN)/pytest tests/e2e -m e2e $(PYTEST_ARGS)
 
-demo: venv controlplane openapi ## the operator end to end on this machine (control plane + emulator); KEEP=1 keeps it running
+demo: venv openapi ## the operator end to end on this machine (control plane + emulator); KEEP=1 keeps it running
+	bash hack/controlplane/build.sh etcd kube-apiserver kubectl
 	$(BIN)/python hack/demo.py $(if $(KEEP),--keep)
 
 # ---- benchmarks (not part of `make test`): BENCH_ARGS="--quick" or "--scenarios a,b --providers 20"

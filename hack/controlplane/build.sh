@@ -96,6 +96,13 @@ build() {
 
 # download: setup-envtest fetches ENVTEST_K8S_VERSION into the store. On failure,
 # sets $why to setup-envtest's last error line and returns 1.
+# with_timeout SECONDS CMD...: coreutils' timeout where there is one (exit 124 when it fires).
+with_timeout() {
+	local seconds=$1
+	shift
+	if command -v timeout >/dev/null 2>&1; then timeout "$seconds" "$@"; else "$@"; fi
+}
+
 why=""
 err=$(mktemp)
 trap 'rm -f "$err"' EXIT
@@ -109,7 +116,7 @@ download() {
 	# A quick look at the index first, so that an unreachable network costs
 	# seconds rather than the download timeout.
 	rc=0
-	timeout "${ENVTEST_INDEX_TIMEOUT:-30}" "$tool" list "${index_args[@]}" "$ENVTEST_K8S_VERSION" >/dev/null 2>"$err" || rc=$?
+	with_timeout "${ENVTEST_INDEX_TIMEOUT:-30}" "$tool" list ${index_args[@]+"${index_args[@]}"} "$ENVTEST_K8S_VERSION" >/dev/null 2>"$err" || rc=$?
 	if ((rc == 124)); then
 		why="the envtest release index did not answer within ${ENVTEST_INDEX_TIMEOUT:-30}s"
 		return 1
@@ -118,7 +125,7 @@ download() {
 		return 1
 	fi
 	rc=0
-	out=$(timeout "${ENVTEST_DOWNLOAD_TIMEOUT:-900}" "$tool" use "${index_args[@]}" -p path "$ENVTEST_K8S_VERSION" 2>"$err") || rc=$?
+	out=$(with_timeout "${ENVTEST_DOWNLOAD_TIMEOUT:-900}" "$tool" use ${index_args[@]+"${index_args[@]}"} -p path "$ENVTEST_K8S_VERSION" 2>"$err") || rc=$?
 	if ((rc == 124)); then
 		why="the envtest download took longer than ${ENVTEST_DOWNLOAD_TIMEOUT:-900}s"
 		return 1
@@ -163,7 +170,7 @@ if ((${#envtest[@]} > 0)); then
 	fi
 fi
 
-for c in "${envtest[@]}"; do build "$c"; done
+for c in ${envtest[@]+"${envtest[@]}"}; do build "$c"; done
 for c in "${components[@]}"; do
 	if [[ $c == kube-controller-manager ]]; then
 		built "$c" || say "kube-controller-manager: building from Go modules (envtest archives do not ship it)"

@@ -243,3 +243,32 @@ def test_controlplane_source_build_never_asks_the_index(dirs: Dirs, fake_index: 
     assert "building from Go modules, because CONTROLPLANE_SOURCE=build" in path_line(result)
     assert fake_index.requests == []
     assert (dirs.bin / ".etcd.version").is_file()
+
+
+@pytest.mark.parametrize("where", ["KUBEBUILDER_ASSETS", "local build"])
+def test_binaries_already_there_need_neither_index_nor_build(
+    dirs: Dirs, fake_index: FakeIndex, tmp_path: Path, where: str
+) -> None:
+    env: dict[str, str] = {}
+    if where == "KUBEBUILDER_ASSETS":
+        assets = tmp_path / "assets"
+        assets.mkdir()
+        env["KUBEBUILDER_ASSETS"] = str(assets)
+        directory = assets
+    else:
+        directory = dirs.bin
+        directory.mkdir()
+    versions = _versions()
+    for name in ENVTEST_NAMES:
+        (directory / name).write_text("#!/bin/sh\n")
+        (directory / name).chmod(0o755)
+        version = versions["ETCD_VERSION"] if name == "etcd" else versions["KUBE_VERSION"]
+        (directory / f".{name}.version").write_text(f"{version}\n")
+
+    result = run_build(fake_index.url, *ENVTEST_NAMES, **env)
+
+    assert result.returncode == 0, result.stderr
+    line = path_line(result)
+    assert "nothing to download or build" in line and str(directory) in line, line
+    assert fake_index.requests == []
+    assert "building" not in result.stderr

@@ -94,8 +94,6 @@ build() {
 	echo "$name $version: built in $((SECONDS - start))s" >&2
 }
 
-# download: setup-envtest fetches ENVTEST_K8S_VERSION into the store. On failure,
-# sets $why to setup-envtest's last error line and returns 1.
 # with_timeout SECONDS CMD...: coreutils' timeout where there is one (exit 124 when it fires).
 with_timeout() {
 	local seconds=$1
@@ -106,6 +104,8 @@ with_timeout() {
 why=""
 err=$(mktemp)
 trap 'rm -f "$err"' EXIT
+# download: setup-envtest fetches ENVTEST_K8S_VERSION into the store. On failure,
+# sets $why to setup-envtest's last error line and returns 1.
 download() {
 	local tool out rc index_args=()
 	[[ -n ${ENVTEST_INDEX_URL:-} ]] && index_args=(--index "$ENVTEST_INDEX_URL")

@@ -210,3 +210,19 @@ def test_trunk_drift_compares_only_what_the_spec_states(wanted: dict | None, dri
     trunk = Trunk(sid="TK1", domain_name="d", friendly_name="f", transfer_mode="disable-all")
     settings = TrunkSettings.model_validate(wanted) if wanted is not None else None
     assert trunk_drift(settings, trunk) == drift
+
+
+def test_number_manifest_selection_and_names() -> None:
+    from twilio_operator.phone_number.manifest import manifests, object_name, select
+
+    numbers = ["+15005550006", "+15005550007", "+442071234567"]
+    assert select(numbers, everything=True, pattern=None, wanted=[]) == (numbers, [])
+    assert select(numbers, everything=False, pattern=r"^\+1", wanted=[]) == (numbers[:2], [])
+    assert select(numbers, everything=False, pattern=None, wanted=["+442071234567", "+1999"]) == (
+        ["+442071234567"],
+        ["+1999"],
+    )
+    assert object_name("acme", "+15005550006") == "acme-15005550006"
+    assert len(object_name("x" * 253, "+15005550006")) == 253
+    [doc] = manifests("acme", "ns", ["+15005550006"])
+    assert doc["metadata"] == {"name": "acme-15005550006", "namespace": "ns"}

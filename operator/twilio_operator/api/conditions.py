@@ -21,6 +21,7 @@ RESUMED = "Resumed"
 # Reasons (CamelCase, stable: alerts and ArgoCD health checks key on them). Condition reasons and
 # Event reasons share one vocabulary.
 PROVISIONED = "Provisioned"
+ADOPTION_REFUSED = "AdoptionRefused"  # spec.trunkSid or credentialListSid cannot be adopted
 OBSERVING = "Observing"  # managementPolicy ObserveOnly: Ready means readable and reported
 PROGRESSING = "Progressing"
 VERIFIED = "Verified"

@@ -50,6 +50,8 @@ PHONE_NUMBER = ResourceKind("TwilioPhoneNumber", "twiliophonenumbers", "twpn")
 
 ACCOUNT_SID_PATTERN = r"^AC[0-9a-f]{32}$"
 PHONE_NUMBER_SID_PATTERN = r"^PN[0-9a-f]{32}$"
+TRUNK_SID_PATTERN = r"^TK[0-9a-f]{32}$"
+CREDENTIAL_LIST_SID_PATTERN = r"^CL[0-9a-f]{32}$"
 E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
 DURATION_PATTERN = r"^([0-9]+(s|m|h))+$"
 DNS_LABEL_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
@@ -193,7 +195,15 @@ class TwilioProviderSpec(_Model):
                     "rule": f"{processing_region_cel('self')} == {processing_region_cel('oldSelf')}",
                     "message": "region cannot move between Twilio processing regions (us1, ie1, au1): Twilio "
                     "keeps the trunk in the region that created it; create a new TwilioProvider instead",
-                }
+                },
+                {
+                    "rule": "has(self.trunkSid) == has(oldSelf.trunkSid) && (!has(self.trunkSid) || "
+                    "self.trunkSid == oldSelf.trunkSid) && has(self.credentialListSid) == "
+                    "has(oldSelf.credentialListSid) && (!has(self.credentialListSid) || "
+                    "self.credentialListSid == oldSelf.credentialListSid)",
+                    "message": "trunkSid and credentialListSid are immutable: adopt another trunk with a new "
+                    "TwilioProvider",
+                },
             ]
         }
     )
@@ -234,10 +244,12 @@ class TwilioProviderSpec(_Model):
         description="Name of the Secret the operator writes the SIP credentials to. "
         "Default: <metadata.name>-sip-credentials.",
     )
-    deletion_policy: DeletionPolicy = Field(
-        default="Delete",
+    deletion_policy: DeletionPolicy | None = Field(
+        default=None,
         description="Delete removes the Twilio trunk and credential list with the object; Orphan leaves "
-        "Twilio untouched and keeps the SIP credentials Secret.",
+        "Twilio untouched and keeps the SIP credentials Secret. Unset: Delete for what the operator "
+        "created, while an adopted trunk or credential list (spec.trunkSid, spec.credentialListSid) is "
+        "kept; set Delete explicitly to delete adopted ones too.",
     )
     verification_interval: str = Field(
         default="1h",
@@ -259,6 +271,20 @@ class TwilioProviderSpec(_Model):
         default_factory=list,
         max_length=10,
         description="SIP endpoints the trunk sends inbound calls to (the voice agents' SIP address).",
+    )
+    trunk_sid: str | None = Field(
+        default=None,
+        pattern=TRUNK_SID_PATTERN,
+        description="Adopt this existing trunk (TK...) of the account instead of creating one. The operator "
+        "never renames its domain, does not touch its friendly name or transfer mode, manages its "
+        "origination URIs only when originationUris is set, and keeps it on deletion unless "
+        "deletionPolicy is Delete. Immutable.",
+    )
+    credential_list_sid: str | None = Field(
+        default=None,
+        pattern=CREDENTIAL_LIST_SID_PATTERN,
+        description="Adopt this existing credential list (CL...) for the SIP credential instead of creating "
+        "one; it is attached to the trunk if it is not. Immutable.",
     )
     management_policy: ManagementPolicy = Field(
         default="Full",

@@ -39,15 +39,21 @@ async def ensure_trunk_and_list(
 
 
 def find_trunk(provider: Provider, trunks: list[Trunk]) -> Trunk | None:
-    """By our UID-derived domain (the newest recreation wins). status.trunkSid is not trusted on its
-    own: status can be written by anyone with status access, or come back stale from a backup."""
+    """The adopted trunk by spec.trunkSid, else by our UID-derived domain (the newest recreation
+    wins). status.trunkSid is not trusted on its own: status can be written by anyone with status
+    access, or come back stale from a backup."""
+    if provider.spec.trunk_sid:
+        return next((t for t in trunks if t.sid == provider.spec.trunk_sid), None)
     ours = [(names.domain_recreation(provider.uid, t.domain_name), t) for t in trunks]
     candidates = sorted(((n, t) for n, t in ours if n is not None), key=lambda pair: pair[0])
     return candidates[-1][1] if candidates else None
 
 
 def find_credential_list(provider: Provider, lists: list[CredentialList]) -> CredentialList | None:
-    """By the tag in its friendly name; the recorded SID is preferred only among ours."""
+    """The adopted list by spec.credentialListSid, else by the tag in its friendly name; the recorded
+    SID is preferred only among ours."""
+    if provider.spec.credential_list_sid:
+        return next((cl for cl in lists if cl.sid == provider.spec.credential_list_sid), None)
     ours = [cl for cl in lists if names.is_our_credential_list(cl.friendly_name, provider.uid)]
     recorded = [cl for cl in ours if cl.sid == provider.status.credential_list_sid]
     return next(iter(recorded or ours), None)
@@ -126,7 +132,10 @@ async def ensure_list_attached(
 async def ensure_trunk_settings(
     provider: Provider, writer: StatusWriter, twilio: TwilioPort, trunk: Trunk
 ) -> None:
-    """Only write what differs: friendly name and transfer mode."""
+    """Only write what differs: friendly name and transfer mode (never on an adopted trunk: its owner
+    set them, and the spec's defaults would overwrite them)."""
+    if provider.adopts_trunk:
+        return
     name = names.trunk_friendly_name(provider.spec.display_name)
     mode = names.transfer_mode(provider.spec.supports_call_transfer)
     changes = {
@@ -151,7 +160,10 @@ async def ensure_voice_region(provider: Provider, twilio: TwilioPort, trunk: Tru
 async def ensure_origination_urls(
     provider: Provider, writer: StatusWriter, twilio: TwilioPort, trunk: Trunk
 ) -> None:
-    """Make the trunk's origination URLs exactly the spec's, matched by SIP URL."""
+    """Make the trunk's origination URLs exactly the spec's, matched by SIP URL. An adopted trunk's
+    URLs are managed only when the spec lists some."""
+    if provider.adopts_trunk and not provider.spec.origination_uris:
+        return
     wanted = {u.sip_url: u for u in provider.spec.origination_uris}
     listed = (wanted or provider.status.trunk_sid) and trunk.sid not in writer.created_now
     existing = await twilio.list_origination_urls(trunk.sid) if listed else []

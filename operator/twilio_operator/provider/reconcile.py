@@ -18,10 +18,11 @@ from twilio_operator.api import names
 from twilio_operator.api.conditions import ConditionUpdate, rfc3339
 from twilio_operator.api.credentials import CredentialProblem, TwilioCredentials, parse_credentials
 from twilio_operator.api.errors import ErrorKind, KubernetesError, TwilioError
-from twilio_operator.api.models import AvailableNumber
+from twilio_operator.api.models import PROVIDER, AvailableNumber
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.twilio.port import TwilioPort
 from twilio_operator.ports.twilio.values import Account, NumberPage
+from twilio_operator.provider.adoption import adoption_problem
 from twilio_operator.provider.checks import (
     Check,
     Observed,
@@ -94,6 +95,16 @@ async def _paused(writer: StatusWriter) -> Outcome:
         await writer.flush()
         await writer.event("Normal", c.PAUSED, message)
     return Outcome(ready=c.is_true(writer.status.conditions), blocked=True, message=message)
+
+
+async def _adoption_refused(writer: StatusWriter, problem: str) -> Outcome:
+    """Nothing is created in place of a trunk that cannot be adopted; the spec must change."""
+    previous = c.find(writer.status.conditions, c.READY)
+    writer.condition(ConditionUpdate(c.READY, "False", c.ADOPTION_REFUSED, problem))
+    await writer.flush()
+    if previous is None or previous.reason != c.ADOPTION_REFUSED:
+        await writer.event("Warning", c.ADOPTION_REFUSED, problem)
+    return Outcome(ready=False, blocked=True, message=problem)
 
 
 async def _observe_only(
@@ -234,6 +245,11 @@ async def _converge(
     writer.condition(
         ConditionUpdate(c.CREDENTIALS_VERIFIED, "True", c.VERIFIED, "Twilio accepted the credentials")
     )
+    if provider.spec.trunk_sid or provider.spec.credential_list_sid:
+        others = await deps.kube.list_objects(PROVIDER, provider.namespace)
+        problem = adoption_problem(provider, observed.trunks, observed.lists, others)
+        if problem is not None:
+            return await _adoption_refused(writer, problem)
     if provider.spec.management_policy == "ObserveOnly":
         return await _observe_only(provider, writer, twilio, observed, checks)
 

@@ -21,6 +21,11 @@ class Provider:
     spec: TwilioProviderSpec
     status: TwilioProviderStatus
     annotations: dict[str, str] = field(default_factory=dict)
+    created: str = ""  # metadata.creationTimestamp
+
+    @property
+    def adopts_trunk(self) -> bool:
+        return self.spec.trunk_sid is not None
 
     @property
     def ref(self) -> ObjectRef:
@@ -38,6 +43,7 @@ class Provider:
     def from_body(cls, body: dict[str, Any]) -> Provider:
         return cls(
             **identity(body),
+            created=str(body["metadata"].get("creationTimestamp") or ""),
             spec=TwilioProviderSpec.model_validate(body.get("spec") or {}),
             status=TwilioProviderStatus.model_validate(body.get("status") or {}),
         )

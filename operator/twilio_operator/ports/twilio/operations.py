@@ -41,6 +41,7 @@ CREATE_CREDENTIAL_LIST = _write("create credential list", "create_credential_lis
 DELETE_CREDENTIAL_LIST = _write("delete credential list", "delete_credential_list", idempotent=True)
 LIST_CREDENTIALS = _read("list SIP credentials", "list_sip_credentials")
 CREATE_CREDENTIAL = _write("create SIP credential", "create_sip_credential", idempotent=False)
+DELETE_CREDENTIAL = _write("delete SIP credential", "delete_sip_credential", idempotent=True)
 UPDATE_CREDENTIAL_PASSWORD = _write(
     "update SIP credential password", "update_sip_credential_password", idempotent=True
 )

@@ -17,7 +17,7 @@ import kopf
 from twilio_operator import metrics
 from twilio_operator.api import conditions as c
 from twilio_operator.api import names
-from twilio_operator.api.errors import DeletionBlocked, ErrorKind, NotFoundError, TwilioError
+from twilio_operator.api.errors import DeletionBlocked, ErrorKind, KubernetesError, NotFoundError, TwilioError
 from twilio_operator.api.models import GROUP, PROVIDER, VERSION
 from twilio_operator.handlers import probes
 from twilio_operator.handlers.runtime import retry_delay, run_periodically, to_kopf_errors
@@ -53,6 +53,29 @@ async def reconcile_locked(provider: Provider, state: OperatorState, siblings: P
     for name in (*outcome.detached_numbers, *outcome.found_numbers):
         state.wake(ObjectKey.phone_number(provider.namespace, name))
     return outcome
+
+
+async def _release_unused_credentials(
+    state: OperatorState, body: kopf.Body, providers_by_secret: kopf.Index[Any, Any], logger: kopf.Logger
+) -> None:
+    """The last provider of a credentials Secret is gone: release the Secret's in-use protection.
+
+    Finalizers of several providers of one Secret run side by side and each sees the others still
+    there, so the release is (also) decided here, once the provider has really gone."""
+    meta = body.get("metadata", {})
+    namespace, uid = meta.get("namespace"), meta.get("uid")
+    secret = ((body.get("spec") or {}).get("credentialsSecretRef") or {}).get("name")
+    if not namespace or not secret:
+        return
+    users = [
+        u for u in providers_by_secret.get((namespace, secret), []) if u[2] == "credentials" and u[1] != uid
+    ]
+    if users:
+        return
+    try:
+        await state.deps.kube.unprotect_secret(namespace, secret, state.deps.in_use_finalizer)
+    except KubernetesError as error:
+        logger.warning("cannot release Secret %s/%s: %s", namespace, secret, error)
 
 
 def _count_agrees(provider: Provider, numbers: NumbersByProvider) -> bool:
@@ -192,6 +215,7 @@ async def provider_changed(
     type: str | None,
     body: kopf.Body,
     memo: kopf.Memo,
+    logger: kopf.Logger,
     **kwargs: Any,
 ) -> None:
     """Note the watch's progress (liveness); wake the provider's numbers when its readiness or trunk
@@ -209,6 +233,7 @@ async def provider_changed(
     state.provider_paused[(namespace, name)] = paused
     if type == "DELETED":
         state.provider_paused.pop((namespace, name), None)
+        await _release_unused_credentials(state, body, kwargs["providers_by_secret"], logger)
     status = body.get("status") or {}
     current = None if type == "DELETED" else (c.is_true_in_body(status), status.get("trunkSid"))
     previous = state.provider_states.pop((namespace, name), None)

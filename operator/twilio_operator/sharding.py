@@ -1,7 +1,8 @@
 """Sharding: several operator deployments, each owning a disjoint set of objects.
 
-kopf has no lease-based leader election, so one process serves everything it
-watches. To spread the load, run several deployments that each watch their own
+One leader serves everything it watches (replicas of one deployment elect it
+through a Lease, ports/kube/leader.py). To spread the load, run several
+deployments that each watch their own
 namespaces (`--namespace`, the chart's watchNamespaces) or their own label
 shard: TWILIO_OPERATOR_SHARD_SELECTOR="shard=a" makes every TwilioProvider and
 TwilioPhoneNumber handler of this process ignore objects without that label.

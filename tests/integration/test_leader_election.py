@@ -104,6 +104,7 @@ def test_standby_makes_no_twilio_call_and_no_write(
     assert writes_by(crds, "standby") == [], "the standby wrote to the API server"
     assert not ((get(crds, PROVIDERS, namespace, "waiting") or {}).get("status") or {})
     assert "campaigning for Lease" in standby.log()
+    assert f'twilio_operator_leader{{lease="{LEASE}"}} 0.0' in standby.metrics()
     assert "Handler" not in standby.log()  # kopf never started: no handler ran
 
     # Not vacuous: once the Lease is free, the same process takes it and does the work, and its
@@ -115,6 +116,7 @@ def test_standby_makes_no_twilio_call_and_no_write(
     assert status == 200, body
     wait_holder(crds, namespace, "standby", timeout=30)
     wait_ready(crds, PROVIDERS, namespace, "waiting")
+    assert f'twilio_operator_leader{{lease="{LEASE}"}} 1.0' in standby.metrics()
     assert emulator.requests(), "the new leader made no Twilio call"
     assert {"leases", "twilioproviders"} <= resources_written(writes_by(crds, "standby"))
 

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 from kopf.cli import main as kopf_main
 
+from twilio_operator import metrics
+from twilio_operator.handlers.settings import DEFAULT_METRICS_PORT, METRICS_PORT_ENV
 from twilio_operator.ports.kube.leader import ElectionSettings, Elector
 
 HANDLERS_MODULE = "twilio_operator.handlers"
@@ -36,6 +38,11 @@ def run_kopf(options: Sequence[str], election: ElectionSettings | None = None) -
         _kopf(options)
         return
     _log_to_stderr()
+    # A standby serves /metrics too (twilio_operator_leader 0): a scrape target that is down
+    # only because it stands by would look like an outage.
+    metrics.serve(int(os.environ.get(METRICS_PORT_ENV) or DEFAULT_METRICS_PORT))
+    leader = metrics.LEADER.labels(election.lease_name)
+    leader.set(0)
     elector = Elector(election)
     health = _StandbyHealth(_liveness_address(options), elector)
     elector.start()
@@ -43,6 +50,7 @@ def run_kopf(options: Sequence[str], election: ElectionSettings | None = None) -
         elector.wait_for_leadership()
     finally:
         health.close()  # kopf serves the liveness endpoint from here on
+    leader.set(1)
     try:
         _kopf(options)
     finally:

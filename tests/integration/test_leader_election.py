@@ -209,7 +209,7 @@ def test_each_shard_elects_its_own_leader(
 ) -> None:
     a1 = candidate(start_operator, crds, namespace, "a1", TWILIO_OPERATOR_SHARD_SELECTOR="shard=a")
     wait_holder(crds, namespace, "a1", name=f"{LEASE}-shard.a")
-    candidate(start_operator, crds, namespace, "a2", TWILIO_OPERATOR_SHARD_SELECTOR="shard=a")
+    a2 = candidate(start_operator, crds, namespace, "a2", TWILIO_OPERATOR_SHARD_SELECTOR="shard=a")
     b1 = candidate(start_operator, crds, namespace, "b1", TWILIO_OPERATOR_SHARD_SELECTOR="shard=b")
     wait_holder(crds, namespace, "b1", name=f"{LEASE}-shard.b")  # not blocked by shard a's leader
     for shard in ("a", "b"):
@@ -224,3 +224,7 @@ def test_each_shard_elects_its_own_leader(
     assert writes_by(crds, "a2") == []
     assert handled(a1.log(), namespace) & {"p-a", "p-b"} == {"p-a"}
     assert handled(b1.log(), namespace) & {"p-a", "p-b"} == {"p-b"}
+    # A standby stops at once and cleanly on SIGTERM (a rollout or scale-down).
+    assert a2.process is not None
+    a2.process.send_signal(signal.SIGTERM)
+    assert a2.process.wait(timeout=10) == 0

@@ -12,9 +12,11 @@ import http.server
 import json
 import logging
 import os
+import signal
 import sys
 import threading
 from collections.abc import Sequence
+from types import FrameType
 from urllib.parse import urlsplit
 
 from kopf.cli import main as kopf_main
@@ -45,6 +47,9 @@ def run_kopf(options: Sequence[str], election: ElectionSettings | None = None) -
     leader.set(0)
     elector = Elector(election)
     health = _StandbyHealth(_liveness_address(options), elector)
+    # Until kopf installs its own handler: SIGTERM unwinds through the finally clauses below, so a
+    # process that has just taken the Lease still releases it.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     elector.start()
     try:
         elector.wait_for_leadership()
@@ -55,6 +60,11 @@ def run_kopf(options: Sequence[str], election: ElectionSettings | None = None) -
         _kopf(options)
     finally:
         elector.release()
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    log.info("SIGTERM: stopping")
+    raise SystemExit(0)
 
 
 def _kopf(options: Sequence[str]) -> None:

@@ -123,7 +123,8 @@ def widget_crd(control_plane: ControlPlane) -> Iterator[str]:
 
 
 def _established(crd: Any) -> bool:
-    conditions = crd.get("status", {}).get("conditions", []) if isinstance(crd, dict) else []
+    # Right after the create the server may answer `conditions: null`: not Established yet.
+    conditions = ((crd.get("status") or {}).get("conditions") or []) if isinstance(crd, dict) else []
     return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
 

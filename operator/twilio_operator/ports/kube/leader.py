@@ -15,7 +15,9 @@ period and gives up when it could not renew for the renew deadline. What this mo
   kopf would go on writing. So every successful acquire or renew records its start on the monotonic
   clock, and the process exits (`os._exit`, no cleanup that could write) as soon as the renew
   deadline has passed since then: a watchdog thread checks every 100 ms, and a SIGCONT handler
-  checks on the main thread before any other Python code runs after a stop. The leader therefore
+  checks as soon as the main thread (kopf's event loop) runs Python code again after a stop, before
+  the loop can dispatch the callbacks that piled up meanwhile. Requests a handler had already sent
+  before the stop were sent while the Lease was valid. The leader therefore
   stops before `lease duration` has passed, which is when a standby may take over. On a lost Lease
   the process exits with `LOST_LEADERSHIP_EXIT_CODE`, and Kubernetes restarts it as a standby.
 - **Release on shutdown.** After kopf has stopped (SIGTERM), `release()` clears the holder, so a

@@ -164,3 +164,13 @@ def test_the_service_account_may_use_leases_only_in_the_release_namespace(
             assert not sa.can(verb, "coordination.k8s.io", "leases", release), verb
     finally:
         _delete(kubeconfig_path, cluster_scoped)
+
+
+def test_notes_say_how_to_find_the_leader(helm_bin: Path, tmp_path: Path) -> None:
+    from test_chart import notes
+
+    text = notes(helm_bin, tmp_path, {"replicaCount": 2, "shardSelector": {"shard": "a"}})
+    assert "Leader election is on (2 replica(s))" in text
+    assert "get leases -o custom-columns=LEASE:.metadata.name,HOLDER:.spec.holderIdentity" in text
+    assert "ends with the shard" in text
+    assert "Leader election" not in notes(helm_bin, tmp_path / "single", {})

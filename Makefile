@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
+CLUSTER_ARGS ?=
 
 .PHONY: help venv controlplane openapi test test-unit lint fmt crds cluster cluster-down demo bench e2e clean helm manifests argocd-cm lint-chart lint-docker test-packaging image lint-workflows chart-docs
 
@@ -19,7 +20,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create .venv and install the project with its dev/test extras
 
-controlplane: ## build (or reuse) kube-apiserver, etcd and kubectl from their Go modules
+controlplane: ## kube-apiserver, etcd, kubectl: envtest download, else Go build (CONTROLPLANE_SOURCE=build); kube-controller-manager: Go build
 	bash hack/controlplane/build.sh
 
 openapi: ## fetch Twilio's OpenAPI documents for the contract tests (cached)
@@ -47,8 +48,8 @@ crds: venv ## regenerate crds/ and the chart's crds/ from the pydantic models
 clean: ## remove the virtualenv and caches (not the Go caches)
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
 
-cluster: venv controlplane ## start a local kube-apiserver + etcd in the background; last line = kubeconfig path
-	@$(BIN)/python -m twilio_operator.testing.controlplane up
+cluster: venv controlplane ## start etcd, kube-apiserver, kube-controller-manager in the background; last line = kubeconfig path (CLUSTER_ARGS=--without-controller-manager)
+	@$(BIN)/python -m twilio_operator.testing.controlplane up $(CLUSTER_ARGS)
 
 cluster-down: ## stop the control plane started by `make cluster` and remove its state
 	@$(BIN)/python -m twilio_operator.testing.controlplane down
@@ -87,7 +88,8 @@ e2e: venv ## kind end-to-end test (needs a Docker daemon, kind and kubectl)
 	@bash hack/e2e-preflight.sh
 	$(BIN)/pytest tests/e2e -m e2e $(PYTEST_ARGS)
 
-demo: venv controlplane openapi ## the operator end to end on this machine (control plane + emulator); KEEP=1 keeps it running
+demo: venv openapi ## the operator end to end on this machine (control plane + emulator); KEEP=1 keeps it running
+	bash hack/controlplane/build.sh etcd kube-apiserver kubectl
 	$(BIN)/python hack/demo.py $(if $(KEEP),--keep)
 
 # ---- benchmarks (not part of `make test`): BENCH_ARGS="--quick" or "--scenarios a,b --providers 20"

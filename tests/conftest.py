@@ -1,3 +1,3 @@
 """Shared pytest configuration: fixtures live in tests/fixtures/ as plugins."""
 
-pytest_plugins = ["fixtures.emulator", "fixtures.controlplane"]
+pytest_plugins = ["fixtures.emulator", "fixtures.controlplane", "fixtures.operator_process"]

@@ -487,15 +487,15 @@ def scenario_idle(env: Env, fleet: Fleet, window: float, settle: float = 5.0) ->
 
 
 def scenario_verify_rounds(env: Env, count: int, window: float, floor_s: int = 2) -> dict[str, Any]:
-    """verificationInterval 1s with the floor lowered to `floor_s`: rounds happen every ~floor_s
+    """verificationInterval 1m scaled down to `floor_s`: rounds happen every ~floor_s
     (x0.9..1.1 jitter). Counts rounds (account fetches) and the cost of one round per provider."""
     namespace = env.namespace("bench-d")
     names = [f"v-{i:03d}" for i in range(count)]
     accounts = make_accounts(env, namespace, names)
-    extra = {"TWILIO_OPERATOR_MIN_VERIFICATION_INTERVAL": str(floor_s)}
+    extra = {"TWILIO_OPERATOR_VERIFICATION_INTERVAL_SCALE": str(floor_s / 60)}
     with running_operator(env, namespace, extra_env=extra) as (operator, watcher):
         for name in names:
-            env.kube.create(providers_path(namespace), provider_body(name, accounts[name], "1s"))
+            env.kube.create(providers_path(namespace), provider_body(name, accounts[name], "1m"))
         if not watcher.wait(names, 120):
             raise RuntimeError("verification-round fleet not Ready in 120 s")
         time.sleep(floor_s * 1.5)  # past the first rounds after Ready

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates the go.mod/go.sum of the three wrapper modules from the Go module
-# proxy alone (no GitHub access needed). Run after changing versions.env.
+# Regenerates the go.mod/go.sum of the wrapper modules (kube-apiserver,
+# kube-controller-manager, etcd, kubectl) from the Go module proxy alone (no
+# GitHub access needed). Run after changing versions.env.
 #
 # k8s.io/kubernetes requires every staging module at v0.0.0 and relies on
 # `=> ./staging/...` replaces that Go ignores for a dependency, so we map each
@@ -12,16 +13,25 @@ here=$(cd "$(dirname "$0")" && pwd)
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod
 staging="v0.${KUBE_VERSION#1.}"
 
-cd "$here/kube-apiserver"
-rm -f go.mod go.sum
-go mod init twilio-operator.dev/hack/kube-apiserver
-gomod=$(go mod download -json "k8s.io/kubernetes@v$KUBE_VERSION" |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
-for m in $(sed -n 's|^[[:space:]]*\(k8s.io/[^ ]*\) => ./staging/.*|\1|p' "$gomod"); do
-	go mod edit -replace="$m=$m@$staging"
-done
-go get "k8s.io/kubernetes@v$KUBE_VERSION"
-go mod tidy
+# kube_module NAME: a wrapper module around k8s.io/kubernetes/cmd/NAME (its main.go
+# is kept), with the staging replaces. kube-apiserver and kube-controller-manager
+# resolve to the same versions of every module they share, so Go's build cache
+# compiles the shared packages once for both.
+kube_module() {
+	cd "$here/$1"
+	rm -f go.mod go.sum
+	go mod init "twilio-operator.dev/hack/$1"
+	gomod=$(go mod download -json "k8s.io/kubernetes@v$KUBE_VERSION" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
+	for m in $(sed -n 's|^[[:space:]]*\(k8s.io/[^ ]*\) => ./staging/.*|\1|p' "$gomod"); do
+		go mod edit -replace="$m=$m@$staging"
+	done
+	go get "k8s.io/kubernetes@v$KUBE_VERSION"
+	go mod tidy
+}
+
+kube_module kube-apiserver
+kube_module kube-controller-manager
 
 cd "$here/etcd"
 rm -f go.mod go.sum

@@ -32,6 +32,7 @@ class Kind:
     spec: type[BaseModel]
     status: type[BaseModel]
     columns: list[dict[str, Any]] = field(default_factory=list)
+    object_rules: tuple[dict[str, str], ...] = ()  # CEL rules on the whole object (e.g. its name)
 
     @property
     def crd_name(self) -> str:
@@ -68,12 +69,18 @@ KINDS = [
         "Secret), verifies the credentials and reports the result in status.",
         spec=models.TwilioProviderSpec,
         status=models.TwilioProviderStatus,
+        object_rules=models.PROVIDER_OBJECT_RULES,
         columns=[
             _ready_column(),
             {"name": "Verification", "type": "string", "jsonPath": ".status.verificationStatus"},
             {"name": "Trunk", "type": "string", "jsonPath": ".status.trunkSid"},
             {"name": "Numbers", "type": "integer", "jsonPath": ".status.phoneNumberCount"},
             {"name": "Region", "type": "string", "jsonPath": ".status.region"},
+            {
+                "name": "Paused",
+                "type": "string",
+                "jsonPath": '.status.conditions[?(@.type=="Paused")].status',
+            },
             {"name": "Termination", "type": "string", "jsonPath": ".status.terminationUri", "priority": 1},
             _reason_column(),
             _AGE,
@@ -186,6 +193,11 @@ def build_crd(kind: Kind) -> dict[str, Any]:
                                 "spec": spec_schema,
                                 "status": status_schema,
                             },
+                            **(
+                                {"x-kubernetes-validations": list(kind.object_rules)}
+                                if kind.object_rules
+                                else {}
+                            ),
                         }
                     },
                 }

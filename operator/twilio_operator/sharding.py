@@ -50,16 +50,17 @@ def handler_filter() -> dict[str, Any]:
     return {"labels": selector} if selector else {}
 
 
-def finalizer_name(group: str, selector: dict[str, str]) -> str:
-    """`<group>/finalizer` without sharding, `<group>/finalizer-shard.a` (or a digest) with one."""
+def finalizer_name(group: str, selector: dict[str, str], base: str = "finalizer") -> str:
+    """`<group>/finalizer` without sharding, `<group>/finalizer-shard.a` (or a digest) with one.
+    `base` names other finalizers of the same shard, e.g. `in-use` on credentials Secrets."""
     if not selector:
-        return f"{group}/finalizer"
+        return f"{group}/{base}"
     text = "-".join(f"{key.rsplit('/', 1)[-1]}.{value}" for key, value in sorted(selector.items()))
     if len(text) > 40 or not re.fullmatch(r"[A-Za-z0-9._-]+", text):
         text = hashlib.sha256(",".join(f"{k}={v}" for k, v in sorted(selector.items())).encode()).hexdigest()[
             :16
         ]
-    return f"{group}/finalizer-{text}"
+    return f"{group}/{base}-{text}"
 
 
 def lease_name(base: str, selector: dict[str, str]) -> str:

@@ -39,7 +39,11 @@ class FakeKube:
         stored = self.secrets.get((namespace, name))
         if stored is None:
             return None
-        return SecretData(data=dict(stored["data"]), annotations=dict(stored["annotations"]))
+        return SecretData(
+            data=dict(stored["data"]),
+            annotations=dict(stored["annotations"]),
+            finalizers=frozenset(stored.get("finalizers", ())),
+        )
 
     async def write_secret(
         self,
@@ -65,6 +69,17 @@ class FakeKube:
         if (namespace, name) in self.secrets:
             self.secrets[(namespace, name)]["owners"].discard(owner_uid)
 
+    async def protect_secret(
+        self, namespace: str, name: str, finalizer: str, labels: Mapping[str, str]
+    ) -> None:
+        self.writes.append(f"protect secret {name}")
+        self.secrets[(namespace, name)].setdefault("finalizers", set()).add(finalizer)
+
+    async def unprotect_secret(self, namespace: str, name: str, finalizer: str) -> None:
+        self.writes.append(f"unprotect secret {name}")
+        if (namespace, name) in self.secrets:
+            self.secrets[(namespace, name)].setdefault("finalizers", set()).discard(finalizer)
+
     async def delete_secret(self, namespace: str, name: str) -> bool:
         self.writes.append(f"delete secret {name}")
         return self.secrets.pop((namespace, name), None) is not None
@@ -77,6 +92,10 @@ class FakeKube:
         stored.update(copy.deepcopy(dict(status)))
         for key in [k for k, v in stored.items() if v is None]:
             del stored[key]
+
+    async def read_object(self, kind: ResourceKind, namespace: str, name: str) -> dict[str, Any] | None:
+        found = [o for o in self.objects.get((kind.plural, namespace), []) if o["metadata"]["name"] == name]
+        return copy.deepcopy(found[0]) if found else None
 
     async def list_objects(self, kind: ResourceKind, namespace: str) -> list[dict[str, Any]]:
         return copy.deepcopy(self.objects.get((kind.plural, namespace), []))

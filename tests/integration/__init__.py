@@ -1,0 +1,1 @@
+"""Integration tier: the operator process against the real API server and the emulator."""

@@ -11,10 +11,11 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from fixtures.emulator import last_seq
+from fixtures.kube import PROVIDERS, condition, get, path, wait_for
+from fixtures.operator_process import OperatorProcess
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
-
-from .support import PROVIDERS, OperatorProcess, condition, get, path, wait_for
 
 SETTINGS = settings(
     max_examples=40,
@@ -112,12 +113,7 @@ def test_generated_providers_are_refused_readably_or_handled(
     assert "Traceback" not in operator.log()
 
     # No hot loop: over ten quiet seconds, almost nothing happens.
-    lines_before, seq_before = len(operator.log().splitlines()), _last_seq(emulator)
+    lines_before, seq_before = len(operator.log().splitlines()), last_seq(emulator)
     time.sleep(10)
     assert len(operator.log().splitlines()) - lines_before < 50
-    assert _last_seq(emulator) - seq_before < 20
-
-
-def _last_seq(emulator: EmulatorAdmin) -> int:
-    entries = emulator.requests()
-    return int(entries[-1]["seq"]) if entries else 0
+    assert last_seq(emulator) - seq_before < 20

@@ -13,11 +13,11 @@ import signal
 import time
 from typing import Any
 
+from fixtures.kube import PROVIDERS, create, get, provider_spec, wait_for, wait_ready
+from fixtures.operator_process import OperatorProcess
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
 
-from .conftest import provider_spec
-from .support import PROVIDERS, OperatorProcess, create, get, wait_for, wait_ready
 from .test_sharding import handled
 
 LEASES = "/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"

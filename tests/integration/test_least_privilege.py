@@ -16,30 +16,17 @@ from typing import Any
 import pytest
 import yaml
 
+from fixtures.kube import REPO, apply_crds, create_ready_provider, provider_spec, put_secret
+from fixtures.operator_process import OperatorProcess
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.clients import run_kubectl
 from twilio_operator.testing.controlplane import ControlPlane
 
-from .conftest import provider_spec
-from .support import PROVIDERS, REPO, OperatorProcess, create, put_secret, wait_ready
-
 
 @pytest.fixture(scope="module")
 def private_plane() -> Iterator[ControlPlane]:
-    with ControlPlane() as plane:
-        plane.start()
-        result = plane.kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
-        assert result.returncode == 0, result.stderr
-        established = plane.kubectl(
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd",
-            "-l",
-            "app.kubernetes.io/name=twilio-operator",
-        )
-        assert established.returncode == 0, established.stderr
-        yield plane
+    with ControlPlane() as plane:  # __enter__ starts it
+        yield apply_crds(plane)
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +99,7 @@ def test_operator_reaches_ready_with_only_the_charts_rbac(
     )
     try:
         put_secret(private_plane, watched, "twilio-credentials", {"authToken": twilio_account["auth_token"]})
-        create(private_plane, PROVIDERS, watched, "acme", provider_spec(twilio_account))
-        obj = wait_ready(private_plane, PROVIDERS, watched, "acme", timeout=60)
+        obj = create_ready_provider(private_plane, watched, "acme", provider_spec(twilio_account), timeout=60)
         assert obj["status"]["trunkSid"].startswith("TK")
         log = operator.log()
         assert "Forbidden" not in log and " 403" not in log, log[-3000:]

@@ -6,11 +6,19 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from fixtures.kube import (
+    NUMBERS,
+    PROVIDERS,
+    condition,
+    create,
+    get,
+    provider_spec,
+    put_secret,
+    wait_for,
+    wait_ready,
+)
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
-
-from .conftest import provider_spec
-from .support import NUMBERS, PROVIDERS, condition, create, get, put_secret, wait_for, wait_ready
 
 FIRST = "+15005550006"
 QUIET_SECONDS = 20

@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
+import pytest
+
+from fixtures.kube import PROVIDERS, condition, events, get, put_secret, wait_for
+from fixtures.operator_process import MakeReadyProvider, OperatorProcess, StartOperator
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
-
-from .conftest import provider_spec
-from .support import (
-    PROVIDERS,
-    OperatorProcess,
-    condition,
-    create,
-    events,
-    get,
-    put_secret,
-    wait_for,
-    wait_ready,
-)
 
 FAMILIES = (
     "twilio_operator_reconcile_total",
@@ -52,11 +42,10 @@ def value(text: str, name: str, **labels: str) -> float:
 
 
 def test_metrics_match_the_emulators_log(
-    crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
     twilio_account: dict,
-    credentials: str,
+    make_ready_provider: MakeReadyProvider,
     operator: OperatorProcess,
 ) -> None:
     emulator.add_fault(
@@ -69,8 +58,7 @@ def test_metrics_match_the_emulators_log(
         times=2,
     )  # absorbed in place: Twilio did not process a 429, and Retry-After is short
     emulator.add_fault(r"/v1/Trunks", "error", method="POST", status=503, times=1)  # a write: back to kopf
-    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
-    wait_ready(crds, PROVIDERS, namespace, "acme", timeout=60)
+    make_ready_provider(timeout=60)
 
     text = operator.metrics()
     for family in FAMILIES:
@@ -95,16 +83,11 @@ def test_metrics_match_the_emulators_log(
     assert value(text, "twilio_operator_reconcile_total", kind="TwilioProvider", result="error") >= 1
 
 
+@pytest.mark.usefixtures("operator")
 def test_events_for_failure_and_recovery_are_deduplicated(
-    crds: ControlPlane,
-    namespace: str,
-    emulator: EmulatorAdmin,
-    twilio_account: dict,
-    credentials: str,
-    operator: OperatorProcess,
+    crds: ControlPlane, namespace: str, twilio_account: dict, make_ready_provider: MakeReadyProvider
 ) -> None:
-    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
-    wait_ready(crds, PROVIDERS, namespace, "acme")
+    make_ready_provider()
     wrong = {"authToken": "1" * 32}
     for touch in range(3):  # each Secret change wakes the provider: three failing verifications
         put_secret(crds, namespace, "twilio-credentials", {**wrong, "touch": str(touch)})
@@ -127,11 +110,11 @@ def test_events_for_failure_and_recovery_are_deduplicated(
     assert condition(get(crds, PROVIDERS, namespace, "acme"))["status"] == "True"
 
 
+@pytest.mark.usefixtures("operator")
 def test_describe_reads_well(
-    crds: ControlPlane, namespace: str, twilio_account: dict, credentials: str, operator: OperatorProcess
+    crds: ControlPlane, namespace: str, make_ready_provider: MakeReadyProvider
 ) -> None:
-    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
-    wait_ready(crds, PROVIDERS, namespace, "acme")
+    make_ready_provider()
     described = crds.kubectl("describe", "twp", "acme", "-n", namespace)
     assert described.returncode == 0, described.stderr
     text = described.stdout
@@ -149,11 +132,10 @@ def test_describe_reads_well(
 
 
 def test_json_logs_carry_the_object(
-    crds: ControlPlane, namespace: str, twilio_account: dict, credentials: str, start_operator: Any
+    namespace: str, start_operator: StartOperator, make_ready_provider: MakeReadyProvider
 ) -> None:
     operator = start_operator(TWILIO_OPERATOR_LOG_FORMAT="json")
-    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
-    wait_ready(crds, PROVIDERS, namespace, "acme")
+    make_ready_provider()
     # Ready is written inside the reconcile; the handler logs its line just after it returns.
     wait_for(lambda: "TwilioProvider reconciled" in operator.log(), what="the reconcile's log line")
     text = operator.log()  # read once: the operator is still writing

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import signal
 import time
@@ -10,55 +9,38 @@ from typing import Any
 
 import pytest
 
-from twilio_operator.emulator.client import EmulatorAdmin
-from twilio_operator.testing.controlplane import ControlPlane
-
-from .conftest import provider_spec
-from .support import (
+from fixtures.emulator import account_state, last_seq
+from fixtures.kube import (
     PROVIDERS,
-    OperatorProcess,
     condition,
     create,
+    decoded,
     events,
     get,
     merge_patch,
+    provider_spec,
     put_secret,
     secret,
     wait_for,
     wait_ready,
 )
-
-
-def account_state(emulator: EmulatorAdmin, sid: str) -> dict[str, Any]:
-    return next(a for a in emulator.state()["accounts"] if a["sid"] == sid)
-
-
-def decoded(obj: dict[str, Any]) -> dict[str, str]:
-    return {k: base64.b64decode(v).decode() for k, v in obj["data"].items()}
+from fixtures.operator_process import MakeReadyProvider, StartOperator
+from twilio_operator.emulator.client import EmulatorAdmin
+from twilio_operator.testing.controlplane import ControlPlane
 
 
 def writes(emulator: EmulatorAdmin, since: int = 0) -> list[dict[str, Any]]:
     return [r for r in emulator.requests(since=since) if r["write"]]
 
 
-def last_seq(emulator: EmulatorAdmin) -> int:
-    entries = emulator.requests()
-    return int(entries[-1]["seq"]) if entries else 0
-
-
+@pytest.mark.usefixtures("operator")
 def test_create_to_ready_with_full_status(
-    crds: ControlPlane,
-    namespace: str,
-    emulator: EmulatorAdmin,
-    twilio_account: dict,
-    credentials: str,
-    operator: OperatorProcess,
+    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, make_ready_provider: MakeReadyProvider
 ) -> None:
-    created = create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account, region="de1"))
-    obj = wait_ready(crds, PROVIDERS, namespace, "acme")
+    obj = make_ready_provider(region="de1")
 
     status = obj["status"]
-    uid_hex = created["metadata"]["uid"].replace("-", "")
+    uid_hex = obj["metadata"]["uid"].replace("-", "")
     assert status["providerType"] == "twilio"
     assert status["verificationStatus"] == "verified"
     assert status["trunkSid"].startswith("TK") and status["credentialListSid"].startswith("CL")
@@ -85,7 +67,7 @@ def test_create_to_ready_with_full_status(
 
     sip = secret(crds, namespace, "acme-sip-credentials")
     assert sip is not None
-    assert sip["metadata"]["ownerReferences"][0]["uid"] == created["metadata"]["uid"]
+    assert sip["metadata"]["ownerReferences"][0]["uid"] == obj["metadata"]["uid"]
     data = decoded(sip)
     assert set(data) == {"username", "password", "sipDomain", "terminationUri", "trunkSid"}
     assert data["terminationUri"] == status["terminationUri"] and data["trunkSid"] == status["trunkSid"]
@@ -107,16 +89,15 @@ def test_create_to_ready_with_full_status(
     assert printed.returncode == 0 and status["trunkSid"] in printed.stdout and "verified" in printed.stdout
 
 
+@pytest.mark.usefixtures("operator")
 def test_update_changes_the_trunk_in_place(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
     twilio_account: dict,
-    credentials: str,
-    operator: OperatorProcess,
+    make_ready_provider: MakeReadyProvider,
 ) -> None:
-    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
-    trunk_sid = wait_ready(crds, PROVIDERS, namespace, "acme")["status"]["trunkSid"]
+    trunk_sid = make_ready_provider()["status"]["trunkSid"]
 
     merge_patch(
         crds, "twp", namespace, "acme", {"spec": {"displayName": "Acme 2", "supportsCallTransfer": True}}
@@ -146,16 +127,15 @@ def test_update_changes_the_trunk_in_place(
     assert refused.returncode != 0 and "accountSid is immutable" in refused.stderr
 
 
+@pytest.mark.usefixtures("operator")
 def test_token_rotation_is_noticed_quickly_and_provisions_nothing(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
     twilio_account: dict,
-    credentials: str,
-    operator: OperatorProcess,
+    make_ready_provider: MakeReadyProvider,
 ) -> None:
-    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
-    first = wait_ready(crds, PROVIDERS, namespace, "acme")["status"]["lastVerifiedAt"]
+    first = make_ready_provider()["status"]["lastVerifiedAt"]
     time.sleep(1.1)  # lastVerifiedAt has one-second resolution
     seq = last_seq(emulator)
 
@@ -174,12 +154,9 @@ def test_token_rotation_is_noticed_quickly_and_provisions_nothing(
     assert condition(get(crds, PROVIDERS, namespace, "acme"))["status"] == "True"
 
 
+@pytest.mark.usefixtures("operator")
 def test_missing_secret_then_fixed(
-    crds: ControlPlane,
-    namespace: str,
-    emulator: EmulatorAdmin,
-    twilio_account: dict,
-    operator: OperatorProcess,
+    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: dict
 ) -> None:
     create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
     obj = wait_for(
@@ -208,12 +185,9 @@ def test_missing_secret_then_fixed(
     wait_ready(crds, PROVIDERS, namespace, "acme", timeout=20)
 
 
+@pytest.mark.usefixtures("operator")
 def test_wrong_token_fails_verification(
-    crds: ControlPlane,
-    namespace: str,
-    emulator: EmulatorAdmin,
-    twilio_account: dict,
-    operator: OperatorProcess,
+    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: dict
 ) -> None:
     put_secret(crds, namespace, "twilio-credentials", {"authToken": "0" * 32})
     create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
@@ -232,17 +206,16 @@ def test_wrong_token_fails_verification(
     assert writes(emulator) == []
 
 
+@pytest.mark.usefixtures("operator")
 def test_drift_is_repaired_periodically(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
     twilio_account: dict,
-    credentials: str,
-    operator: OperatorProcess,
+    make_ready_provider: MakeReadyProvider,
     twilio_client: Any,
 ) -> None:
-    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account, verificationInterval="1s"))
-    status = wait_ready(crds, PROVIDERS, namespace, "acme")["status"]
+    status = make_ready_provider(verificationInterval="1m")["status"]
     twilio_client.trunking.v1.trunks(status["trunkSid"]).delete()
 
     obj = wait_for(
@@ -252,7 +225,7 @@ def test_drift_is_repaired_periodically(
             and condition(o).get("status") == "True"
             and o
         ),
-        timeout=30,
+        timeout=60,
         what="trunk recreated",
     )
     [trunk] = account_state(emulator, twilio_account["sid"])["trunks"]
@@ -263,18 +236,17 @@ def test_drift_is_repaired_periodically(
     assert "TrunkRecreated" in {e["reason"] for e in events(crds, namespace, "acme")}
 
 
+@pytest.mark.usefixtures("operator")
 @pytest.mark.parametrize("policy", ["Delete", "Orphan"])
 def test_delete_under_each_policy(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
     twilio_account: dict,
-    credentials: str,
-    operator: OperatorProcess,
+    make_ready_provider: MakeReadyProvider,
     policy: str,
 ) -> None:
-    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account, deletionPolicy=policy))
-    wait_ready(crds, PROVIDERS, namespace, "acme")
+    make_ready_provider(deletionPolicy=policy)
     crds.request(
         "DELETE", f"/apis/voip.twilio-operator.dev/v1alpha1/namespaces/{namespace}/twilioproviders/acme"
     )
@@ -290,16 +262,15 @@ def test_delete_under_each_policy(
         assert sip is not None and not sip["metadata"].get("ownerReferences")
 
 
+@pytest.mark.usefixtures("operator")
 def test_deletion_with_broken_credentials_is_blocked_until_orphaned(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
     twilio_account: dict,
-    credentials: str,
-    operator: OperatorProcess,
+    make_ready_provider: MakeReadyProvider,
 ) -> None:
-    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
-    wait_ready(crds, PROVIDERS, namespace, "acme")
+    make_ready_provider()
     emulator.patch_account(twilio_account["sid"], auth_token="e" * 32)  # the token in the Secret is now wrong
     crds.request(
         "DELETE", f"/apis/voip.twilio-operator.dev/v1alpha1/namespaces/{namespace}/twilioproviders/acme"
@@ -330,13 +301,11 @@ def test_restart_makes_no_twilio_calls(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict,
-    credentials: str,
-    start_operator: Any,
+    start_operator: StartOperator,
+    make_ready_provider: MakeReadyProvider,
 ) -> None:
     first = start_operator()
-    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
-    wait_ready(crds, PROVIDERS, namespace, "acme")
+    make_ready_provider()
     first.stop(signal.SIGKILL)
     seq = last_seq(emulator)
 
@@ -352,12 +321,11 @@ def test_changes_made_while_the_operator_is_down_are_applied_on_restart(
     namespace: str,
     emulator: EmulatorAdmin,
     twilio_account: dict,
-    credentials: str,
-    start_operator: Any,
+    start_operator: StartOperator,
+    make_ready_provider: MakeReadyProvider,
 ) -> None:
     first = start_operator()
-    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
-    wait_ready(crds, PROVIDERS, namespace, "acme")
+    make_ready_provider()
     first.stop(signal.SIGKILL)
     merge_patch(crds, "twp", namespace, "acme", {"spec": {"supportsCallTransfer": True}})
     seq = last_seq(emulator)
@@ -378,6 +346,11 @@ def test_changes_made_while_the_operator_is_down_are_applied_on_restart(
         ({"region": "mars"}, 'Unsupported value: "mars"'),
         ({"deletionPolicy": "Keep"}, 'Unsupported value: "Keep"'),
         ({"credentialsSecretRef": {"name": "s", "apiKeySidKey": "sid"}}, "must be set together"),
+        ({"verificationInterval": "30s"}, "verificationInterval must be at least 1m"),
+        ({"trunk": {"recording": {"mode": "always"}}}, 'Unsupported value: "always"'),
+        ({"trunk": {"transferCallerId": "me"}}, 'Unsupported value: "me"'),
+        ({"trunk": {"disasterRecoveryUrl": "ftp://x"}}, "should match"),
+        ({"verificationInterval": "0m"}, "verificationInterval must be at least 1m"),
     ],
 )
 def test_api_server_refuses_malformed_providers(
@@ -396,13 +369,33 @@ def test_api_server_refuses_malformed_providers(
     assert message in result["message"]
 
 
+@pytest.mark.usefixtures("credentials", "operator")
+def test_a_name_too_long_for_the_sip_secret_is_refused_with_the_reason(
+    crds: ControlPlane, namespace: str, twilio_account: dict
+) -> None:
+    """A custom resource name may be 253 characters, but then <name>-sip-credentials is not a valid
+    Secret name and every reconcile would fail; the API server says so up front."""
+    body = {
+        "apiVersion": "voip.twilio-operator.dev/v1alpha1",
+        "kind": "TwilioProvider",
+        "metadata": {"name": "a" * 238},
+        "spec": provider_spec(twilio_account),
+    }
+    path = f"/apis/voip.twilio-operator.dev/v1alpha1/namespaces/{namespace}/twilioproviders"
+    status, result = crds.request("POST", path, body)
+    assert status == 422, result
+    assert "metadata.name may be at most 237 characters" in result["message"]
+    body["metadata"] = {"name": "a" * 237}
+    status, result = crds.request("POST", path, body)
+    assert status == 201, result
+    body["metadata"] = {"name": "b" * 253}
+    body["spec"] = {**provider_spec(twilio_account), "sipCredentialsSecretName": "short-name"}
+    status, result = crds.request("POST", path, body)
+    assert status == 201, result
+
+
 def test_twilio_outage_is_retried_with_bounded_call_rate(
-    crds: ControlPlane,
-    namespace: str,
-    emulator: EmulatorAdmin,
-    twilio_account: dict,
-    credentials: str,
-    operator: OperatorProcess,
+    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: dict
 ) -> None:
     emulator.add_fault(r"/2010-04-01/Accounts/.*", "error", status=503, times=None)
     create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))

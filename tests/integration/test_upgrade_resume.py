@@ -15,15 +15,13 @@ import sys
 import tarfile
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from fixtures.kube import NUMBERS, PROVIDERS, REPO, create, events, get, wait_for, wait_ready
+from fixtures.operator_process import MakeReadyProvider, StartOperator
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
-
-from .conftest import provider_spec
-from .support import NUMBERS, PROVIDERS, REPO, create, events, get, wait_for, wait_ready
 
 # The last commit of the flat layout (operator/twilio_operator/handlers.py).
 BEFORE_THE_MOVE = "8d031b1f3bb917b90cc6cd6b5e4f7c7c30560f88"
@@ -53,9 +51,8 @@ def test_operator_upgraded_across_the_move_resumes_without_work(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
-    credentials: str,
-    start_operator: Any,
+    start_operator: StartOperator,
+    make_ready_provider: MakeReadyProvider,
     tmp_path: Path,
 ) -> None:
     old_root = extract_old_operator(tmp_path)
@@ -69,8 +66,7 @@ def test_operator_upgraded_across_the_move_resumes_without_work(
     )
     assert loaded.stdout.strip() == str(old_root / "twilio_operator" / "handlers.py"), loaded.stderr
     old = start_operator(PYTHONPATH=str(old_root))
-    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
-    wait_ready(crds, PROVIDERS, namespace, "acme")
+    make_ready_provider()
     create(crds, NUMBERS, namespace, "support", {"providerRef": {"name": "acme"}, "phoneNumber": FIRST})
     wait_ready(crds, NUMBERS, namespace, "support")
     old.stop(signal.SIGTERM)

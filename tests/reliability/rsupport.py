@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import signal
 import time
 from typing import Any
 
-from integration.support import PROVIDERS, OperatorProcess, condition, get, path, secret, wait_for
+from fixtures.emulator import account_state
+from fixtures.kube import PROVIDERS, condition, decoded, get, secret
+from fixtures.operator_process import OperatorProcess
 from twilio_operator.api.names import object_tag
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
@@ -21,10 +22,6 @@ LIST = r"/2010-04-01/Accounts/AC[0-9a-f]{32}/SIP/CredentialLists/CL[0-9a-f]{32}\
 CREDENTIALS = r"/2010-04-01/Accounts/AC[0-9a-f]{32}/SIP/CredentialLists/CL[0-9a-f]{32}/Credentials\.json"
 
 
-def account_state(emulator: EmulatorAdmin, sid: str) -> dict[str, Any]:
-    return next(a for a in emulator.state()["accounts"] if a["sid"] == sid)
-
-
 def owned(emulator: EmulatorAdmin, account_sid: str, uid: str) -> dict[str, list[Any]]:
     """Everything in the emulator that belongs to the provider with this UID."""
     state = account_state(emulator, account_sid)
@@ -34,10 +31,6 @@ def owned(emulator: EmulatorAdmin, account_sid: str, uid: str) -> dict[str, list
     lists = [cl for cl in state["credential_lists"] if f"({mark})" in cl["friendly_name"]]
     credentials = [cr for cl in lists for cr in cl["credentials"] if cr["username"] == username]
     return {"trunks": trunks, "lists": lists, "credentials": credentials}
-
-
-def decoded(obj: dict[str, Any]) -> dict[str, str]:
-    return {k: base64.b64decode(v).decode() for k, v in (obj.get("data") or {}).items()}
 
 
 def assert_converged_once(
@@ -82,23 +75,10 @@ def kill(process: OperatorProcess) -> float:
     return time.monotonic() - started
 
 
-def delete(cp: ControlPlane, namespace: str, name: str) -> None:
-    status, body = cp.request("DELETE", path(PROVIDERS, namespace, name))
-    assert status in (200, 202), body
-
-
-def wait_gone(cp: ControlPlane, namespace: str, name: str, timeout: float = 60.0) -> None:
-    wait_for(lambda: get(cp, PROVIDERS, namespace, name) is None, timeout, f"{namespace}/{name} gone")
-
-
 __all__ = [
-    "account_state",
     "assert_converged_once",
     "assert_nothing_left",
-    "decoded",
-    "delete",
     "fault_consumed",
     "kill",
     "owned",
-    "wait_gone",
 ]

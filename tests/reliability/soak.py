@@ -18,7 +18,8 @@ TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS))
 
 from fixtures.emulator import start_emulator, stop  # noqa: E402
-from integration.support import REPO, OperatorProcess  # noqa: E402
+from fixtures.kube import apply_crds  # noqa: E402
+from fixtures.operator_process import OperatorProcess  # noqa: E402
 from reliability.storm import storm  # noqa: E402
 from twilio_operator.emulator.client import EmulatorAdmin  # noqa: E402
 from twilio_operator.testing.controlplane import ControlPlane  # noqa: E402
@@ -39,14 +40,7 @@ def main() -> int:
     plane = ControlPlane().start()
     operator: OperatorProcess | None = None
     try:
-        applied = plane.kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
-        assert applied.returncode == 0, applied.stderr
-        plane.kubectl(
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/twilioproviders.voip.twilio-operator.dev",
-        )
+        apply_crds(plane)
         namespace = plane.create_namespace("soak")
         emulator = EmulatorAdmin(url)
         account = emulator.create_account(incoming_phone_numbers=[{}, {}])

@@ -13,8 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from integration.conftest import provider_spec
-from integration.support import PROVIDERS, condition, create, get, put_secret
+from fixtures.kube import PROVIDERS, condition, create, get, provider_spec, put_secret
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
 

@@ -16,8 +16,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from integration.conftest import provider_spec
-from integration.support import PROVIDERS, OperatorProcess, create, get, secret, wait_for, wait_ready
+import pytest
+
+from fixtures.kube import (
+    PROVIDERS,
+    create,
+    delete,
+    get,
+    provider_spec,
+    secret,
+    wait_for,
+    wait_gone,
+    wait_ready,
+)
+from fixtures.operator_process import MakeReadyProvider, OperatorProcess, StartOperator
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
 
@@ -31,10 +43,8 @@ from .rsupport import (
     TRUNKS,
     assert_converged_once,
     assert_nothing_left,
-    delete,
     kill,
     owned,
-    wait_gone,
 )
 
 FINALIZER = "voip.twilio-operator.dev/finalizer"
@@ -137,7 +147,7 @@ def test_sigkill_after_every_write_leaves_one_of_everything(
     emulator: EmulatorAdmin,
     twilio_account: dict[str, Any],
     credentials: str,
-    start_operator: Any,
+    start_operator: StartOperator,
 ) -> None:
     world = World(crds, emulator, twilio_account, namespace)
     running: OperatorProcess = start_operator()
@@ -191,19 +201,18 @@ def test_sigkill_after_every_write_leaves_one_of_everything(
     print("\n".join(timings))
 
 
+@pytest.mark.usefixtures("operator")
 def test_lost_answers_of_every_create_are_recovered(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
     twilio_account: dict[str, Any],
-    credentials: str,
-    operator: OperatorProcess,
+    make_ready_provider: MakeReadyProvider,
 ) -> None:
     """commit_then_error on trunk, credential list and credential create: applied, answered 500."""
     for method, path in (("POST", TRUNKS), ("POST", LISTS), ("POST", CREDENTIALS)):
         emulator.add_fault(path, "commit_then_error", method=method, status=500)
-    uid = create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))["metadata"]["uid"]
-    wait_ready(crds, PROVIDERS, namespace, "acme", timeout=60)
+    uid = make_ready_provider(timeout=60)["metadata"]["uid"]
     assert all(f["remaining"] == 0 for f in emulator.faults())
     assert_converged_once(crds, emulator, twilio_account["sid"], namespace, "acme")
     delete(crds, namespace, "acme")

@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from integration.conftest import provider_spec
-from integration.support import PROVIDERS, REPO, OperatorProcess, create, put_secret, wait_for, wait_ready
+from fixtures.kube import apply_crds, create_ready_provider, provider_spec, put_secret, wait_for
+from fixtures.operator_process import OperatorProcess, StartOperator, operator_launcher
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
 
@@ -34,20 +34,8 @@ from .rsupport import assert_converged_once
 
 @pytest.fixture(scope="module")
 def private_cp() -> Iterator[ControlPlane]:
-    plane = ControlPlane().start()
-    try:
-        applied = plane.kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
-        assert applied.returncode == 0, applied.stderr
-        established = plane.kubectl(
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/twilioproviders.voip.twilio-operator.dev",
-        )
-        assert established.returncode == 0, established.stderr
-        yield plane
-    finally:
-        plane.stop()
+    with ControlPlane() as plane:
+        yield apply_crds(plane)
 
 
 @pytest.fixture
@@ -58,20 +46,11 @@ def ns(private_cp: ControlPlane, twilio_account: dict[str, Any]) -> str:
 
 
 @pytest.fixture
-def run_operator(private_cp: ControlPlane, emulator: EmulatorAdmin, ns: str, tmp_path: Path) -> Iterator[Any]:
-    started: list[OperatorProcess] = []
-
-    def start(**env: str) -> OperatorProcess:
-        process = OperatorProcess(
-            private_cp.kubeconfig, emulator.base_url, tmp_path / "operator.log", [ns], env
-        )
-        started.append(process)
-        return process.start()
-
-    yield start
-    for process in started:
-        process.stop()
-        print("\n".join(process.log().splitlines()[-60:]))
+def run_operator(
+    private_cp: ControlPlane, emulator: EmulatorAdmin, ns: str, tmp_path: Path
+) -> Iterator[StartOperator]:
+    with operator_launcher(private_cp, emulator, [ns], tmp_path, tail=60) as start:
+        yield start
 
 
 def healthz(process: OperatorProcess) -> tuple[int, str]:
@@ -89,12 +68,11 @@ def test_operator_rides_out_apiserver_and_etcd_restarts(
     ns: str,
     emulator: EmulatorAdmin,
     twilio_account: dict[str, Any],
-    run_operator: Any,
+    run_operator: StartOperator,
 ) -> None:
-    process: OperatorProcess = run_operator()
+    process = run_operator()
     pid = process.process.pid if process.process else 0
-    create(private_cp, PROVIDERS, ns, "before", provider_spec(twilio_account))
-    wait_ready(private_cp, PROVIDERS, ns, "before")
+    create_ready_provider(private_cp, ns, "before", provider_spec(twilio_account))
 
     # kube-apiserver crashes and stays down for 3 s: the operator's watches break and retry.
     apiserver = private_cp._apiserver
@@ -104,15 +82,13 @@ def test_operator_rides_out_apiserver_and_etcd_restarts(
     apiserver.start()
     private_cp._wait_apiserver_ready(apiserver)
     started = time.monotonic()
-    create(private_cp, PROVIDERS, ns, "after-apiserver", provider_spec(twilio_account))
-    wait_ready(private_cp, PROVIDERS, ns, "after-apiserver", timeout=90)
+    create_ready_provider(private_cp, ns, "after-apiserver", provider_spec(twilio_account), timeout=90)
     apiserver_recovery = time.monotonic() - started
 
     # etcd crashes (SIGKILL) and comes back; the apiserver answers 5xx/429 meanwhile.
     private_cp.restart_etcd()
     started = time.monotonic()
-    create(private_cp, PROVIDERS, ns, "after-etcd", provider_spec(twilio_account))
-    wait_ready(private_cp, PROVIDERS, ns, "after-etcd", timeout=90)
+    create_ready_provider(private_cp, ns, "after-etcd", provider_spec(twilio_account), timeout=90)
     etcd_recovery = time.monotonic() - started
 
     assert process.process is not None and process.process.poll() is None and process.process.pid == pid
@@ -124,16 +100,11 @@ def test_operator_rides_out_apiserver_and_etcd_restarts(
 
 
 def test_liveness_fails_while_the_watch_is_stalled_and_recovers(
-    private_cp: ControlPlane,
-    ns: str,
-    emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
-    run_operator: Any,
+    private_cp: ControlPlane, ns: str, twilio_account: dict[str, Any], run_operator: StartOperator
 ) -> None:
-    process: OperatorProcess = run_operator(TWILIO_OPERATOR_LIVENESS_STALL_SECONDS="3")
+    process = run_operator(TWILIO_OPERATOR_LIVENESS_STALL_SECONDS="3")
     assert healthz(process)[0] == 200  # nothing to watch yet: healthy however long it is idle
-    create(private_cp, PROVIDERS, ns, "acme", provider_spec(twilio_account, verificationInterval="2s"))
-    wait_ready(private_cp, PROVIDERS, ns, "acme")
+    create_ready_provider(private_cp, ns, "acme", provider_spec(twilio_account, verificationInterval="1m"))
 
     # Healthy while verifications (every ~2 s, each a status write seen through the watch) flow.
     deadline = time.monotonic() + 12  # longer than kopf's 10 s probe cache

@@ -18,45 +18,42 @@ from typing import Any
 
 import pytest
 
-from integration.conftest import provider_spec
-from integration.support import PROVIDERS, OperatorProcess, create, wait_for, wait_ready
+from fixtures.kube import PROVIDERS, create, provider_spec, put_secret, wait_for, wait_ready
+from fixtures.operator_process import OperatorProcess, operator_launcher
 from integration.test_leader_election import LEASE, LOST_LEADERSHIP_EXIT_CODE, holder, writes_by
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
 
 from .rsupport import assert_converged_once
-from .test_kube_faults import private_cp, run_operator  # noqa: F401 - fixtures
+from .test_kube_faults import private_cp  # noqa: F401 - the module's private control plane fixture
 
 
 @pytest.fixture
-def ns(private_cp: ControlPlane, twilio_account: dict[str, Any]) -> str:  # noqa: F811 - this module's own
-    from integration.support import put_secret
-
+def ns(private_cp: ControlPlane, twilio_account: dict[str, Any]) -> str:  # noqa: F811 - the fixture above
     name = private_cp.create_namespace("le")
     put_secret(private_cp, name, "twilio-credentials", {"authToken": twilio_account["auth_token"]})
     return name
 
 
 @pytest.fixture
-def candidates(private_cp: ControlPlane, emulator: EmulatorAdmin, ns: str, tmp_path: Path) -> Iterator[Any]:  # noqa: F811
-    started: list[OperatorProcess] = []
+def candidates(
+    private_cp: ControlPlane,  # noqa: F811
+    emulator: EmulatorAdmin,
+    ns: str,
+    tmp_path: Path,
+) -> Iterator[Any]:
+    """candidates(name) starts an operator with election on, as user `name` with pod name `name`."""
+    with operator_launcher(private_cp, emulator, [ns], tmp_path, tail=40) as start:
 
-    def start(name: str) -> OperatorProcess:
-        kubeconfig = private_cp.kubeconfig_for_user(name, ("system:masters",))
-        env = {
-            "KUBECONFIG": str(kubeconfig),
-            "POD_NAME": name,
-            "TWILIO_OPERATOR_LEADER_ELECTION": "true",
-            "TWILIO_OPERATOR_LEADER_ELECTION_NAMESPACE": ns,
-        }
-        process = OperatorProcess(kubeconfig, emulator.base_url, tmp_path / f"{name}.log", [ns], env)
-        started.append(process)
-        return process.start()
+        def candidate(name: str) -> OperatorProcess:
+            return start(
+                KUBECONFIG=str(private_cp.kubeconfig_for_user(name, ("system:masters",))),
+                POD_NAME=name,
+                TWILIO_OPERATOR_LEADER_ELECTION="true",
+                TWILIO_OPERATOR_LEADER_ELECTION_NAMESPACE=ns,
+            )
 
-    yield start
-    for process in started:
-        process.stop()
-        print(f"---- {process.log_path.name}\n" + "\n".join(process.log().splitlines()[-40:]))
+        yield candidate
 
 
 def non_lease_writes(cp: ControlPlane, user: str) -> list[str]:

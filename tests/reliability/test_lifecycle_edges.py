@@ -11,23 +11,28 @@ import threading
 import time
 from typing import Any
 
-from integration.conftest import provider_spec
-from integration.support import (
+import pytest
+
+from fixtures.kube import (
     PROVIDERS,
-    OperatorProcess,
     condition,
     create,
+    decoded,
+    delete,
     events,
     get,
+    provider_spec,
     put_secret,
     secret,
     wait_for,
+    wait_gone,
     wait_ready,
 )
+from fixtures.operator_process import MakeReadyProvider, OperatorProcess, StartOperator
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
 
-from .rsupport import assert_converged_once, assert_nothing_left, decoded, delete, owned, wait_gone
+from .rsupport import assert_converged_once, assert_nothing_left, owned
 
 SIP = "acme-sip-credentials"
 
@@ -38,10 +43,10 @@ def test_credentials_secret_deleted_while_ready_then_recreated(
     emulator: EmulatorAdmin,
     twilio_account: dict[str, Any],
     credentials: str,
+    make_ready_provider: MakeReadyProvider,
     operator: OperatorProcess,
 ) -> None:
-    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
-    wait_ready(crds, PROVIDERS, namespace, "acme")
+    make_ready_provider()
     status, body = crds.request("DELETE", f"/api/v1/namespaces/{namespace}/secrets/{credentials}")
     assert status == 200, body
 
@@ -90,16 +95,15 @@ def _rotated(
     return data
 
 
+@pytest.mark.usefixtures("operator")
 def test_sip_secret_deleted_or_edited_rotates_the_password(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
     twilio_account: dict[str, Any],
-    credentials: str,
-    operator: OperatorProcess,
+    make_ready_provider: MakeReadyProvider,
 ) -> None:
-    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
-    status = wait_ready(crds, PROVIDERS, namespace, "acme")["status"]
+    status = make_ready_provider()["status"]
     domain = status["trunkDomainName"]
     first = decoded(secret(crds, namespace, SIP) or {})
     assert emulator.sip_auth(domain, first["username"], first["password"])
@@ -122,19 +126,18 @@ def test_sip_secret_deleted_or_edited_rotates_the_password(
     assert_converged_once(crds, emulator, twilio_account["sid"], namespace, "acme")
 
 
+@pytest.mark.usefixtures("operator")
 def test_concurrent_writer_on_the_sip_secret_does_not_break_rotation(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
     twilio_account: dict[str, Any],
-    credentials: str,
-    operator: OperatorProcess,
+    make_ready_provider: MakeReadyProvider,
 ) -> None:
     """Another controller (say a secret-sync tool) keeps relabelling the SIP Secret with read-modify-PUT
     while the operator rotates it. The operator's writes are merge patches without a resourceVersion,
     so they never conflict; the other writer's stale PUTs get 409 and retry. Both sets of changes land."""
-    create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
-    domain = wait_ready(crds, PROVIDERS, namespace, "acme")["status"]["trunkDomainName"]
+    domain = make_ready_provider()["status"]["trunkDomainName"]
     first = decoded(secret(crds, namespace, SIP) or {})
     stop = threading.Event()
     conflicts = [0]
@@ -180,7 +183,7 @@ def test_two_operators_at_once_do_not_duplicate(
     emulator: EmulatorAdmin,
     twilio_account: dict[str, Any],
     credentials: str,
-    start_operator: Any,
+    start_operator: StartOperator,
 ) -> None:
     """Both --standalone on the same namespace (a mistake: e.g. two releases of the chart)."""
     start_operator()

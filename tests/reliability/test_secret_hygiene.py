@@ -13,28 +13,29 @@ import base64
 import json
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from integration.conftest import provider_spec
-from integration.support import (
+from fixtures.kube import (
     PROVIDERS,
     condition,
     create,
+    decoded,
+    delete,
     events,
     get,
+    provider_spec,
     put_secret,
     secret,
     wait_for,
+    wait_gone,
     wait_ready,
 )
+from fixtures.operator_process import StartOperator
 from twilio_operator.api.credentials import TwilioCredentials
 from twilio_operator.api.errors import TwilioError
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.ports.twilio.adapter import TwilioLibraryConnector
 from twilio_operator.testing.controlplane import ControlPlane
-
-from .rsupport import decoded, delete, wait_gone
 
 TOKEN = "deadbeef" * 4
 ROTATED = "cafebabe" * 4
@@ -51,7 +52,7 @@ def forms(value: str, account_sid: str = "") -> set[str]:
 
 
 def test_no_secret_leaks_over_a_full_lifecycle(
-    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, start_operator: Any, tmp_path: Path
+    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, start_operator: StartOperator
 ) -> None:
     account = emulator.create_account(
         auth_token=TOKEN, api_keys=[{"secret": KEY_SECRET}], incoming_phone_numbers=[{}]

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from integration.support import OperatorProcess
+import pytest
+
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
 
 from .storm import storm
 
 
+@pytest.mark.usefixtures("operator")
 def test_ten_providers_converge_through_a_fault_storm(
-    crds: ControlPlane,
-    namespace: str,
-    emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
-    operator: OperatorProcess,
+    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: dict[str, Any]
 ) -> None:
     figures = storm(crds, emulator, namespace, twilio_account, 10, timeout=150, idle_seconds=5)
     print(figures.report())

@@ -6,7 +6,7 @@ import kopf
 import pytest
 
 from twilio_operator.handlers import probes as liveness
-from twilio_operator.provider.schedule import MIN_INTERVAL_ENV
+from twilio_operator.provider.schedule import INTERVAL_SCALE_ENV
 
 
 class Clock:
@@ -36,10 +36,10 @@ async def test_probe_fails_only_after_the_horizon(monkeypatch: pytest.MonkeyPatc
     clock = Clock()
     monkeypatch.setattr(liveness, "PROGRESS", liveness.Progress(clock))
     monkeypatch.setenv(liveness.STALL_ENV, "30")
-    monkeypatch.setenv(MIN_INTERVAL_ENV, "2")
+    monkeypatch.setenv(INTERVAL_SCALE_ENV, str(5 / 60))  # 1m -> 5 s
     clock.now += 1000
     assert await liveness.watch_progress() == 1000  # idle with nothing to watch is fine
-    liveness.provider_event(type=None, namespace="ns", name="a", spec={"verificationInterval": "5s"})
+    liveness.provider_event(type=None, namespace="ns", name="a", spec={"verificationInterval": "1m"})
     clock.now += 29
     assert await liveness.watch_progress() == 29
     clock.now += 2

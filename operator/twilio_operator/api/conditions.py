@@ -15,10 +15,13 @@ CREDENTIALS_VERIFIED = "CredentialsVerified"
 TRUNK_PROVISIONED = "TrunkProvisioned"
 SIP_CREDENTIALS_STORED = "SipCredentialsStored"
 PROVIDER_STAGES = (CREDENTIALS_VERIFIED, TRUNK_PROVISIONED, SIP_CREDENTIALS_STORED)
+PAUSED = "Paused"  # a condition type and its reason: reconciliation is paused by annotation
+RESUMED = "Resumed"
 
 # Reasons (CamelCase, stable: alerts and ArgoCD health checks key on them). Condition reasons and
 # Event reasons share one vocabulary.
 PROVISIONED = "Provisioned"
+OBSERVING = "Observing"  # managementPolicy ObserveOnly: Ready means readable and reported
 PROGRESSING = "Progressing"
 VERIFIED = "Verified"
 VERIFICATION_WARNING = "VerificationWarning"
@@ -31,12 +34,14 @@ ACCOUNT_INACTIVE = "AccountInactive"
 PERMISSION_DENIED = "PermissionDenied"
 TWILIO_UNAVAILABLE = "TwilioUnavailable"
 TWILIO_REJECTED = "TwilioRejected"
+KUBERNETES_REFUSED = "KubernetesRefused"  # the API server refused one of our own writes
 STORED = "Stored"
 DELETION_BLOCKED = "DeletionBlocked"
 # Events of provisioning and repair steps.
 TRUNK_CREATED = "TrunkCreated"
 TRUNK_RECREATED = "TrunkRecreated"
 TRUNK_UPDATED = "TrunkUpdated"
+TERMINATION_URI_CHANGED = "TerminationUriChanged"
 CREDENTIAL_LIST_CREATED = "CredentialListCreated"
 CREDENTIAL_LIST_ATTACHED = "CredentialListAttached"
 ORIGINATION_UPDATED = "OriginationUpdated"

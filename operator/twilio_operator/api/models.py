@@ -35,6 +35,17 @@ class ResourceKind:
 
 
 PROVIDER = ResourceKind("TwilioProvider", "twilioproviders", "twp")
+# Secret names are limited to 253 characters and the SIP Secret is named <name>-sip-credentials.
+SIP_SECRET_SUFFIX = "-sip-credentials"
+MAX_PROVIDER_NAME = 253 - len(SIP_SECRET_SUFFIX)
+PROVIDER_OBJECT_RULES = (
+    {
+        "rule": f"size(self.metadata.name) <= {MAX_PROVIDER_NAME} || has(self.spec.sipCredentialsSecretName)",
+        "message": f"metadata.name may be at most {MAX_PROVIDER_NAME} characters: the SIP credentials Secret "
+        f"is named <name>{SIP_SECRET_SUFFIX} and Secret names are limited to 253; use a shorter name or "
+        "set spec.sipCredentialsSecretName",
+    },
+)
 PHONE_NUMBER = ResourceKind("TwilioPhoneNumber", "twiliophonenumbers", "twpn")
 
 ACCOUNT_SID_PATTERN = r"^AC[0-9a-f]{32}$"
@@ -45,6 +56,7 @@ DNS_LABEL_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[
 SECRET_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
 
 DeletionPolicy = Literal["Delete", "Orphan"]
+ManagementPolicy = Literal["Full", "ObserveOnly"]
 VerificationStatus = Literal["pending", "verified", "warning", "failed"]
 CheckStatus = Literal["passed", "warning", "failed"]
 ConditionStatus = Literal["True", "False", "Unknown"]
@@ -127,6 +139,49 @@ class OriginationUri(_Model):
     enabled: bool = Field(default=True, description="Whether Twilio may use this URI.")
 
 
+RecordingMode = Literal[
+    "do-not-record",
+    "record-from-ringing",
+    "record-from-answer",
+    "record-from-ringing-dual",
+    "record-from-answer-dual",
+]
+RecordingTrim = Literal["trim-silence", "do-not-trim"]
+TransferCallerId = Literal["from-transferee", "from-transferor"]
+
+
+class TrunkRecording(_Model):
+    """Call recording on the trunk (Twilio's trunk Recording resource)."""
+
+    mode: RecordingMode = Field(description="Whether and from when calls are recorded.")
+    trim: RecordingTrim | None = Field(default=None, description="Trim leading and trailing silence.")
+
+
+class TrunkSettings(_Model):
+    """Optional settings of the Elastic SIP trunk, as Twilio's trunk resource names them. A field left
+    unset leaves Twilio's value alone; a field that is set is kept as set (drift is repaired)."""
+
+    secure: bool | None = Field(
+        default=None, description="Require TLS signalling and SRTP media for calls on the trunk."
+    )
+    cnam_lookup_enabled: bool | None = Field(
+        default=None, description="Look up the caller's name (CNAM) for inbound calls."
+    )
+    transfer_caller_id: TransferCallerId | None = Field(
+        default=None, description="Caller ID on transferred calls: from-transferee or from-transferor."
+    )
+    disaster_recovery_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s]+$",
+        max_length=2048,
+        description="URL Twilio requests when a call to the trunk's origination URIs fails.",
+    )
+    disaster_recovery_method: Literal["GET", "POST"] | None = Field(
+        default=None, description="HTTP method for disasterRecoveryUrl."
+    )
+    recording: TrunkRecording | None = Field(default=None, description="Call recording on the trunk.")
+
+
 class TwilioProviderSpec(_Model):
     """Desired state of a customer's Twilio integration."""
 
@@ -162,7 +217,10 @@ class TwilioProviderSpec(_Model):
         default=None,
         description="Twilio region. ie1 and au1 are processing regions: the trunk is managed there and "
         "inbound calls are processed there. us1, us2, de1, jp1, br1 and sg1 choose the termination edge "
-        "of the termination URI. Unset means us1 with the global termination URI.",
+        "of the termination URI. Unset and us1 both process in US1; they differ only in the termination "
+        "URI: unset gives the global name (sip:NAME.pstn.twilio.com, Twilio picks the nearest edge), us1 "
+        "pins the Ashburn edge (sip:NAME.pstn.ashburn.twilio.com). A change that moves the termination "
+        "URI posts a TerminationUriChanged Event: update the platform's outbound trunk.",
     )
     supports_call_transfer: bool = Field(
         default=False,
@@ -185,12 +243,34 @@ class TwilioProviderSpec(_Model):
         default="1h",
         pattern=DURATION_PATTERN,
         max_length=16,
-        description="How often to re-verify the credentials and repair drift, e.g. 30m or 1h (minimum 1m).",
+        description="How often to re-verify the credentials and repair drift, e.g. 30m or 1h. Default 1h, "
+        "minimum 1m (shorter values are refused). Changes of the credentials Secret are noticed at once.",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "duration(self) >= duration('1m')",
+                    "message": "verificationInterval must be at least 1m: each verification makes about "
+                    "eight Twilio requests against the customer's account",
+                }
+            ]
+        },
     )
     origination_uris: list[OriginationUri] = Field(
         default_factory=list,
         max_length=10,
         description="SIP endpoints the trunk sends inbound calls to (the voice agents' SIP address).",
+    )
+    management_policy: ManagementPolicy = Field(
+        default="Full",
+        description="Full provisions and repairs the trunk. ObserveOnly makes no Twilio write at all and "
+        "creates no SIP Secret: it reads, verifies and reports every difference from this spec as "
+        "verificationStatus warning; deleting an ObserveOnly provider leaves Twilio untouched. Switch "
+        "to Full to converge.",
+    )
+    trunk: TrunkSettings | None = Field(
+        default=None,
+        description="Optional trunk settings (secure, CNAM lookup, transfer caller ID, disaster recovery, "
+        "recording). Unset fields leave Twilio's values alone.",
     )
 
 
@@ -316,16 +396,33 @@ class TwilioPhoneNumberSpec(_Model):
                     "rule": "self.providerRef.name == oldSelf.providerRef.name",
                     "message": "providerRef is immutable",
                 },
+                {
+                    "rule": "has(self.phoneNumber) == has(oldSelf.phoneNumber) && (!has(self.phoneNumber) "
+                    "|| self.phoneNumber == oldSelf.phoneNumber) && has(self.phoneNumberSid) == "
+                    "has(oldSelf.phoneNumberSid) && (!has(self.phoneNumberSid) || "
+                    "self.phoneNumberSid == oldSelf.phoneNumberSid)",
+                    "message": "phoneNumber and phoneNumberSid are immutable: to import another number, "
+                    "create another TwilioPhoneNumber (deleting this one detaches its number)",
+                },
             ]
         }
     )
 
-    provider_ref: LocalObjectReference = Field(description="The TwilioProvider (same namespace).")
+    provider_ref: LocalObjectReference = Field(
+        description="The TwilioProvider (same namespace). Immutable: create another TwilioPhoneNumber "
+        "to move the number to another provider."
+    )
     phone_number: str | None = Field(
-        default=None, pattern=E164_PATTERN, description="The number in E.164 form, e.g. +14155550100."
+        default=None,
+        pattern=E164_PATTERN,
+        description="The number in E.164 form, e.g. +14155550100. Set exactly one of phoneNumber and "
+        "phoneNumberSid. Immutable.",
     )
     phone_number_sid: str | None = Field(
-        default=None, pattern=PHONE_NUMBER_SID_PATTERN, description="The IncomingPhoneNumber SID (PN...)."
+        default=None,
+        pattern=PHONE_NUMBER_SID_PATTERN,
+        description="The IncomingPhoneNumber SID (PN...). Set exactly one of phoneNumber and "
+        "phoneNumberSid. Immutable.",
     )
     agent_ref: AgentRef | None = Field(default=None, description="The voice agent that answers this number.")
     allow_takeover: bool = Field(

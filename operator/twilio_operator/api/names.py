@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import re
 
-from twilio_operator.api.models import GROUP
+from twilio_operator.api.models import GROUP, SIP_SECRET_SUFFIX
 from twilio_operator.api.regions import EDGES, Region
 
 DOMAIN_SUFFIX = ".pstn.twilio.com"
 FRIENDLY_NAME_LIMIT = 64  # Twilio's limit for friendly names
 
+# The finalizer that keeps a credentials Secret while a TwilioProvider needs it to clean up Twilio
+# ("in use" protection), and the label that marks such a Secret.
+IN_USE_FINALIZER = f"{GROUP}/in-use"
+CREDENTIALS_LABEL = f"{GROUP}/credentials"
+
 # Annotations users and the operator put on objects.
+PAUSED_ANNOTATION = f"{GROUP}/paused"  # "true": no Twilio call and no write until it is removed
 DELETION_POLICY_OVERRIDE = f"{GROUP}/deletion-policy"  # "Orphan" lets a stuck object go
 # Annotations on the SIP credentials Secret that make the password protocol crash-safe.
 PASSWORD_STATE = f"{GROUP}/password-state"  # "pending" until Twilio has the password
@@ -85,4 +91,4 @@ def termination_uri(domain: str, region: Region | None) -> str:
 
 
 def sip_secret_name(name: str, configured: str | None) -> str:
-    return configured or f"{name}-sip-credentials"
+    return configured or f"{name}{SIP_SECRET_SUFFIX}"

@@ -16,7 +16,7 @@ from twilio_operator.api import conditions as c
 from twilio_operator.api import names
 from twilio_operator.api.errors import DeletionBlocked, ErrorKind, NotFoundError, TwilioError
 from twilio_operator.api.models import GROUP, PHONE_NUMBER, PROVIDER, VERSION
-from twilio_operator.handlers.runtime import run_periodically, to_kopf_errors
+from twilio_operator.handlers.runtime import env_seconds, run_periodically, to_kopf_errors
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
 from twilio_operator.phone_number.claims import Claimant, claim_keys
 from twilio_operator.phone_number.reconcile import (
@@ -30,8 +30,11 @@ from twilio_operator.sharding import SHARD
 
 NUMBERS = (GROUP, VERSION, PHONE_NUMBER.plural)
 RECHECK_READY = 3600.0  # the provider's verification notices a detached number sooner and wakes us
-RECHECK_NOT_READY = 600.0  # e.g. a number the account does not own yet
-CONFLICT_RECHECK_BASE = 60.0  # a number on another trunk: rechecked after 1, 2, 4 ... minutes, up to 1 h
+# A number that is not Ready (not in the account yet, in Conflict) is rechecked this often at most;
+# the provider also wakes NotFound numbers as soon as its verification sees them in the account.
+RECHECK_NOT_READY_ENV = "TWILIO_OPERATOR_NUMBER_RECHECK_SECONDS"
+DEFAULT_RECHECK_NOT_READY = 600.0
+CONFLICT_RECHECK_BASE = 60.0  # a number on another trunk: rechecked after 1, 2, 4 ... minutes
 ProvidersByName = kopf.Index[tuple[str | None, str], dict[str, Any]]
 ClaimsByNamespace = kopf.Index[str | None, Claimant]
 
@@ -57,9 +60,10 @@ async def providers_by_name(
 
 @kopf.index(*NUMBERS, id="numbers_by_provider", **SHARD)
 async def numbers_by_provider(
-    namespace: str | None, name: str, spec: kopf.Spec, **_: Any
-) -> dict[tuple[str | None, str | None], str]:
-    return {(namespace, (spec.get("providerRef") or {}).get("name")): name}
+    namespace: str | None, name: str, spec: kopf.Spec, status: kopf.Status, **_: Any
+) -> dict[tuple[str | None, str | None], tuple[str, str | None]]:
+    """(namespace, provider) -> (number object, the trunk its status says it is on)."""
+    return {(namespace, (spec.get("providerRef") or {}).get("name")): (name, status.get("trunkSid"))}
 
 
 @kopf.index(*NUMBERS, id="number_claims", **SHARD)
@@ -139,9 +143,10 @@ async def keep_number_attached(
         nonlocal conflicts
         outcome = await _reconcile(body, state, indexes)
         conflicts = conflicts + 1 if outcome.reason == c.CONFLICT else 0
+        not_ready = env_seconds(RECHECK_NOT_READY_ENV, DEFAULT_RECHECK_NOT_READY)
         if conflicts:
-            return float(min(CONFLICT_RECHECK_BASE * 2 ** (conflicts - 1), RECHECK_READY))
-        return RECHECK_READY if outcome.ready else RECHECK_NOT_READY
+            return float(min(CONFLICT_RECHECK_BASE * 2 ** (conflicts - 1), not_ready))
+        return RECHECK_READY if outcome.ready else not_ready
 
     key = ObjectKey.phone_number(body["metadata"]["namespace"], body["metadata"]["name"])
     await run_periodically(key, state, stopped, body, logger, RECHECK_READY, run_once)

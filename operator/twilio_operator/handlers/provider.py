@@ -7,16 +7,20 @@ Handler ids are set explicitly: kopf stores progress under them in annotations o
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from typing import Any
 
 import kopf
 
 from twilio_operator import metrics
 from twilio_operator.api import conditions as c
-from twilio_operator.api.errors import NotFoundError
+from twilio_operator.api import names
+from twilio_operator.api.errors import DeletionBlocked, ErrorKind, NotFoundError, TwilioError
 from twilio_operator.api.models import GROUP, PROVIDER, VERSION
 from twilio_operator.handlers import probes
-from twilio_operator.handlers.runtime import run_periodically, to_kopf_errors
+from twilio_operator.handlers.runtime import retry_delay, run_periodically, to_kopf_errors
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
 from twilio_operator.provider.reconcile import reconcile_provider
 from twilio_operator.provider.resource import Outcome, Provider
@@ -26,27 +30,80 @@ from twilio_operator.provider.teardown import finalize_provider
 from twilio_operator.sharding import SHARD
 
 PROVIDERS = (GROUP, VERSION, PROVIDER.plural)
-NumbersByProvider = kopf.Index[tuple[str | None, str | None], str]
+NumbersByProvider = kopf.Index[tuple[str | None, str | None], tuple[str, str | None]]
+ProvidersByAccount = kopf.Index[str, tuple[str, str, str | None]]
+SIBLING_WAKE_COOLDOWN = 60.0  # seconds between two sibling wake-ups for one account
+ACCOUNT_REFUSALS = frozenset({c.AUTH_FAILED, c.ACCOUNT_INACTIVE, c.PERMISSION_DENIED})
+BLOCKED_POLL_SECONDS = 3.0  # how soon a blocked deletion sees the Orphan annotation
+MAX_BLOCKED_ROUNDS = 20  # then kopf's own retry takes over (and re-enters this loop)
 MIN_FIRST_VERIFICATION_DELAY = 5.0  # the create/resume handler does the first round
 
 
-async def reconcile_locked(provider: Provider, state: OperatorState) -> Outcome:
+async def reconcile_locked(provider: Provider, state: OperatorState, siblings: ProvidersByAccount) -> Outcome:
     with metrics.timed_reconcile(PROVIDER.kind) as record:
         async with state.turn(provider.uid):
-            outcome = await reconcile_provider(provider, state.deps)
+            try:
+                outcome = await reconcile_provider(provider, state.deps)
+            except TwilioError as error:
+                if error.kind is ErrorKind.AUTH and not _refused_before(provider):
+                    _wake_siblings(provider, state, siblings)
+                raise
         record.result = "ready" if outcome.ready else "blocked" if outcome.blocked else "not_ready"
-    for name in outcome.detached_numbers:  # their own reconcile re-attaches them
+    # Their own reconciles re-attach them, or import the number the account has now.
+    for name in (*outcome.detached_numbers, *outcome.found_numbers):
         state.wake(ObjectKey.phone_number(provider.namespace, name))
     return outcome
+
+
+def _count_agrees(provider: Provider, numbers: NumbersByProvider) -> bool:
+    """Whether status.phoneNumberCount matches the numbers that report this provider's trunk: after
+    a crash between a number's attach and the provider's recount they differ, and the resume must
+    recount instead of trusting the recent verification."""
+    trunk = provider.status.trunk_sid
+    attached = sum(
+        1 for _, on in numbers.get((provider.namespace, provider.name), []) if trunk and on == trunk
+    )
+    return attached == (provider.status.phone_number_count or 0)
+
+
+def _refused_before(provider: Provider) -> bool:
+    ready = c.find(provider.status.conditions, c.READY)
+    return ready is not None and ready.reason in ACCOUNT_REFUSALS
+
+
+def _wake_siblings(provider: Provider, state: OperatorState, siblings: ProvidersByAccount) -> None:
+    """Twilio just started refusing this account: the other providers of the same account are
+    verified soon too, instead of saying "verified" until their next interval. Bounded three ways:
+    only on this provider's transition, only siblings not already refused, and at most once per
+    account per sibling-wake cooldown."""
+    account = provider.spec.account_sid
+    now = time.monotonic()
+    if now < state.sibling_wake_not_before.get(account, 0.0):
+        return
+    state.sibling_wake_not_before[account] = now + SIBLING_WAKE_COOLDOWN
+    for namespace, name, reason in siblings.get(account, []):
+        if (namespace, name) != (provider.namespace, provider.name) and reason not in ACCOUNT_REFUSALS:
+            state.wake(ObjectKey.provider(namespace, name))
+
+
+@kopf.index(*PROVIDERS, id="providers_by_account", **SHARD)
+async def providers_by_account(
+    namespace: str | None, name: str, spec: kopf.Spec, status: kopf.Status, **_: Any
+) -> dict[str, tuple[str | None, str, str | None]]:
+    ready: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+    return {str(spec.get("accountSid")): (namespace, name, ready.get("reason"))}
 
 
 @kopf.on.resume(*PROVIDERS, id="reconcile", **SHARD)
 @kopf.on.create(*PROVIDERS, id="reconcile", **SHARD)
 @kopf.on.update(*PROVIDERS, id="reconcile", **SHARD)
 @to_kopf_errors
-async def reconcile(body: kopf.Body, reason: str, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
+async def reconcile(
+    body: kopf.Body, reason: str, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any
+) -> None:
     provider = Provider.from_body(dict(body))
-    if reason == kopf.Reason.RESUME and verified_recently(provider):
+    numbers: NumbersByProvider = kwargs["numbers_by_provider"]
+    if reason == kopf.Reason.RESUME and verified_recently(provider) and _count_agrees(provider, numbers):
         # An operator restart is not a reason to call Twilio: the status is recent and for this
         # generation, and the daemon verifies again when the interval is up.
         metrics.STATES.record(
@@ -55,7 +112,7 @@ async def reconcile(body: kopf.Body, reason: str, memo: kopf.Memo, logger: kopf.
         logger.info("TwilioProvider resumed: verified at %s, nothing to do", provider.status.last_verified_at)
         return
     try:
-        outcome = await reconcile_locked(provider, state_of(memo))
+        outcome = await reconcile_locked(provider, state_of(memo), kwargs["providers_by_account"])
     except NotFoundError:
         return
     logger.info("TwilioProvider reconciled: ready=%s %s", outcome.ready, outcome.message)
@@ -63,14 +120,15 @@ async def reconcile(body: kopf.Body, reason: str, memo: kopf.Memo, logger: kopf.
 
 @kopf.daemon(*PROVIDERS, id="verify_periodically", cancellation_timeout=5.0, **SHARD)
 async def verify_periodically(
-    stopped: kopf.DaemonStopped, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any
+    stopped: kopf.DaemonStopped, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any
 ) -> None:
     """Re-verify and repair drift every verificationInterval, or at once when something wakes it."""
     state = state_of(memo)
+    siblings: ProvidersByAccount = kwargs["providers_by_account"]
 
     async def run_once() -> float:
         provider = Provider.from_body(dict(body))
-        await reconcile_locked(provider, state)
+        await reconcile_locked(provider, state, siblings)
         return next_interval(provider)
 
     meta = body["metadata"]
@@ -84,8 +142,22 @@ async def verify_periodically(
 async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
     state = state_of(memo)
     provider = Provider.from_body(dict(body))
-    async with state.turn(provider.uid):
-        teardown = await finalize_provider(provider, state.deps)
+    key = ObjectKey.provider(provider.namespace, provider.name)
+    wakeup = state.wakeups.setdefault(key, asyncio.Event())  # the daemon stopped at deletion
+    failures = 0
+    while True:
+        try:
+            async with state.turn(provider.uid):
+                teardown = await finalize_provider(provider, state.deps)
+            break
+        except DeletionBlocked as blocked:
+            # Wait here rather than in kopf's backoff, which nothing can cut short: a restored
+            # credentials Secret wakes us at once, the Orphan annotation is seen within seconds.
+            failures += 1
+            if failures > MAX_BLOCKED_ROUNDS:
+                raise
+            provider = await _wait_while_blocked(state, provider, wakeup, retry_delay(blocked, failures))
+    state.wakeups.pop(key, None)
     state.forget(provider.uid)
     metrics.STATES.forget(provider.uid)
     logger.info(
@@ -93,6 +165,26 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: A
         teardown.policy,
         ", ".join(teardown.removed) or "nothing",
     )
+
+
+async def _wait_while_blocked(
+    state: OperatorState, provider: Provider, wakeup: asyncio.Event, delay: float
+) -> Provider:
+    """Sleep until woken (a Secret changed) or `delay` passed, re-reading the object every few seconds
+    for the deletion-policy annotation (kopf delivers no event to a handler that is still running)."""
+    wakeup.clear()
+    deadline = time.monotonic() + delay
+    while (left := deadline - time.monotonic()) > 0:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wakeup.wait(), timeout=min(left, BLOCKED_POLL_SECONDS))
+            break
+        current = await state.deps.kube.read_object(PROVIDER, provider.namespace, provider.name)
+        if current is None:
+            break
+        if (current["metadata"].get("annotations") or {}) != provider.annotations:
+            return Provider.from_body(current)
+    current = await state.deps.kube.read_object(PROVIDER, provider.namespace, provider.name)
+    return Provider.from_body(current) if current is not None else provider
 
 
 @kopf.on.event(*PROVIDERS, id="provider_changed", **SHARD)
@@ -109,6 +201,14 @@ async def provider_changed(
     meta = body.get("metadata", {})
     namespace, name = meta.get("namespace"), meta.get("name")
     probes.provider_event(type, namespace, name, body.get("spec") or {})
+    # kopf leaves annotations under its own storage prefix (ours) out of the diff it runs update
+    # handlers on, so a change of the paused annotation is noticed here and wakes the provider.
+    paused = (meta.get("annotations") or {}).get(names.PAUSED_ANNOTATION)
+    if type not in (None, "DELETED") and state.provider_paused.get((namespace, name), paused) != paused:
+        state.wake(ObjectKey.provider(namespace, name))
+    state.provider_paused[(namespace, name)] = paused
+    if type == "DELETED":
+        state.provider_paused.pop((namespace, name), None)
     status = body.get("status") or {}
     current = None if type == "DELETED" else (c.is_true_in_body(status), status.get("trunkSid"))
     previous = state.provider_states.pop((namespace, name), None)
@@ -116,5 +216,5 @@ async def provider_changed(
         state.provider_states[(namespace, name)] = current
     if type is None or previous == current:  # the initial listing: resume handlers cover the numbers
         return
-    for number in numbers_by_provider.get((namespace, name), []):
+    for number, _ in numbers_by_provider.get((namespace, name), []):
         state.wake(ObjectKey.phone_number(namespace, number))

@@ -33,7 +33,10 @@ from twilio_operator.handlers.state import ObjectKey, OperatorState
 
 P = ParamSpec("P")
 R = TypeVar("R")
-AUTH_RETRY_DELAY = 300.0  # a Secret change wakes us sooner; this is the slow retry
+# After Twilio refused the credentials: a Secret change wakes the provider at once; this retry
+# notices a re-activated account or a fixed key without one.
+AUTH_RETRY_ENV = "TWILIO_OPERATOR_AUTH_RETRY_SECONDS"
+DEFAULT_AUTH_RETRY = 60.0
 MAX_BACKOFF = 300.0
 # Wake-ups are rate bound per object: a woken run never follows the previous run closer than the
 # spacing, and the spacing doubles (up to the maximum) while wake-ups keep coming that fast, so two
@@ -55,7 +58,7 @@ def retry_delay(error: Exception, failures: int) -> float:
     """How long to wait after a failed attempt, by kind of failure."""
     if isinstance(error, TwilioError):
         if error.kind is ErrorKind.AUTH:
-            return AUTH_RETRY_DELAY
+            return env_seconds(AUTH_RETRY_ENV, DEFAULT_AUTH_RETRY)
         return backoff(failures, error.retry_after)
     if isinstance(error, DeletionBlocked):
         return backoff(failures, base=30.0)
@@ -136,12 +139,18 @@ async def run_periodically(
         state.wakeups.pop(key, None)
 
 
-def min_wake_spacing() -> float:
-    raw = os.environ.get(MIN_WAKE_SPACING_ENV)
+def env_seconds(name: str, default: float) -> float:
+    """A delay setting from the environment; an empty, malformed or negative value means the default."""
+    raw = os.environ.get(name)
     try:
-        return max(0.0, float(raw)) if raw else DEFAULT_MIN_WAKE_SPACING
+        value = float(raw) if raw else default
     except ValueError:
-        return DEFAULT_MIN_WAKE_SPACING
+        return default
+    return value if value >= 0 else default
+
+
+def min_wake_spacing() -> float:
+    return env_seconds(MIN_WAKE_SPACING_ENV, DEFAULT_MIN_WAKE_SPACING)
 
 
 class WakeSpacing:

@@ -11,6 +11,7 @@ import kopf
 
 from twilio_operator.api import names
 from twilio_operator.api.credentials import sip_secret_intact
+from twilio_operator.api.errors import KubernetesError
 from twilio_operator.api.models import GROUP, PROVIDER, VERSION
 from twilio_operator.handlers.state import ObjectKey, state_of
 from twilio_operator.provider.sip_secret import expected_sip_connection
@@ -49,13 +50,24 @@ async def secret_changed(
     name: str,
     body: kopf.Body,
     memo: kopf.Memo,
+    logger: kopf.Logger,
     **kwargs: Any,
 ) -> None:
     if type is None or namespace is None:  # the initial listing: resume handlers reconcile everything
         return
     state = state_of(memo)
     providers_by_secret: kopf.Index[tuple[str | None, str], SecretUse] = kwargs["providers_by_secret"]
-    for provider_name, uid, role, connection in providers_by_secret.get((namespace, name), []):
+    uses = list(providers_by_secret.get((namespace, name), []))
+    meta = body.get("metadata", {})
+    finalizer = state.deps.in_use_finalizer
+    deleting_unused = meta.get("deletionTimestamp") and not any(role == CREDENTIALS for _, _, role, _ in uses)
+    if deleting_unused and finalizer in (meta.get("finalizers") or []):
+        # Protected once, referenced by no provider now (its reference changed, or it is gone).
+        try:
+            await state.deps.kube.unprotect_secret(namespace, name, finalizer)
+        except KubernetesError as error:
+            logger.warning("cannot release Secret %s/%s: %s", namespace, name, error)
+    for provider_name, uid, role, connection in uses:
         if role == SIP and type != "DELETED" and _intact(body, uid, connection):
             continue  # our own write; nothing to repair
         state.wake(ObjectKey.provider(namespace, provider_name))

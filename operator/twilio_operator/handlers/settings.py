@@ -49,6 +49,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
             ),
         ),
         kube=await kube_adapter.connect(),
+        in_use_finalizer=sharding.finalizer_name(GROUP, sharding.current_selector(), base="in-use"),
     )
     metrics.serve(int(os.environ.get(METRICS_PORT_ENV) or DEFAULT_METRICS_PORT))
     memo.state = OperatorState(

@@ -13,6 +13,7 @@ from typing import Any
 
 from twilio_operator import metrics
 from twilio_operator.api import conditions as c
+from twilio_operator.api import names
 from twilio_operator.api.conditions import ConditionUpdate, merge_conditions
 from twilio_operator.api.credentials import CredentialProblem, parse_credentials
 from twilio_operator.api.errors import ErrorKind, TwilioError
@@ -140,6 +141,16 @@ async def reconcile_number(
             False, c.PROVIDER_NOT_FOUND, f"TwilioProvider {number.namespace}/{provider_name} not found"
         )
     if not provider.ready:
+        attached = provider.status.trunk_sid and number.status.trunk_sid == provider.status.trunk_sid
+        if attached and c.is_true(number.status.conditions):
+            # The number is still on the trunk and calls to it still route; the provider's own
+            # conditions and Events report its problem, once, not once per number.
+            return await writer.finish(
+                True,
+                c.ATTACHED,
+                f"{number.status.phone_number} is on trunk {provider.status.trunk_sid} (TwilioProvider "
+                f"{provider_name} is not Ready: see its conditions)",
+            )
         return await writer.finish(
             False, c.PROVIDER_NOT_READY, f"waiting for TwilioProvider {provider_name} to become Ready"
         )
@@ -222,6 +233,14 @@ async def release_number(number: PhoneNumber, provider: ProviderView | None, dep
     found = await twilio.find_incoming_number(sid=number.status.sid, phone_number=None)
     if found is None or found.trunk_sid != number.status.trunk_sid:
         return "the number is no longer on the trunk"
+    # The trunk SID came from status, which anyone with status access can write: detach only from
+    # a trunk that carries the provider's UID-derived domain.
+    trunks = {t.sid: t for t in await twilio.list_trunks()}
+    trunk = trunks.get(found.trunk_sid or "")
+    if trunk is None or names.domain_recreation(provider.uid, trunk.domain_name) is None:
+        return (
+            f"left {found.phone_number} on {found.trunk_sid}: not a trunk of TwilioProvider {provider.name}"
+        )
     await twilio.set_number_trunk(found.sid, None)
     await deps.kube.post_event(
         number.ref, "Normal", c.DETACHED, f"detached {found.phone_number} from {found.trunk_sid}"

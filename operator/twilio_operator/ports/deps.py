@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from twilio_operator.api.credentials import generate_password
+from twilio_operator.api.names import IN_USE_FINALIZER
 from twilio_operator.ports.kube.port import KubernetesPort
 from twilio_operator.ports.twilio.port import TwilioConnector
 
@@ -18,3 +19,5 @@ class Deps:
     kube: KubernetesPort
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     new_password: Callable[[], str] = generate_password
+    # The in-use finalizer this process puts on credentials Secrets (one per shard, like its own).
+    in_use_finalizer: str = IN_USE_FINALIZER

@@ -42,6 +42,24 @@ class ImportedNumber:
     phone_number: str
 
 
+@dataclass(frozen=True)
+class WaitingNumber:
+    """A TwilioPhoneNumber that found no such number in the account (reason NotFound)."""
+
+    name: str
+    wanted: str  # its spec's E.164 number or SID
+
+
+@dataclass(frozen=True)
+class NumberObjects:
+    imported: list[ImportedNumber]
+    not_found: list[WaitingNumber]
+
+    def now_in_account(self, page: NumberPage) -> list[str]:
+        """Names of the NotFound objects whose number the account has now: worth a recheck."""
+        return [n.name for n in self.not_found if n.wanted in page.phone_numbers or n.wanted in page.trunk_of]
+
+
 def verdict(checks: Iterable[Check]) -> VerificationStatus:
     statuses = {check.status for check in checks}
     if not statuses:

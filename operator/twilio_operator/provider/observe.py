@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 from typing import TypeVar
 
+from twilio_operator.api import conditions as c
 from twilio_operator.api.errors import TwilioError
 from twilio_operator.api.models import PHONE_NUMBER
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.twilio.port import TwilioPort
-from twilio_operator.provider.checks import ImportedNumber, Observed
+from twilio_operator.provider.checks import ImportedNumber, NumberObjects, Observed, WaitingNumber
 from twilio_operator.provider.resource import Provider
 
 AVAILABLE_NUMBERS_SHOWN = 100
@@ -35,20 +36,25 @@ def _twilio_only(result: T | BaseException) -> T | TwilioError:
     return result
 
 
-async def imported_numbers(provider: Provider, deps: Deps) -> list[ImportedNumber]:
-    """TwilioPhoneNumber objects that attached their number to this provider's trunk."""
+async def number_objects(provider: Provider, deps: Deps) -> NumberObjects:
+    """This provider's TwilioPhoneNumber objects: those that attached their number to its trunk, and
+    those waiting for a number the account did not have (reason NotFound)."""
     objects = await deps.kube.list_objects(PHONE_NUMBER, provider.namespace)
-    imported = []
+    imported, not_found = [], []
     for obj in objects:
         spec, status = obj.get("spec") or {}, obj.get("status") or {}
         if obj["metadata"].get("deletionTimestamp"):
             continue  # being detached right now
-        if (
-            (spec.get("providerRef") or {}).get("name") == provider.name
-            and status.get("sid")
-            and status.get("trunkSid")
-        ):
+        if (spec.get("providerRef") or {}).get("name") != provider.name:
+            continue
+        if status.get("sid") and status.get("trunkSid"):
             imported.append(
                 ImportedNumber(obj["metadata"]["name"], status["sid"], status.get("phoneNumber", ""))
             )
-    return imported
+        elif any(
+            cond.get("type") == c.READY and cond.get("reason") == c.NOT_FOUND
+            for cond in status.get("conditions") or []
+        ):
+            wanted = spec.get("phoneNumberSid") or spec.get("phoneNumber") or ""
+            not_found.append(WaitingNumber(obj["metadata"]["name"], wanted))
+    return NumberObjects(imported, not_found)

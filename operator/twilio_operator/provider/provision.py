@@ -26,8 +26,8 @@ async def ensure_trunk_and_list(
     provider: Provider, writer: StatusWriter, twilio: TwilioPort, observed: Observed
 ) -> tuple[Trunk, CredentialList]:
     assert isinstance(observed.trunks, list) and isinstance(observed.lists, list)
-    found_trunk = _find_trunk(provider, observed.trunks)
-    found_list = _find_credential_list(provider, observed.lists)
+    found_trunk = find_trunk(provider, observed.trunks)
+    found_list = find_credential_list(provider, observed.lists)
 
     async def trunk() -> Trunk:
         return found_trunk or await _create_trunk(provider, writer, twilio)
@@ -38,21 +38,19 @@ async def ensure_trunk_and_list(
     return await asyncio.gather(trunk(), credential_list())
 
 
-def _find_trunk(provider: Provider, trunks: list[Trunk]) -> Trunk | None:
-    """By recorded SID, else by our domain (the newest recreation wins)."""
-    by_sid = {t.sid: t for t in trunks}
-    if provider.status.trunk_sid in by_sid:
-        return by_sid[provider.status.trunk_sid]
+def find_trunk(provider: Provider, trunks: list[Trunk]) -> Trunk | None:
+    """By our UID-derived domain (the newest recreation wins). status.trunkSid is not trusted on its
+    own: status can be written by anyone with status access, or come back stale from a backup."""
     ours = [(names.domain_recreation(provider.uid, t.domain_name), t) for t in trunks]
     candidates = sorted(((n, t) for n, t in ours if n is not None), key=lambda pair: pair[0])
     return candidates[-1][1] if candidates else None
 
 
-def _find_credential_list(provider: Provider, lists: list[CredentialList]) -> CredentialList | None:
-    for credential_list in lists:
-        if credential_list.sid == provider.status.credential_list_sid:
-            return credential_list
-    return next((cl for cl in lists if names.is_our_credential_list(cl.friendly_name, provider.uid)), None)
+def find_credential_list(provider: Provider, lists: list[CredentialList]) -> CredentialList | None:
+    """By the tag in its friendly name; the recorded SID is preferred only among ours."""
+    ours = [cl for cl in lists if names.is_our_credential_list(cl.friendly_name, provider.uid)]
+    recorded = [cl for cl in ours if cl.sid == provider.status.credential_list_sid]
+    return next(iter(recorded or ours), None)
 
 
 async def _create_trunk(provider: Provider, writer: StatusWriter, twilio: TwilioPort) -> Trunk:
@@ -160,7 +158,7 @@ async def ensure_origination_urls(
     by_url = {o.sip_url: o for o in existing}
     work: list[Awaitable[Any]] = []
     for sip_url, spec in wanted.items():
-        desired = _origination(provider, spec, by_url[sip_url].sid if sip_url in by_url else "")
+        desired = wanted_origination(provider, spec, by_url[sip_url].sid if sip_url in by_url else "")
         current = by_url.get(sip_url)
         if current is None:
             work.append(twilio.create_origination_url(trunk.sid, desired))
@@ -176,7 +174,7 @@ async def ensure_origination_urls(
         )
 
 
-def _origination(provider: Provider, spec: OriginationUri, sid: str) -> OriginationUrl:
+def wanted_origination(provider: Provider, spec: OriginationUri, sid: str) -> OriginationUrl:
     return OriginationUrl(
         sid=sid,
         sip_url=spec.sip_url,

@@ -27,6 +27,10 @@ class Provider:
         return ObjectRef(PROVIDER, self.namespace, self.name, self.uid)
 
     @property
+    def paused(self) -> bool:
+        return self.annotations.get(names.PAUSED_ANNOTATION, "").lower() == "true"
+
+    @property
     def sip_secret_name(self) -> str:
         return names.sip_secret_name(self.name, self.spec.sip_credentials_secret_name)
 
@@ -47,3 +51,4 @@ class Outcome:
     blocked: bool = False
     message: str = ""
     detached_numbers: tuple[str, ...] = ()  # TwilioPhoneNumber objects whose number left the trunk
+    found_numbers: tuple[str, ...] = ()  # NotFound TwilioPhoneNumber objects whose number now exists

@@ -1,7 +1,8 @@
 """When a TwilioProvider is verified next: its verificationInterval, with a floor and jitter.
 
-The floor is 60 s (the API server refuses shorter intervals); tests lower it through
-TWILIO_OPERATOR_MIN_VERIFICATION_INTERVAL. The liveness probe reads the same interval.
+The API server refuses intervals under 1m; objects stored before that rule are held to the same
+floor here. TWILIO_OPERATOR_VERIFICATION_INTERVAL_SCALE multiplies every interval (default 1): the
+tests and benchmarks run hours in seconds with it. The liveness probe reads the same interval.
 """
 
 from __future__ import annotations
@@ -14,18 +15,26 @@ from twilio_operator.api import conditions as c
 from twilio_operator.api.models import MIN_VERIFICATION_INTERVAL, parse_duration
 from twilio_operator.provider.resource import Provider
 
-MIN_INTERVAL_ENV = "TWILIO_OPERATOR_MIN_VERIFICATION_INTERVAL"
+INTERVAL_SCALE_ENV = "TWILIO_OPERATOR_VERIFICATION_INTERVAL_SCALE"
 JITTER = 0.1  # +-10 %, so providers created together do not verify together forever
 
 
+def interval_scale() -> float:
+    raw = os.environ.get(INTERVAL_SCALE_ENV)
+    try:
+        scale = float(raw) if raw else 1.0
+    except ValueError:
+        return 1.0
+    return scale if scale > 0 else 1.0
+
+
 def verification_interval_seconds(interval_text: str | None) -> float:
-    """A verificationInterval in seconds, never below the floor."""
-    floor = float(os.environ.get(MIN_INTERVAL_ENV) or MIN_VERIFICATION_INTERVAL.total_seconds())
+    """A verificationInterval in seconds, never below the floor, times the scale."""
     try:
         interval = parse_duration(str(interval_text or "1h")).total_seconds()
     except ValueError:
         interval = 3600.0
-    return max(interval, floor)
+    return max(interval, MIN_VERIFICATION_INTERVAL.total_seconds()) * interval_scale()
 
 
 def next_interval(provider: Provider) -> float:

@@ -20,6 +20,7 @@ from twilio_operator.api.errors import DeletionBlocked, ErrorKind, TwilioError
 from twilio_operator.api.models import PHONE_NUMBER
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.twilio.port import TwilioPort
+from twilio_operator.provider.protection import release_credentials
 from twilio_operator.provider.reconcile import read_credentials
 from twilio_operator.provider.resource import Provider
 from twilio_operator.provider.status import StatusWriter
@@ -32,24 +33,52 @@ class Teardown:
 
 
 def effective_policy(provider: Provider) -> str:
+    """Orphan when asked by annotation, and always for ObserveOnly (it never touches Twilio)."""
     override = provider.annotations.get(names.DELETION_POLICY_OVERRIDE)
-    return "Orphan" if override == "Orphan" else provider.spec.deletion_policy
+    if override == "Orphan" or provider.spec.management_policy == "ObserveOnly":
+        return "Orphan"
+    return provider.spec.deletion_policy
 
 
 async def finalize_provider(provider: Provider, deps: Deps) -> Teardown:
+    """Clean up by policy, then let the credentials Secret go if no other provider needs it."""
+    teardown = await _clean_up(provider, deps)
+    await release_credentials(provider, deps)
+    return teardown
+
+
+async def _clean_up(provider: Provider, deps: Deps) -> Teardown:
     policy = effective_policy(provider)
+    if provider.paused and policy != "Orphan":
+        message = (
+            f"deletion waits: reconciliation is paused ({names.PAUSED_ANNOTATION}=true). Remove the "
+            f"annotation to let the operator clean up Twilio, or annotate {names.DELETION_POLICY_OVERRIDE}="
+            "Orphan to leave Twilio as it is"
+        )
+        paused = c.find(provider.status.conditions, c.PAUSED)
+        if paused is None or paused.message != message:
+            writer = StatusWriter(provider, deps)
+            writer.condition(ConditionUpdate(c.PAUSED, "True", c.PAUSED, message))
+            await writer.flush()
+            await writer.event("Warning", c.DELETION_BLOCKED, message)
+        raise DeletionBlocked(message)
+    recorded = [sid for sid in (provider.status.trunk_sid, provider.status.credential_list_sid) if sid]
     if policy == "Orphan":
         await deps.kube.release_secret(provider.namespace, provider.sip_secret_name, provider.uid)
+        left = (
+            f"left {' and '.join(recorded)} in Twilio"
+            if recorded
+            else "no Twilio resource was recorded for this provider, so none was left behind"
+        )
         await deps.kube.post_event(
-            provider.ref,
-            "Normal",
-            c.ORPHANED,
-            "left the Twilio trunk and credential list in place; kept the SIP Secret",
+            provider.ref, "Normal", c.ORPHANED, f"{left}; kept the SIP Secret {provider.sip_secret_name}"
         )
         return Teardown(policy, ())
     writer = StatusWriter(provider, deps)
     credentials = await read_credentials(provider, deps)
     if isinstance(credentials, CredentialProblem):
+        if not recorded:
+            return await _nothing_recorded(provider, deps, credentials.message)
         await _block(writer, credentials.message)
     twilio = deps.twilio.connect(credentials)
     try:
@@ -57,9 +86,25 @@ async def finalize_provider(provider: Provider, deps: Deps) -> Teardown:
     except TwilioError as error:
         if error.kind is ErrorKind.TRANSIENT:
             raise
+        if not recorded and error.kind is ErrorKind.AUTH:
+            return await _nothing_recorded(provider, deps, str(error))
         await _block(writer, str(error))
     await deps.kube.delete_secret(provider.namespace, provider.sip_secret_name)
     return Teardown(policy, tuple(removed))
+
+
+async def _nothing_recorded(provider: Provider, deps: Deps, why: str) -> Teardown:
+    """The provider never recorded a Twilio resource and its credentials cannot list any: there is
+    nothing the operator knows of to delete, so the object goes at once instead of waiting."""
+    await deps.kube.delete_secret(provider.namespace, provider.sip_secret_name)
+    await deps.kube.post_event(
+        provider.ref,
+        "Normal",
+        c.DELETED,
+        f"nothing to delete in Twilio: no trunk or credential list was ever recorded for this provider "
+        f"({why})",
+    )
+    return Teardown(effective_policy(provider), ())
 
 
 async def _block(writer: StatusWriter, why: str) -> NoReturn:
@@ -75,20 +120,12 @@ async def _block(writer: StatusWriter, why: str) -> NoReturn:
 
 async def _remove_twilio_resources(provider: Provider, deps: Deps, twilio: TwilioPort) -> list[str]:
     trunks, lists = await asyncio.gather(twilio.list_trunks(), twilio.list_credential_lists())
-    trunk_sids = {
-        t.sid
-        for t in trunks
-        if t.sid == provider.status.trunk_sid
-        or names.domain_recreation(provider.uid, t.domain_name) is not None
-    }
-    list_sids = {
-        cl.sid
-        for cl in lists
-        if cl.sid == provider.status.credential_list_sid
-        or names.is_our_credential_list(cl.friendly_name, provider.uid)
-    }
+    # Only what carries this object's UID-derived domain or tag is deleted: a SID from status alone
+    # (forged by someone with status access, or stale from a backup) could name another's trunk.
+    trunk_sids = {t.sid for t in trunks if names.domain_recreation(provider.uid, t.domain_name) is not None}
+    list_sids = {cl.sid for cl in lists if names.is_our_credential_list(cl.friendly_name, provider.uid)}
     removed: list[str] = []
-    await _detach_numbers(provider, deps, twilio, trunk_sids)
+    detached = await _detach_numbers(provider, deps, twilio, trunk_sids)
     for trunk_sid in sorted(trunk_sids):
         try:
             attached = set(await twilio.list_trunk_credential_lists(trunk_sid))
@@ -103,15 +140,20 @@ async def _remove_twilio_resources(provider: Provider, deps: Deps, twilio: Twili
     for list_sid in sorted(list_sids):
         if await twilio.delete_credential_list(list_sid):
             removed.append(list_sid)
-    if removed:
-        await deps.kube.post_event(
-            provider.ref, "Normal", c.DELETED, f"deleted {', '.join(removed)} in Twilio"
-        )
+    if removed or detached:
+        parts = [f"deleted {', '.join(removed)} in Twilio"] if removed else []
+        if detached:
+            parts.append(f"detached {', '.join(detached)} from the trunk (the numbers stay in the account)")
+        await deps.kube.post_event(provider.ref, "Normal", c.DELETED, "; ".join(parts))
     return removed
 
 
-async def _detach_numbers(provider: Provider, deps: Deps, twilio: TwilioPort, trunk_sids: set[str]) -> None:
-    """Numbers imported through this provider leave the trunk first; they are never released."""
+async def _detach_numbers(
+    provider: Provider, deps: Deps, twilio: TwilioPort, trunk_sids: set[str]
+) -> list[str]:
+    """Numbers imported through this provider leave the trunk first; they are never released.
+    Returns the E.164 numbers detached."""
+    detached: list[str] = []
     objects = await deps.kube.list_objects(PHONE_NUMBER, provider.namespace)
     for obj in objects:
         status = obj.get("status") or {}
@@ -121,3 +163,5 @@ async def _detach_numbers(provider: Provider, deps: Deps, twilio: TwilioPort, tr
             number = await twilio.find_incoming_number(sid=status["sid"], phone_number=None)
             if number is not None and number.trunk_sid in trunk_sids:
                 await twilio.set_number_trunk(number.sid, None)
+                detached.append(number.phone_number)
+    return detached

@@ -1,7 +1,11 @@
-"""Finding kube-apiserver, etcd and kubectl the way controller-runtime's envtest does.
+"""Finding the control-plane binaries the way controller-runtime's envtest does.
 
-Order: TEST_ASSET_<NAME>, $KUBEBUILDER_ASSETS/<name>, the setup-envtest store, then this
-repository's own build (CONTROLPLANE_BIN or <repo>/.cache/controlplane/bin, from `make controlplane`).
+Order, for each binary on its own: TEST_ASSET_<NAME>, $KUBEBUILDER_ASSETS/<name>, the setup-envtest
+store (where `make controlplane` downloads envtest's etcd, kube-apiserver and kubectl when it can), then
+this repository's own build (CONTROLPLANE_BIN or <repo>/.cache/controlplane/bin: what `make
+controlplane` could not download, and kube-controller-manager). envtest's archives hold kube-apiserver,
+etcd and kubectl but no kube-controller-manager, so with KUBEBUILDER_ASSETS set that one usually comes
+from the local build.
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-NAMES = ("kube-apiserver", "etcd", "kubectl")
+NAMES = ("kube-apiserver", "etcd", "kubectl", "kube-controller-manager")
+NOT_IN_ENVTEST = frozenset({"kube-controller-manager"})
 
 
 class BinaryNotFoundError(RuntimeError):
@@ -19,10 +24,14 @@ class BinaryNotFoundError(RuntimeError):
 
 @dataclass(frozen=True)
 class Binaries:
-    """What the control plane itself runs; kubectl is looked up on demand by run_kubectl."""
+    """What the control plane itself runs; kubectl is looked up on demand by run_kubectl.
+
+    kube_controller_manager is None for a control plane started without one.
+    """
 
     kube_apiserver: Path
     etcd: Path
+    kube_controller_manager: Path | None = None
 
 
 def repo_root() -> Path | None:
@@ -53,11 +62,15 @@ def _local_build_dir() -> Path | None:
     return root / ".cache" / "controlplane" / "bin" if root else None
 
 
+def asset_variable(name: str) -> str:
+    """The envtest-style override for one binary, e.g. TEST_ASSET_KUBE_CONTROLLER_MANAGER."""
+    return "TEST_ASSET_" + name.upper().replace("-", "_")
+
+
 def candidate_paths(name: str) -> list[Path]:
     """Every place `name` is looked for, in order."""
-    env_name = "TEST_ASSET_" + name.upper().replace("-", "_")
     paths: list[Path] = []
-    if explicit := os.environ.get(env_name):
+    if explicit := os.environ.get(asset_variable(name)):
         paths.append(Path(explicit))
     if assets := os.environ.get("KUBEBUILDER_ASSETS"):
         paths.append(Path(assets) / name)
@@ -72,15 +85,30 @@ def find_binary(name: str) -> Path:
     for path in paths:
         if path.is_file() and os.access(path, os.X_OK):
             return path
+    raise BinaryNotFoundError(_not_found_message(name, paths))
+
+
+def _not_found_message(name: str, paths: list[Path]) -> str:
     searched = "\n  ".join(str(p) for p in paths) or "(no candidate locations)"
-    raise BinaryNotFoundError(
-        f"{name} not found; run `make controlplane` to build kube-apiserver, etcd and kubectl "
-        f"(or set KUBEBUILDER_ASSETS / TEST_ASSET_{name.upper().replace('-', '_')}). Searched:\n  {searched}"
+    how = (
+        "run `make controlplane` to download or build it "
+        f"(or set KUBEBUILDER_ASSETS / {asset_variable(name)})"
     )
+    if name in NOT_IN_ENVTEST:
+        how = (
+            "envtest's archives (KUBEBUILDER_ASSETS, setup-envtest) do not contain it: "
+            "run `make controlplane` to build it next to your other binaries, "
+            f"or set {asset_variable(name)} to one you have; "
+            f"or start the control plane without it (ControlPlane(controller_manager=False), "
+            f"`make cluster CLUSTER_ARGS=--without-controller-manager`)"
+        )
+    return f"{name} not found; {how}. Searched:\n  {searched}"
 
 
-def find_binaries() -> Binaries:
+def find_binaries(*, controller_manager: bool = True) -> Binaries:
+    """Each binary found on its own, so KUBEBUILDER_ASSETS can supply some and the local build the rest."""
     return Binaries(
         kube_apiserver=find_binary("kube-apiserver"),
         etcd=find_binary("etcd"),
+        kube_controller_manager=find_binary("kube-controller-manager") if controller_manager else None,
     )

@@ -1,12 +1,14 @@
 """`make cluster`: a detached control plane kept alive by a supervisor process.
 
-    python -m twilio_operator.testing.controlplane up [--dir DIR]     # last line: the kubeconfig path
+    python -m twilio_operator.testing.controlplane up [--dir DIR] [--without-controller-manager]
+                                                                      # last line: the kubeconfig path
     python -m twilio_operator.testing.controlplane status [--dir DIR]
     python -m twilio_operator.testing.controlplane down [--dir DIR]
 
 State directory (default <repo>/.cache/cluster): supervisor.pid, pids.json, kubeconfig, supervisor.log and
-work/ (certificates, etcd data, process logs). The supervisor owns etcd and kube-apiserver; on SIGTERM it
-stops them, and if it is killed outright the kernel kills them (parent-death signal).
+work/ (certificates, etcd data, process logs). The supervisor owns etcd, kube-apiserver and
+kube-controller-manager (left out with --without-controller-manager); on SIGTERM it stops them, and if it
+is killed outright the kernel kills them (parent-death signal).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from twilio_operator.testing.controlplane import START_ATTEMPTS, ControlPlane, s
 
 MODULE = "twilio_operator.testing.controlplane"
 DOWN_TIMEOUT = 30.0
+WITHOUT_CONTROLLER_MANAGER = "--without-controller-manager"
 
 
 def default_state_dir() -> Path:
@@ -67,18 +70,22 @@ def _recorded_pids(state: Path) -> dict[str, int]:
         return {}
 
 
-def up(state: Path) -> int:
+def up(state: Path, *, controller_manager: bool = True) -> int:
     if _supervisor_pid(state) and (state / "kubeconfig").is_file():
         print(f"already running (state in {state})", file=sys.stderr)
         print(state / "kubeconfig")
         return 0
-    find_binaries()  # fail here, with the `make controlplane` hint, rather than in a detached process
+    # Fail here, with the `make controlplane` hint, rather than in a detached process.
+    find_binaries(controller_manager=controller_manager)
     shutil.rmtree(state, ignore_errors=True)  # leftovers of a crashed run
     state.mkdir(parents=True)
     started = time.monotonic()
+    argv = [sys.executable, "-m", MODULE, "supervise", "--dir", str(state)]
+    if not controller_manager:
+        argv.append(WITHOUT_CONTROLLER_MANAGER)
     with (state / "supervisor.log").open("wb") as log:
         supervisor = subprocess.Popen(
-            [sys.executable, "-m", MODULE, "supervise", "--dir", str(state)],
+            argv,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -104,11 +111,11 @@ def _raise_exit(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-def supervise(state: Path) -> int:
+def supervise(state: Path, *, controller_manager: bool = True) -> int:
     """Runs detached: start the control plane, publish its kubeconfig, wait for a signal, stop it."""
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, _raise_exit)  # unwinds through `with`, which stops etcd and the apiserver
-    with ControlPlane(state / "work") as control_plane:
+        signal.signal(sig, _raise_exit)  # unwinds through `with`, which stops every process in order
+    with ControlPlane(state / "work", controller_manager=controller_manager) as control_plane:
         shutil.copy(control_plane.kubeconfig, state / "kubeconfig")
         pids = {"supervisor": os.getpid(), **control_plane.pids}
         (state / "pids.json").write_text(json.dumps(pids) + "\n")
@@ -169,7 +176,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--dir", type=Path, default=None, help="state directory (default <repo>/.cache/cluster)"
     )
+    parser.add_argument(
+        WITHOUT_CONTROLLER_MANAGER,
+        dest="controller_manager",
+        action="store_false",
+        help="no kube-controller-manager: deleted namespaces stay Terminating, no garbage collection",
+    )
     options = parser.parse_args(argv)
     state = (options.dir or default_state_dir()).resolve()
-    commands = {"up": up, "down": down, "status": status, "supervise": supervise}
-    return commands[options.command](state)
+    if options.command == "up":
+        return up(state, controller_manager=options.controller_manager)
+    if options.command == "supervise":
+        return supervise(state, controller_manager=options.controller_manager)
+    return down(state) if options.command == "down" else status(state)

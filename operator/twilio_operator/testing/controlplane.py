@@ -1,7 +1,11 @@
-"""A real kube-apiserver + etcd on loopback for tests and `make cluster`, started the way envtest does.
+"""A real kube-apiserver + etcd on loopback for tests and `make cluster`, started the way envtest does,
+plus the kube-controller-manager that envtest lacks, running only the controllers an operator relies on
+(CONTROLLERS: namespace deletion, ownerReference garbage collection, ServiceAccount token Secrets).
 
     with ControlPlane() as cp:
         subprocess.run(["kubectl", "--kubeconfig", str(cp.kubeconfig), "get", "ns"])
+    with ControlPlane(controller_manager=False) as bare:  # namespaces stay Terminating, no GC
+        ...
 
 Run as a module it is the `make cluster` CLI: `python -m twilio_operator.testing.controlplane up|down|status`.
 """
@@ -9,6 +13,7 @@ Run as a module it is the `make cluster` CLI: `python -m twilio_operator.testing
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import json
 import os
 import re
@@ -26,7 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from twilio_operator.testing.binaries import Binaries, find_binaries
+from twilio_operator.testing.binaries import Binaries, find_binaries, find_binary
 from twilio_operator.testing.certs import CertAuthority, KeyPair, service_account_signing_pair
 from twilio_operator.testing.clients import run_kubectl, write_kubeconfig
 from twilio_operator.testing.ports import free_port, free_ports
@@ -37,6 +42,12 @@ __all__ = ["ControlPlane", "StartupError", "free_port", "run_kubectl", "unique_n
 HOST = "127.0.0.1"
 _T = TypeVar("_T")
 START_ATTEMPTS = 3  # fresh ports each time: a free port can be taken between probing and binding
+# The canonical 1.36 names (cmd/kube-controller-manager/names/controller_names.go of k8s.io/kubernetes
+# v1.36.5; "namespace", "garbagecollector" and "serviceaccount-token" are accepted aliases). Not the
+# "serviceaccount-controller": the API server runs without the ServiceAccount admission plugin, and tests
+# create the ServiceAccounts they need.
+CONTROLLERS = ("namespace-controller", "garbage-collector-controller", "serviceaccount-token-controller")
+CONTROLLER_MANAGER_USER = "system:kube-controller-manager"
 
 
 # Loopback only: never route through an HTTP(S)_PROXY from the environment.
@@ -48,7 +59,7 @@ class StartupError(RuntimeError):
 
 
 def unique_name(prefix: str = "t") -> str:
-    """A fresh DNS-1123 name, e.g. for a namespace per test (namespaces never finish deleting here)."""
+    """A fresh DNS-1123 name, e.g. for a namespace per test (a deleted namespace takes a while to go)."""
     return f"{prefix}-{secrets.token_hex(4)}"
 
 
@@ -72,16 +83,26 @@ rules:
 
 
 class ControlPlane:
-    """etcd + kube-apiserver in a work directory (a fresh temp dir unless given); see module docstring."""
+    """etcd + kube-apiserver (+ kube-controller-manager unless controller_manager=False) in a work
+    directory (a fresh temp dir unless given); see module docstring."""
 
-    def __init__(self, workdir: Path | None = None, *, binaries: Binaries | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path | None = None,
+        *,
+        binaries: Binaries | None = None,
+        controller_manager: bool = True,
+    ) -> None:
         self._requested_workdir = workdir
         self._binaries = binaries
+        self.controller_manager = controller_manager
         self.workdir = Path()
         self.apiserver_port = 0
         self.etcd_port = 0
+        self.controller_manager_port = 0
         self._etcd: ManagedProcess | None = None
         self._apiserver: ManagedProcess | None = None
+        self._controller_manager: ManagedProcess | None = None
         self._client_ca: CertAuthority | None = None
         self._serving_ca_pem = b""
         self._ssl: ssl.SSLContext | None = None
@@ -89,7 +110,7 @@ class ControlPlane:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> ControlPlane:
-        binaries = self._binaries or find_binaries()  # fails before any side effect
+        binaries = self._find_binaries()  # fails before any side effect
         self.workdir = self._make_workdir()
         atexit.register(self.stop)
         try:
@@ -103,11 +124,14 @@ class ControlPlane:
         return self
 
     def stop(self) -> None:
-        """Stop apiserver then etcd (SIGTERM, then SIGKILL) and remove the work directory. Idempotent."""
-        for process in (self._apiserver, self._etcd):
+        """Stop controller-manager, apiserver, etcd (SIGTERM, then SIGKILL); remove the work directory.
+
+        Idempotent.
+        """
+        for process in (self._controller_manager, self._apiserver, self._etcd):
             if process is not None:
                 process.stop()
-        self._apiserver = self._etcd = None
+        self._controller_manager = self._apiserver = self._etcd = None
         if self.workdir != Path():
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = Path()
@@ -150,6 +174,17 @@ class ControlPlane:
         self._wait_etcd_healthy(etcd)
         self._wait_apiserver_ready(self._require(self._apiserver))
 
+    def restart_controller_manager(self, *, graceful: bool = True) -> None:
+        """Stop and start kube-controller-manager in place (same port and identity); waits until its
+        controllers are registered. graceful=False kills it with SIGKILL, like a crash."""
+        controller_manager = self._require(self._controller_manager)
+        if graceful:
+            controller_manager.stop()
+        else:
+            controller_manager.kill()
+        controller_manager.start()
+        self._wait_controller_manager_ready(controller_manager)
+
     # -- what tests use ---------------------------------------------------------------------------
 
     @property
@@ -163,7 +198,8 @@ class ControlPlane:
 
     @property
     def pids(self) -> dict[str, int]:
-        return {p.name: p.pid for p in (self._etcd, self._apiserver) if p is not None and p.pid is not None}
+        processes = (self._etcd, self._apiserver, self._controller_manager)
+        return {p.name: p.pid for p in processes if p is not None and p.pid is not None}
 
     def kubeconfig_for_user(self, name: str, groups: tuple[str, ...] = ()) -> Path:
         """A kubeconfig authenticating as `name` in `groups` with a client cert signed by the client CA."""
@@ -175,7 +211,7 @@ class ControlPlane:
         """Exactly the user and groups a ServiceAccount token yields, so RBAC treats it the same.
 
         A client certificate rather than the TokenRequest API: no ServiceAccount object is needed
-        (there is no controller-manager here) and it works before any RBAC exists.
+        and it works before any RBAC exists.
         """
         user = f"system:serviceaccount:{namespace}:{name}"
         return self.kubeconfig_for_user(
@@ -209,13 +245,22 @@ class ControlPlane:
         return name
 
     def delete_namespace(self, name: str) -> None:
-        """Only issues the delete: without a controller-manager a namespace stays Terminating forever."""
+        """Only issues the delete. The namespace controller then empties and removes it (objects with
+        finalizers nobody handles keep it Terminating); without a controller-manager it stays Terminating."""
         self.request("DELETE", f"/api/v1/namespaces/{name}")
 
     def kubectl(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
         return run_kubectl(*args, kubeconfig=self.kubeconfig, input=input)
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _find_binaries(self) -> Binaries:
+        binaries = self._binaries or find_binaries(controller_manager=self.controller_manager)
+        if self.controller_manager and binaries.kube_controller_manager is None:
+            binaries = dataclasses.replace(
+                binaries, kube_controller_manager=find_binary("kube-controller-manager")
+            )
+        return binaries
 
     def _make_workdir(self) -> Path:
         if self._requested_workdir is None:
@@ -239,6 +284,18 @@ class ControlPlane:
             "admin.crt": admin.cert_pem,
             "admin.key": admin.key_pem,
         }
+        if self.controller_manager:
+            # Its own identity (audit logs and RBAC checks tell it apart from tests), in system:masters:
+            # with --use-service-account-credentials=false every controller uses this one client, and
+            # the namespace controller must be able to delete any resource, custom ones included.
+            client = self._client_ca.issue_client(CONTROLLER_MANAGER_USER, ("system:masters",))
+            kcm_serving = serving_ca.issue_serving("kube-controller-manager", ("localhost", HOST))
+            files |= {
+                "controller-manager-client.crt": client.cert_pem,
+                "controller-manager-client.key": client.key_pem,
+                "controller-manager.crt": kcm_serving.cert_pem,
+                "controller-manager.key": kcm_serving.key_pem,
+            }
         sa = service_account_signing_pair()
         files |= {"sa-signer.pub": sa.cert_pem, "sa-signer.key": sa.key_pem}
         for filename, content in files.items():
@@ -261,22 +318,33 @@ class ControlPlane:
 
     def _start_processes(self, binaries: Binaries) -> None:
         for attempt in range(1, START_ATTEMPTS + 1):
-            self.etcd_port, peer_port, self.apiserver_port = free_ports(3)
+            self.etcd_port, peer_port, self.apiserver_port, self.controller_manager_port = free_ports(4)
             shutil.rmtree(self.workdir / "etcd", ignore_errors=True)  # a failed attempt's member data
             self._etcd = ManagedProcess("etcd", self._etcd_argv(binaries.etcd, peer_port), self._log("etcd"))
             self._apiserver = ManagedProcess(
                 "kube-apiserver", self._apiserver_argv(binaries.kube_apiserver), self._log("kube-apiserver")
             )
+            if binaries.kube_controller_manager is not None and self.controller_manager:
+                self._controller_manager = ManagedProcess(
+                    "kube-controller-manager",
+                    self._controller_manager_argv(binaries.kube_controller_manager),
+                    self._log("kube-controller-manager"),
+                )
             try:
                 self._etcd.start()
                 self._wait_etcd_healthy(self._etcd)
                 self._apiserver.start()
                 self._ssl = self._admin_ssl_context()
                 self._wait_apiserver_ready(self._apiserver)
+                if self._controller_manager is not None:
+                    self._write_controller_manager_kubeconfig()
+                    self._controller_manager.start()
+                    self._wait_controller_manager_ready(self._controller_manager)
                 return
             except StartupError as error:
-                self._apiserver.stop()
-                self._etcd.stop()
+                for process in (self._controller_manager, self._apiserver, self._etcd):
+                    if process is not None:
+                        process.stop()
                 if attempt == START_ATTEMPTS or "address already in use" not in str(error):
                     raise
 
@@ -322,6 +390,50 @@ class ControlPlane:
             "--audit-log-mode=blocking",  # an event is in the file when the response is sent
         ]
 
+    def _write_controller_manager_kubeconfig(self) -> None:
+        certs = self.workdir / "certs"
+        pair = KeyPair(
+            (certs / "controller-manager-client.crt").read_bytes(),
+            (certs / "controller-manager-client.key").read_bytes(),
+        )
+        write_kubeconfig(
+            self._controller_manager_kubeconfig(),
+            self.url,
+            self._serving_ca_pem,
+            CONTROLLER_MANAGER_USER,
+            pair,
+        )
+
+    def _controller_manager_kubeconfig(self) -> Path:
+        return self.workdir / "certs" / "controller-manager.kubeconfig"
+
+    def _controller_manager_argv(self, controller_manager: Path) -> list[str]:
+        certs = self.workdir / "certs"
+        kubeconfig = self._controller_manager_kubeconfig()
+        return [
+            str(controller_manager),
+            f"--kubeconfig={kubeconfig}",
+            # Who may read its /metrics: client certificates of our client CA (the admin kubeconfig's),
+            # authorized by the API server. /healthz is always allowed. No lookup of the
+            # extension-apiserver-authentication ConfigMap: it lacks the request-header CA this API
+            # server is not given, which kube-controller-manager would retry and log forever.
+            f"--authentication-kubeconfig={kubeconfig}",
+            "--authentication-skip-lookup=true",
+            f"--client-ca-file={certs / 'client-ca.crt'}",
+            f"--authorization-kubeconfig={kubeconfig}",
+            f"--controllers={','.join(CONTROLLERS)}",
+            # Token Secrets are signed with the key whose public half the apiserver verifies
+            # (--service-account-key-file); their ca.crt is the CA that signed the apiserver's cert.
+            f"--service-account-private-key-file={certs / 'sa-signer.key'}",
+            f"--root-ca-file={certs / 'serving-ca.crt'}",
+            "--use-service-account-credentials=false",  # one client for all controllers: no SA tokens needed
+            "--leader-elect=false",  # one instance; no Lease writes every few seconds
+            f"--bind-address={HOST}",
+            f"--secure-port={self.controller_manager_port}",
+            f"--tls-cert-file={certs / 'controller-manager.crt'}",
+            f"--tls-private-key-file={certs / 'controller-manager.key'}",
+        ]
+
     def _wait_etcd_healthy(self, etcd: ManagedProcess) -> None:
         def healthy() -> bool:
             url = f"http://{HOST}:{self.etcd_port}/health"
@@ -332,6 +444,21 @@ class ControlPlane:
 
     def _wait_apiserver_ready(self, apiserver: ManagedProcess) -> None:
         _wait_until(apiserver, lambda: self.request("GET", "/readyz")[0] == 200, "kube-apiserver /readyz")
+
+    def _wait_controller_manager_ready(self, controller_manager: ManagedProcess) -> None:
+        """Its /healthz answers as soon as it serves; the controllers' checks appear once they are built."""
+
+        def ready() -> bool:
+            context = ssl.create_default_context(cafile=str(self.workdir / "certs" / "serving-ca.crt"))
+            opener = urllib.request.build_opener(
+                urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
+            )
+            url = f"https://{HOST}:{self.controller_manager_port}/healthz?verbose"
+            with opener.open(url, timeout=2) as resp:
+                body = resp.read().decode(errors="replace")
+            return all(f"[+]{name} ok" in body for name in CONTROLLERS)
+
+        _wait_until(controller_manager, ready, "kube-controller-manager /healthz (controllers started)")
 
     @staticmethod
     def _require(value: _T | None) -> _T:

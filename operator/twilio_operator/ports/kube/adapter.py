@@ -33,6 +33,7 @@ COMPONENT = "twilio-operator"
 # kubernetes_asyncio would send a dict body as a JSON patch; say what it is (its stubs omit the kwarg).
 MERGE = {"_content_type": "application/merge-patch+json"}
 JSON_PATCH = {"_content_type": "application/json-patch+json"}
+STRATEGIC = {"_content_type": "application/strategic-merge-patch+json"}
 # Raw JSON instead of model objects: building V1Secret/CoreV1Event parses every timestamp of
 # managedFields, which was a large share of the operator's CPU at a thousand objects.
 RAW = {"_preload_content": False}
@@ -116,7 +117,26 @@ class KubernetesGateway(KubernetesPort):
         return SecretData(
             data={k: base64.b64decode(v) for k, v in (secret.get("data") or {}).items()},
             annotations=dict(meta.get("annotations") or {}),
+            finalizers=frozenset(meta.get("finalizers") or ()),
+            deleting=bool(meta.get("deletionTimestamp")),
         )
+
+    @_translated("protect Secret")
+    async def protect_secret(
+        self, namespace: str, name: str, finalizer: str, labels: Mapping[str, str]
+    ) -> None:
+        """Add a finalizer (a strategic merge appends to the list) and labels."""
+        patch = {"metadata": {"finalizers": [finalizer], "labels": dict(labels)}}
+        await self._patch_secret(name, namespace, patch, STRATEGIC)
+
+    @_translated("release Secret protection")
+    async def unprotect_secret(self, namespace: str, name: str, finalizer: str) -> None:
+        patch = {"metadata": {"$deleteFromPrimitiveList/finalizers": [finalizer]}}
+        try:
+            await self._patch_secret(name, namespace, patch, STRATEGIC)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
 
     @_translated("write Secret")
     async def write_secret(
@@ -215,6 +235,20 @@ class KubernetesGateway(KubernetesPort):
             if exc.status == 404:
                 raise NotFoundError(f"{kind.kind} {namespace}/{name} is gone") from None
             raise
+
+    @_translated("read object")
+    async def read_object(self, kind: ResourceKind, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            found = await _json(
+                cast(Any, self._custom).get_namespaced_custom_object(
+                    GROUP, VERSION, namespace, kind.plural, name, **RAW
+                )
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return found
 
     @_translated("list objects")
     async def list_objects(self, kind: ResourceKind, namespace: str) -> list[dict[str, Any]]:

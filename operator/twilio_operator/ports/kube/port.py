@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from twilio_operator.api.credentials import decoded_text
 from twilio_operator.api.models import ResourceKind
 from twilio_operator.api.objects import ObjectRef
 
@@ -24,15 +25,11 @@ class SecretData:
 
     data: Mapping[str, bytes] = field(repr=False)
     annotations: Mapping[str, str]
+    finalizers: frozenset[str] = frozenset()
+    deleting: bool = False
 
     def text(self, key: str) -> str | None:
-        raw = self.data.get(key)
-        if raw is None:
-            return None
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
+        return decoded_text(self.data, key)
 
 
 class KubernetesPort(Protocol):
@@ -47,10 +44,15 @@ class KubernetesPort(Protocol):
     ) -> None: ...
     async def annotate_secret(self, namespace: str, name: str, annotations: Mapping[str, str]) -> None: ...
     async def release_secret(self, namespace: str, name: str, owner_uid: str) -> None: ...
+    async def protect_secret(
+        self, namespace: str, name: str, finalizer: str, labels: Mapping[str, str]
+    ) -> None: ...
+    async def unprotect_secret(self, namespace: str, name: str, finalizer: str) -> None: ...
     async def delete_secret(self, namespace: str, name: str) -> bool: ...
     async def patch_status(
         self, kind: ResourceKind, namespace: str, name: str, status: Mapping[str, Any]
     ) -> None: ...
+    async def read_object(self, kind: ResourceKind, namespace: str, name: str) -> dict[str, Any] | None: ...
     async def list_objects(self, kind: ResourceKind, namespace: str) -> list[dict[str, Any]]: ...
     async def post_event(self, subject: ObjectRef, type_: str, reason: str, message: str) -> None: ...
     async def close(self) -> None: ...

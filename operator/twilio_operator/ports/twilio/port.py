@@ -7,7 +7,8 @@ repeated safely is a property of its operation (see `operations`), not of its na
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from twilio_operator.api.credentials import TwilioCredentials
 from twilio_operator.ports.twilio.values import (
@@ -17,6 +18,7 @@ from twilio_operator.ports.twilio.values import (
     IncomingNumber,
     NumberPage,
     OriginationUrl,
+    Recording,
     Trunk,
 )
 
@@ -31,6 +33,9 @@ class TwilioPort(Protocol):
         self, sid: str, *, friendly_name: str | None, transfer_mode: str | None
     ) -> Trunk: ...
     async def delete_trunk(self, sid: str) -> bool: ...
+    async def update_trunk_settings(self, sid: str, settings: Mapping[str, Any]) -> Trunk: ...
+    async def fetch_recording(self, trunk_sid: str) -> Recording: ...
+    async def update_recording(self, trunk_sid: str, mode: str, trim: str | None) -> Recording: ...
     async def list_credential_lists(self) -> list[CredentialList]: ...
     async def create_credential_list(self, friendly_name: str) -> CredentialList: ...
     async def delete_credential_list(self, sid: str) -> bool: ...

@@ -20,6 +20,17 @@ class Trunk:
     domain_name: str
     friendly_name: str
     transfer_mode: str
+    secure: bool = False
+    cnam_lookup_enabled: bool = False
+    transfer_caller_id: str = "from-transferee"
+    disaster_recovery_url: str | None = None
+    disaster_recovery_method: str | None = None
+
+
+@dataclass(frozen=True)
+class Recording:
+    mode: str
+    trim: str
 
 
 @dataclass(frozen=True)
@@ -62,3 +73,4 @@ class NumberPage:
     numbers: tuple[IncomingNumber, ...]
     total: int
     trunk_of: Mapping[str, str | None] = field(default_factory=dict)  # number SID -> trunk SID
+    phone_numbers: frozenset[str] = frozenset()  # every E.164 number of the account

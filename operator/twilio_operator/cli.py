@@ -24,7 +24,11 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--liveness", default="http://0.0.0.0:8080/healthz", help="liveness endpoint URL ('' = off)"
     )
-    run.add_argument("--standalone", action="store_true", help="no kopf peering (one replica)")
+    run.add_argument(
+        "--standalone",
+        action="store_true",
+        help="no kopf peering (one replica; implied by TWILIO_OPERATOR_LEADER_ELECTION=true)",
+    )
     run.add_argument("--peering", default=None, help="kopf peering object name (with peering enabled)")
     run.add_argument("--verbose", "-v", action="store_true")
     run.add_argument("--quiet", "-q", action="store_true")
@@ -101,11 +105,13 @@ def _run(options: argparse.Namespace) -> int:
     import os
 
     from twilio_operator.handlers.launch import run_kopf
+    from twilio_operator.ports.kube.leader import settings_from_env
 
+    election = settings_from_env()
     args = [f"--namespace={ns}" for ns in options.namespace] or ["--all-namespaces"]
     if options.liveness:
         args.append(f"--liveness={options.liveness}")
-    if options.standalone:
+    if options.standalone or election is not None:  # the Lease decides who acts; kopf peering would write
         args.append("--standalone")
     elif options.peering:
         args.append(f"--peering={options.peering}")
@@ -116,7 +122,7 @@ def _run(options: argparse.Namespace) -> int:
         args.append("--quiet")
     if os.environ.get("TWILIO_OPERATOR_LOG_FORMAT", "text").lower() == "json":
         args.append("--log-format=json")
-    run_kopf(args)
+    run_kopf(args, election)
     return 0
 
 

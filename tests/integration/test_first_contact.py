@@ -13,6 +13,7 @@ from fixtures.kube import (
     condition,
     create,
     events,
+    force_delete_secret,
     get,
     merge_patch,
     provider_spec,
@@ -110,8 +111,21 @@ def test_a_missing_credentials_secret_fails_verification_but_does_not_page_about
     wait_ready(crds, PROVIDERS, namespace, "acme")
     create(crds, NUMBERS, namespace, "line", {"providerRef": {"name": "acme"}, "phoneNumber": FIRST})
     wait_ready(crds, NUMBERS, namespace, "line")
+    # A plain delete leaves the Secret Terminating (in-use protection): still usable, and said so.
     status, _ = crds.request("DELETE", f"/api/v1/namespaces/{namespace}/secrets/twilio-credentials")
     assert status == 200
+    warned = wait_for(
+        lambda: (
+            (o := get(crds, PROVIDERS, namespace, "acme"))
+            and o["status"].get("verificationStatus") == "warning"
+            and o
+        ),
+        what="the deletion reported",
+    )
+    assert any("is being deleted" in d["message"] for d in warned["status"]["verificationDetails"])
+    assert condition(warned)["status"] == "True"
+    # Forcing it away (finalizer removed by hand) loses the credentials.
+    force_delete_secret(crds, namespace, "twilio-credentials")
 
     acme = wait_for(
         lambda: (

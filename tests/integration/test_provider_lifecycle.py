@@ -394,6 +394,7 @@ def test_a_name_too_long_for_the_sip_secret_is_refused_with_the_reason(
     assert status == 201, result
 
 
+@pytest.mark.usefixtures("operator", "credentials")
 def test_twilio_outage_is_retried_with_bounded_call_rate(
     crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: dict
 ) -> None:

@@ -68,12 +68,12 @@ async def reconcile_provider(provider: Provider, deps: Deps) -> Outcome:
         sip_credentials_secret_name=provider.sip_secret_name,
     )
     try:
-        credentials = await read_credentials(provider, deps)
+        credentials, secret_deleting = await read_credentials_and_state(provider, deps)
         if isinstance(credentials, CredentialProblem):
             return await _blocked_on_credentials(writer, credentials)
         twilio = deps.twilio.connect(credentials)
         try:
-            return await _converge(provider, deps, writer, twilio, credentials)
+            return await _converge(provider, deps, writer, twilio, credentials, secret_deleting)
         except TwilioError as error:
             await writer.unfold(c.PROGRESSING)  # what did get done before the failure
             await _record_twilio_failure(writer, error)
@@ -141,16 +141,25 @@ async def _observe_only(
 
 async def read_credentials(provider: Provider, deps: Deps) -> TwilioCredentials | CredentialProblem:
     """The provider's Twilio credentials from its Secret, which is protected while the provider uses it."""
+    credentials, _ = await read_credentials_and_state(provider, deps)
+    return credentials
+
+
+async def read_credentials_and_state(
+    provider: Provider, deps: Deps
+) -> tuple[TwilioCredentials | CredentialProblem, bool]:
+    """The credentials, and whether their Secret is being deleted (kept by in-use protection)."""
     ref = provider.spec.credentials_secret_ref
     secret = await deps.kube.read_secret(provider.namespace, ref.name)
     await protect_credentials(provider, deps, secret)
-    return parse_credentials(
+    credentials = parse_credentials(
         ref,
         provider.namespace,
         secret.data if secret else None,
         provider.spec.account_sid,
         provider.spec.region,
     )
+    return credentials, bool(secret is not None and secret.deleting)
 
 
 async def _blocked_on_credentials(writer: StatusWriter, problem: CredentialProblem) -> Outcome:
@@ -213,7 +222,12 @@ async def _record_twilio_failure(writer: StatusWriter, error: TwilioError) -> No
 
 
 async def _converge(
-    provider: Provider, deps: Deps, writer: StatusWriter, twilio: TwilioPort, credentials: TwilioCredentials
+    provider: Provider,
+    deps: Deps,
+    writer: StatusWriter,
+    twilio: TwilioPort,
+    credentials: TwilioCredentials,
+    secret_deleting: bool = False,
 ) -> Outcome:
     # The number objects are read before Twilio: a count must never combine a Twilio read that is
     # older than the objects (a number attached in between would look detached). One attached after
@@ -221,6 +235,16 @@ async def _converge(
     objects = await number_objects(provider, deps)
     observed = await observe(twilio)
     checks = access_checks(observed)
+    if secret_deleting:
+        ref = provider.spec.credentials_secret_ref.name
+        checks.append(
+            Check(
+                CREDENTIALS_CHECK,
+                "warning",
+                f"Secret {provider.namespace}/{ref} is being deleted; its in-use finalizer keeps it while "
+                "this TwilioProvider references it (delete the provider, or point it at another Secret)",
+            )
+        )
     blocking = first_blocking_error(observed)
     inactive = isinstance(observed.account, Account) and observed.account.status != "active"
     if blocking is not None or inactive:

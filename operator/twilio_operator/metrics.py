@@ -45,6 +45,12 @@ TWILIO_RATE_LIMITED = Counter(f"{PREFIX}_twilio_rate_limited_total", "Twilio ans
 RETRIES = Counter(
     f"{PREFIX}_retries_total", "Attempts that will be retried, by handler and reason.", ["handler", "reason"]
 )
+SECRET_EVENTS = Counter(
+    f"{PREFIX}_secret_events_total",
+    "Secret changes the operator received (only labelled Secrets are watched), by the role of the "
+    "Secret: credentials, sip, or unreferenced.",
+    ["role"],
+)
 log = logging.getLogger(__name__)
 
 

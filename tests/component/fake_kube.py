@@ -44,6 +44,7 @@ class FakeKube:
             data=dict(stored["data"]),
             annotations=dict(stored["annotations"]),
             finalizers=frozenset(stored.get("finalizers", ())),
+            labels=dict(stored.get("labels", {})),
         )
 
     async def write_secret(
@@ -75,6 +76,7 @@ class FakeKube:
     ) -> None:
         self.writes.append(f"protect secret {name}")
         self.secrets[(namespace, name)].setdefault("finalizers", set()).add(finalizer)
+        self.secrets[(namespace, name)].setdefault("labels", {}).update(labels)
 
     async def unprotect_secret(self, namespace: str, name: str, finalizer: str) -> None:
         self.writes.append(f"unprotect secret {name}")

@@ -96,6 +96,7 @@ def _secret_data(secret: Mapping[str, Any]) -> SecretData:
         annotations=dict(meta.get("annotations") or {}),
         finalizers=frozenset(meta.get("finalizers") or ()),
         deleting=bool(meta.get("deletionTimestamp")),
+        labels=dict(meta.get("labels") or {}),
     )
 
 
@@ -164,6 +165,7 @@ class KubernetesGateway(KubernetesPort):
             annotations=dict(meta.get("annotations") or {}),
             finalizers=frozenset(meta.get("finalizers") or ()),
             deleting=bool(meta.get("deletionTimestamp")),
+            labels=dict(meta.get("labels") or {}),
         )
 
     @_translated("protect Secret")

@@ -32,6 +32,7 @@ class SecretData:
     annotations: Mapping[str, str]
     finalizers: frozenset[str] = frozenset()
     deleting: bool = False
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     def text(self, key: str) -> str | None:
         raw = self.data.get(key)

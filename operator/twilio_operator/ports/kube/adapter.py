@@ -321,6 +321,9 @@ class KubernetesGateway(KubernetesPort):
                     # import aiohttp, see .importlinter) is retried; the log names its type.
                     if self._closed:
                         return
+                    if isinstance(error, ApiException) and error.status == 410:
+                        version = ""  # too old to resume from: list again at once
+                        continue
                     failures += 1
                     log.warning("Secret watch (%s) broke: %s", label_selector, _short(error))
                     await asyncio.sleep(min(2.0**failures, WATCH_RETRY_MAX))

@@ -1,4 +1,4 @@
-"""The `twilio-operator` console script: `run`, `emulator`, `crds`."""
+"""The `twilio-operator` console script: `run`, `emulator`, `crds`, `numbers manifest`."""
 
 from __future__ import annotations
 
@@ -42,6 +42,19 @@ def _build_parser() -> argparse.ArgumentParser:
         "--openapi-dir", default=None, help="validate traffic against Twilio's OpenAPI documents in this dir"
     )
 
+    numbers = commands.add_parser("numbers", help="phone-number helpers").add_subparsers(
+        dest="action", required=True
+    )
+    manifest = numbers.add_parser(
+        "manifest",
+        help="print TwilioPhoneNumber manifests for numbers of a provider's account (for kubectl apply -f -)",
+    )
+    manifest.add_argument("provider", help="the TwilioProvider's name")
+    manifest.add_argument("-n", "--namespace", default=None, help="its namespace (default: the kubeconfig's)")
+    manifest.add_argument("--all", action="store_true", help="every number of the account")
+    manifest.add_argument("--match", default=None, help="numbers matching this regular expression")
+    manifest.add_argument("numbers", nargs="*", default=[], help="these E.164 numbers")
+
     crds = commands.add_parser("crds", help="print (or write) the CRDs generated from the models")
     crds.add_argument(
         "--output-dir",
@@ -70,6 +83,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(options)
     if options.command == "crds":
         return _crds(options.output_dir)
+    if options.command == "numbers":
+        from twilio_operator.numbers_cli import print_manifests
+
+        if sum((options.all, options.match is not None, bool(options.numbers))) != 1:
+            print("error: give exactly one of --all, --match REGEX or NUMBER...", file=sys.stderr)
+            return 2
+
+        return print_manifests(
+            options.provider, options.namespace, options.all, options.match, options.numbers
+        )
     raise AssertionError(f"unhandled command {options.command}")
 
 

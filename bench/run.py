@@ -11,6 +11,8 @@ writes bench/results/<YYYY-MM-DD>.json. Scenarios:
   c  scale: N providers at once, 50 ms emulator latency
   d  idle cost per provider per hour (interval 1h) and the cost of one verification round
   e  the floor: a bare kopf operator on the same number of objects (compare with c)
+  h  operator RSS (peak, idle) started cluster-wide with no providers, without and with 1,000
+     unrelated Secrets of 100 KiB each (runs before the others, which leave Secrets behind)
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument(
         "--scenarios",
-        default="a,b,c,d,e",
-        help="comma-separated subset of a,b,c,d,e,f,g (f and g are opt-in)",
+        default="a,b,c,d,e,h",
+        help="comma-separated subset of a,b,c,d,e,f,g,h (f and g are opt-in)",
     )
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--providers", type=int, default=50, help="a: providers per latency (50)")
@@ -68,6 +70,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--shard-providers", type=int, default=2000, help="g: providers per run (one vs two shards)"
     )
+    parser.add_argument("--unrelated-secrets", type=int, default=1000, help="h: unrelated Secrets (1000)")
+    parser.add_argument("--unrelated-secret-kib", type=int, default=100, help="h: size of each, KiB (100)")
+    parser.add_argument("--unrelated-settle", type=float, default=30.0, help="h: RSS sampling after live, s")
     parser.add_argument("--output", type=Path, default=None, help="JSON path (default results/DATE.json)")
     parser.add_argument(
         "--kopf-settings",
@@ -88,6 +93,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         options.scale_providers, options.idle_providers = 50, 20
         options.idle_window, options.round_providers, options.round_window = 10.0, 5, 10.0
         options.numbers, options.shard_providers = 50, 50
+        options.unrelated_secrets, options.unrelated_settle = 100, 10.0
     return options
 
 
@@ -183,6 +189,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
         scenario_scale,
         scenario_verify_rounds,
     )
+    from benchlib.secrets_scenario import scenario_unrelated_secrets
 
     from twilio_operator.testing.controlplane import ControlPlane
 
@@ -228,6 +235,13 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                 options.profile.mkdir(parents=True, exist_ok=True)
             env.background_rps = measure_background(env)
             report["apiserver_background_rps"] = round(env.background_rps, 3)
+            if "h" in chosen:  # first: the other scenarios leave their credentials Secrets behind
+                report["h_unrelated_secrets"] = timed(
+                    "h",
+                    lambda: scenario_unrelated_secrets(
+                        env, options.unrelated_secrets, options.unrelated_secret_kib, options.unrelated_settle
+                    ),
+                )
             if "a" in chosen:
                 runs = [(options.providers, lat) for lat in floats(options.latencies)]
                 runs += [(options.issue_providers, lat) for lat in floats(options.issue_latencies)]
@@ -328,6 +342,11 @@ def goals(report: dict[str, Any]) -> dict[str, Any]:
     if "d_verification_round" in report:
         rounds = report["d_verification_round"]["rounds_per_provider_per_interval"]
         result["one_round_per_interval"] = rounds <= 1.05
+    if "h_unrelated_secrets" in report:
+        h = report["h_unrelated_secrets"]
+        result["unrelated_secrets_cost_at_most_10mb"] = (
+            h["secrets"] >= 1000 and h["peak_delta_mb"] <= 10 and h["idle_delta_mb"] <= 10
+        )
     return result
 
 
@@ -426,6 +445,23 @@ def table(report: dict[str, Any]) -> str:
             "one verification round costs",
             f"Twilio {r['twilio_reads']} reads + {r['twilio_writes']} writes, API {r['apiserver_requests']}, "
             f"CPU {r['operator_cpu_ms']} ms",
+        )
+    if "h_unrelated_secrets" in report:
+        h = report["h_unrelated_secrets"]
+        for key, label in (
+            ("without", "no Secrets"),
+            ("with", f"{h['secrets']} x {h['secret_kib']} KiB Secrets"),
+        ):
+            m = h[key]
+            add(
+                "h",
+                f"operator cluster-wide, no providers, {label}",
+                f"peak {m['peak_rss_mb']} MB, idle {m['idle_rss_mb']} MB",
+            )
+        add(
+            "h",
+            "cost of the unrelated Secrets",
+            f"peak +{h['peak_delta_mb']} MB, idle +{h['idle_delta_mb']} MB",
         )
     for f in report.get("f_numbers", []):
         t = f["twilio"]

@@ -127,7 +127,8 @@ class Emulator(Managed):
 
 class Operator(Managed):
     """`twilio-operator run --standalone` (or the floor: `kopf run --standalone bench/floor_operator.py`)
-    watching one namespace, at the default INFO log level like a production install."""
+    watching one namespace (or, with namespace "", all of them), at the default INFO log level like a
+    production install."""
 
     def __init__(
         self,
@@ -142,18 +143,21 @@ class Operator(Managed):
     ) -> None:
         self.liveness_port = free_port()
         liveness = f"--liveness=http://127.0.0.1:{self.liveness_port}/healthz"
+        scope = f"--namespace={namespace}" if namespace else "--all-namespaces"  # "": cluster-wide
         if floor:
-            argv = [sys.executable, "-m", "kopf", "run", "--standalone", f"--namespace={namespace}"]
+            argv = [sys.executable, "-m", "kopf", "run", "--standalone", scope]
             argv += [liveness, str(FLOOR_MODULE)]
         else:
             # cProfile (when asked) writes its stats when SIGTERM makes kopf return.
             profile = ["-m", "cProfile", "-o", str(profile_path)] if profile_path else []
             argv = [sys.executable, *profile, "-m", "twilio_operator.cli", "run", "--standalone"]
-            argv += [f"--namespace={namespace}", liveness]
+            argv += [scope, liveness]
             if overlay:  # kopf directly, so that bench/settings_overlay.py loads after the handlers
                 argv = [sys.executable, *profile, "-m", "kopf", "run", "--standalone"]
-                argv += [f"--namespace={namespace}", liveness, "-m", "twilio_operator.handlers", str(OVERLAY)]
+                argv += [scope, liveness, "-m", "twilio_operator.handlers", str(OVERLAY)]
         env = {"KUBECONFIG": str(kubeconfig), "TWILIO_OPERATOR_TWILIO_BASE_URL": emulator_url}
+        # What `twilio-operator run` sets for the watches the operator runs itself (kopf run does not).
+        env["TWILIO_OPERATOR_WATCH_NAMESPACES"] = namespace
         # Its /metrics server would bind 0.0.0.0:9090 (shared by every run on the machine): off.
         env["TWILIO_OPERATOR_METRICS_PORT"] = "0"
         env["BENCH_KOPF_SETTINGS"] = overlay

@@ -50,6 +50,12 @@ LEADER = Gauge(
     "With leader election: 1 while this process holds the Lease and runs the operator, 0 while it stands by.",
     ["lease"],
 )
+SECRET_EVENTS = Counter(
+    f"{PREFIX}_secret_events_total",
+    "Secret changes the operator received (only labelled Secrets are watched), by the role of the "
+    "Secret: credentials, sip, or unreferenced.",
+    ["role"],
+)
 log = logging.getLogger(__name__)
 _serving = False
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from twilio_operator.api.models import ResourceKind
 from twilio_operator.api.objects import ObjectRef
-from twilio_operator.ports.kube.port import KubernetesPort, SecretData
+from twilio_operator.ports.kube.port import KubernetesPort, SecretData, SecretEvent
 
 
 class FakeKube:
@@ -43,6 +44,7 @@ class FakeKube:
             data=dict(stored["data"]),
             annotations=dict(stored["annotations"]),
             finalizers=frozenset(stored.get("finalizers", ())),
+            labels=dict(stored.get("labels", {})),
         )
 
     async def write_secret(
@@ -74,6 +76,7 @@ class FakeKube:
     ) -> None:
         self.writes.append(f"protect secret {name}")
         self.secrets[(namespace, name)].setdefault("finalizers", set()).add(finalizer)
+        self.secrets[(namespace, name)].setdefault("labels", {}).update(labels)
 
     async def unprotect_secret(self, namespace: str, name: str, finalizer: str) -> None:
         self.writes.append(f"unprotect secret {name}")
@@ -102,6 +105,12 @@ class FakeKube:
 
     async def post_event(self, subject: ObjectRef, type_: str, reason: str, message: str) -> None:
         self.events.append((subject.name, type_, reason, message))
+
+    async def watch_secrets(self, label_selector: str, namespace: str | None) -> AsyncIterator[SecretEvent]:
+        """No Secret changes: the component tier calls reconciles directly, nothing watches."""
+        self.writes.append(f"watch secrets {label_selector}")
+        await asyncio.Event().wait()
+        yield SecretEvent("ADDED", "", "", SecretData(data={}, annotations={}))  # never reached
 
     async def close(self) -> None:
         return None

@@ -97,6 +97,20 @@ async def test_second_reconcile_makes_no_twilio_writes(world: World) -> None:
     assert world.kube.writes == writes_before
 
 
+async def test_a_removed_credentials_label_is_put_back(world: World) -> None:
+    """The Secret watch selects credentials Secrets by this label; without it a rotated token would
+    go unnoticed until the next verification."""
+    await world.reconcile()
+    stored = world.kube.secrets[(NAMESPACE, CREDENTIALS_SECRET)]
+    assert stored["labels"] == {names.CREDENTIALS_LABEL: "in-use"}
+    stored["labels"] = {}
+
+    await world.reconcile()
+
+    assert stored["labels"] == {names.CREDENTIALS_LABEL: "in-use"}
+    assert world.kube.writes.count(f"protect secret {CREDENTIALS_SECRET}") == 2
+
+
 async def test_lost_status_is_recovered_by_deterministic_names(world: World) -> None:
     """A crash after the creates but before status was written must not create twice."""
     await world.reconcile()

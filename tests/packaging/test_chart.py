@@ -147,7 +147,7 @@ def test_default_render_is_cluster_wide_and_standalone(render: Render) -> None:
         "patch",
         "update",
     }
-    assert verbs_for(role, "", "secrets") == {"get", "list", "watch", "create", "update", "patch", "delete"}
+    assert verbs_for(role, "", "secrets") == {"get", "list", "watch", "create", "patch", "delete"}
     assert verbs_for(role, "", "events") == {"create", "patch"}
     assert verbs_for(role, "events.k8s.io", "events") == {"create", "patch"}
     assert verbs_for(role, "apiextensions.k8s.io", "customresourcedefinitions") == {"get", "list", "watch"}
@@ -381,7 +381,7 @@ def test_deployment_is_hardened(render: Render, values: dict[str, Any]) -> None:
     assert security["capabilities"]["drop"] == ["ALL"]
     assert {"name": "tmp", "mountPath": "/tmp"} in container(objects)["volumeMounts"]
     assert next(v for v in pod["volumes"] if v["name"] == "tmp")["emptyDir"] is not None
-    assert container(objects)["resources"]["limits"]["memory"] == "256Mi"
+    assert container(objects)["resources"]["limits"]["memory"] == "768Mi"
     labels = deployment["metadata"]["labels"]
     for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version"):
         assert key in labels

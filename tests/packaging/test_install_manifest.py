@@ -267,8 +267,9 @@ def test_namespaced_rbac_grants_exactly_the_watched_namespaces(
             for verb in ("get", "patch", "update"):
                 assert sa.can(verb, VOIP, "twilioproviders", ns, subresource="status"), (verb, ns)
                 assert sa.can(verb, VOIP, "twiliophonenumbers", ns, subresource="status"), (verb, ns)
-            for verb in ("get", "list", "watch", "create", "update", "patch", "delete"):
+            for verb in ("get", "list", "watch", "create", "patch", "delete"):
                 assert sa.can(verb, "", "secrets", ns), (verb, ns)
+            assert not sa.can("update", "", "secrets", ns)  # it creates, patches, deletes; never replaces
             assert sa.can("create", "", "events", ns) and sa.can("patch", "events.k8s.io", "events", ns)
             assert sa.can("patch", "kopf.dev", "kopfpeerings", ns)
             assert not sa.can("create", VOIP, "twilioproviders", ns)  # users create them, not the operator

@@ -78,10 +78,12 @@ twilio-operator handlers need (as in kopf's own examples/rbac.yaml).
   resources: [twilioproviders/status, twiliophonenumbers/status]
   verbs: [get, patch, update]
 # Application: reading the customer's credentials Secret (and waking up when it
-# changes) and owning the SIP credentials Secret.
+# changes) and owning the SIP credentials Secret. The operator lists and watches
+# only Secrets carrying its labels, but RBAC cannot grant by label: list and watch
+# stay. It never replaces a Secret (no update): it creates, patches and deletes.
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [get, list, watch, create, update, patch, delete]
+  verbs: [get, list, watch, create, patch, delete]
 {{- end }}
 
 {{- define "twilio-operator.rules.cluster" -}}

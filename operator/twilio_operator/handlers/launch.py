@@ -26,6 +26,9 @@ from twilio_operator.handlers.settings import DEFAULT_METRICS_PORT, METRICS_PORT
 from twilio_operator.ports.kube.leader import ElectionSettings, Elector
 
 HANDLERS_MODULE = "twilio_operator.handlers"
+# The --namespace patterns, comma-separated (empty: all namespaces), for the watches that the
+# operator runs itself rather than through kopf (handlers/secrets.py).
+WATCH_NAMESPACES_ENV = "TWILIO_OPERATOR_WATCH_NAMESPACES"
 
 log = logging.getLogger("twilio_operator.leader")
 
@@ -36,6 +39,9 @@ def run_kopf(options: Sequence[str], election: ElectionSettings | None = None) -
     With `election`, only after this process holds the Lease; the Lease is released once kopf has
     stopped (so nothing writes any more), which lets a standby take over within one retry period.
     """
+    # The Secret watches serve the namespaces kopf serves (handlers/secrets.py reads this).
+    namespaces = [option.split("=", 1)[1] for option in options if option.startswith("--namespace=")]
+    os.environ[WATCH_NAMESPACES_ENV] = ",".join(namespaces)
     if election is None:
         _kopf(options)
         return

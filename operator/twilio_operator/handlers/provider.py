@@ -37,6 +37,29 @@ ACCOUNT_REFUSALS = frozenset({c.AUTH_FAILED, c.ACCOUNT_INACTIVE, c.PERMISSION_DE
 BLOCKED_POLL_SECONDS = 3.0  # how soon a blocked deletion sees the Orphan annotation
 MAX_BLOCKED_ROUNDS = 20  # then kopf's own retry takes over (and re-enters this loop)
 MIN_FIRST_VERIFICATION_DELAY = 5.0  # the create/resume handler does the first round
+# A credentials Secret created after its provider carries none of the labels the Secret watch
+# selects (handlers/secrets.py), so the daemon looks for it: one GET every few seconds at first,
+# then every half minute. Nothing else is polled.
+MISSING_SECRET_POLL = 2.0
+MISSING_SECRET_FAST_FOR = 600.0
+MISSING_SECRET_POLL_SLOW = 30.0
+
+
+def missing_secret_delay(waited: float) -> float:
+    """Seconds until the next look for a missing credentials Secret, `waited` seconds into the wait."""
+    return MISSING_SECRET_POLL if waited < MISSING_SECRET_FAST_FOR else MISSING_SECRET_POLL_SLOW
+
+
+async def note_missing_credentials(provider: Provider, outcome: Outcome, state: OperatorState) -> bool:
+    """After a reconcile: remember (and return) whether the provider waits for a credentials Secret
+    that does not exist."""
+    key = ObjectKey.provider(provider.namespace, provider.name)
+    ref = provider.spec.credentials_secret_ref.name
+    if outcome.blocked and await state.deps.kube.read_secret(provider.namespace, ref) is None:
+        state.missing_credentials.setdefault(key, time.monotonic())
+        return True
+    state.missing_credentials.pop(key, None)
+    return False
 
 
 async def reconcile_locked(provider: Provider, state: OperatorState, siblings: ProvidersByAccount) -> Outcome:
@@ -134,8 +157,14 @@ async def reconcile(
         )
         logger.info("TwilioProvider resumed: verified at %s, nothing to do", provider.status.last_verified_at)
         return
+    state = state_of(memo)
     try:
-        outcome = await reconcile_locked(provider, state_of(memo), kwargs["providers_by_account"])
+        outcome = await reconcile_locked(provider, state, kwargs["providers_by_account"])
+        if await note_missing_credentials(provider, outcome, state):
+            # The daemon looks for the Secret from now on (it may not have started yet).
+            state.wakeups.setdefault(
+                ObjectKey.provider(provider.namespace, provider.name), asyncio.Event()
+            ).set()
     except NotFoundError:
         return
     logger.info("TwilioProvider reconciled: ready=%s %s", outcome.ready, outcome.message)
@@ -149,13 +178,21 @@ async def verify_periodically(
     state = state_of(memo)
     siblings: ProvidersByAccount = kwargs["providers_by_account"]
 
-    async def run_once() -> float:
-        provider = Provider.from_body(dict(body))
-        await reconcile_locked(provider, state, siblings)
-        return next_interval(provider)
-
     meta = body["metadata"]
     key = ObjectKey.provider(meta["namespace"], meta["name"])
+
+    async def run_once() -> float:
+        provider = Provider.from_body(dict(body))
+        since = state.missing_credentials.get(key)
+        if since is not None:
+            ref = provider.spec.credentials_secret_ref.name
+            if await state.deps.kube.read_secret(provider.namespace, ref) is None:
+                return missing_secret_delay(time.monotonic() - since)
+        outcome = await reconcile_locked(provider, state, siblings)
+        if await note_missing_credentials(provider, outcome, state):
+            return MISSING_SECRET_POLL
+        return next_interval(provider)
+
     first = max(MIN_FIRST_VERIFICATION_DELAY, seconds_until_due(Provider.from_body(dict(body))))
     await run_periodically(key, state, stopped, body, logger, first, run_once)
 
@@ -181,6 +218,7 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: A
                 raise
             provider = await _wait_while_blocked(state, provider, wakeup, retry_delay(blocked, failures))
     state.wakeups.pop(key, None)
+    state.missing_credentials.pop(key, None)
     state.forget(provider.uid)
     metrics.STATES.forget(provider.uid)
     logger.info(

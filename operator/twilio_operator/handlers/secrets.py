@@ -1,25 +1,50 @@
-"""kopf glue for Secrets: a change of a provider's credentials Secret, or a SIP Secret that was
-deleted or edited, wakes that provider's daemon at once (no polling)."""
+"""Secrets wake providers: a change of a provider's credentials Secret, or a SIP Secret that was
+deleted or edited, wakes that provider's daemon at once (no polling).
+
+Only the Secrets that carry one of our labels are watched, and the API server does the filtering
+(`KubernetesPort.watch_secrets`): the credentials Secrets the operator protects (labelled by
+provider/protection.py) and the SIP Secrets it writes. kopf's own watch would receive every Secret
+of the cluster, data included, and filter labels afterwards: with 1,000 unrelated Secrets of
+100 KiB (Helm release Secrets look like that) the operator took 800 MB at startup. A credentials
+Secret created after its provider carries no label yet; the provider's daemon looks for it every
+few seconds while its reconcile reports SecretNotFound (handlers/provider.py).
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
+import asyncio
+import contextlib
+import logging
+import os
 from typing import Any
 
 import kopf
 
+from twilio_operator import metrics
 from twilio_operator.api import names
 from twilio_operator.api.credentials import sip_secret_intact
 from twilio_operator.api.errors import KubernetesError
 from twilio_operator.api.models import GROUP, PROVIDER, VERSION
-from twilio_operator.handlers.state import ObjectKey, state_of
+
+# Imported before this module registers its handlers: kopf runs startup handlers in the order they
+# were registered, and ours needs the state that `configure` builds.
+from twilio_operator.handlers import settings as _settings  # noqa: F401
+from twilio_operator.handlers.launch import WATCH_NAMESPACES_ENV
+from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
+from twilio_operator.ports.kube.port import SIP_SECRET_LABELS, SecretEvent
 from twilio_operator.provider.sip_secret import expected_sip_connection
 from twilio_operator.sharding import SHARD
 
+logger = logging.getLogger(__name__)
 CREDENTIALS, SIP = "credentials", "sip"
 # (provider name, provider uid, role, the SIP Secret's expected non-secret keys)
 SecretUse = tuple[str, str, str, tuple[tuple[str, str], ...]]
+SecretIndex = kopf.Index[tuple[str | None, str], SecretUse]
+# Server-side label selectors; a selector cannot say "either label", so there are two watches.
+WATCHED_SELECTORS = (
+    names.CREDENTIALS_LABEL,  # credentials Secrets the operator protects (any value)
+    ",".join(f"{key}={value}" for key, value in SIP_SECRET_LABELS.items()),  # the SIP Secrets it writes
+)
 
 
 @kopf.index(GROUP, VERSION, PROVIDER.plural, id="providers_by_secret", **SHARD)
@@ -43,40 +68,72 @@ async def providers_by_secret(
     return index
 
 
-@kopf.on.event("", "v1", "secrets", id="secret_changed")
-async def secret_changed(
-    type: str | None,
-    namespace: str | None,
-    name: str,
-    body: kopf.Body,
-    memo: kopf.Memo,
-    logger: kopf.Logger,
-    **kwargs: Any,
-) -> None:
-    if type is None or namespace is None:  # the initial listing: resume handlers reconcile everything
-        return
+@kopf.on.startup(id="watch_secrets")
+async def watch_secrets(memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any) -> None:
+    """Start the label-selected Secret watches: one per selector, cluster-wide or per watched
+    namespace (as the operator was started, so the namespaced RBAC of the chart suffices)."""
     state = state_of(memo)
-    providers_by_secret: kopf.Index[tuple[str | None, str], SecretUse] = kwargs["providers_by_secret"]
-    uses = list(providers_by_secret.get((namespace, name), []))
-    meta = body.get("metadata", {})
+    index: SecretIndex = kwargs["providers_by_secret"]  # a live view, filled as providers arrive
+    scopes: list[str | None] = list(watched_namespaces()) or [None]
+    memo.secret_watches = [
+        asyncio.create_task(follow_secrets(state, index, selector, scope), name=f"secrets {selector} {scope}")
+        for selector in WATCHED_SELECTORS
+        for scope in scopes
+    ]
+    logger.info("watching Secrets labelled %s in %s", " or ".join(WATCHED_SELECTORS), scopes)
+
+
+@kopf.on.cleanup(id="stop_secret_watches")
+async def stop_secret_watches(memo: kopf.Memo, **_: Any) -> None:
+    tasks: list[asyncio.Task[None]] = getattr(memo, "secret_watches", [])
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def watched_namespaces() -> tuple[str, ...]:
+    """The namespaces the operator serves; empty means every namespace. A glob pattern (or a
+    negation) cannot be a watch's scope, so it makes the Secret watch cluster-wide."""
+    patterns = tuple(p for p in os.environ.get(WATCH_NAMESPACES_ENV, "").split(",") if p)
+    if any(char in pattern for pattern in patterns for char in "*?[!"):
+        return ()
+    return patterns
+
+
+async def follow_secrets(
+    state: OperatorState, index: SecretIndex, selector: str, namespace: str | None
+) -> None:
+    async for event in state.deps.kube.watch_secrets(selector, namespace):
+        try:
+            await secret_changed(state, index, event)
+        except Exception:
+            # A bug must not end the watch; the next event is handled as usual.
+            logger.exception("cannot handle a change of Secret %s/%s", event.namespace, event.name)
+
+
+async def secret_changed(state: OperatorState, index: SecretIndex, event: SecretEvent) -> None:
+    """Wake the providers that use the Secret; release the in-use finalizer of a protected Secret
+    that no provider references and that is being deleted."""
+    uses = list(index.get((event.namespace, event.name), []))
+    metrics.SECRET_EVENTS.labels(_role_label(uses)).inc()
+    secret = event.secret
     finalizer = state.deps.in_use_finalizer
-    deleting_unused = meta.get("deletionTimestamp") and not any(role == CREDENTIALS for _, _, role, _ in uses)
-    if deleting_unused and finalizer in (meta.get("finalizers") or []):
+    deleting_unused = secret.deleting and not any(role == CREDENTIALS for _, _, role, _ in uses)
+    if deleting_unused and finalizer in secret.finalizers:
         # Protected once, referenced by no provider now (its reference changed, or it is gone).
         try:
-            await state.deps.kube.unprotect_secret(namespace, name, finalizer)
+            await state.deps.kube.unprotect_secret(event.namespace, event.name, finalizer)
         except KubernetesError as error:
-            logger.warning("cannot release Secret %s/%s: %s", namespace, name, error)
+            logger.warning("cannot release Secret %s/%s: %s", event.namespace, event.name, error)
     for provider_name, uid, role, connection in uses:
-        if role == SIP and type != "DELETED" and _intact(body, uid, connection):
+        intact = role == SIP and event.type != "DELETED"
+        if intact and sip_secret_intact(uid, secret.data, secret.annotations, dict(connection)):
             continue  # our own write; nothing to repair
-        state.wake(ObjectKey.provider(namespace, provider_name))
+        state.wake(ObjectKey.provider(event.namespace, provider_name))
 
 
-def _intact(body: kopf.Body, uid: str, connection: tuple[tuple[str, str], ...]) -> bool:
-    try:
-        data = {k: base64.b64decode(v) for k, v in (body.get("data") or {}).items()}
-    except (binascii.Error, ValueError):
-        return False
-    annotations = body.get("metadata", {}).get("annotations") or {}
-    return sip_secret_intact(uid, data, annotations, dict(connection))
+def _role_label(uses: list[SecretUse]) -> str:
+    roles = {role for _, _, role, _ in uses}
+    return CREDENTIALS if CREDENTIALS in roles else SIP if SIP in roles else "unreferenced"

@@ -44,6 +44,9 @@ class OperatorState:
     wakeups: dict[ObjectKey, asyncio.Event] = field(default_factory=dict)
     # (namespace, name) -> what the provider's numbers care about: (ready, trunk SID)
     provider_states: dict[tuple[str, str], tuple[bool, str | None]] = field(default_factory=dict)
+    # providers whose credentials Secret does not exist -> monotonic time since when; their daemons
+    # look for it (a Secret created after its provider has none of the labels the watch selects)
+    missing_credentials: dict[ObjectKey, float] = field(default_factory=dict)
     # (namespace, name) -> the provider's paused annotation as last seen on its watch
     provider_paused: dict[tuple[str, str], str | None] = field(default_factory=dict)
     # account SID -> monotonic time before which its siblings are not woken again

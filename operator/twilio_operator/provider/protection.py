@@ -19,9 +19,13 @@ PROTECTED_LABELS = {names.CREDENTIALS_LABEL: "in-use"}
 
 
 async def protect_credentials(provider: Provider, deps: Deps, secret: SecretData | None) -> None:
-    """Add the finalizer if the Secret exists, lacks it and is not being deleted (the API server
-    refuses new finalizers on an object that is being deleted)."""
-    if secret is None or secret.deleting or deps.in_use_finalizer in secret.finalizers:
+    """Add the finalizer and the label if the Secret exists, lacks either and is not being deleted
+    (the API server refuses new finalizers on an object that is being deleted). The label is what
+    the operator's Secret watch selects by: without it, changes to the Secret go unnoticed."""
+    if secret is None or secret.deleting:
+        return
+    labelled = all(secret.labels.get(key) == value for key, value in PROTECTED_LABELS.items())
+    if deps.in_use_finalizer in secret.finalizers and labelled:
         return
     ref = provider.spec.credentials_secret_ref
     await deps.kube.protect_secret(provider.namespace, ref.name, deps.in_use_finalizer, PROTECTED_LABELS)

@@ -6,12 +6,15 @@ own reason and message (for a 422, the field at fault), so that a reconcile can 
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import binascii
+import contextlib
 import functools
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar, cast
 
@@ -22,7 +25,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from twilio_operator.api.errors import KubernetesError, NotFoundError
 from twilio_operator.api.models import GROUP, VERSION, ResourceKind
 from twilio_operator.api.objects import ObjectRef
-from twilio_operator.ports.kube.port import KubernetesPort, SecretData
+from twilio_operator.ports.kube.port import SIP_SECRET_LABELS, KubernetesPort, SecretData, SecretEvent
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -37,6 +40,8 @@ STRATEGIC = {"_content_type": "application/strategic-merge-patch+json"}
 # Raw JSON instead of model objects: building V1Secret/CoreV1Event parses every timestamp of
 # managedFields, which was a large share of the operator's CPU at a thousand objects.
 RAW = {"_preload_content": False}
+WATCH_SECONDS = 300  # the API server ends each watch request after this; the next one resumes
+WATCH_RETRY_MAX = 60.0  # seconds between attempts while the API server refuses or is away
 
 
 async def _json(call: Awaitable[Any]) -> dict[str, Any]:
@@ -61,6 +66,45 @@ async def connect() -> KubernetesGateway:
     except k8s_config.ConfigException:
         await k8s_config.load_kube_config()
     return KubernetesGateway(k8s.ApiClient())
+
+
+def _key(secret: Mapping[str, Any]) -> tuple[str, str]:
+    meta = secret.get("metadata") or {}
+    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
+
+
+def _version(secret: Mapping[str, Any]) -> str:
+    return str((secret.get("metadata") or {}).get("resourceVersion") or "")
+
+
+def _event(kind: str, secret: Mapping[str, Any]) -> SecretEvent:
+    namespace, name = _key(secret)
+    return SecretEvent(kind, namespace, name, _secret_data(secret))
+
+
+def _secret_data(secret: Mapping[str, Any]) -> SecretData:
+    """A Secret's JSON as SecretData; a value that is not base64 is kept as it came."""
+    meta = secret.get("metadata") or {}
+    data: dict[str, bytes] = {}
+    for key, value in (secret.get("data") or {}).items():
+        try:
+            data[key] = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError, TypeError):
+            data[key] = str(value).encode()
+    return SecretData(
+        data=data,
+        annotations=dict(meta.get("annotations") or {}),
+        finalizers=frozenset(meta.get("finalizers") or ()),
+        deleting=bool(meta.get("deletionTimestamp")),
+        labels=dict(meta.get("labels") or {}),
+    )
+
+
+def _short(error: BaseException) -> str:
+    """What went wrong, without a response body (a Secret's data could be in one)."""
+    if isinstance(error, ApiException):
+        return f"HTTP {error.status} {error.reason or ''}".strip()
+    return type(error).__name__
 
 
 def current_namespace() -> str:
@@ -104,12 +148,14 @@ class KubernetesGateway(KubernetesPort):
 
     def __init__(self, api: k8s.ApiClient) -> None:
         self._api = api
+        self._closed = False  # the Secret watches end quietly once the client is closed
         self._core = k8s.CoreV1Api(api)
         self._custom = k8s.CustomObjectsApi(api)
         # (uid, reason, message) -> (event name, count, first seen, last posted)
         self._recent_events: dict[tuple[str, str, str], tuple[str, int, float]] = {}
 
     async def close(self) -> None:
+        self._closed = True
         await self._api.close()
 
     # ---- Secrets
@@ -128,6 +174,7 @@ class KubernetesGateway(KubernetesPort):
             annotations=dict(meta.get("annotations") or {}),
             finalizers=frozenset(meta.get("finalizers") or ()),
             deleting=bool(meta.get("deletionTimestamp")),
+            labels=dict(meta.get("labels") or {}),
         )
 
     @_translated("protect Secret")
@@ -161,7 +208,7 @@ class KubernetesGateway(KubernetesPort):
             "name": name,
             "namespace": namespace,
             "annotations": dict(annotations),
-            "labels": {"app.kubernetes.io/managed-by": COMPONENT},
+            "labels": dict(SIP_SECRET_LABELS),
         }
         if owner is not None:
             metadata["ownerReferences"] = [owner.owner_reference()]
@@ -229,6 +276,103 @@ class KubernetesGateway(KubernetesPort):
                 return False
             raise
         return True
+
+    # ---- Secret watch
+
+    async def watch_secrets(self, label_selector: str, namespace: str | None) -> AsyncIterator[SecretEvent]:
+        """List, then watch from the listing's resourceVersion, with the selector applied by the API
+        server: only matching Secrets ever reach this process. A 410 Gone (or any broken stream that
+        cannot resume) lists again, and what changed in the gap is reported against the
+        resourceVersions seen so far (one short string per matching Secret)."""
+        known: dict[tuple[str, str], str] = {}
+        listed = False
+        failures = 0
+        while not self._closed:
+            try:
+                listing = await _json(self._list_secrets(label_selector, namespace, RAW))
+            except Exception as error:  # as for the stream below
+                if self._closed:
+                    return
+                failures += 1
+                log.warning("cannot list Secrets (%s): %s", label_selector, _short(error))
+                await asyncio.sleep(min(2.0**failures, WATCH_RETRY_MAX))
+                continue
+            current = {_key(item): _version(item) for item in listing.get("items") or []}
+            if listed:  # a relisting: report what changed while no watch was open
+                for item in listing.get("items") or []:
+                    if known.get(_key(item)) != _version(item):
+                        yield _event("MODIFIED" if _key(item) in known else "ADDED", item)
+                for gone in known.keys() - current.keys():
+                    yield SecretEvent("DELETED", gone[0], gone[1], SecretData(data={}, annotations={}))
+            known, listed = current, True
+            version = str((listing.get("metadata") or {}).get("resourceVersion") or "")
+            del listing
+            # Watch until the server says the version is too old (then list again).
+            while version and not self._closed:
+                try:
+                    stream = self._stream_secrets(label_selector, namespace, version)
+                    async with contextlib.aclosing(stream):
+                        async for kind, item in stream:
+                            failures = 0
+                            if kind == "ERROR":
+                                version = ""  # 410 Gone or similar: list again
+                                break
+                            version = _version(item) or version
+                            if kind == "BOOKMARK":
+                                continue
+                            if kind == "DELETED":
+                                known.pop(_key(item), None)
+                            else:
+                                known[_key(item)] = _version(item)
+                            yield _event(kind, item)
+                except Exception as error:
+                    # Whatever breaks a stream (aiohttp's own errors included: this module must not
+                    # import aiohttp, see .importlinter) is retried; the log names its type.
+                    if self._closed:
+                        return
+                    if isinstance(error, ApiException) and error.status == 410:
+                        version = ""  # too old to resume from: list again at once
+                        continue
+                    failures += 1
+                    log.warning("Secret watch (%s) broke: %s", label_selector, _short(error))
+                    await asyncio.sleep(min(2.0**failures, WATCH_RETRY_MAX))
+                    if failures > 3:
+                        version = ""
+
+    def _list_secrets(self, label_selector: str, namespace: str | None, extra: Mapping[str, Any]) -> Any:
+        core = cast(Any, self._core)
+        if namespace is None:
+            return core.list_secret_for_all_namespaces(label_selector=label_selector, **extra)
+        return core.list_namespaced_secret(namespace, label_selector=label_selector, **extra)
+
+    async def _stream_secrets(
+        self, label_selector: str, namespace: str | None, version: str
+    ) -> AsyncGenerator[tuple[str, dict[str, Any]]]:
+        """(event type, object) of one watch request, parsed line by line as the bytes arrive."""
+        options = {
+            **RAW,
+            "watch": True,
+            "resource_version": version,
+            "allow_watch_bookmarks": True,
+            "timeout_seconds": WATCH_SECONDS,
+            "_request_timeout": WATCH_SECONDS + 30,
+        }
+        response = await self._list_secrets(label_selector, namespace, options)
+        try:
+            if not 200 <= response.status < 300:
+                error = ApiException(status=response.status, reason=response.reason)
+                error.body = (await response.read()).decode("utf-8", "replace")
+                raise error
+            pending = b""
+            async for chunk in response.content.iter_any():
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    if line.strip():
+                        event = json.loads(line)
+                        yield str(event.get("type")), event.get("object") or {}
+        finally:
+            response.release()
 
     # ---- custom objects
 

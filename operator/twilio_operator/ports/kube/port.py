@@ -1,8 +1,11 @@
 """The narrow async port to Kubernetes: Secrets, status and Events.
 
-kopf owns the watches and the handler protocol (finalizers, progress). This port does the writes
-that a reconcile needs in the middle of its work, such as the SIP password Secret before Twilio is
-called and a SID in status right after Twilio created it, which kopf's end-of-handler patch cannot do.
+kopf owns the watches of our own kinds and the handler protocol (finalizers, progress). This port
+does the writes that a reconcile needs in the middle of its work, such as the SIP password Secret
+before Twilio is called and a SID in status right after Twilio created it, which kopf's end-of-handler
+patch cannot do. It also watches Secrets by label (`watch_secrets`): kopf filters labels only after
+it has received every Secret, data included, which costs memory in proportion to all the Secrets of
+the cluster.
 
 Contract: non-blocking; the API server's refusals arrive as `KubernetesError` (with its reason and
 message), a status patch of a vanished object as `NotFoundError`; Events are best effort.
@@ -10,13 +13,16 @@ message), a status patch of a vanished object as `NotFoundError`; Events are bes
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from twilio_operator.api.credentials import decoded_text
 from twilio_operator.api.models import ResourceKind
 from twilio_operator.api.objects import ObjectRef
+
+# The labels of the Secrets the operator writes (its SIP Secrets), also what it watches them by.
+SIP_SECRET_LABELS = {"app.kubernetes.io/managed-by": "twilio-operator"}
 
 
 @dataclass(frozen=True)
@@ -27,9 +33,22 @@ class SecretData:
     annotations: Mapping[str, str]
     finalizers: frozenset[str] = frozenset()
     deleting: bool = False
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     def text(self, key: str) -> str | None:
         return decoded_text(self.data, key)
+
+
+@dataclass(frozen=True)
+class SecretEvent:
+    """One change of a watched Secret: `ADDED`, `MODIFIED` or `DELETED`. After a broken watch the
+    Secrets are listed again and what changed meanwhile is reported the same way; the first listing
+    is not reported (whoever starts the watch reads what it needs)."""
+
+    type: str
+    namespace: str
+    name: str
+    secret: SecretData
 
 
 class KubernetesPort(Protocol):
@@ -54,5 +73,10 @@ class KubernetesPort(Protocol):
     ) -> None: ...
     async def read_object(self, kind: ResourceKind, namespace: str, name: str) -> dict[str, Any] | None: ...
     async def list_objects(self, kind: ResourceKind, namespace: str) -> list[dict[str, Any]]: ...
+    def watch_secrets(self, label_selector: str, namespace: str | None) -> AsyncIterator[SecretEvent]:
+        """Changes of the Secrets matching `label_selector` (server-side), in `namespace` or, with
+        None, in every namespace. Runs until closed; reconnects and lists again by itself."""
+        ...
+
     async def post_event(self, subject: ObjectRef, type_: str, reason: str, message: str) -> None: ...
     async def close(self) -> None: ...

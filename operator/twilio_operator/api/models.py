@@ -57,7 +57,7 @@ SECRET_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
 
 DeletionPolicy = Literal["Delete", "Orphan"]
 VerificationStatus = Literal["pending", "verified", "warning", "failed"]
-CheckStatus = Literal["passed", "warning", "failed"]
+CheckStatus = Literal["passed", "warning", "failed", "skipped"]
 ConditionStatus = Literal["True", "False", "Unknown"]
 
 
@@ -238,7 +238,10 @@ class VerificationDetail(_Model):
     """The result of one verification check."""
 
     check_name: str = Field(description="Which check ran, e.g. accountActive.")
-    status: CheckStatus = Field(description="passed, warning or failed.")
+    status: CheckStatus = Field(
+        description="passed, warning, failed, or skipped (the credentials may not make that check; "
+        "the message says why)."
+    )
     message: str = Field(default="", description="What the check found.")
     timestamp: str = Field(description="When the check ran (RFC 3339).")
     details: dict[str, str] = Field(default_factory=dict, description="Extra facts the check collected.")

@@ -1,0 +1,77 @@
+"""The reconcile against what real Twilio does and our earlier guesses did not model (issue 14):
+API key types, suspended accounts that can still read themselves."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from twilio_operator.api.errors import TwilioError
+from twilio_operator.api.models import CredentialsSecretRef
+
+from .conftest import CREDENTIALS_SECRET, NAMESPACE, World
+
+
+def use_api_key(world: World, key: dict[str, str]) -> None:
+    world.kube.put_secret(NAMESPACE, CREDENTIALS_SECRET, {"keySid": key["sid"], "keySecret": key["secret"]})
+    ref = CredentialsSecretRef(
+        name=CREDENTIALS_SECRET, api_key_sid_key="keySid", api_key_secret_key="keySecret"
+    )
+    spec = world.provider.spec.model_copy(update={"credentials_secret_ref": ref})
+    world.provider = replace(world.provider, spec=spec)
+
+
+def conditions(world: World) -> dict[str, tuple[str, str]]:
+    return {c.type: (c.status, c.reason) for c in world.status.conditions}
+
+
+def details(world: World) -> dict[str, tuple[str, str]]:
+    return {d.check_name: (d.status, d.message) for d in world.status.verification_details}
+
+
+async def test_standard_key_provisions_and_says_what_it_could_not_check(world: World) -> None:
+    use_api_key(world, world.emulator.add_api_key(world.account["sid"], type="standard"))
+
+    outcome = await world.reconcile()
+
+    assert outcome.ready, outcome.message
+    assert conditions(world)["Ready"] == ("True", "Provisioned")
+    assert details(world)["accountActive"] == (
+        "skipped",
+        "a Standard API key cannot read the account; use a Main key or the Auth Token to verify "
+        "account status",
+    )
+    assert details(world)["sipTrunkingAccess"][0] == "passed"
+    assert world.status.verification_status == "verified"
+    assert world.status.trunk_sid
+
+
+async def test_restricted_key_without_a_permission_is_permission_denied(world: World) -> None:
+    permissions = [
+        "/twilio/trunking/trunks/read",
+        "/twilio/api/sip/credential-lists/read",
+        "/twilio/api/incoming-phone-numbers/read",
+    ]
+    key = world.emulator.add_api_key(world.account["sid"], type="restricted", permissions=permissions)
+    use_api_key(world, key)
+
+    with pytest.raises(TwilioError) as failure:
+        await world.reconcile()
+
+    assert failure.value.permission_denied
+    ready = next(c for c in world.status.conditions if c.type == "Ready")
+    assert ready.reason == "PermissionDenied"
+    assert "create SIP trunk" in ready.message and "70051" in ready.message
+    assert world.account_state()["trunks"] == []
+
+
+@pytest.mark.parametrize("mode", ["reject", "readable"])
+async def test_suspended_account_is_account_inactive_in_both_modes(world: World, mode: str) -> None:
+    world.emulator.patch_account(world.account["sid"], status="suspended", suspension_mode=mode)
+
+    with pytest.raises(TwilioError):
+        await world.reconcile()
+
+    assert conditions(world)["Ready"] == ("False", "AccountInactive")
+    assert conditions(world)["CredentialsVerified"] == ("False", "AccountInactive")

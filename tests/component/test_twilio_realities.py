@@ -75,3 +75,18 @@ async def test_suspended_account_is_account_inactive_in_both_modes(world: World,
 
     assert conditions(world)["Ready"] == ("False", "AccountInactive")
     assert conditions(world)["CredentialsVerified"] == ("False", "AccountInactive")
+
+
+async def test_ready_at_a_concurrency_limit_of_one_with_100ms_latency(world: World) -> None:
+    """New Twilio accounts have been limited to one request in flight: the adaptive bound must get
+    every step through (verification alone fires four parallel reads)."""
+    world.emulator.patch_account(world.account["sid"], concurrency_limit=1)
+    world.emulator.configure(latency_ms=100)
+
+    outcome = await world.reconcile()
+
+    assert outcome.ready, outcome.message
+    refused = [r for r in world.emulator.requests() if r["status"] == 429]
+    assert refused, "the limit was never hit: the test proves nothing"
+    assert len(refused) <= 6, f"{len(refused)} refusals: the bound did not settle"
+    assert (await world.reconcile()).ready

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from twilio.rest import Client
 
 from twilio_operator.api.errors import TwilioError
 from twilio_operator.api.models import CredentialsSecretRef
@@ -90,3 +91,58 @@ async def test_ready_at_a_concurrency_limit_of_one_with_100ms_latency(world: Wor
     assert refused, "the limit was never hit: the test proves nothing"
     assert len(refused) <= 6, f"{len(refused)} refusals: the bound did not settle"
     assert (await world.reconcile()).ready
+
+
+def fill_trunks(client: Client, count: int) -> None:
+    """`count` trunks made by someone else in the account."""
+    for i in range(count):
+        client.trunking.v1.trunks.create(domain_name=f"other-{i}.pstn.twilio.com")
+
+
+def ready_condition(world: World) -> tuple[str, str, str]:
+    ready = next(c for c in world.status.conditions if c.type == "Ready")
+    return ready.status, ready.reason, ready.message
+
+
+async def test_the_101st_trunk_is_quota_exceeded_and_leaves_nothing(
+    world: World, twilio_client: Client
+) -> None:
+    fill_trunks(twilio_client, 100)
+    seq = world.last_seq()
+
+    for _ in range(2):  # a retry must not walk through new domain names
+        with pytest.raises(TwilioError):
+            await world.reconcile()
+
+    status, reason, message = ready_condition(world)
+    assert (status, reason) == ("False", "QuotaExceeded")
+    assert "100 SIP trunks" in message and "allows 100" in message
+    state = world.account_state()
+    assert len(state["trunks"]) == 100 and state["credential_lists"] == []
+    posts = [r for r in world.emulator.requests(since=seq) if r["method"] == "POST"]
+    assert [(r["path"], r["status"]) for r in posts] == [("/v1/Trunks", 400)] * 2  # one domain, twice
+
+
+async def test_trial_account_gets_one_trunk(world: World, twilio_client: Client) -> None:
+    world.emulator.patch_account(world.account["sid"], type="Trial")
+    fill_trunks(twilio_client, 1)
+
+    with pytest.raises(TwilioError):
+        await world.reconcile()
+
+    status, reason, message = ready_condition(world)
+    assert (status, reason) == ("False", "QuotaExceeded")
+    assert "trial account" in message and "allows 1" in message
+    assert world.account_state()["credential_lists"] == []
+
+
+async def test_the_101st_credential_list_is_quota_exceeded(world: World, twilio_client: Client) -> None:
+    for i in range(100):
+        twilio_client.sip.credential_lists.create(friendly_name=f"other {i}")
+
+    with pytest.raises(TwilioError):
+        await world.reconcile()
+
+    status, reason, message = ready_condition(world)
+    assert (status, reason) == ("False", "QuotaExceeded")
+    assert "100 credential lists" in message

@@ -31,6 +31,7 @@ ACCOUNT_INACTIVE = "AccountInactive"
 PERMISSION_DENIED = "PermissionDenied"
 TWILIO_UNAVAILABLE = "TwilioUnavailable"
 TWILIO_REJECTED = "TwilioRejected"
+QUOTA_EXCEEDED = "QuotaExceeded"  # an account quota of Twilio (trunks, credential lists) is reached
 STORED = "Stored"
 DELETION_BLOCKED = "DeletionBlocked"
 # Events of provisioning and repair steps.

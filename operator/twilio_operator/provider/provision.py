@@ -8,12 +8,12 @@ from collections.abc import Awaitable
 from typing import Any
 
 from twilio_operator.api import conditions as c
-from twilio_operator.api import names
+from twilio_operator.api import names, quotas
 from twilio_operator.api.errors import ErrorKind, TwilioError
 from twilio_operator.api.models import OriginationUri
 from twilio_operator.api.regions import client_region
 from twilio_operator.ports.twilio.port import TwilioPort
-from twilio_operator.ports.twilio.values import CredentialList, OriginationUrl, Trunk
+from twilio_operator.ports.twilio.values import Account, CredentialList, OriginationUrl, Trunk
 from twilio_operator.provider.checks import Observed
 from twilio_operator.provider.resource import Provider
 from twilio_operator.provider.status import StatusWriter
@@ -26,16 +26,26 @@ async def ensure_trunk_and_list(
     provider: Provider, writer: StatusWriter, twilio: TwilioPort, observed: Observed
 ) -> tuple[Trunk, CredentialList]:
     assert isinstance(observed.trunks, list) and isinstance(observed.lists, list)
-    found_trunk = _find_trunk(provider, observed.trunks)
-    found_list = _find_credential_list(provider, observed.lists)
-
-    async def trunk() -> Trunk:
-        return found_trunk or await _create_trunk(provider, writer, twilio)
-
-    async def credential_list() -> CredentialList:
-        return found_list or await _create_credential_list(provider, writer, twilio)
-
-    return await asyncio.gather(trunk(), credential_list())
+    account_type = observed.account.type if isinstance(observed.account, Account) else None
+    # The trunk first, then the list: a trunk refused (a quota, most likely) must not leave a new
+    # credential list behind.
+    trunk = _find_trunk(provider, observed.trunks)
+    if trunk is None:
+        try:
+            trunk = await _create_trunk(provider, writer, twilio)
+        except TwilioError as error:
+            raise quotas.as_quota_error(
+                error, quotas.TRUNKS, len(observed.trunks), account_type, provider.spec.account_sid
+            ) from None
+    credential_list = _find_credential_list(provider, observed.lists)
+    if credential_list is None:
+        try:
+            credential_list = await _create_credential_list(provider, writer, twilio)
+        except TwilioError as error:
+            raise quotas.as_quota_error(
+                error, quotas.CREDENTIAL_LISTS, len(observed.lists), account_type, provider.spec.account_sid
+            ) from None
+    return trunk, credential_list
 
 
 def _find_trunk(provider: Provider, trunks: list[Trunk]) -> Trunk | None:

@@ -402,6 +402,16 @@ class TwilioPhoneNumberStatus(_Status):
     trunk_sid: str | None = Field(default=None, description="Trunk the number is attached to.")
     capabilities: PhoneCapabilities | None = Field(default=None, description="The number's capabilities.")
     agent: str | None = Field(default=None, description="The agent that answers the number.")
+    voice_region: str | None = Field(
+        default=None,
+        description="The number's inbound processing region as last verified in Twilio (set for ie1 "
+        "and au1 providers, whose trunk lives in that region).",
+    )
+    previous_voice_region: str | None = Field(
+        default=None,
+        description="The number's inbound processing region before the operator changed it (us1 when "
+        "it was never set); restored when the number is detached.",
+    )
 
 
 # --------------------------------------------------------------------------- helpers

@@ -414,6 +414,20 @@ class TwilioAccount(TwilioPort):
             lambda: self._client.routes.v2.trunks(domain_name).update_async(voice_region=region),
         )
 
+    async def fetch_number_voice_region(self, phone_number: str) -> str | None:
+        """None: never set, which Twilio answers with 404 and which means us1."""
+        r = await self._fetch_or_none(
+            op.FETCH_NUMBER_VOICE_REGION, self._client.routes.v2.phone_numbers(phone_number).fetch_async
+        )
+        return str(r.voice_region) if r is not None and r.voice_region else None
+
+    async def update_number_voice_region(self, phone_number: str, region: str) -> str:
+        r = await self._call(
+            op.UPDATE_NUMBER_VOICE_REGION,
+            lambda: self._client.routes.v2.phone_numbers(phone_number).update_async(voice_region=region),
+        )
+        return str(r.voice_region or region)
+
 
 def _trunk(t: Any) -> Trunk:
     return Trunk(

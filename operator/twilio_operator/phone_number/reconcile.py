@@ -265,7 +265,7 @@ async def release_number(number: PhoneNumber, provider: ProviderView | None, dep
         return (
             f"left {found.phone_number} on {found.trunk_sid}: not a trunk of TwilioProvider {provider.name}"
         )
-    await twilio.set_number_trunk(found.sid, None)
+    await twilio.detach_number(found.sid, found.trunk_sid)
     previous, ours = number.status.previous_voice_region, client_region(provider.spec.region)
     if ours is not None and previous is not None and previous != ours:
         await twilio.update_number_voice_region(found.phone_number, previous)

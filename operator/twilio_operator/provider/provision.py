@@ -19,7 +19,6 @@ from twilio_operator.provider.resource import Provider
 from twilio_operator.provider.status import StatusWriter
 
 MAX_DOMAIN_ATTEMPTS = 5
-ALREADY_ATTACHED = 20409  # Twilio: "Credential list is already associated with this trunk"
 
 
 async def ensure_trunk_and_list(
@@ -124,9 +123,13 @@ async def ensure_list_attached(
     try:
         await twilio.attach_credential_list(trunk.sid, cl.sid)
     except TwilioError as error:
-        if error.code != ALREADY_ATTACHED:
+        # Attached by a concurrent reconcile meanwhile? Judged by listing again, not by the code:
+        # Twilio documents none for "already attached".
+        if error.kind is not ErrorKind.REJECTED or cl.sid not in await twilio.list_trunk_credential_lists(
+            trunk.sid
+        ):
             raise
-        return f"credential list {cl.sid} is attached"  # by a concurrent reconcile meanwhile
+        return f"credential list {cl.sid} is attached"
     await writer.event(
         "Normal", c.CREDENTIAL_LIST_ATTACHED, f"attached credential list {cl.sid} to trunk {trunk.sid}"
     )

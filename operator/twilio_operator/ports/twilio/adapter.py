@@ -400,6 +400,19 @@ class TwilioAccount(TwilioPort):
         )
         return _number(n)
 
+    async def detach_number(self, number_sid: str, trunk_sid: str) -> None:
+        """Take the number off the trunk. `TrunkSid=""` on the number works in every region, but the
+        API's own pattern forbids the empty value; if Twilio refuses it, the trunk's PhoneNumbers
+        subresource is used instead (which IE1 does not offer: there the refusal stands)."""
+        try:
+            await self.set_number_trunk(number_sid, None)
+        except TwilioError as error:
+            if error.kind is not ErrorKind.REJECTED:
+                raise
+            await self._delete(
+                op.REMOVE_TRUNK_NUMBER, self._trunks(trunk_sid).phone_numbers(number_sid).delete_async
+            )
+
     # ---- routes
 
     async def fetch_voice_region(self, domain_name: str) -> str | None:

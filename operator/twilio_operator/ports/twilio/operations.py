@@ -63,3 +63,6 @@ FETCH_NUMBER_VOICE_REGION = _read(
 UPDATE_NUMBER_VOICE_REGION = _write(
     "set the phone number's inbound processing region", "set_the_phone_number_s_voice_region", idempotent=True
 )
+REMOVE_TRUNK_NUMBER = _write(
+    "remove phone number from trunk", "remove_phone_number_from_trunk", idempotent=True
+)

@@ -9,7 +9,7 @@ import pytest
 from twilio.rest import Client
 
 from twilio_operator.api.errors import TwilioError
-from twilio_operator.api.models import CredentialsSecretRef
+from twilio_operator.api.models import CredentialsSecretRef, OriginationUri
 
 from .conftest import CREDENTIALS_SECRET, NAMESPACE, World
 
@@ -146,3 +146,19 @@ async def test_the_101st_credential_list_is_quota_exceeded(world: World, twilio_
     status, reason, message = ready_condition(world)
     assert (status, reason) == ("False", "QuotaExceeded")
     assert "100 credential lists" in message
+
+
+async def test_a_normalised_origination_url_is_not_rewritten(world: World, twilio_client: Client) -> None:
+    """If Twilio rewrote a sip_url (case, parameter order), the operator must not loop on it."""
+    uri = {"sipUrl": "sip:Agents.Example.com;transport=TCP", "priority": 10, "weight": 10, "enabled": True}
+    world.with_spec(origination_uris=[OriginationUri.model_validate(uri)])
+    assert (await world.reconcile()).ready
+    [url] = twilio_client.trunking.v1.trunks(world.status.trunk_sid).origination_urls.list()
+    twilio_client.trunking.v1.trunks(world.status.trunk_sid).origination_urls(url.sid).update(
+        sip_url="sip:agents.example.com;transport=tcp"
+    )
+    seq = world.last_seq()
+
+    assert (await world.reconcile()).ready
+
+    assert world.writes_since(seq) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from dataclasses import replace
 from typing import Any
 
 from twilio_operator.api import conditions as c
@@ -12,6 +13,7 @@ from twilio_operator.api import names, quotas
 from twilio_operator.api.errors import ErrorKind, TwilioError
 from twilio_operator.api.models import OriginationUri
 from twilio_operator.api.regions import client_region
+from twilio_operator.api.sip import normalize_sip_url
 from twilio_operator.ports.twilio.port import TwilioPort
 from twilio_operator.ports.twilio.values import Account, CredentialList, OriginationUrl, Trunk
 from twilio_operator.provider.checks import Observed
@@ -165,20 +167,23 @@ async def ensure_origination_urls(
     provider: Provider, writer: StatusWriter, twilio: TwilioPort, trunk: Trunk
 ) -> None:
     """Make the trunk's origination URLs exactly the spec's, matched by SIP URL."""
-    wanted = {u.sip_url: u for u in provider.spec.origination_uris}
+    # Matched by normal form (api/sip.py): a server that rewrites the URL must not cause a loop.
+    wanted = {normalize_sip_url(u.sip_url): u for u in provider.spec.origination_uris}
     listed = (wanted or provider.status.trunk_sid) and trunk.sid not in writer.created_now
     existing = await twilio.list_origination_urls(trunk.sid) if listed else []
-    by_url = {o.sip_url: o for o in existing}
+    by_url = {normalize_sip_url(o.sip_url): o for o in existing}
     work: list[Awaitable[Any]] = []
-    for sip_url, spec in wanted.items():
-        desired = _origination(provider, spec, by_url[sip_url].sid if sip_url in by_url else "")
-        current = by_url.get(sip_url)
+    for key, spec in wanted.items():
+        current = by_url.get(key)
         if current is None:
-            work.append(twilio.create_origination_url(trunk.sid, desired))
-        elif current != desired:
+            work.append(twilio.create_origination_url(trunk.sid, _origination(provider, spec, "")))
+            continue
+        # Keep the server's own spelling of the URL: only a real difference is written.
+        desired = replace(_origination(provider, spec, current.sid), sip_url=current.sip_url)
+        if current != desired:
             work.append(twilio.update_origination_url(trunk.sid, desired))
     work += [
-        twilio.delete_origination_url(trunk.sid, o.sid) for url, o in by_url.items() if url not in wanted
+        twilio.delete_origination_url(trunk.sid, o.sid) for key, o in by_url.items() if key not in wanted
     ]
     if work:
         await asyncio.gather(*work)

@@ -57,3 +57,17 @@ async def test_slots_respect_the_bound() -> None:
 
     await asyncio.gather(*(one() for _ in range(10)))
     assert peak == 2 and limits.in_flight == 0
+
+
+def test_probes_less_often_when_refused_at_the_same_bound_again() -> None:
+    limits = AccountLimits(8)
+    limits.throttled(time.monotonic(), retry_after=0.0, concurrent=1)
+    gaps = []
+    for _ in range(4):
+        successes = 0
+        while limits.bound < 2:
+            limits.succeeded()
+            successes += 1
+        gaps.append(successes)
+        limits.throttled(time.monotonic(), retry_after=0.0, concurrent=1)  # refused at 2 again
+    assert gaps[1] > gaps[0] and gaps[3] > 4 * gaps[1] / 2

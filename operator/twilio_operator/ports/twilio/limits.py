@@ -19,7 +19,8 @@ from contextlib import asynccontextmanager
 
 # Successes needed, per unit of bound, to grow by one: below the last refused bound, and probing it.
 GROWTH_WINDOWS = 1.0
-PROBE_WINDOWS = 16.0
+PROBE_WINDOWS = 16.0  # doubled each time a probe is refused at the same bound again, up to the maximum
+MAX_PROBE_WINDOWS = 256.0
 FORGET_REFUSAL_AFTER = 300.0  # seconds without a 429 after which the last refused bound is forgotten
 
 
@@ -34,6 +35,7 @@ class AccountLimits:
         self.refused_bound: int | None = None  # the bound at which Twilio last refused a request
         self._refused_at = 0.0
         self._decreased_at = -1.0
+        self._probe_windows = PROBE_WINDOWS
         self._changed = asyncio.Condition()
 
     @property
@@ -59,8 +61,9 @@ class AccountLimits:
     def succeeded(self) -> None:
         if self.refused_bound is not None and time.monotonic() - self._refused_at > FORGET_REFUSAL_AFTER:
             self.refused_bound = None
+            self._probe_windows = PROBE_WINDOWS
         probing = self.refused_bound is not None and self.bound + 1 >= self.refused_bound
-        windows = PROBE_WINDOWS if probing else GROWTH_WINDOWS
+        windows = self._probe_windows if probing else GROWTH_WINDOWS
         self.limit = min(float(self.ceiling), self.limit + 1.0 / (windows * self.bound))
 
     def throttled(self, sent_at: float, retry_after: float | None, concurrent: int | None) -> None:
@@ -75,5 +78,8 @@ class AccountLimits:
         if concurrent is not None and concurrent > 0:
             target = min(target, float(concurrent))
         self.limit = max(1.0, target)
+        # Refused at the same bound as last time: Twilio's limit sits just below it; probe it less often.
+        same = before == self.refused_bound
+        self._probe_windows = min(MAX_PROBE_WINDOWS, self._probe_windows * 2) if same else PROBE_WINDOWS
         self.refused_bound = before
         self._refused_at = self._decreased_at = now

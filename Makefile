@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create .venv and install the project with its dev/test extras
 
-controlplane: ## build (or reuse) kube-apiserver, kube-controller-manager, etcd and kubectl from their Go modules
+controlplane: ## kube-apiserver, etcd, kubectl: envtest download, else Go build (CONTROLPLANE_SOURCE=build); kube-controller-manager: Go build
 	bash hack/controlplane/build.sh
 
 openapi: ## fetch Twilio's OpenAPI documents for the contract tests (cached)
@@ -94,7 +94,8 @@ e2e: venv ## kind end-to-end test (needs a Docker daemon, kind and kubectl)
 	@bash hack/e2e-preflight.sh
 	$(BIN)/pytest tests/e2e -m e2e $(PYTEST_ARGS)
 
-demo: venv controlplane openapi ## the operator end to end on this machine (control plane + emulator); KEEP=1 keeps it running
+demo: venv openapi ## the operator end to end on this machine (control plane + emulator); KEEP=1 keeps it running
+	bash hack/controlplane/build.sh etcd kube-apiserver kubectl
 	$(BIN)/python hack/demo.py $(if $(KEEP),--keep)
 
 # ---- benchmarks (not part of `make test`): BENCH_ARGS="--quick" or "--scenarios a,b --providers 20"

@@ -10,7 +10,7 @@ elif ! docker info >/dev/null 2>&1; then
 	missing+=("docker: the client is installed but no Docker daemon answers (start dockerd, or set DOCKER_HOST)")
 fi
 command -v kind >/dev/null 2>&1 || missing+=("kind: not installed (go install sigs.k8s.io/kind@latest)")
-command -v kubectl >/dev/null 2>&1 || missing+=("kubectl: not installed (or run \`make controlplane\` and put .cache/controlplane/bin on PATH)")
+command -v kubectl >/dev/null 2>&1 || missing+=("kubectl: not installed (or run \`make controlplane\` and put the directory of its kubectl on PATH)")
 if ((${#missing[@]})); then
 	echo "make e2e needs a Docker daemon, kind and kubectl; missing:" >&2
 	printf '  - %s\n' "${missing[@]}" >&2

@@ -1,4 +1,4 @@
-"""The `twilio-operator` console script: `run`, `emulator`, `crds`, `check`."""
+"""The `twilio-operator` console script: `run`, `emulator`, `crds`, `numbers manifest`, `check`."""
 
 from __future__ import annotations
 
@@ -24,7 +24,11 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--liveness", default="http://0.0.0.0:8080/healthz", help="liveness endpoint URL ('' = off)"
     )
-    run.add_argument("--standalone", action="store_true", help="no kopf peering (one replica)")
+    run.add_argument(
+        "--standalone",
+        action="store_true",
+        help="no kopf peering (one replica; implied by TWILIO_OPERATOR_LEADER_ELECTION=true)",
+    )
     run.add_argument("--peering", default=None, help="kopf peering object name (with peering enabled)")
     run.add_argument("--verbose", "-v", action="store_true")
     run.add_argument("--quiet", "-q", action="store_true")
@@ -56,6 +60,19 @@ def _build_parser() -> argparse.ArgumentParser:
     from twilio_operator.check import add_arguments
 
     add_arguments(check)
+
+    numbers = commands.add_parser("numbers", help="phone-number helpers").add_subparsers(
+        dest="action", required=True
+    )
+    manifest = numbers.add_parser(
+        "manifest",
+        help="print TwilioPhoneNumber manifests for numbers of a provider's account (for kubectl apply -f -)",
+    )
+    manifest.add_argument("provider", help="the TwilioProvider's name")
+    manifest.add_argument("-n", "--namespace", default=None, help="its namespace (default: the kubeconfig's)")
+    manifest.add_argument("--all", action="store_true", help="every number of the account")
+    manifest.add_argument("--match", default=None, help="numbers matching this regular expression")
+    manifest.add_argument("numbers", nargs="*", default=[], help="these E.164 numbers")
 
     crds = commands.add_parser("crds", help="print (or write) the CRDs generated from the models")
     crds.add_argument(
@@ -90,6 +107,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from twilio_operator.check import run
 
         return run(options)
+    if options.command == "numbers":
+        from twilio_operator.numbers_cli import print_manifests
+
+        if sum((options.all, options.match is not None, bool(options.numbers))) != 1:
+            print("error: give exactly one of --all, --match REGEX or NUMBER...", file=sys.stderr)
+            return 2
+
+        return print_manifests(
+            options.provider, options.namespace, options.all, options.match, options.numbers
+        )
     raise AssertionError(f"unhandled command {options.command}")
 
 
@@ -98,11 +125,13 @@ def _run(options: argparse.Namespace) -> int:
     import os
 
     from twilio_operator.handlers.launch import run_kopf
+    from twilio_operator.ports.kube.leader import settings_from_env
 
+    election = settings_from_env()
     args = [f"--namespace={ns}" for ns in options.namespace] or ["--all-namespaces"]
     if options.liveness:
         args.append(f"--liveness={options.liveness}")
-    if options.standalone:
+    if options.standalone or election is not None:  # the Lease decides who acts; kopf peering would write
         args.append("--standalone")
     elif options.peering:
         args.append(f"--peering={options.peering}")
@@ -113,7 +142,7 @@ def _run(options: argparse.Namespace) -> int:
         args.append("--quiet")
     if os.environ.get("TWILIO_OPERATOR_LOG_FORMAT", "text").lower() == "json":
         args.append("--log-format=json")
-    run_kopf(args)
+    run_kopf(args, election)
     return 0
 
 

@@ -76,6 +76,11 @@ KINDS = [
             {"name": "Trunk", "type": "string", "jsonPath": ".status.trunkSid"},
             {"name": "Numbers", "type": "integer", "jsonPath": ".status.phoneNumberCount"},
             {"name": "Region", "type": "string", "jsonPath": ".status.region"},
+            {
+                "name": "Paused",
+                "type": "string",
+                "jsonPath": '.status.conditions[?(@.type=="Paused")].status',
+            },
             {"name": "Termination", "type": "string", "jsonPath": ".status.terminationUri", "priority": 1},
             _reason_column(),
             _AGE,

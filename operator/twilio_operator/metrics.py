@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 
@@ -45,7 +45,13 @@ TWILIO_RATE_LIMITED = Counter(f"{PREFIX}_twilio_rate_limited_total", "Twilio ans
 RETRIES = Counter(
     f"{PREFIX}_retries_total", "Attempts that will be retried, by handler and reason.", ["handler", "reason"]
 )
+LEADER = Gauge(
+    f"{PREFIX}_leader",
+    "With leader election: 1 while this process holds the Lease and runs the operator, 0 while it stands by.",
+    ["lease"],
+)
 log = logging.getLogger(__name__)
+_serving = False
 
 
 @dataclass
@@ -194,9 +200,11 @@ def serve(port: int) -> None:
 
     A port already in use costs the metrics, not the operator.
     """
-    if port <= 0:
+    global _serving
+    if port <= 0 or _serving:  # a standby serves it before kopf starts; kopf's startup then keeps it
         return
     try:
         start_http_server(port)
+        _serving = True
     except OSError as error:
         log.warning("metrics endpoint disabled: cannot listen on port %d (%s)", port, error.strerror)

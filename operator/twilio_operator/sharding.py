@@ -1,7 +1,8 @@
 """Sharding: several operator deployments, each owning a disjoint set of objects.
 
-kopf has no lease-based leader election, so one process serves everything it
-watches. To spread the load, run several deployments that each watch their own
+One leader serves everything it watches (replicas of one deployment elect it
+through a Lease, ports/kube/leader.py). To spread the load, run several
+deployments that each watch their own
 namespaces (`--namespace`, the chart's watchNamespaces) or their own label
 shard: TWILIO_OPERATOR_SHARD_SELECTOR="shard=a" makes every TwilioProvider and
 TwilioPhoneNumber handler of this process ignore objects without that label.
@@ -9,7 +10,9 @@ Label a provider and its numbers alike.
 
 Each shard needs its own finalizer name: kopf removes its finalizer from every
 watched object that none of its handlers match, so shards sharing one name
-would strip each other's deletion protection.
+would strip each other's deletion protection. With leader election on, each
+shard also needs its own Lease (`lease_name`): the replicas of one shard elect
+one leader among themselves, and never wait for another shard's leader.
 """
 
 from __future__ import annotations
@@ -58,6 +61,22 @@ def finalizer_name(group: str, selector: dict[str, str], base: str = "finalizer"
             :16
         ]
     return f"{group}/{base}-{text}"
+
+
+def lease_name(base: str, selector: dict[str, str]) -> str:
+    """The shard's Lease: `base` without sharding, `base-shard.a` (or a digest) with one.
+
+    A Lease name is a DNS subdomain (lowercase, digits, '-' and '.'), which is stricter than a
+    finalizer's name part, so a shard text outside that alphabet becomes a digest here.
+    """
+    if not selector:
+        return base
+    text = "-".join(f"{key.rsplit('/', 1)[-1]}.{value}" for key, value in sorted(selector.items()))
+    if len(text) > 40 or not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", text):
+        text = hashlib.sha256(",".join(f"{k}={v}" for k, v in sorted(selector.items())).encode()).hexdigest()[
+            :16
+        ]
+    return f"{base}-{text}"
 
 
 def current_selector() -> dict[str, str]:

@@ -280,3 +280,80 @@ async def test_origination_uris_are_kept_in_sync(world: World, twilio_client) ->
     [trunk] = trunks_of(world)
     got = {o["sip_url"]: o["priority"] for o in trunk["origination_urls"]}
     assert got == {"sip:agents.example.com": 1, "sip:backup.example.com": 2}
+
+
+async def test_trunk_settings_are_set_repaired_and_unset_ones_left_alone(world: World, twilio_client) -> None:
+    from twilio_operator.api.models import TrunkRecording, TrunkSettings
+
+    wanted = TrunkSettings(
+        secure=True,
+        transfer_caller_id="from-transferor",
+        disaster_recovery_url="https://fallback.example.com/voice",
+        disaster_recovery_method="POST",
+        recording=TrunkRecording(mode="record-from-answer", trim="trim-silence"),
+    )
+    world.with_spec(trunk=wanted)
+    assert (await world.reconcile()).ready
+    trunk = twilio_client.trunking.v1.trunks(world.status.trunk_sid)
+    got = trunk.fetch()
+    assert (got.secure, got.transfer_caller_id) == (True, "from-transferor")
+    assert (got.disaster_recovery_url, got.disaster_recovery_method) == (
+        "https://fallback.example.com/voice",
+        "POST",
+    )
+    recording = trunk.recordings().fetch()
+    assert (recording.mode, recording.trim) == ("record-from-answer", "trim-silence")
+
+    # Drift in a stated setting is repaired; a setting the spec leaves unset is left alone.
+    trunk.update(secure=False, cnam_lookup_enabled=True)
+    trunk.recordings().update(mode="do-not-record")
+    seq = world.last_seq()
+    assert (await world.reconcile()).ready
+    got = trunk.fetch()
+    assert got.secure is True and got.cnam_lookup_enabled is True
+    assert trunk.recordings().fetch().mode == "record-from-answer"
+    assert "TrunkUpdated" in world.kube.reasons()
+
+    # Converged: the next reconcile writes nothing.
+    seq = world.last_seq()
+    assert (await world.reconcile()).ready
+    assert world.writes_since(seq) == []
+
+
+async def test_no_trunk_settings_means_no_recording_read(world: World) -> None:
+    assert (await world.reconcile()).ready
+    seq = world.last_seq()
+    assert (await world.reconcile()).ready
+    assert not [r for r in world.emulator.requests(since=seq) if r["path"].endswith("/Recording")]
+
+
+async def test_observe_only_writes_nothing_and_reports_what_full_would_change(
+    world: World, twilio_client
+) -> None:
+    world.with_spec(management_policy="ObserveOnly")
+    seq = world.last_seq()
+    outcome = await world.reconcile()
+    assert outcome.ready and world.writes_since(seq) == []
+    assert trunks_of(world) == [] and (NAMESPACE, "acme-sip-credentials") not in world.kube.secrets
+    assert world.status.verification_status == "warning"
+    [observing] = [d for d in world.status.verification_details if d.check_name == "managedResources"]
+    assert "no trunk of this provider exists" in observing.message
+    assert conditions(world)["Ready"] == ("True", "Observing")
+
+    # ObserveOnly -> Full converges.
+    world.with_spec(management_policy="Full")
+    assert (await world.reconcile()).ready and len(trunks_of(world)) == 1
+
+    # Full -> ObserveOnly stops writing at once, and reports drift instead of repairing it.
+    [trunk] = trunks_of(world)
+    twilio_client.trunking.v1.trunks(trunk["sid"]).update(
+        friendly_name="renamed by hand", transfer_mode="enable-all"
+    )
+    world.with_spec(management_policy="ObserveOnly")
+    seq = world.last_seq()
+    assert (await world.reconcile()).ready
+    assert world.writes_since(seq) == []
+    [observing] = [d for d in world.status.verification_details if d.check_name == "managedResources"]
+    assert "friendly name is 'renamed by hand'" in observing.message
+    assert "transfer mode is enable-all" in observing.message
+    assert world.status.verification_status == "warning"

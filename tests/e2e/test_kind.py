@@ -26,6 +26,8 @@ from typing import Any
 import pytest
 import yaml
 
+from twilio_operator.testing.binaries import BinaryNotFoundError, find_binary
+
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,8 +52,13 @@ def run(*args: str, input: str | None = None, timeout: float = 600) -> subproces
 
 
 def find_kubectl() -> str | None:
-    built = REPO / ".cache" / "controlplane" / "bin" / "kubectl"  # `make controlplane` builds one
-    return shutil.which("kubectl") or (str(built) if built.is_file() else None)
+    """kubectl on PATH, else the one `make controlplane` downloaded or built (found like the harness's)."""
+    if on_path := shutil.which("kubectl"):
+        return on_path
+    try:
+        return str(find_binary("kubectl"))
+    except BinaryNotFoundError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ ServiceAccount.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -16,7 +17,18 @@ from typing import Any
 import pytest
 import yaml
 
-from fixtures.kube import REPO, apply_crds, create_ready_provider, provider_spec, put_secret
+from fixtures.kube import (
+    PROVIDERS,
+    REPO,
+    apply_crds,
+    condition,
+    create_ready_provider,
+    events,
+    get,
+    provider_spec,
+    put_secret,
+    wait_for,
+)
 from fixtures.operator_process import OperatorProcess
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.clients import run_kubectl
@@ -124,3 +136,49 @@ def test_operator_reaches_ready_with_only_the_charts_rbac(
         assert not can("list", "twilioproviders.voip.twilio-operator.dev", "-n", other)
         refused = run_kubectl("get", "secrets", "-n", other, kubeconfig=kubeconfig)
         assert refused.returncode != 0 and "forbidden" in refused.stderr.lower()
+
+
+def test_an_rbac_change_at_runtime_is_reported_not_retried_hot(
+    private_plane: ControlPlane, helm: Path, emulator: EmulatorAdmin, twilio_account: dict, tmp_path: Path
+) -> None:
+    """Someone removes the operator's right to write Secrets while it runs: the next SIP Secret write
+    is a 403, which the provider reports in Ready and an Event with the server's words."""
+    watched = new_namespace(private_plane)
+    release_ns, service_account = install_chart(private_plane, helm, tmp_path, {"watchNamespaces": [watched]})
+    kubeconfig = private_plane.kubeconfig_for_service_account(release_ns, service_account)
+    operator = run_as(private_plane, kubeconfig, emulator, tmp_path, [watched])
+    try:
+        put_secret(private_plane, watched, "twilio-credentials", {"authToken": twilio_account["auth_token"]})
+        create_ready_provider(private_plane, watched, "acme", provider_spec(twilio_account), timeout=60)
+
+        roles = json.loads(private_plane.kubectl("get", "roles", "-n", watched, "-o", "json").stdout)["items"]
+        changed = 0
+        for role in roles:
+            for rule in role.get("rules") or []:
+                if "secrets" in (rule.get("resources") or []):
+                    rule["verbs"] = [v for v in rule["verbs"] if v not in ("create", "patch", "update")]
+                    changed += 1
+            role["metadata"] = {k: role["metadata"][k] for k in ("name", "namespace")}
+            replaced = private_plane.kubectl("replace", "-f", "-", input=json.dumps(role))
+            assert replaced.returncode == 0, replaced.stderr
+        assert changed, "the chart's namespaced Role grants no Secret rule to revoke"
+        status, _ = private_plane.request(
+            "DELETE", f"/api/v1/namespaces/{watched}/secrets/acme-sip-credentials"
+        )
+        assert status == 200
+
+        refused = wait_for(
+            lambda: (
+                condition(o := get(private_plane, PROVIDERS, watched, "acme")).get("reason")
+                == "KubernetesRefused"
+                and o
+            ),
+            timeout=30,
+            what="KubernetesRefused",
+        )
+        message = condition(refused)["message"]
+        assert "HTTP 403" in message and "forbidden" in message.lower(), message
+        assert "KubernetesRefused" in {e["reason"] for e in events(private_plane, watched, "acme")}
+        assert operator.alive()
+    finally:
+        operator.stop()

@@ -70,7 +70,13 @@ def test_a_number_moved_to_another_trunk_costs_a_handful_of_requests(
     ]
     assert 0 < busiest <= ALERT_THRESHOLD
 
-    # The status tells the truth: the number reports the conflict, the provider no longer counts it.
+    # The status tells the truth: the number reports the conflict, the provider no longer counts it
+    # (the provider's recount follows the number's within seconds; waited for, not raced).
+    wait_for(
+        lambda: get(crds, PROVIDERS, namespace, "acme")["status"].get("verificationStatus") == "verified",
+        timeout=30,
+        what="the provider verified again without the moved number",
+    )
     line = get(crds, NUMBERS, namespace, "line")
     assert condition(line)["reason"] == "Conflict", condition(line)
     assert other.sid in condition(line)["message"]

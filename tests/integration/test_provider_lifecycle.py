@@ -347,6 +347,9 @@ def test_changes_made_while_the_operator_is_down_are_applied_on_restart(
         ({"deletionPolicy": "Keep"}, 'Unsupported value: "Keep"'),
         ({"credentialsSecretRef": {"name": "s", "apiKeySidKey": "sid"}}, "must be set together"),
         ({"verificationInterval": "30s"}, "verificationInterval must be at least 1m"),
+        ({"trunk": {"recording": {"mode": "always"}}}, 'Unsupported value: "always"'),
+        ({"trunk": {"transferCallerId": "me"}}, 'Unsupported value: "me"'),
+        ({"trunk": {"disasterRecoveryUrl": "ftp://x"}}, "should match"),
         ({"verificationInterval": "0m"}, "verificationInterval must be at least 1m"),
     ],
 )

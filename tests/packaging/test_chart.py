@@ -87,7 +87,19 @@ def test_values_schema_is_draft07_and_closed() -> None:
 @pytest.mark.parametrize(
     ("values", "complaint"),
     [
-        ({"replicaCount": 2}, "replicaCount"),
+        ({"replicaCount": 0}, "replicaCount"),
+        (
+            {
+                "leaderElection": {
+                    "enabled": True,
+                    "leaseDuration": 10,
+                    "renewDeadline": 7,
+                    "retryPeriod": 0.5,
+                }
+            },
+            "retryPeriod",
+        ),
+        ({"topologySpread": {"whenUnsatisfiable": "Sometimes"}}, "whenUnsatisfiable"),
         ({"replicaCount": "1"}, "replicaCount"),
         ({"watchNamespace": ["a"]}, "watchNamespace"),  # typo of watchNamespaces
         ({"watchNamespaces": "a"}, "watchNamespaces"),

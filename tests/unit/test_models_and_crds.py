@@ -63,7 +63,7 @@ def test_spec_defaults() -> None:
     spec = TwilioProviderSpec.model_validate(
         {"displayName": "x", "accountSid": "AC" + "0" * 32, "credentialsSecretRef": {"name": "s"}}
     )
-    assert spec.deletion_policy == "Delete" and spec.verification_interval == "1h"
+    assert spec.deletion_policy is None and spec.verification_interval == "1h"
     assert spec.credentials_secret_ref.auth_token_key == "authToken" and spec.region is None
 
 

@@ -183,3 +183,46 @@ def test_a_sip_secret_is_intact_only_when_every_key_is_what_the_operator_wrote(
     data, _ = _sip_secret(UID, "Secret1Password", **edit)
     connection = {k: v.decode() for k, v in expected.items() if k != names.SIP_PASSWORD}
     assert credentials.sip_secret_intact(UID, data, annotations, connection) is intact
+
+
+@pytest.mark.parametrize(
+    ("wanted", "drift"),
+    [
+        (None, {}),
+        ({}, {}),  # nothing stated: nothing compared
+        ({"secure": True}, {"secure": True}),
+        ({"secure": False}, {}),  # equal to the trunk
+        (
+            {"cnam_lookup_enabled": True, "transfer_caller_id": "from-transferee"},
+            {"cnam_lookup_enabled": True},
+        ),
+        (
+            {"disaster_recovery_url": "https://x.example/dr"},
+            {"disaster_recovery_url": "https://x.example/dr"},
+        ),
+    ],
+)
+def test_trunk_drift_compares_only_what_the_spec_states(wanted: dict | None, drift: dict) -> None:
+    from twilio_operator.api.models import TrunkSettings
+    from twilio_operator.ports.twilio.values import Trunk
+    from twilio_operator.provider.trunk_settings import trunk_drift
+
+    trunk = Trunk(sid="TK1", domain_name="d", friendly_name="f", transfer_mode="disable-all")
+    settings = TrunkSettings.model_validate(wanted) if wanted is not None else None
+    assert trunk_drift(settings, trunk) == drift
+
+
+def test_number_manifest_selection_and_names() -> None:
+    from twilio_operator.phone_number.manifest import manifests, object_name, select
+
+    numbers = ["+15005550006", "+15005550007", "+442071234567"]
+    assert select(numbers, everything=True, pattern=None, wanted=[]) == (numbers, [])
+    assert select(numbers, everything=False, pattern=r"^\+1", wanted=[]) == (numbers[:2], [])
+    assert select(numbers, everything=False, pattern=None, wanted=["+442071234567", "+1999"]) == (
+        ["+442071234567"],
+        ["+1999"],
+    )
+    assert object_name("acme", "+15005550006") == "acme-15005550006"
+    assert len(object_name("x" * 253, "+15005550006")) == 253
+    [doc] = manifests("acme", "ns", ["+15005550006"])
+    assert doc["metadata"] == {"name": "acme-15005550006", "namespace": "ns"}

@@ -106,3 +106,20 @@ The shard label selector as TWILIO_OPERATOR_SHARD_SELECTOR expects it: key=value
 {{- end }}
 {{- join "," $pairs }}
 {{- end }}
+
+{{/*
+"true" when the pods elect a leader through a Lease: asked for, or implied by more than one replica.
+Also refuses what cannot work together.
+*/}}
+{{- define "twilio-operator.leaderElection" -}}
+{{- $on := or .Values.leaderElection.enabled (gt (int .Values.replicaCount) 1) }}
+{{- if and $on .Values.peering.enabled }}
+{{- fail "leader election (leaderElection.enabled or replicaCount > 1) replaces kopf peering: set peering.enabled=false" }}
+{{- end }}
+{{- with .Values.leaderElection }}
+{{- if not (and (gt (float64 .leaseDuration) (float64 .renewDeadline)) (gt (float64 .renewDeadline) (mulf 1.2 .retryPeriod))) }}
+{{- fail "leaderElection: leaseDuration > renewDeadline > 1.2 x retryPeriod is required" }}
+{{- end }}
+{{- end }}
+{{- ternary "true" "false" $on }}
+{{- end }}

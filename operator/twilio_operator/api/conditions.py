@@ -15,10 +15,14 @@ CREDENTIALS_VERIFIED = "CredentialsVerified"
 TRUNK_PROVISIONED = "TrunkProvisioned"
 SIP_CREDENTIALS_STORED = "SipCredentialsStored"
 PROVIDER_STAGES = (CREDENTIALS_VERIFIED, TRUNK_PROVISIONED, SIP_CREDENTIALS_STORED)
+PAUSED = "Paused"  # a condition type and its reason: reconciliation is paused by annotation
+RESUMED = "Resumed"
 
 # Reasons (CamelCase, stable: alerts and ArgoCD health checks key on them). Condition reasons and
 # Event reasons share one vocabulary.
 PROVISIONED = "Provisioned"
+ADOPTION_REFUSED = "AdoptionRefused"  # spec.trunkSid or credentialListSid cannot be adopted
+OBSERVING = "Observing"  # managementPolicy ObserveOnly: Ready means readable and reported
 PROGRESSING = "Progressing"
 VERIFIED = "Verified"
 VERIFICATION_WARNING = "VerificationWarning"
@@ -32,6 +36,7 @@ PERMISSION_DENIED = "PermissionDenied"
 TWILIO_UNAVAILABLE = "TwilioUnavailable"
 TWILIO_REJECTED = "TwilioRejected"
 QUOTA_EXCEEDED = "QuotaExceeded"  # an account quota of Twilio (trunks, credential lists) is reached
+KUBERNETES_REFUSED = "KubernetesRefused"  # the API server refused one of our own writes
 STORED = "Stored"
 DELETION_BLOCKED = "DeletionBlocked"
 # Events of provisioning and repair steps.

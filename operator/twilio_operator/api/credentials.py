@@ -123,7 +123,8 @@ def password_fingerprint(uid: str, password: str) -> str:
     return hashlib.sha256(f"{uid}:{password}".encode()).hexdigest()[:24]
 
 
-def _text(data: Mapping[str, bytes], key: str) -> str | None:
+def decoded_text(data: Mapping[str, bytes], key: str) -> str | None:
+    """The value of `key` as UTF-8 text; None when absent or not text."""
     raw = data.get(key)
     if raw is None:
         return None
@@ -137,9 +138,9 @@ def intact_sip_password(
     uid: str, data: Mapping[str, bytes], annotations: Mapping[str, str], username: str
 ) -> str | None:
     """The SIP Secret's password if it is still the one we generated for `username`, else None."""
-    if _text(data, names.SIP_USERNAME) != username:
+    if decoded_text(data, names.SIP_USERNAME) != username:
         return None
-    password = _text(data, names.SIP_PASSWORD)
+    password = decoded_text(data, names.SIP_PASSWORD)
     if password is None or annotations.get(names.PASSWORD_FINGERPRINT) != password_fingerprint(uid, password):
         return None
     return password
@@ -153,4 +154,4 @@ def sip_secret_intact(
     username = connection.get(names.SIP_USERNAME, "")
     if intact_sip_password(uid, data, annotations, username) is None:
         return False
-    return all(_text(data, key) == value for key, value in connection.items())
+    return all(decoded_text(data, key) == value for key, value in connection.items())

@@ -50,12 +50,15 @@ PHONE_NUMBER = ResourceKind("TwilioPhoneNumber", "twiliophonenumbers", "twpn")
 
 ACCOUNT_SID_PATTERN = r"^AC[0-9a-f]{32}$"
 PHONE_NUMBER_SID_PATTERN = r"^PN[0-9a-f]{32}$"
+TRUNK_SID_PATTERN = r"^TK[0-9a-f]{32}$"
+CREDENTIAL_LIST_SID_PATTERN = r"^CL[0-9a-f]{32}$"
 E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
 DURATION_PATTERN = r"^([0-9]+(s|m|h))+$"
 DNS_LABEL_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 SECRET_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
 
 DeletionPolicy = Literal["Delete", "Orphan"]
+ManagementPolicy = Literal["Full", "ObserveOnly"]
 VerificationStatus = Literal["pending", "verified", "warning", "failed"]
 CheckStatus = Literal["passed", "warning", "failed", "skipped"]
 ConditionStatus = Literal["True", "False", "Unknown"]
@@ -138,6 +141,49 @@ class OriginationUri(_Model):
     enabled: bool = Field(default=True, description="Whether Twilio may use this URI.")
 
 
+RecordingMode = Literal[
+    "do-not-record",
+    "record-from-ringing",
+    "record-from-answer",
+    "record-from-ringing-dual",
+    "record-from-answer-dual",
+]
+RecordingTrim = Literal["trim-silence", "do-not-trim"]
+TransferCallerId = Literal["from-transferee", "from-transferor"]
+
+
+class TrunkRecording(_Model):
+    """Call recording on the trunk (Twilio's trunk Recording resource)."""
+
+    mode: RecordingMode = Field(description="Whether and from when calls are recorded.")
+    trim: RecordingTrim | None = Field(default=None, description="Trim leading and trailing silence.")
+
+
+class TrunkSettings(_Model):
+    """Optional settings of the Elastic SIP trunk, as Twilio's trunk resource names them. A field left
+    unset leaves Twilio's value alone; a field that is set is kept as set (drift is repaired)."""
+
+    secure: bool | None = Field(
+        default=None, description="Require TLS signalling and SRTP media for calls on the trunk."
+    )
+    cnam_lookup_enabled: bool | None = Field(
+        default=None, description="Look up the caller's name (CNAM) for inbound calls."
+    )
+    transfer_caller_id: TransferCallerId | None = Field(
+        default=None, description="Caller ID on transferred calls: from-transferee or from-transferor."
+    )
+    disaster_recovery_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s]+$",
+        max_length=2048,
+        description="URL Twilio requests when a call to the trunk's origination URIs fails.",
+    )
+    disaster_recovery_method: Literal["GET", "POST"] | None = Field(
+        default=None, description="HTTP method for disasterRecoveryUrl."
+    )
+    recording: TrunkRecording | None = Field(default=None, description="Call recording on the trunk.")
+
+
 class TwilioProviderSpec(_Model):
     """Desired state of a customer's Twilio integration."""
 
@@ -149,7 +195,15 @@ class TwilioProviderSpec(_Model):
                     "rule": f"{processing_region_cel('self')} == {processing_region_cel('oldSelf')}",
                     "message": "region cannot move between Twilio processing regions (us1, ie1, au1): Twilio "
                     "keeps the trunk in the region that created it; create a new TwilioProvider instead",
-                }
+                },
+                {
+                    "rule": "has(self.trunkSid) == has(oldSelf.trunkSid) && (!has(self.trunkSid) || "
+                    "self.trunkSid == oldSelf.trunkSid) && has(self.credentialListSid) == "
+                    "has(oldSelf.credentialListSid) && (!has(self.credentialListSid) || "
+                    "self.credentialListSid == oldSelf.credentialListSid)",
+                    "message": "trunkSid and credentialListSid are immutable: adopt another trunk with a new "
+                    "TwilioProvider",
+                },
             ]
         }
     )
@@ -190,10 +244,12 @@ class TwilioProviderSpec(_Model):
         description="Name of the Secret the operator writes the SIP credentials to. "
         "Default: <metadata.name>-sip-credentials.",
     )
-    deletion_policy: DeletionPolicy = Field(
-        default="Delete",
+    deletion_policy: DeletionPolicy | None = Field(
+        default=None,
         description="Delete removes the Twilio trunk and credential list with the object; Orphan leaves "
-        "Twilio untouched and keeps the SIP credentials Secret.",
+        "Twilio untouched and keeps the SIP credentials Secret. Unset: Delete for what the operator "
+        "created, while an adopted trunk or credential list (spec.trunkSid, spec.credentialListSid) is "
+        "kept; set Delete explicitly to delete adopted ones too.",
     )
     verification_interval: str = Field(
         default="1h",
@@ -215,6 +271,32 @@ class TwilioProviderSpec(_Model):
         default_factory=list,
         max_length=10,
         description="SIP endpoints the trunk sends inbound calls to (the voice agents' SIP address).",
+    )
+    trunk_sid: str | None = Field(
+        default=None,
+        pattern=TRUNK_SID_PATTERN,
+        description="Adopt this existing trunk (TK...) of the account instead of creating one. The operator "
+        "never renames its domain, does not touch its friendly name or transfer mode, manages its "
+        "origination URIs only when originationUris is set, and keeps it on deletion unless "
+        "deletionPolicy is Delete. Immutable.",
+    )
+    credential_list_sid: str | None = Field(
+        default=None,
+        pattern=CREDENTIAL_LIST_SID_PATTERN,
+        description="Adopt this existing credential list (CL...) for the SIP credential instead of creating "
+        "one; it is attached to the trunk if it is not. Immutable.",
+    )
+    management_policy: ManagementPolicy = Field(
+        default="Full",
+        description="Full provisions and repairs the trunk. ObserveOnly makes no Twilio write at all and "
+        "creates no SIP Secret: it reads, verifies and reports every difference from this spec as "
+        "verificationStatus warning; deleting an ObserveOnly provider leaves Twilio untouched. Switch "
+        "to Full to converge.",
+    )
+    trunk: TrunkSettings | None = Field(
+        default=None,
+        description="Optional trunk settings (secure, CNAM lookup, transfer caller ID, disaster recovery, "
+        "recording). Unset fields leave Twilio's values alone.",
     )
 
 

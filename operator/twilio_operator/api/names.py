@@ -20,6 +20,7 @@ IN_USE_FINALIZER = f"{GROUP}/in-use"
 CREDENTIALS_LABEL = f"{GROUP}/credentials"
 
 # Annotations users and the operator put on objects.
+PAUSED_ANNOTATION = f"{GROUP}/paused"  # "true": no Twilio call and no write until it is removed
 DELETION_POLICY_OVERRIDE = f"{GROUP}/deletion-policy"  # "Orphan" lets a stuck object go
 # Annotations on the SIP credentials Secret that make the password protocol crash-safe.
 PASSWORD_STATE = f"{GROUP}/password-state"  # "pending" until Twilio has the password

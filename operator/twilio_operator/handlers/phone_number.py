@@ -60,9 +60,10 @@ async def providers_by_name(
 
 @kopf.index(*NUMBERS, id="numbers_by_provider", **SHARD)
 async def numbers_by_provider(
-    namespace: str | None, name: str, spec: kopf.Spec, **_: Any
-) -> dict[tuple[str | None, str | None], str]:
-    return {(namespace, (spec.get("providerRef") or {}).get("name")): name}
+    namespace: str | None, name: str, spec: kopf.Spec, status: kopf.Status, **_: Any
+) -> dict[tuple[str | None, str | None], tuple[str, str | None]]:
+    """(namespace, provider) -> (number object, the trunk its status says it is on)."""
+    return {(namespace, (spec.get("providerRef") or {}).get("name")): (name, status.get("trunkSid"))}
 
 
 @kopf.index(*NUMBERS, id="number_claims", **SHARD)

@@ -16,7 +16,8 @@ import kopf
 
 from twilio_operator import metrics
 from twilio_operator.api import conditions as c
-from twilio_operator.api.errors import DeletionBlocked, ErrorKind, NotFoundError, TwilioError
+from twilio_operator.api import names
+from twilio_operator.api.errors import DeletionBlocked, ErrorKind, KubernetesError, NotFoundError, TwilioError
 from twilio_operator.api.models import GROUP, PROVIDER, VERSION
 from twilio_operator.handlers import probes
 from twilio_operator.handlers.runtime import retry_delay, run_periodically, to_kopf_errors
@@ -29,7 +30,7 @@ from twilio_operator.provider.teardown import finalize_provider
 from twilio_operator.sharding import SHARD
 
 PROVIDERS = (GROUP, VERSION, PROVIDER.plural)
-NumbersByProvider = kopf.Index[tuple[str | None, str | None], str]
+NumbersByProvider = kopf.Index[tuple[str | None, str | None], tuple[str, str | None]]
 ProvidersByAccount = kopf.Index[str, tuple[str, str, str | None]]
 SIBLING_WAKE_COOLDOWN = 60.0  # seconds between two sibling wake-ups for one account
 ACCOUNT_REFUSALS = frozenset({c.AUTH_FAILED, c.ACCOUNT_INACTIVE, c.PERMISSION_DENIED})
@@ -52,6 +53,40 @@ async def reconcile_locked(provider: Provider, state: OperatorState, siblings: P
     for name in (*outcome.detached_numbers, *outcome.found_numbers):
         state.wake(ObjectKey.phone_number(provider.namespace, name))
     return outcome
+
+
+async def _release_unused_credentials(
+    state: OperatorState, body: kopf.Body, providers_by_secret: kopf.Index[Any, Any], logger: kopf.Logger
+) -> None:
+    """The last provider of a credentials Secret is gone: release the Secret's in-use protection.
+
+    Finalizers of several providers of one Secret run side by side and each sees the others still
+    there, so the release is (also) decided here, once the provider has really gone."""
+    meta = body.get("metadata", {})
+    namespace, uid = meta.get("namespace"), meta.get("uid")
+    secret = ((body.get("spec") or {}).get("credentialsSecretRef") or {}).get("name")
+    if not namespace or not secret:
+        return
+    users = [
+        u for u in providers_by_secret.get((namespace, secret), []) if u[2] == "credentials" and u[1] != uid
+    ]
+    if users:
+        return
+    try:
+        await state.deps.kube.unprotect_secret(namespace, secret, state.deps.in_use_finalizer)
+    except KubernetesError as error:
+        logger.warning("cannot release Secret %s/%s: %s", namespace, secret, error)
+
+
+def _count_agrees(provider: Provider, numbers: NumbersByProvider) -> bool:
+    """Whether status.phoneNumberCount matches the numbers that report this provider's trunk: after
+    a crash between a number's attach and the provider's recount they differ, and the resume must
+    recount instead of trusting the recent verification."""
+    trunk = provider.status.trunk_sid
+    attached = sum(
+        1 for _, on in numbers.get((provider.namespace, provider.name), []) if trunk and on == trunk
+    )
+    return attached == (provider.status.phone_number_count or 0)
 
 
 def _refused_before(provider: Provider) -> bool:
@@ -90,7 +125,8 @@ async def reconcile(
     body: kopf.Body, reason: str, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any
 ) -> None:
     provider = Provider.from_body(dict(body))
-    if reason == kopf.Reason.RESUME and verified_recently(provider):
+    numbers: NumbersByProvider = kwargs["numbers_by_provider"]
+    if reason == kopf.Reason.RESUME and verified_recently(provider) and _count_agrees(provider, numbers):
         # An operator restart is not a reason to call Twilio: the status is recent and for this
         # generation, and the daemon verifies again when the interval is up.
         metrics.STATES.record(
@@ -179,6 +215,7 @@ async def provider_changed(
     type: str | None,
     body: kopf.Body,
     memo: kopf.Memo,
+    logger: kopf.Logger,
     **kwargs: Any,
 ) -> None:
     """Note the watch's progress (liveness); wake the provider's numbers when its readiness or trunk
@@ -188,6 +225,15 @@ async def provider_changed(
     meta = body.get("metadata", {})
     namespace, name = meta.get("namespace"), meta.get("name")
     probes.provider_event(type, namespace, name, body.get("spec") or {})
+    # kopf leaves annotations under its own storage prefix (ours) out of the diff it runs update
+    # handlers on, so a change of the paused annotation is noticed here and wakes the provider.
+    paused = (meta.get("annotations") or {}).get(names.PAUSED_ANNOTATION)
+    if type not in (None, "DELETED") and state.provider_paused.get((namespace, name), paused) != paused:
+        state.wake(ObjectKey.provider(namespace, name))
+    state.provider_paused[(namespace, name)] = paused
+    if type == "DELETED":
+        state.provider_paused.pop((namespace, name), None)
+        await _release_unused_credentials(state, body, kwargs["providers_by_secret"], logger)
     status = body.get("status") or {}
     current = None if type == "DELETED" else (c.is_true_in_body(status), status.get("trunkSid"))
     previous = state.provider_states.pop((namespace, name), None)
@@ -195,5 +241,5 @@ async def provider_changed(
         state.provider_states[(namespace, name)] = current
     if type is None or previous == current:  # the initial listing: resume handlers cover the numbers
         return
-    for number in numbers_by_provider.get((namespace, name), []):
+    for number, _ in numbers_by_provider.get((namespace, name), []):
         state.wake(ObjectKey.phone_number(namespace, number))

@@ -63,7 +63,7 @@ def retry_delay(error: Exception, failures: int) -> float:
     if isinstance(error, DeletionBlocked):
         return backoff(failures, base=30.0)
     if isinstance(error, KubernetesError) and error.status == 409:
-        return 1.0
+        return backoff(failures, base=1.0)  # a conflict usually clears at once; a lasting one backs off
     return backoff(failures)
 
 

@@ -44,6 +44,8 @@ class OperatorState:
     wakeups: dict[ObjectKey, asyncio.Event] = field(default_factory=dict)
     # (namespace, name) -> what the provider's numbers care about: (ready, trunk SID)
     provider_states: dict[tuple[str, str], tuple[bool, str | None]] = field(default_factory=dict)
+    # (namespace, name) -> the provider's paused annotation as last seen on its watch
+    provider_paused: dict[tuple[str, str], str | None] = field(default_factory=dict)
     # account SID -> monotonic time before which its siblings are not woken again
     sibling_wake_not_before: dict[str, float] = field(default_factory=dict)
     slots: asyncio.Semaphore = field(init=False)

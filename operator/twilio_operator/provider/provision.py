@@ -30,7 +30,7 @@ async def ensure_trunk_and_list(
     account_type = observed.account.type if isinstance(observed.account, Account) else None
     # The trunk first, then the list: a trunk refused (a quota, most likely) must not leave a new
     # credential list behind.
-    trunk = _find_trunk(provider, observed.trunks)
+    trunk = find_trunk(provider, observed.trunks)
     if trunk is None:
         try:
             trunk = await _create_trunk(provider, writer, twilio)
@@ -38,7 +38,7 @@ async def ensure_trunk_and_list(
             raise quotas.as_quota_error(
                 error, quotas.TRUNKS, len(observed.trunks), account_type, provider.spec.account_sid
             ) from None
-    credential_list = _find_credential_list(provider, observed.lists)
+    credential_list = find_credential_list(provider, observed.lists)
     if credential_list is None:
         try:
             credential_list = await _create_credential_list(provider, writer, twilio)
@@ -49,16 +49,22 @@ async def ensure_trunk_and_list(
     return trunk, credential_list
 
 
-def _find_trunk(provider: Provider, trunks: list[Trunk]) -> Trunk | None:
-    """By our UID-derived domain (the newest recreation wins). status.trunkSid is not trusted on its
-    own: status can be written by anyone with status access, or come back stale from a backup."""
+def find_trunk(provider: Provider, trunks: list[Trunk]) -> Trunk | None:
+    """The adopted trunk by spec.trunkSid, else by our UID-derived domain (the newest recreation
+    wins). status.trunkSid is not trusted on its own: status can be written by anyone with status
+    access, or come back stale from a backup."""
+    if provider.spec.trunk_sid:
+        return next((t for t in trunks if t.sid == provider.spec.trunk_sid), None)
     ours = [(names.domain_recreation(provider.uid, t.domain_name), t) for t in trunks]
     candidates = sorted(((n, t) for n, t in ours if n is not None), key=lambda pair: pair[0])
     return candidates[-1][1] if candidates else None
 
 
-def _find_credential_list(provider: Provider, lists: list[CredentialList]) -> CredentialList | None:
-    """By the tag in its friendly name; the recorded SID is preferred only among ours."""
+def find_credential_list(provider: Provider, lists: list[CredentialList]) -> CredentialList | None:
+    """The adopted list by spec.credentialListSid, else by the tag in its friendly name; the recorded
+    SID is preferred only among ours."""
+    if provider.spec.credential_list_sid:
+        return next((cl for cl in lists if cl.sid == provider.spec.credential_list_sid), None)
     ours = [cl for cl in lists if names.is_our_credential_list(cl.friendly_name, provider.uid)]
     recorded = [cl for cl in ours if cl.sid == provider.status.credential_list_sid]
     return next(iter(recorded or ours), None)
@@ -141,7 +147,10 @@ async def ensure_list_attached(
 async def ensure_trunk_settings(
     provider: Provider, writer: StatusWriter, twilio: TwilioPort, trunk: Trunk
 ) -> None:
-    """Only write what differs: friendly name and transfer mode."""
+    """Only write what differs: friendly name and transfer mode (never on an adopted trunk: its owner
+    set them, and the spec's defaults would overwrite them)."""
+    if provider.adopts_trunk:
+        return
     name = names.trunk_friendly_name(provider.spec.display_name)
     mode = names.transfer_mode(provider.spec.supports_call_transfer)
     changes = {
@@ -166,7 +175,10 @@ async def ensure_voice_region(provider: Provider, twilio: TwilioPort, trunk: Tru
 async def ensure_origination_urls(
     provider: Provider, writer: StatusWriter, twilio: TwilioPort, trunk: Trunk
 ) -> None:
-    """Make the trunk's origination URLs exactly the spec's, matched by SIP URL."""
+    """Make the trunk's origination URLs exactly the spec's, matched by SIP URL. An adopted trunk's
+    URLs are managed only when the spec lists some."""
+    if provider.adopts_trunk and not provider.spec.origination_uris:
+        return
     # Matched by normal form (api/sip.py): a server that rewrites the URL must not cause a loop.
     wanted = {normalize_sip_url(u.sip_url): u for u in provider.spec.origination_uris}
     listed = (wanted or provider.status.trunk_sid) and trunk.sid not in writer.created_now
@@ -176,10 +188,10 @@ async def ensure_origination_urls(
     for key, spec in wanted.items():
         current = by_url.get(key)
         if current is None:
-            work.append(twilio.create_origination_url(trunk.sid, _origination(provider, spec, "")))
+            work.append(twilio.create_origination_url(trunk.sid, wanted_origination(provider, spec, "")))
             continue
         # Keep the server's own spelling of the URL: only a real difference is written.
-        desired = replace(_origination(provider, spec, current.sid), sip_url=current.sip_url)
+        desired = replace(wanted_origination(provider, spec, current.sid), sip_url=current.sip_url)
         if current != desired:
             work.append(twilio.update_origination_url(trunk.sid, desired))
     work += [
@@ -192,7 +204,7 @@ async def ensure_origination_urls(
         )
 
 
-def _origination(provider: Provider, spec: OriginationUri, sid: str) -> OriginationUrl:
+def wanted_origination(provider: Provider, spec: OriginationUri, sid: str) -> OriginationUrl:
     return OriginationUrl(
         sid=sid,
         sip_url=spec.sip_url,

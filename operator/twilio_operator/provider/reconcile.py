@@ -10,20 +10,23 @@ UID-derived name. The SIP password reaches its Secret before it reaches Twilio.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from twilio_operator.api import conditions as c
 from twilio_operator.api import names
 from twilio_operator.api.conditions import ConditionUpdate, rfc3339
 from twilio_operator.api.credentials import CredentialProblem, TwilioCredentials, parse_credentials
-from twilio_operator.api.errors import ErrorKind, TwilioError
-from twilio_operator.api.models import AvailableNumber
+from twilio_operator.api.errors import ErrorKind, KubernetesError, TwilioError
+from twilio_operator.api.models import PROVIDER, AvailableNumber
 from twilio_operator.api.quotas import QuotaExceeded
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.twilio.port import TwilioPort
 from twilio_operator.ports.twilio.values import Account, NumberPage
+from twilio_operator.provider.adoption import adoption_problem
 from twilio_operator.provider.checks import (
     Check,
+    Observed,
     access_checks,
     first_blocking_error,
     numbers_check,
@@ -31,6 +34,7 @@ from twilio_operator.provider.checks import (
     verification_details,
 )
 from twilio_operator.provider.observe import number_objects, observe
+from twilio_operator.provider.observe_only import observe_differences
 from twilio_operator.provider.protection import protect_credentials
 from twilio_operator.provider.provision import (
     ensure_list_attached,
@@ -38,10 +42,13 @@ from twilio_operator.provider.provision import (
     ensure_trunk_and_list,
     ensure_trunk_settings,
     ensure_voice_region,
+    find_credential_list,
+    find_trunk,
 )
 from twilio_operator.provider.resource import Outcome, Provider
 from twilio_operator.provider.sip_secret import ensure_sip_credential
 from twilio_operator.provider.status import StatusWriter, post_verification_events
+from twilio_operator.provider.trunk_settings import ensure_trunk_extra_settings
 
 log = logging.getLogger(__name__)
 CREDENTIALS_CHECK = "credentialsSecret"
@@ -50,22 +57,87 @@ CREDENTIALS_CHECK = "credentialsSecret"
 async def reconcile_provider(provider: Provider, deps: Deps) -> Outcome:
     """Converge Twilio and the SIP Secret to the spec; verify; write status. Raises TwilioError to retry."""
     writer = StatusWriter(provider, deps)
+    if provider.paused:
+        return await _paused(writer)
+    if c.is_true(provider.status.conditions, c.PAUSED):
+        writer.condition(ConditionUpdate(c.PAUSED, "False", c.RESUMED, "the paused annotation was removed"))
+        await writer.event("Normal", c.RESUMED, "reconciliation resumed")
     writer.set(
         provider_type="twilio",
         region=provider.spec.region or "us1",
         supports_call_transfer=provider.spec.supports_call_transfer,
         sip_credentials_secret_name=provider.sip_secret_name,
     )
-    credentials = await read_credentials(provider, deps)
-    if isinstance(credentials, CredentialProblem):
-        return await _blocked_on_credentials(writer, credentials)
-    twilio = deps.twilio.connect(credentials)
     try:
-        return await _converge(provider, deps, writer, twilio, credentials)
-    except TwilioError as error:
-        await writer.unfold(c.PROGRESSING)  # what did get done before the failure
-        await _record_twilio_failure(writer, error)
+        credentials = await read_credentials(provider, deps)
+        if isinstance(credentials, CredentialProblem):
+            return await _blocked_on_credentials(writer, credentials)
+        twilio = deps.twilio.connect(credentials)
+        try:
+            return await _converge(provider, deps, writer, twilio, credentials)
+        except TwilioError as error:
+            await writer.unfold(c.PROGRESSING)  # what did get done before the failure
+            await _record_twilio_failure(writer, error)
+            raise
+    except KubernetesError as error:
+        if not error.transient:
+            await _record_kubernetes_refusal(writer, error)
         raise
+
+
+async def _paused(writer: StatusWriter) -> Outcome:
+    """No Twilio call and no write but one: the Paused condition, when it is not there yet."""
+    message = (
+        f"reconciliation is paused by the annotation {names.PAUSED_ANNOTATION}=true: no Twilio call, "
+        "no repair; remove the annotation to resume"
+    )
+    if not c.is_true(writer.status.conditions, c.PAUSED):
+        writer.condition(ConditionUpdate(c.PAUSED, "True", c.PAUSED, message))
+        await writer.flush()
+        await writer.event("Normal", c.PAUSED, message)
+    return Outcome(ready=c.is_true(writer.status.conditions), blocked=True, message=message)
+
+
+async def _adoption_refused(writer: StatusWriter, problem: str) -> Outcome:
+    """Nothing is created in place of a trunk that cannot be adopted; the spec must change."""
+    previous = c.find(writer.status.conditions, c.READY)
+    writer.condition(ConditionUpdate(c.READY, "False", c.ADOPTION_REFUSED, problem))
+    await writer.flush()
+    if previous is None or previous.reason != c.ADOPTION_REFUSED:
+        await writer.event("Warning", c.ADOPTION_REFUSED, problem)
+    return Outcome(ready=False, blocked=True, message=problem)
+
+
+async def _observe_only(
+    provider: Provider, writer: StatusWriter, twilio: TwilioPort, observed: Observed, checks: list[Check]
+) -> Outcome:
+    """Report, write nothing to Twilio: every difference from the spec becomes a warning detail."""
+    assert isinstance(observed.trunks, list) and isinstance(observed.lists, list)
+    assert isinstance(observed.numbers, NumberPage)
+    checks = [*checks, await observe_differences(provider, twilio, observed)]
+    trunk = find_trunk(provider, observed.trunks)
+    credential_list = find_credential_list(provider, observed.lists)
+    numbers = observed.numbers
+    writer.set(
+        verification_status=verdict(checks),
+        verification_details=verification_details(checks, writer.now),
+        last_verified_at=rfc3339(writer.now),
+        account_phone_number_count=numbers.total,
+        available_numbers=[
+            AvailableNumber(phone_number=n.phone_number, sid=n.sid, voice=n.voice, trunk_sid=n.trunk_sid)
+            for n in numbers.numbers
+        ],
+        trunk_sid=trunk.sid if trunk else None,
+        trunk_domain_name=trunk.domain_name if trunk else None,
+        termination_uri=names.termination_uri(trunk.domain_name, provider.spec.region) if trunk else None,
+        credential_list_sid=credential_list.sid if credential_list else None,
+        observed_generation=provider.generation,
+    )
+    message = f"observing only (managementPolicy ObserveOnly): {checks[-1].message}"
+    writer.condition(ConditionUpdate(c.READY, "True", c.OBSERVING, message))
+    await writer.flush()
+    await post_verification_events(writer, provider.status.verification_status, checks)
+    return Outcome(ready=True, message=message)
 
 
 async def read_credentials(provider: Provider, deps: Deps) -> TwilioCredentials | CredentialProblem:
@@ -104,6 +176,17 @@ async def _blocked_on_credentials(writer: StatusWriter, problem: CredentialProbl
     return Outcome(ready=False, blocked=True, message=problem.message)
 
 
+async def _record_kubernetes_refusal(writer: StatusWriter, error: KubernetesError) -> None:
+    """The API server refused one of the operator's own writes (403, 422, ...): say so, with the
+    server's reason and field, in Ready and an Event; the handlers retry with a growing backoff."""
+    previous = c.find(writer.status.conditions, c.READY)
+    writer.condition(ConditionUpdate(c.READY, "False", c.KUBERNETES_REFUSED, str(error)))
+    with contextlib.suppress(KubernetesError):  # the refused write may be the status itself
+        await writer.flush()
+    if previous is None or previous.reason != c.KUBERNETES_REFUSED or previous.message != str(error):
+        await writer.event("Warning", c.KUBERNETES_REFUSED, str(error))
+
+
 async def _record_twilio_failure(writer: StatusWriter, error: TwilioError) -> None:
     if error.kind is ErrorKind.AUTH:
         reason = (
@@ -133,6 +216,10 @@ async def _record_twilio_failure(writer: StatusWriter, error: TwilioError) -> No
 async def _converge(
     provider: Provider, deps: Deps, writer: StatusWriter, twilio: TwilioPort, credentials: TwilioCredentials
 ) -> Outcome:
+    # The number objects are read before Twilio: a count must never combine a Twilio read that is
+    # older than the objects (a number attached in between would look detached). One attached after
+    # the listing is counted when its own reconcile wakes this provider a moment later.
+    objects = await number_objects(provider, deps)
     observed = await observe(twilio)
     checks = access_checks(observed)
     blocking = first_blocking_error(observed)
@@ -159,6 +246,13 @@ async def _converge(
     writer.condition(
         ConditionUpdate(c.CREDENTIALS_VERIFIED, "True", c.VERIFIED, "Twilio accepted the credentials")
     )
+    if provider.spec.trunk_sid or provider.spec.credential_list_sid:
+        others = await deps.kube.list_objects(PROVIDER, provider.namespace)
+        problem = adoption_problem(provider, observed.trunks, observed.lists, others)
+        if problem is not None:
+            return await _adoption_refused(writer, problem)
+    if provider.spec.management_policy == "ObserveOnly":
+        return await _observe_only(provider, writer, twilio, observed, checks)
 
     trunk, credential_list = await ensure_trunk_and_list(provider, writer, twilio, observed)
     domain = trunk.domain_name
@@ -180,15 +274,15 @@ async def _converge(
         await writer.flush()  # record SIDs at once: Twilio just told us something we must not lose
 
     # Independent convergence steps, in parallel.
-    attached, _, _, _, _ = await asyncio.gather(
+    attached, *_ = await asyncio.gather(
         ensure_list_attached(writer, twilio, trunk, credential_list),
         ensure_trunk_settings(provider, writer, twilio, trunk),
+        ensure_trunk_extra_settings(provider, writer, twilio, trunk),
         ensure_voice_region(provider, twilio, trunk),
         ensure_origination_urls(provider, writer, twilio, trunk),
         ensure_sip_credential(provider, deps, writer, twilio, trunk, credential_list),
     )
     numbers = observed.numbers
-    objects = await number_objects(provider, deps)
     imported = objects.imported
     detached = [n for n in imported if numbers.trunk_of.get(n.sid) != trunk.sid]
     checks += [

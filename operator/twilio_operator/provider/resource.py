@@ -21,10 +21,19 @@ class Provider:
     spec: TwilioProviderSpec
     status: TwilioProviderStatus
     annotations: dict[str, str] = field(default_factory=dict)
+    created: str = ""  # metadata.creationTimestamp
+
+    @property
+    def adopts_trunk(self) -> bool:
+        return self.spec.trunk_sid is not None
 
     @property
     def ref(self) -> ObjectRef:
         return ObjectRef(PROVIDER, self.namespace, self.name, self.uid)
+
+    @property
+    def paused(self) -> bool:
+        return self.annotations.get(names.PAUSED_ANNOTATION, "").lower() == "true"
 
     @property
     def sip_secret_name(self) -> str:
@@ -34,6 +43,7 @@ class Provider:
     def from_body(cls, body: dict[str, Any]) -> Provider:
         return cls(
             **identity(body),
+            created=str(body["metadata"].get("creationTimestamp") or ""),
             spec=TwilioProviderSpec.model_validate(body.get("spec") or {}),
             status=TwilioProviderStatus.model_validate(body.get("status") or {}),
         )

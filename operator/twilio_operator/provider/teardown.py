@@ -33,8 +33,16 @@ class Teardown:
 
 
 def effective_policy(provider: Provider) -> str:
+    """Orphan when asked by annotation, and always for ObserveOnly (it never touches Twilio)."""
     override = provider.annotations.get(names.DELETION_POLICY_OVERRIDE)
-    return "Orphan" if override == "Orphan" else provider.spec.deletion_policy
+    if override == "Orphan" or provider.spec.management_policy == "ObserveOnly":
+        return "Orphan"
+    return provider.spec.deletion_policy or "Delete"
+
+
+def keeps_adopted(provider: Provider) -> bool:
+    """Adopted resources are deleted only when deletionPolicy is Delete explicitly."""
+    return provider.spec.deletion_policy != "Delete"
 
 
 async def finalize_provider(provider: Provider, deps: Deps) -> Teardown:
@@ -46,6 +54,19 @@ async def finalize_provider(provider: Provider, deps: Deps) -> Teardown:
 
 async def _clean_up(provider: Provider, deps: Deps) -> Teardown:
     policy = effective_policy(provider)
+    if provider.paused and policy != "Orphan":
+        message = (
+            f"deletion waits: reconciliation is paused ({names.PAUSED_ANNOTATION}=true). Remove the "
+            f"annotation to let the operator clean up Twilio, or annotate {names.DELETION_POLICY_OVERRIDE}="
+            "Orphan to leave Twilio as it is"
+        )
+        paused = c.find(provider.status.conditions, c.PAUSED)
+        if paused is None or paused.message != message:
+            writer = StatusWriter(provider, deps)
+            writer.condition(ConditionUpdate(c.PAUSED, "True", c.PAUSED, message))
+            await writer.flush()
+            await writer.event("Warning", c.DELETION_BLOCKED, message)
+        raise DeletionBlocked(message)
     recorded = [sid for sid in (provider.status.trunk_sid, provider.status.credential_list_sid) if sid]
     if policy == "Orphan":
         await deps.kube.release_secret(provider.namespace, provider.sip_secret_name, provider.uid)
@@ -108,7 +129,19 @@ async def _remove_twilio_resources(provider: Provider, deps: Deps, twilio: Twili
     # (forged by someone with status access, or stale from a backup) could name another's trunk.
     trunk_sids = {t.sid for t in trunks if names.domain_recreation(provider.uid, t.domain_name) is not None}
     list_sids = {cl.sid for cl in lists if names.is_our_credential_list(cl.friendly_name, provider.uid)}
+    adopted_trunk, adopted_list = provider.spec.trunk_sid, provider.spec.credential_list_sid
     removed: list[str] = []
+    if keeps_adopted(provider):
+        # The adopted trunk stays; what the operator added to it goes: its own list, or its own
+        # credential in an adopted list.
+        if adopted_trunk and list_sids:
+            for list_sid in sorted(list_sids & set(await _attached_or_none(twilio, adopted_trunk))):
+                await twilio.detach_credential_list(adopted_trunk, list_sid)
+        if adopted_list:
+            removed += await _delete_own_credential(provider, twilio, adopted_list)
+    else:
+        trunk_sids |= {sid for sid in (adopted_trunk,) if sid}
+        list_sids |= {sid for sid in (adopted_list,) if sid}
     detached = await _detach_numbers(provider, deps, twilio, trunk_sids)
     for trunk_sid in sorted(trunk_sids):
         try:
@@ -130,6 +163,30 @@ async def _remove_twilio_resources(provider: Provider, deps: Deps, twilio: Twili
             parts.append(f"detached {', '.join(detached)} from the trunk (the numbers stay in the account)")
         await deps.kube.post_event(provider.ref, "Normal", c.DELETED, "; ".join(parts))
     return removed
+
+
+async def _attached_or_none(twilio: TwilioPort, trunk_sid: str) -> list[str]:
+    try:
+        return await twilio.list_trunk_credential_lists(trunk_sid)
+    except TwilioError as error:
+        if error.kind is not ErrorKind.NOT_FOUND:
+            raise
+        return []
+
+
+async def _delete_own_credential(provider: Provider, twilio: TwilioPort, list_sid: str) -> list[str]:
+    username = names.sip_username(provider.uid)
+    try:
+        credentials = await twilio.list_credentials(list_sid)
+    except TwilioError as error:
+        if error.kind is not ErrorKind.NOT_FOUND:
+            raise
+        return []
+    return [
+        cr.sid
+        for cr in credentials
+        if cr.username == username and await twilio.delete_credential(list_sid, cr.sid)
+    ]
 
 
 async def _detach_numbers(

@@ -1,9 +1,11 @@
 """Finding the control-plane binaries the way controller-runtime's envtest does.
 
 Order, for each binary on its own: TEST_ASSET_<NAME>, $KUBEBUILDER_ASSETS/<name>, the setup-envtest
-store, then this repository's own build (CONTROLPLANE_BIN or <repo>/.cache/controlplane/bin, from
-`make controlplane`). envtest's archives hold kube-apiserver, etcd and kubectl but no
-kube-controller-manager, so with KUBEBUILDER_ASSETS set that one usually comes from the local build.
+store (where `make controlplane` downloads envtest's etcd, kube-apiserver and kubectl when it can), then
+this repository's own build (CONTROLPLANE_BIN or <repo>/.cache/controlplane/bin: what `make
+controlplane` could not download, and kube-controller-manager). envtest's archives hold kube-apiserver,
+etcd and kubectl but no kube-controller-manager, so with KUBEBUILDER_ASSETS set that one usually comes
+from the local build.
 """
 
 from __future__ import annotations
@@ -88,7 +90,10 @@ def find_binary(name: str) -> Path:
 
 def _not_found_message(name: str, paths: list[Path]) -> str:
     searched = "\n  ".join(str(p) for p in paths) or "(no candidate locations)"
-    how = f"run `make controlplane` to build it (or set KUBEBUILDER_ASSETS / {asset_variable(name)})"
+    how = (
+        "run `make controlplane` to download or build it "
+        f"(or set KUBEBUILDER_ASSETS / {asset_variable(name)})"
+    )
     if name in NOT_IN_ENVTEST:
         how = (
             "envtest's archives (KUBEBUILDER_ASSETS, setup-envtest) do not contain it: "

@@ -69,6 +69,19 @@ def start_timeout() -> float:
     return float(raw.removesuffix("s"))
 
 
+# The audit log records who wrote what (the metadata of each write, never a body): enough for a test
+# to prove that a process made no write under its identity. Reads are not logged, to keep it small.
+AUDIT_POLICY = """\
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    verbs: [create, update, patch, delete, deletecollection]
+  - level: None
+"""
+
+
 class ControlPlane:
     """etcd + kube-apiserver (+ kube-controller-manager unless controller_manager=False) in a work
     directory (a fresh temp dir unless given); see module docstring."""
@@ -102,6 +115,7 @@ class ControlPlane:
         atexit.register(self.stop)
         try:
             self._write_certificates()
+            (self.workdir / "audit-policy.yaml").write_text(AUDIT_POLICY)
             self._start_processes(binaries)
             write_kubeconfig(self.kubeconfig, self.url, self._serving_ca_pem, "admin", self._admin_pair())
         except BaseException:
@@ -203,6 +217,14 @@ class ControlPlane:
         return self.kubeconfig_for_user(
             user, ("system:serviceaccounts", f"system:serviceaccounts:{namespace}")
         )
+
+    def audit_writes(self) -> list[dict[str, Any]]:
+        """The API server's audit events of every write so far (create, update, patch, delete), each
+        with `user.username`, `verb`, `objectRef` and `responseStatus.code`: who changed what."""
+        path = self.workdir / "audit.log"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         """A synchronous admin call to the REST API: (status, decoded JSON body or text)."""
@@ -362,6 +384,10 @@ class ControlPlane:
             f"--service-account-signing-key-file={certs / 'sa-signer.key'}",
             "--disable-admission-plugins=ServiceAccount",  # no controller creates the default ServiceAccount
             "--allow-privileged=true",
+            f"--audit-policy-file={self.workdir / 'audit-policy.yaml'}",
+            f"--audit-log-path={self.workdir / 'audit.log'}",
+            "--audit-log-format=json",
+            "--audit-log-mode=blocking",  # an event is in the file when the response is sent
         ]
 
     def _write_controller_manager_kubeconfig(self) -> None:

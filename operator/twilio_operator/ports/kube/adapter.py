@@ -63,6 +63,15 @@ async def connect() -> KubernetesGateway:
     return KubernetesGateway(k8s.ApiClient())
 
 
+def current_namespace() -> str:
+    """The namespace of the kubeconfig's current context (as kubectl would use), else "default"."""
+    try:
+        _, active = k8s_config.list_kube_config_contexts()
+    except (k8s_config.ConfigException, OSError):
+        return "default"
+    return str(((active or {}).get("context") or {}).get("namespace") or "default")
+
+
 def _server_message(exc: ApiException) -> str:
     """The API server's own explanation from its Status body (never the request we sent)."""
     try:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from twilio_operator.api.credentials import decoded_text
 from twilio_operator.api.models import ResourceKind
 from twilio_operator.api.objects import ObjectRef
 
@@ -28,13 +29,7 @@ class SecretData:
     deleting: bool = False
 
     def text(self, key: str) -> str | None:
-        raw = self.data.get(key)
-        if raw is None:
-            return None
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
+        return decoded_text(self.data, key)
 
 
 class KubernetesPort(Protocol):

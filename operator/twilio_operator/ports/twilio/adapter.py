@@ -14,7 +14,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import aiohttp
@@ -38,6 +38,7 @@ from twilio_operator.ports.twilio.values import (
     IncomingNumber,
     NumberPage,
     OriginationUrl,
+    Recording,
     Trunk,
 )
 
@@ -270,6 +271,21 @@ class TwilioAccount(TwilioPort):
         t = await self._call(op.UPDATE_TRUNK, lambda: self._trunks(sid).update_async(**changes))
         return _trunk(t)
 
+    async def update_trunk_settings(self, sid: str, settings: Mapping[str, Any]) -> Trunk:
+        t = await self._call(op.UPDATE_TRUNK_SETTINGS, lambda: self._trunks(sid).update_async(**settings))
+        return _trunk(t)
+
+    async def fetch_recording(self, trunk_sid: str) -> Recording:
+        r = await self._call(op.FETCH_RECORDING, self._trunks(trunk_sid).recordings().fetch_async)
+        return _recording(r)
+
+    async def update_recording(self, trunk_sid: str, mode: str, trim: str | None) -> Recording:
+        changes = {"mode": mode, **({"trim": trim} if trim else {})}
+        r = await self._call(
+            op.UPDATE_RECORDING, lambda: self._trunks(trunk_sid).recordings().update_async(**changes)
+        )
+        return _recording(r)
+
     async def delete_trunk(self, sid: str) -> bool:
         return await self._delete(op.DELETE_TRUNK, self._trunks(sid).delete_async)
 
@@ -313,6 +329,9 @@ class TwilioAccount(TwilioPort):
             op.UPDATE_CREDENTIAL_PASSWORD,
             lambda: self._lists(list_sid).credentials(sid).update_async(password=password),
         )
+
+    async def delete_credential(self, list_sid: str, sid: str) -> bool:
+        return await self._delete(op.DELETE_CREDENTIAL, self._lists(list_sid).credentials(sid).delete_async)
 
     # ---- trunk associations
 
@@ -448,7 +467,16 @@ def _trunk(t: Any) -> Trunk:
         domain_name=t.domain_name or "",
         friendly_name=t.friendly_name or "",
         transfer_mode=str(t.transfer_mode or "disable-all"),
+        secure=bool(t.secure),
+        cnam_lookup_enabled=bool(t.cnam_lookup_enabled),
+        transfer_caller_id=str(t.transfer_caller_id or "from-transferee"),
+        disaster_recovery_url=t.disaster_recovery_url or None,
+        disaster_recovery_method=str(t.disaster_recovery_method) if t.disaster_recovery_method else None,
     )
+
+
+def _recording(r: Any) -> Recording:
+    return Recording(mode=str(r.mode or "do-not-record"), trim=str(r.trim or "do-not-trim"))
 
 
 def _retry_in_place(error: TwilioError, idempotent: bool) -> bool:

@@ -31,11 +31,17 @@ LIST_TRUNKS = _read("list SIP trunks", "list_sip_trunks")
 CREATE_TRUNK = _write("create SIP trunk", "create_sip_trunk", idempotent=False)
 UPDATE_TRUNK = _write("update SIP trunk", "update_sip_trunk", idempotent=True)
 DELETE_TRUNK = _write("delete SIP trunk", "delete_sip_trunk", idempotent=True)
+UPDATE_TRUNK_SETTINGS = _write("update SIP trunk settings", "update_sip_trunk_settings", idempotent=True)
+FETCH_RECORDING = _read("fetch the trunk's recording settings", "fetch_the_trunk_s_recording_settings")
+UPDATE_RECORDING = _write(
+    "update the trunk's recording settings", "update_the_trunk_s_recording_settings", idempotent=True
+)
 LIST_CREDENTIAL_LISTS = _read("list credential lists", "list_credential_lists")
 CREATE_CREDENTIAL_LIST = _write("create credential list", "create_credential_list", idempotent=False)
 DELETE_CREDENTIAL_LIST = _write("delete credential list", "delete_credential_list", idempotent=True)
 LIST_CREDENTIALS = _read("list SIP credentials", "list_sip_credentials")
 CREATE_CREDENTIAL = _write("create SIP credential", "create_sip_credential", idempotent=False)
+DELETE_CREDENTIAL = _write("delete SIP credential", "delete_sip_credential", idempotent=True)
 UPDATE_CREDENTIAL_PASSWORD = _write(
     "update SIP credential password", "update_sip_credential_password", idempotent=True
 )

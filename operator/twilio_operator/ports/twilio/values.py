@@ -20,6 +20,17 @@ class Trunk:
     domain_name: str
     friendly_name: str
     transfer_mode: str
+    secure: bool = False
+    cnam_lookup_enabled: bool = False
+    transfer_caller_id: str = "from-transferee"
+    disaster_recovery_url: str | None = None
+    disaster_recovery_method: str | None = None
+
+
+@dataclass(frozen=True)
+class Recording:
+    mode: str
+    trim: str
 
 
 @dataclass(frozen=True)

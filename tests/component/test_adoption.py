@@ -1,0 +1,93 @@
+"""Adopting a trunk (and credential list) that the user made before the operator: everything the
+spec does not state stays as the user made it; deletion keeps what was adopted unless told."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twilio_operator.provider.reconcile import reconcile_provider
+from twilio_operator.provider.teardown import finalize_provider
+
+from .conftest import World
+
+
+def made_by_hand(twilio_client: Any) -> Any:
+    """A trunk as the LiveKit setup guide has people make it: own domain, transfers, one origination."""
+    trunk = twilio_client.trunking.v1.trunks.create(
+        friendly_name="LiveKit trunk",
+        domain_name="my-company-livekit.pstn.twilio.com",
+        transfer_mode="enable-all",
+    )
+    trunk_context = twilio_client.trunking.v1.trunks(trunk.sid)
+    trunk_context.origination_urls.create(
+        friendly_name="livekit", sip_url="sip:abc.sip.livekit.cloud", priority=1, weight=1, enabled=True
+    )
+    return trunk
+
+
+def condition(world: World, type_: str = "Ready") -> tuple[str, str, str]:
+    found = next(c for c in world.status.conditions if c.type == type_)
+    return found.status, found.reason, found.message
+
+
+async def test_an_adopted_trunk_keeps_what_the_spec_does_not_state(world: World, twilio_client: Any) -> None:
+    trunk = made_by_hand(twilio_client)
+    world.with_spec(trunk_sid=trunk.sid)
+    assert (await world.reconcile()).ready
+    after = twilio_client.trunking.v1.trunks(trunk.sid).fetch()
+    assert (after.domain_name, after.friendly_name, after.transfer_mode) == (
+        "my-company-livekit.pstn.twilio.com",
+        "LiveKit trunk",
+        "enable-all",
+    )
+    origination = twilio_client.trunking.v1.trunks(trunk.sid).origination_urls.list()
+    assert [o.sip_url for o in origination] == ["sip:abc.sip.livekit.cloud"]
+    assert world.status.trunk_sid == trunk.sid
+    assert world.status.termination_uri == "sip:my-company-livekit.pstn.twilio.com"
+    attached = [cl.sid for cl in twilio_client.trunking.v1.trunks(trunk.sid).credentials_lists.list()]
+    assert attached == [world.status.credential_list_sid]
+    assert len(world.account_state()["trunks"]) == 1  # nothing created beside it
+
+    # Deletion with deletionPolicy unset keeps the adopted trunk and removes only the operator's list.
+    removed = await finalize_provider(world.provider, world.deps)
+    assert twilio_client.trunking.v1.trunks(trunk.sid).fetch().sid == trunk.sid
+    assert twilio_client.trunking.v1.trunks(trunk.sid).credentials_lists.list() == []
+    assert removed.removed == (world.status.credential_list_sid,)
+
+
+async def test_explicit_delete_removes_an_adopted_trunk(world: World, twilio_client: Any) -> None:
+    trunk = made_by_hand(twilio_client)
+    world.with_spec(trunk_sid=trunk.sid, deletion_policy="Delete")
+    assert (await world.reconcile()).ready
+    await finalize_provider(world.provider, world.deps)
+    assert world.account_state()["trunks"] == [] and world.account_state()["credential_lists"] == []
+
+
+async def test_adopting_a_trunk_the_account_does_not_have_is_refused_and_creates_nothing(
+    world: World,
+) -> None:
+    world.with_spec(trunk_sid="TK" + "0" * 32)
+    seq = world.last_seq()
+    outcome = await world.reconcile()
+    assert not outcome.ready and outcome.blocked
+    status, reason, message = condition(world)
+    assert (status, reason) == ("False", "AdoptionRefused") and "is not a trunk of account" in message
+    assert world.writes_since(seq) == []
+    assert "AdoptionRefused" in world.kube.reasons()
+
+
+async def test_adopting_another_providers_trunk_is_refused(world: World, twilio_client: Any) -> None:
+    assert (await world.reconcile()).ready  # the first provider makes its own trunk
+    theirs = world.status.trunk_sid
+    other = World(world.emulator, world.account, world.kube, world.deps, _another(world, theirs))
+    seq = world.last_seq()
+    outcome = await reconcile_provider(other.provider, other.deps)
+    assert not outcome.ready
+    assert "is managed by another TwilioProvider" in outcome.message
+    assert world.writes_since(seq) == []
+
+
+def _another(world: World, trunk_sid: str | None) -> Any:
+    from .conftest import make_provider
+
+    return make_provider(world.account["sid"], name="second", trunkSid=trunk_sid)

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
 CLUSTER_ARGS ?=
 
-.PHONY: help venv controlplane openapi test test-unit lint fmt crds cluster cluster-down demo bench e2e clean helm manifests argocd-cm lint-chart lint-docker test-packaging image lint-workflows chart-docs
+.PHONY: help venv controlplane openapi test test-reliability-strict smoke-twilio test-unit lint fmt crds cluster cluster-down demo bench e2e clean helm manifests argocd-cm lint-chart lint-docker test-packaging image lint-workflows chart-docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ openapi: ## fetch Twilio's OpenAPI documents for the contract tests (cached)
 
 test: venv controlplane openapi helm ## the whole suite: unit, component, contract, integration, packaging
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-reliability-strict: venv controlplane openapi ## the reliability tier against the emulator's strict mode
+	$(BIN)/pytest tests/reliability --emulator-strict $(PYTEST_ARGS)
 
 test-unit: venv ## only the tests that need no control plane
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
@@ -83,6 +86,9 @@ test-packaging: venv controlplane ## chart, manifests, Dockerfile and ArgoCD hea
 
 image: ## build the operator image (needs a Docker daemon): make image IMAGE=repo/name:tag
 	docker build -t $(IMAGE) .
+
+smoke-twilio: venv controlplane ## opt-in, costs a trunk create+delete: provider and number import against a REAL Twilio account (env TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN or TWILIO_API_KEY/TWILIO_API_SECRET)
+	$(BIN)/pytest tests/smoke -m smoke_twilio -rs $(PYTEST_ARGS)
 
 e2e: venv ## kind end-to-end test (needs a Docker daemon, kind and kubectl)
 	@bash hack/e2e-preflight.sh

@@ -60,9 +60,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--numbers-latency", type=float, default=50.0, help="f: emulator latency ms")
     parser.add_argument(
         "--numbers-twilio-limit",
-        type=int,
-        default=10,
-        help="f: emulated Twilio concurrency limit per account",
+        default="10",
+        help="f: emulated Twilio concurrency limits per account to try, e.g. 1,10,100",
     )
     parser.add_argument(
         "--numbers-operator-concurrency", default="8", help="f: operator per-account bounds to try, e.g. 8,32"
@@ -291,16 +290,17 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
             if "f" in chosen:
                 report["f_numbers"] = [
                     timed(
-                        f"f (operator bound {bound})",
-                        lambda bound=bound: scenario_numbers(
+                        f"f (Twilio limit {limit}, operator bound {bound})",
+                        lambda bound=bound, limit=limit: scenario_numbers(
                             env,
                             options.numbers,
                             options.numbers_latency,
-                            options.numbers_twilio_limit,
+                            int(limit),
                             int(bound),
                             options.scale_timeout,
                         ),
                     )
+                    for limit in options.numbers_twilio_limit.split(",")
                     for bound in options.numbers_operator_concurrency.split(",")
                 ]
             if "g" in chosen:
@@ -470,6 +470,7 @@ def table(report: dict[str, Any]) -> str:
             f"{f['numbers']} TwilioPhoneNumbers, 1 provider @ {f['latency_ms']:g} ms, "
             f"Twilio limit {f['twilio_concurrency_limit']}/account, "
             f"operator bound {f['operator_concurrency_per_account']}",
+            f"provider Ready in {f.get('provider_ready_s', '?')} s; "
             f"{f['ready']}/{f['numbers']} Ready in {f['elapsed_s']} s ({f['numbers_per_s']}/s); "
             f"Twilio {t['reads']} reads + {t['writes']} writes, {t['http_429']} x 429; "
             f"{f['numbers_on_trunk']} on the trunk",

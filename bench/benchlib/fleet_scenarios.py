@@ -43,9 +43,11 @@ def scenario_numbers(
     concurrency = {"TWILIO_OPERATOR_MAX_CONCURRENCY_PER_ACCOUNT": str(operator_concurrency)}
     try:
         with running_operator(env, namespace, extra_env=concurrency) as (operator, watcher):
+            provider_started = time.monotonic()
             env.kube.create(providers_path(namespace), provider_body("numbers", account, "1h"))
             if not watcher.wait(["numbers"], 120):
                 raise RuntimeError("the provider of the numbers scenario did not become Ready")
+            provider_ready_s = time.monotonic() - provider_started
             numbers_watcher = DoneWatcher(env.kube, namespace, operator_ready, "twiliophonenumbers").start()
             try:
                 names = [f"n-{i:05d}" for i in range(count)]
@@ -74,6 +76,7 @@ def scenario_numbers(
                 "latency_ms": latency_ms,
                 "twilio_concurrency_limit": twilio_concurrency_limit,
                 "operator_concurrency_per_account": operator_concurrency,
+                "provider_ready_s": round(provider_ready_s, 2),
                 "all_ready": finished,
                 "ready": done,
                 "elapsed_s": round(elapsed, 2),

@@ -1,4 +1,4 @@
-"""The `twilio-operator` console script: `run`, `emulator`, `crds`, `numbers manifest`."""
+"""The `twilio-operator` console script: `run`, `emulator`, `crds`, `numbers manifest`, `check`."""
 
 from __future__ import annotations
 
@@ -45,6 +45,21 @@ def _build_parser() -> argparse.ArgumentParser:
     emulator.add_argument(
         "--openapi-dir", default=None, help="validate traffic against Twilio's OpenAPI documents in this dir"
     )
+    emulator.add_argument(
+        "--strict",
+        action="store_const",
+        const=True,
+        default=None,
+        help='strict mode: undocumented cases answer 400 / 90000 and TrunkSid="" is refused '
+        "(default: env TWILIO_EMULATOR_STRICT)",
+    )
+
+    check = commands.add_parser(
+        "check", help="read-only preflight of a Twilio account (no cluster): would provisioning work?"
+    )
+    from twilio_operator.check import add_arguments
+
+    add_arguments(check)
 
     numbers = commands.add_parser("numbers", help="phone-number helpers").add_subparsers(
         dest="action", required=True
@@ -81,12 +96,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=options.seed,
             state_file=options.state,
             openapi_dir=options.openapi_dir,
+            strict=options.strict,
         )
         return 0
     if options.command == "run":
         return _run(options)
     if options.command == "crds":
         return _crds(options.output_dir)
+    if options.command == "check":
+        from twilio_operator.check import run
+
+        return run(options)
     if options.command == "numbers":
         from twilio_operator.numbers_cli import print_manifests
 

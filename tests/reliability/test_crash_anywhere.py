@@ -202,14 +202,20 @@ def test_sigkill_after_every_write_leaves_one_of_everything(
 
 
 @pytest.mark.usefixtures("operator")
+@pytest.mark.parametrize("strict", [False, True], ids=["documented", "strict"])
 def test_lost_answers_of_every_create_are_recovered(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
     twilio_account: dict[str, Any],
     make_ready_provider: MakeReadyProvider,
+    strict: bool,
 ) -> None:
-    """commit_then_error on trunk, credential list and credential create: applied, answered 500."""
+    """commit_then_error on trunk, credential list and credential create: applied, answered 500.
+    Also in the emulator's strict mode, where the recovery cannot lean on an undocumented code
+    (the whole tier runs strict with `make test-reliability-strict`)."""
+    if strict:
+        emulator.configure(strict=True)
     for method, path in (("POST", TRUNKS), ("POST", LISTS), ("POST", CREDENTIALS)):
         emulator.add_fault(path, "commit_then_error", method=method, status=500)
     uid = make_ready_provider(timeout=60)["metadata"]["uid"]

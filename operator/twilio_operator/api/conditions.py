@@ -35,6 +35,7 @@ ACCOUNT_INACTIVE = "AccountInactive"
 PERMISSION_DENIED = "PermissionDenied"
 TWILIO_UNAVAILABLE = "TwilioUnavailable"
 TWILIO_REJECTED = "TwilioRejected"
+QUOTA_EXCEEDED = "QuotaExceeded"  # an account quota of Twilio (trunks, credential lists) is reached
 KUBERNETES_REFUSED = "KubernetesRefused"  # the API server refused one of our own writes
 STORED = "Stored"
 DELETION_BLOCKED = "DeletionBlocked"

@@ -60,7 +60,7 @@ SECRET_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
 DeletionPolicy = Literal["Delete", "Orphan"]
 ManagementPolicy = Literal["Full", "ObserveOnly"]
 VerificationStatus = Literal["pending", "verified", "warning", "failed"]
-CheckStatus = Literal["passed", "warning", "failed"]
+CheckStatus = Literal["passed", "warning", "failed", "skipped"]
 ConditionStatus = Literal["True", "False", "Unknown"]
 
 
@@ -320,7 +320,10 @@ class VerificationDetail(_Model):
     """The result of one verification check."""
 
     check_name: str = Field(description="Which check ran, e.g. accountActive.")
-    status: CheckStatus = Field(description="passed, warning or failed.")
+    status: CheckStatus = Field(
+        description="passed, warning, failed, or skipped (the credentials may not make that check; "
+        "the message says why)."
+    )
     message: str = Field(default="", description="What the check found.")
     timestamp: str = Field(description="When the check ran (RFC 3339).")
     details: dict[str, str] = Field(default_factory=dict, description="Extra facts the check collected.")
@@ -481,6 +484,16 @@ class TwilioPhoneNumberStatus(_Status):
     trunk_sid: str | None = Field(default=None, description="Trunk the number is attached to.")
     capabilities: PhoneCapabilities | None = Field(default=None, description="The number's capabilities.")
     agent: str | None = Field(default=None, description="The agent that answers the number.")
+    voice_region: str | None = Field(
+        default=None,
+        description="The number's inbound processing region as last verified in Twilio (set for ie1 "
+        "and au1 providers, whose trunk lives in that region).",
+    )
+    previous_voice_region: str | None = Field(
+        default=None,
+        description="The number's inbound processing region before the operator changed it (us1 when "
+        "it was never set); restored when the number is detached.",
+    )
 
 
 # --------------------------------------------------------------------------- helpers

@@ -27,6 +27,7 @@ from twilio_operator.api.models import (
     status_patch,
 )
 from twilio_operator.api.objects import ObjectRef, identity
+from twilio_operator.api.regions import DEFAULT_PROCESSING, client_region
 from twilio_operator.phone_number.claims import Claimant, first_claimant
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.twilio.port import TwilioPort
@@ -201,7 +202,30 @@ async def reconcile_number(
     else:
         message = f"{found.phone_number} is on trunk {trunk_sid}"
     writer.set(trunk_sid=trunk_sid)
+    region = await _ensure_voice_region(twilio, writer, found.phone_number, provider)
+    if region is not None:
+        message += f", inbound calls processed in {region}"
     return await writer.finish(True, c.ATTACHED, message)
+
+
+async def _ensure_voice_region(
+    twilio: TwilioPort, writer: NumberWriter, phone_number: str, provider: ProviderView
+) -> str | None:
+    """Calls from the phone network are processed in the number's inbound processing region, not
+    the trunk's (twilio.com/docs/global-infrastructure/inbound-processing-api): an ie1 or au1
+    provider's numbers must point there too. The previous value is kept for detach. A change can
+    take minutes to show in reads, so a read that still shows the old value is written again, never
+    reported as a failure."""
+    wanted = client_region(provider.spec.region)
+    if wanted is None:
+        return None
+    current = await twilio.fetch_number_voice_region(phone_number) or DEFAULT_PROCESSING
+    if writer.status.previous_voice_region is None:
+        writer.set(previous_voice_region=current)
+    if current != wanted:
+        current = await twilio.update_number_voice_region(phone_number, wanted)
+    writer.set(voice_region=current)
+    return current
 
 
 async def _connect(number: PhoneNumber, provider: ProviderView, deps: Deps) -> TwilioPort | None:
@@ -241,7 +265,10 @@ async def release_number(number: PhoneNumber, provider: ProviderView | None, dep
         return (
             f"left {found.phone_number} on {found.trunk_sid}: not a trunk of TwilioProvider {provider.name}"
         )
-    await twilio.set_number_trunk(found.sid, None)
+    await twilio.detach_number(found.sid, found.trunk_sid)
+    previous, ours = number.status.previous_voice_region, client_region(provider.spec.region)
+    if ours is not None and previous is not None and previous != ours:
+        await twilio.update_number_voice_region(found.phone_number, previous)
     await deps.kube.post_event(
         number.ref, "Normal", c.DETACHED, f"detached {found.phone_number} from {found.trunk_sid}"
     )

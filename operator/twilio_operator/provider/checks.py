@@ -61,7 +61,7 @@ class NumberObjects:
 
 
 def verdict(checks: Iterable[Check]) -> VerificationStatus:
-    statuses = {check.status for check in checks}
+    statuses = {check.status for check in checks} - {"skipped"}  # skipped: said in its detail
     if not statuses:
         return "pending"
     if "failed" in statuses:
@@ -71,11 +71,37 @@ def verdict(checks: Iterable[Check]) -> VerificationStatus:
     return "verified"
 
 
+ACCOUNT_SKIPPED_STANDARD = (
+    "a Standard API key cannot read the account; use a Main key or the Auth Token to verify account status"
+)
+ACCOUNT_SKIPPED_RESTRICTED = (
+    "a Restricted API key cannot read the account; use a Main key or the Auth Token to verify account status"
+)
+
+
+def account_unreadable_by_key(observed: Observed) -> str | None:
+    """Why the account check is skipped, or None. Twilio refuses the account fetch to Standard keys
+    (401 / 20003) and Restricted keys (403 / 70051) although they can do everything else the operator
+    needs (twilio.com/docs/iam/api-keys/key-resource-v1; twilio-python issue #259). The same refusal
+    beside a successful trunk read can only be such a key: a wrong token or region fails every read."""
+    account = observed.account
+    if not isinstance(account, TwilioError) or account.kind is not ErrorKind.AUTH:
+        return None
+    if account.account_inactive or isinstance(observed.trunks, TwilioError):
+        return None
+    if account.permission_denied:
+        return ACCOUNT_SKIPPED_RESTRICTED
+    return ACCOUNT_SKIPPED_STANDARD if account.status == 401 else None
+
+
 def access_checks(observed: Observed) -> list[Check]:
     """What the credentials can do: read the account (and is it active), trunks, lists, numbers."""
     checks: list[Check] = []
     account = observed.account
-    if isinstance(account, TwilioError):
+    skipped = account_unreadable_by_key(observed)
+    if skipped is not None:
+        checks.append(Check("accountActive", "skipped", skipped))
+    elif isinstance(account, TwilioError):
         checks.append(Check("accountActive", "failed", str(account)))
     elif account.status != "active":
         checks.append(Check("accountActive", "failed", f"account is {account.status}"))
@@ -107,10 +133,9 @@ def access_checks(observed: Observed) -> list[Check]:
 
 def first_blocking_error(observed: Observed) -> TwilioError | None:
     """A transient error anywhere means "try again"; otherwise the first failure explains the rest."""
+    account = None if account_unreadable_by_key(observed) else observed.account
     errors = [
-        r
-        for r in (observed.account, observed.trunks, observed.lists, observed.numbers)
-        if isinstance(r, TwilioError)
+        r for r in (account, observed.trunks, observed.lists, observed.numbers) if isinstance(r, TwilioError)
     ]
     transient = [e for e in errors if e.kind is ErrorKind.TRANSIENT]
     candidates = transient or errors

@@ -5,37 +5,48 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from dataclasses import replace
 from typing import Any
 
 from twilio_operator.api import conditions as c
-from twilio_operator.api import names
+from twilio_operator.api import names, quotas
 from twilio_operator.api.errors import ErrorKind, TwilioError
 from twilio_operator.api.models import OriginationUri
 from twilio_operator.api.regions import client_region
+from twilio_operator.api.sip import normalize_sip_url
 from twilio_operator.ports.twilio.port import TwilioPort
-from twilio_operator.ports.twilio.values import CredentialList, OriginationUrl, Trunk
+from twilio_operator.ports.twilio.values import Account, CredentialList, OriginationUrl, Trunk
 from twilio_operator.provider.checks import Observed
 from twilio_operator.provider.resource import Provider
 from twilio_operator.provider.status import StatusWriter
 
 MAX_DOMAIN_ATTEMPTS = 5
-ALREADY_ATTACHED = 20409  # Twilio: "Credential list is already associated with this trunk"
 
 
 async def ensure_trunk_and_list(
     provider: Provider, writer: StatusWriter, twilio: TwilioPort, observed: Observed
 ) -> tuple[Trunk, CredentialList]:
     assert isinstance(observed.trunks, list) and isinstance(observed.lists, list)
-    found_trunk = find_trunk(provider, observed.trunks)
-    found_list = find_credential_list(provider, observed.lists)
-
-    async def trunk() -> Trunk:
-        return found_trunk or await _create_trunk(provider, writer, twilio)
-
-    async def credential_list() -> CredentialList:
-        return found_list or await _create_credential_list(provider, writer, twilio)
-
-    return await asyncio.gather(trunk(), credential_list())
+    account_type = observed.account.type if isinstance(observed.account, Account) else None
+    # The trunk first, then the list: a trunk refused (a quota, most likely) must not leave a new
+    # credential list behind.
+    trunk = find_trunk(provider, observed.trunks)
+    if trunk is None:
+        try:
+            trunk = await _create_trunk(provider, writer, twilio)
+        except TwilioError as error:
+            raise quotas.as_quota_error(
+                error, quotas.TRUNKS, len(observed.trunks), account_type, provider.spec.account_sid
+            ) from None
+    credential_list = find_credential_list(provider, observed.lists)
+    if credential_list is None:
+        try:
+            credential_list = await _create_credential_list(provider, writer, twilio)
+        except TwilioError as error:
+            raise quotas.as_quota_error(
+                error, quotas.CREDENTIAL_LISTS, len(observed.lists), account_type, provider.spec.account_sid
+            ) from None
+    return trunk, credential_list
 
 
 def find_trunk(provider: Provider, trunks: list[Trunk]) -> Trunk | None:
@@ -120,9 +131,13 @@ async def ensure_list_attached(
     try:
         await twilio.attach_credential_list(trunk.sid, cl.sid)
     except TwilioError as error:
-        if error.code != ALREADY_ATTACHED:
+        # Attached by a concurrent reconcile meanwhile? Judged by listing again, not by the code:
+        # Twilio documents none for "already attached".
+        if error.kind is not ErrorKind.REJECTED or cl.sid not in await twilio.list_trunk_credential_lists(
+            trunk.sid
+        ):
             raise
-        return f"credential list {cl.sid} is attached"  # by a concurrent reconcile meanwhile
+        return f"credential list {cl.sid} is attached"
     await writer.event(
         "Normal", c.CREDENTIAL_LIST_ATTACHED, f"attached credential list {cl.sid} to trunk {trunk.sid}"
     )
@@ -164,20 +179,23 @@ async def ensure_origination_urls(
     URLs are managed only when the spec lists some."""
     if provider.adopts_trunk and not provider.spec.origination_uris:
         return
-    wanted = {u.sip_url: u for u in provider.spec.origination_uris}
+    # Matched by normal form (api/sip.py): a server that rewrites the URL must not cause a loop.
+    wanted = {normalize_sip_url(u.sip_url): u for u in provider.spec.origination_uris}
     listed = (wanted or provider.status.trunk_sid) and trunk.sid not in writer.created_now
     existing = await twilio.list_origination_urls(trunk.sid) if listed else []
-    by_url = {o.sip_url: o for o in existing}
+    by_url = {normalize_sip_url(o.sip_url): o for o in existing}
     work: list[Awaitable[Any]] = []
-    for sip_url, spec in wanted.items():
-        desired = wanted_origination(provider, spec, by_url[sip_url].sid if sip_url in by_url else "")
-        current = by_url.get(sip_url)
+    for key, spec in wanted.items():
+        current = by_url.get(key)
         if current is None:
-            work.append(twilio.create_origination_url(trunk.sid, desired))
-        elif current != desired:
+            work.append(twilio.create_origination_url(trunk.sid, wanted_origination(provider, spec, "")))
+            continue
+        # Keep the server's own spelling of the URL: only a real difference is written.
+        desired = replace(wanted_origination(provider, spec, current.sid), sip_url=current.sip_url)
+        if current != desired:
             work.append(twilio.update_origination_url(trunk.sid, desired))
     work += [
-        twilio.delete_origination_url(trunk.sid, o.sid) for url, o in by_url.items() if url not in wanted
+        twilio.delete_origination_url(trunk.sid, o.sid) for key, o in by_url.items() if key not in wanted
     ]
     if work:
         await asyncio.gather(*work)

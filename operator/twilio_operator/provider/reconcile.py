@@ -19,6 +19,7 @@ from twilio_operator.api.conditions import ConditionUpdate, rfc3339
 from twilio_operator.api.credentials import CredentialProblem, TwilioCredentials, parse_credentials
 from twilio_operator.api.errors import ErrorKind, KubernetesError, TwilioError
 from twilio_operator.api.models import PROVIDER, AvailableNumber
+from twilio_operator.api.quotas import QuotaExceeded
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.twilio.port import TwilioPort
 from twilio_operator.ports.twilio.values import Account, NumberPage
@@ -209,7 +210,7 @@ async def _record_twilio_failure(writer: StatusWriter, error: TwilioError) -> No
         reason = c.TWILIO_UNAVAILABLE
         stage = None
     else:
-        reason = c.TWILIO_REJECTED
+        reason = c.QUOTA_EXCEEDED if isinstance(error, QuotaExceeded) else c.TWILIO_REJECTED
         stage = None
     updates = [ConditionUpdate(c.READY, "False", reason, str(error))]
     if stage is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from twilio_operator.api import conditions as c
 from twilio_operator.api import credentials, names
 from twilio_operator.api.conditions import ConditionUpdate
-from twilio_operator.api.errors import TwilioError
+from twilio_operator.api.errors import ErrorKind, TwilioError
 from twilio_operator.api.regions import Region
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.kube.port import SecretData
@@ -14,7 +14,7 @@ from twilio_operator.ports.twilio.values import CredentialList, Trunk
 from twilio_operator.provider.resource import Provider
 from twilio_operator.provider.status import StatusWriter
 
-USERNAME_TAKEN = 21623  # Twilio: "Username ... already exists in this list"
+USERNAME_TAKEN = 21623  # what the emulator answers for a taken username; undocumented, so not relied on
 
 
 async def ensure_sip_credential(
@@ -71,7 +71,8 @@ async def ensure_sip_credential(
             )
         except TwilioError as error:
             # Created meanwhile by a concurrent reconcile (two operators running by mistake): take it over.
-            taken = error.code == USERNAME_TAKEN
+            # Judged by listing again, not by the code: Twilio documents none for a taken username.
+            taken = error.kind is ErrorKind.REJECTED
             existing = {cr.username: cr for cr in await twilio.list_credentials(cl.sid)}.get(username)
             if not taken or existing is None:
                 raise

@@ -203,6 +203,6 @@ async def _detach_numbers(
         if status.get("sid") and status.get("trunkSid") in trunk_sids:
             number = await twilio.find_incoming_number(sid=status["sid"], phone_number=None)
             if number is not None and number.trunk_sid in trunk_sids:
-                await twilio.set_number_trunk(number.sid, None)
+                await twilio.detach_number(number.sid, number.trunk_sid)
                 detached.append(number.phone_number)
     return detached

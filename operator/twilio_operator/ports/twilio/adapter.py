@@ -15,7 +15,6 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
@@ -29,6 +28,7 @@ from twilio_operator.api.errors import ErrorKind, TwilioError, classify, clean_d
 from twilio_operator.api.regions import edge_of
 from twilio_operator.ports.twilio import operations as op
 from twilio_operator.ports.twilio.http import RewritingAsyncHttpClient
+from twilio_operator.ports.twilio.limits import AccountLimits
 from twilio_operator.ports.twilio.operations import Operation
 from twilio_operator.ports.twilio.port import TwilioPort
 from twilio_operator.ports.twilio.values import (
@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 LIST_PAGE_SIZE = 1000  # Twilio's maximum; the library would otherwise send PageSize=limit uncapped
 # In-place retries of one request (see TwilioAccount._call); the handlers' backoff covers the rest.
 CALL_ATTEMPTS = 3
+# A 429 was not processed, and the adaptive bound (ports/twilio/limits.py) makes the next one rarer.
+RATE_LIMITED_ATTEMPTS = 8
 RETRY_BASE_DELAY = 0.5  # seconds, doubled per attempt, jittered
 MAX_IN_PLACE_RETRY_AFTER = 2.0  # a longer Retry-After goes back to the handler's backoff, freeing the object
 
@@ -58,6 +60,8 @@ _retry_after: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "twilio_retry_after", default=None
 )
 _last_status: contextvars.ContextVar[int | None] = contextvars.ContextVar("twilio_last_status", default=None)
+_concurrent: contextvars.ContextVar[int | None] = contextvars.ContextVar("twilio_concurrent", default=None)
+CONCURRENT_REQUESTS_HEADER = "Twilio-Concurrent-Requests"
 
 
 class _HttpClient(RewritingAsyncHttpClient):
@@ -67,9 +71,18 @@ class _HttpClient(RewritingAsyncHttpClient):
     async def request(self, *args: Any, **kwargs: Any) -> Response:
         response: Response = await super().request(*args, **kwargs)
         _last_status.set(response.status_code)
+        _concurrent.set(_parse_count(response.headers))
         if response.status_code in (429, 503):
             _retry_after.set(_parse_retry_after(response.headers))
         return response
+
+
+def _parse_count(headers: Any) -> int | None:
+    raw = headers.get(CONCURRENT_REQUESTS_HEADER) if headers is not None else None
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
 
 
 def _parse_retry_after(headers: Any) -> float | None:
@@ -80,20 +93,13 @@ def _parse_retry_after(headers: Any) -> float | None:
         return None
 
 
-@dataclass
-class _AccountLimits:
-    """Per-account concurrency and a shared pause after a 429, so peers back off together."""
-
-    semaphore: asyncio.Semaphore
-    not_before: float = 0.0
-
-
 class TwilioLibraryConnector:
     """TwilioConnector over the twilio library. Create it inside the running event loop.
 
     One HTTP client (one aiohttp connection pool) serves every account: credentials travel per
     request, and a pool per account cost a TLS handshake and a few hundred kB per customer. What
-    stays per account is the concurrency bound and the 429 pause.
+    stays per account is the adaptive concurrency bound and the 429 pause (see `limits`);
+    `max_concurrency_per_account` is its ceiling.
     """
 
     def __init__(
@@ -104,14 +110,14 @@ class TwilioLibraryConnector:
         self._max_concurrency = max_concurrency_per_account
         self._http: _HttpClient | None = None
         self._clients: dict[tuple[str, str, str | None], tuple[str, Client]] = {}
-        self._limits: dict[str, _AccountLimits] = {}
+        self._limits: dict[str, AccountLimits] = {}
 
     def connect(self, credentials: TwilioCredentials) -> TwilioPort:
         if self._http is None:
             self._http = _HttpClient(self._base_url, timeout=self._timeout)
-        limits = self._limits.setdefault(
-            credentials.account_sid, _AccountLimits(asyncio.Semaphore(self._max_concurrency))
-        )
+        limits = self._limits.get(credentials.account_sid)
+        if limits is None:
+            limits = self._limits[credentials.account_sid] = AccountLimits(self._max_concurrency)
         cached = self._clients.get(credentials.key)
         if cached is None or cached[0] != credentials.secret:  # new, or the token was rotated
             cached = self._clients[credentials.key] = (
@@ -142,7 +148,7 @@ class TwilioLibraryConnector:
 class TwilioAccount(TwilioPort):
     """TwilioPort for one account, over one twilio Client."""
 
-    def __init__(self, client: Client, credentials: TwilioCredentials, limits: _AccountLimits) -> None:
+    def __init__(self, client: Client, credentials: TwilioCredentials, limits: AccountLimits) -> None:
         self._client = client
         self._account = client.api.v2010.accounts(credentials.account_sid)
         self._secrets = (credentials.secret,)
@@ -153,24 +159,27 @@ class TwilioAccount(TwilioPort):
         idempotent one that failed transiently, are retried in place a few times; a create whose
         outcome is unknown (5xx, timeout) is not: the next reconcile observes what happened and
         carries on from there."""
-        for attempt in range(1, CALL_ATTEMPTS + 1):
+        attempt = throttled = 0
+        while True:
             try:
                 return await self._call_once(operation, call)
             except TwilioError as error:
-                if attempt == CALL_ATTEMPTS or not _retry_in_place(error, operation.idempotent):
+                if error.status == 429:
+                    throttled += 1  # not processed by Twilio: its own, larger budget
+                    if throttled >= RATE_LIMITED_ATTEMPTS or not _retry_in_place(error, operation.idempotent):
+                        raise
+                    continue  # the account is paused already (limits.not_before)
+                attempt += 1
+                if attempt >= CALL_ATTEMPTS or not _retry_in_place(error, operation.idempotent):
                     raise
-                if error.status != 429:  # a 429 already paused the whole account (limits.not_before)
-                    await asyncio.sleep(RETRY_BASE_DELAY * 2 ** (attempt - 1) * random.uniform(1.0, 1.5))  # noqa: S311
-        raise AssertionError("unreachable")
+                await asyncio.sleep(RETRY_BASE_DELAY * 2 ** (attempt - 1) * random.uniform(1.0, 1.5))  # noqa: S311
 
     async def _call_once(self, operation: Operation, call: Callable[[], Awaitable[T]]) -> T:
         limits = self._limits
-        async with limits.semaphore:
-            pause = limits.not_before - time.monotonic()
-            if pause > 0:
-                await asyncio.sleep(pause)
+        async with limits.slot() as sent_at:
             _retry_after.set(None)
             _last_status.set(None)
+            _concurrent.set(None)
             started = time.perf_counter()
             try:
                 result = await call()
@@ -184,10 +193,11 @@ class TwilioAccount(TwilioPort):
                 metrics.observe_twilio_call(
                     operation.label, _last_status.get(), time.perf_counter() - started
                 )
+                limits.succeeded()
                 return result
             metrics.observe_twilio_call(operation.label, error.status, time.perf_counter() - started)
             if error.status == 429:
-                limits.not_before = max(limits.not_before, time.monotonic() + (error.retry_after or 1.0))
+                limits.throttled(sent_at, error.retry_after, _concurrent.get())
             raise error
 
     def _error(self, operation: str, status: int | None, code: int | None, message: str) -> TwilioError:
@@ -409,6 +419,19 @@ class TwilioAccount(TwilioPort):
         )
         return _number(n)
 
+    async def detach_number(self, number_sid: str, trunk_sid: str) -> None:
+        """Take the number off the trunk. `TrunkSid=""` on the number works in every region, but the
+        API's own pattern forbids the empty value; if Twilio refuses it, the trunk's PhoneNumbers
+        subresource is used instead (which IE1 does not offer: there the refusal stands)."""
+        try:
+            await self.set_number_trunk(number_sid, None)
+        except TwilioError as error:
+            if error.kind is not ErrorKind.REJECTED:
+                raise
+            await self._delete(
+                op.REMOVE_TRUNK_NUMBER, self._trunks(trunk_sid).phone_numbers(number_sid).delete_async
+            )
+
     # ---- routes
 
     async def fetch_voice_region(self, domain_name: str) -> str | None:
@@ -422,6 +445,20 @@ class TwilioAccount(TwilioPort):
             op.UPDATE_VOICE_REGION,
             lambda: self._client.routes.v2.trunks(domain_name).update_async(voice_region=region),
         )
+
+    async def fetch_number_voice_region(self, phone_number: str) -> str | None:
+        """None: never set, which Twilio answers with 404 and which means us1."""
+        r = await self._fetch_or_none(
+            op.FETCH_NUMBER_VOICE_REGION, self._client.routes.v2.phone_numbers(phone_number).fetch_async
+        )
+        return str(r.voice_region) if r is not None and r.voice_region else None
+
+    async def update_number_voice_region(self, phone_number: str, region: str) -> str:
+        r = await self._call(
+            op.UPDATE_NUMBER_VOICE_REGION,
+            lambda: self._client.routes.v2.phone_numbers(phone_number).update_async(voice_region=region),
+        )
+        return str(r.voice_region or region)
 
 
 def _trunk(t: Any) -> Trunk:

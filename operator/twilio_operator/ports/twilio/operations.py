@@ -63,3 +63,12 @@ MOVE_NUMBER = _write("move phone number", "move_phone_number", idempotent=True)
 DETACH_NUMBER = _write("detach phone number", "detach_phone_number", idempotent=True)
 FETCH_VOICE_REGION = _read("fetch the trunk's voice region", "fetch_the_trunk_s_voice_region")
 UPDATE_VOICE_REGION = _write("set the trunk's voice region", "set_the_trunk_s_voice_region", idempotent=True)
+FETCH_NUMBER_VOICE_REGION = _read(
+    "fetch the phone number's inbound processing region", "fetch_the_phone_number_s_voice_region"
+)
+UPDATE_NUMBER_VOICE_REGION = _write(
+    "set the phone number's inbound processing region", "set_the_phone_number_s_voice_region", idempotent=True
+)
+REMOVE_TRUNK_NUMBER = _write(
+    "remove phone number from trunk", "remove_phone_number_from_trunk", idempotent=True
+)

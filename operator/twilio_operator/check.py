@@ -1,0 +1,111 @@
+"""`twilio-operator check`: a read-only preflight against a Twilio account, no cluster needed.
+
+The account SID, region and API key SID come from flags or the environment; the secret (Auth Token
+or API key secret) only from the environment or stdin, never from a flag (flags end up in shell
+history and process listings). It makes the reads verification makes and nothing else, prints a
+table and exits 1 when provisioning would fail (2 for unusable input).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import sys
+from collections.abc import Mapping
+from typing import TextIO
+
+from twilio_operator.api.credentials import (
+    API_KEY_SECRET_RE,
+    API_KEY_SID_RE,
+    AUTH_TOKEN_RE,
+    TwilioCredentials,
+)
+from twilio_operator.api.regions import EDGES, client_region
+
+ACCOUNT_ENV = "TWILIO_ACCOUNT_SID"
+REGION_ENV = "TWILIO_REGION"
+KEY_SID_ENV = "TWILIO_API_KEY"
+KEY_SECRET_ENV = "TWILIO_API_SECRET"
+TOKEN_ENV = "TWILIO_AUTH_TOKEN"
+BASE_URL_ENV = "TWILIO_OPERATOR_TWILIO_BASE_URL"
+ACCOUNT_SID_RE = r"^AC[0-9a-f]{32}$"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--account-sid", default=None, help=f"AC... (default: env {ACCOUNT_ENV})")
+    parser.add_argument(
+        "--region", default=None, help=f"{', '.join(EDGES)} (default: env {REGION_ENV}, else us1)"
+    )
+    parser.add_argument(
+        "--api-key-sid",
+        default=None,
+        help=f"SK...: check an API key instead of the Auth Token (default: env {KEY_SID_ENV})",
+    )
+    parser.add_argument(
+        "--secret-stdin",
+        action="store_true",
+        help=f"read the secret from stdin (else env {KEY_SECRET_ENV} for a key, {TOKEN_ENV} for a token)",
+    )
+    parser.add_argument("--timeout", type=float, default=15.0, help="seconds per Twilio request")
+
+
+class InputError(Exception):
+    """The flags, environment or stdin cannot make credentials; the message never holds the secret."""
+
+
+def credentials_from(
+    options: argparse.Namespace, environ: Mapping[str, str], stdin: TextIO
+) -> TwilioCredentials:
+    account_sid = options.account_sid or environ.get(ACCOUNT_ENV, "")
+    region = options.region or environ.get(REGION_ENV) or "us1"
+    key_sid = options.api_key_sid or environ.get(KEY_SID_ENV, "")
+    if not re.match(ACCOUNT_SID_RE, account_sid):
+        raise InputError(f"the account SID (--account-sid or {ACCOUNT_ENV}) must be AC followed by 32 hex")
+    if region not in EDGES:
+        raise InputError(f"unknown region {region!r}: one of {', '.join(EDGES)}")
+    if options.secret_stdin:
+        secret = stdin.readline().strip()
+    else:
+        secret = environ.get(KEY_SECRET_ENV if key_sid else TOKEN_ENV, "").strip()
+    if key_sid:
+        if not API_KEY_SID_RE.match(key_sid):
+            raise InputError("the API key SID must be SK followed by 32 hex")
+        if not API_KEY_SECRET_RE.match(secret):
+            raise InputError(
+                f"no API key secret: set {KEY_SECRET_ENV} or pass it on stdin with --secret-stdin"
+            )
+        return TwilioCredentials(account_sid, key_sid, secret, client_region(region))
+    if not AUTH_TOKEN_RE.match(secret):
+        raise InputError(f"no Auth Token: set {TOKEN_ENV} or pass it on stdin with --secret-stdin")
+    return TwilioCredentials(account_sid, account_sid, secret, client_region(region))
+
+
+async def _check(credentials: TwilioCredentials, base_url: str | None, request_timeout: float) -> str | None:
+    # Imported here: the twilio library is not needed to build the CLI's parser.
+    from twilio_operator.ports.twilio.adapter import TwilioLibraryConnector
+    from twilio_operator.provider.preflight import preflight, render, would_fail
+
+    connector = TwilioLibraryConnector(base_url, timeout=request_timeout)
+    try:
+        rows = await preflight(connector.connect(credentials))
+    finally:
+        await connector.close()
+    sys.stdout.write(render(rows))
+    sys.stdout.flush()
+    return "provisioning would fail" if would_fail(rows) else None
+
+
+def run(options: argparse.Namespace) -> int:
+    try:
+        credentials = credentials_from(options, os.environ, sys.stdin)
+    except InputError as error:
+        print(f"twilio-operator check: {error}", file=sys.stderr)
+        return 2
+    base_url = os.environ.get(BASE_URL_ENV) or None
+    failure = asyncio.run(_check(credentials, base_url, options.timeout))
+    if failure:
+        print(f"twilio-operator check: {failure}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,122 @@
+"""A read-only preflight of a Twilio account: the reads verification makes, as a table of
+check, result, what it means and how to fix it (`twilio-operator check`).
+
+It reuses `observe` (the same four parallel reads) and the verdicts of `checks`, adds the account
+quotas a create would hit, and writes nothing. Pure apart from `observe`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twilio_operator.api import quotas
+from twilio_operator.api.errors import ErrorKind, TwilioError
+from twilio_operator.ports.twilio.port import TwilioPort
+from twilio_operator.ports.twilio.values import Account
+from twilio_operator.provider.checks import Check, Observed, access_checks, first_blocking_error
+from twilio_operator.provider.observe import observe
+
+
+@dataclass(frozen=True)
+class Row:
+    check: str
+    result: str  # passed | warning | failed | skipped
+    meaning: str
+    fix: str
+
+
+_FIX_PASSED = "-"
+_ACCESS_FIXES = {
+    "sipTrunkingAccess": "allow the key to read and write SIP trunks (trunking)",
+    "credentialListAccess": "allow the key to read and write SIP credential lists and credentials",
+    "phoneNumbersAccess": "allow the key to read and update incoming phone numbers",
+}
+
+
+def _error_fix(error: TwilioError, check: str) -> str:
+    if error.kind is ErrorKind.TRANSIENT:
+        return "Twilio was unavailable or rate-limited: run the check again"
+    if error.account_inactive:
+        return "the account is suspended or closed: reactivate it in the Twilio Console"
+    if error.permission_denied:
+        return f"the Restricted API key lacks a permission: {_ACCESS_FIXES.get(check, 'grant it')}"
+    if error.kind is ErrorKind.AUTH:
+        return (
+            "check the account SID, the secret and the region: Auth Tokens and API keys work only in "
+            "the region that created them"
+        )
+    return "see the message; Twilio refused the read"
+
+
+def _row(check: Check, observed: Observed) -> Row:
+    source = {
+        "accountActive": observed.account,
+        "sipTrunkingAccess": observed.trunks,
+        "credentialListAccess": observed.lists,
+        "phoneNumbersAccess": observed.numbers,
+    }.get(check.name)
+    if check.status == "passed":
+        fix = _FIX_PASSED
+    elif check.status == "skipped":
+        fix = "nothing needed to provision; use a Main key or the Auth Token to verify account status"
+    elif isinstance(source, TwilioError):
+        fix = _error_fix(source, check.name)
+    elif isinstance(source, Account):
+        fix = f"the account is {source.status}: reactivate it in the Twilio Console"
+    else:
+        fix = "see the message"
+    return Row(check.name, check.status, check.message, fix)
+
+
+def _quota_row(name: str, quota: quotas.Quota, count: int, account_type: str | None) -> Row:
+    limit = quotas.limit_of(quota, account_type)
+    if count >= limit:
+        return Row(
+            name,
+            "failed",
+            f"{count} {quota.what}; Twilio allows {limit} ({quotas.SOURCE}): a new provider would get "
+            "QuotaExceeded",
+            f"delete unused {quota.what} or ask Twilio to raise the limit",
+        )
+    return Row(name, "passed", f"{count} of {limit} {quota.what} used", _FIX_PASSED)
+
+
+async def preflight(twilio: TwilioPort) -> list[Row]:
+    """Every row, from reads only."""
+    observed = await observe(twilio)
+    rows = [_row(check, observed) for check in access_checks(observed)]
+    account_type = observed.account.type if isinstance(observed.account, Account) else None
+    if isinstance(observed.trunks, list):
+        rows.append(_quota_row("trunkQuota", quotas.TRUNKS, len(observed.trunks), account_type))
+    if isinstance(observed.lists, list):
+        rows.append(
+            _quota_row("credentialListQuota", quotas.CREDENTIAL_LISTS, len(observed.lists), account_type)
+        )
+    blocking = first_blocking_error(observed)
+    inactive = isinstance(observed.account, Account) and observed.account.status != "active"
+    if blocking is not None or inactive:
+        # The operator stops at the first failed read: say so beside the rows.
+        rows.append(
+            Row(
+                "provisioning",
+                "failed",
+                "a TwilioProvider with these credentials would not be provisioned",
+                "fix the failed rows above",
+            )
+        )
+    return rows
+
+
+def would_fail(rows: list[Row]) -> bool:
+    return any(row.result == "failed" for row in rows)
+
+
+def render(rows: list[Row]) -> str:
+    header = Row("CHECK", "RESULT", "MEANING", "HOW TO FIX")
+    table = [header, *rows]
+    widths = [max(len(getattr(r, f)) for r in table) for f in ("check", "result", "meaning")]
+    lines = [
+        f"{r.check:<{widths[0]}}  {r.result:<{widths[1]}}  {r.meaning:<{widths[2]}}  {r.fix}".rstrip()
+        for r in table
+    ]
+    return "\n".join(lines) + "\n"

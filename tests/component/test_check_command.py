@@ -1,0 +1,95 @@
+"""`twilio-operator check` against the emulator: the verdict table, the exit code, and no writes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+from fixtures.emulator import last_seq
+from twilio_operator.emulator.client import EmulatorAdmin
+
+
+def check(
+    emulator: EmulatorAdmin, env: dict[str, str], *args: str, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TWILIO_")}
+    return subprocess.run(
+        [sys.executable, "-m", "twilio_operator.cli", "check", *args],
+        env={**clean, "TWILIO_OPERATOR_TWILIO_BASE_URL": emulator.base_url, **env},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def rows(output: str) -> dict[str, str]:
+    return {line.split()[0]: line.split()[1] for line in output.splitlines()[1:] if line.strip()}
+
+
+def test_auth_token_passes_and_makes_no_writes(
+    emulator: EmulatorAdmin, twilio_account: dict[str, Any]
+) -> None:
+    seq = last_seq(emulator)
+    done = check(
+        emulator,
+        {"TWILIO_ACCOUNT_SID": twilio_account["sid"], "TWILIO_AUTH_TOKEN": twilio_account["auth_token"]},
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert rows(done.stdout) == {
+        "accountActive": "passed",
+        "sipTrunkingAccess": "passed",
+        "credentialListAccess": "passed",
+        "phoneNumbersAccess": "passed",
+        "trunkQuota": "passed",
+        "credentialListQuota": "passed",
+    }
+    requests = emulator.requests(since=seq)
+    assert requests and all(r["method"] == "GET" and not r["write"] for r in requests)
+    assert twilio_account["auth_token"] not in done.stdout + done.stderr
+
+
+def test_standard_key_on_stdin_is_skipped_not_failed(
+    emulator: EmulatorAdmin, twilio_account: dict[str, Any]
+) -> None:
+    key = emulator.add_api_key(twilio_account["sid"], type="standard")
+    seq = last_seq(emulator)
+    done = check(
+        emulator,
+        {"TWILIO_ACCOUNT_SID": twilio_account["sid"]},
+        "--api-key-sid",
+        key["sid"],
+        "--secret-stdin",
+        stdin=key["secret"] + "\n",
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert rows(done.stdout)["accountActive"] == "skipped"
+    assert "Standard API key" in done.stdout
+    assert all(not r["write"] for r in emulator.requests(since=seq))
+    assert key["secret"] not in done.stdout + done.stderr
+
+
+def test_wrong_region_fails_with_a_fix(emulator: EmulatorAdmin) -> None:
+    account = emulator.create_account(api_keys=[{}])  # us1 credentials only
+    done = check(
+        emulator,
+        {"TWILIO_ACCOUNT_SID": account["sid"], "TWILIO_AUTH_TOKEN": account["auth_token"]},
+        "--region",
+        "ie1",
+    )
+
+    assert done.returncode == 1
+    assert rows(done.stdout)["accountActive"] == "failed"
+    assert "only in the region that created them" in done.stdout
+    assert "provisioning would fail" in done.stderr
+
+
+def test_no_secret_flag_and_missing_secret(emulator: EmulatorAdmin, twilio_account: dict[str, Any]) -> None:
+    done = check(emulator, {"TWILIO_ACCOUNT_SID": twilio_account["sid"]})
+    assert done.returncode == 2 and "TWILIO_AUTH_TOKEN" in done.stderr
+    assert check(emulator, {}, "--auth-token", "x").returncode == 2  # argparse: no such flag

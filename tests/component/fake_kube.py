@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from twilio_operator.api.models import ResourceKind
@@ -48,11 +48,22 @@ class FakeKube:
         data: Mapping[str, str],
         annotations: Mapping[str, str],
         owner: ObjectRef | None,
+        *,
+        labels: Mapping[str, str] | None = None,
+        remove_keys: Collection[str] = (),
+        remove_annotations: Collection[str] = (),
     ) -> None:
         self.writes.append(f"write secret {name}")
-        stored = self.secrets.setdefault((namespace, name), {"data": {}, "annotations": {}, "owners": set()})
+        stored = self.secrets.setdefault(
+            (namespace, name), {"data": {}, "annotations": {}, "owners": set(), "labels": {}}
+        )
+        for key in remove_keys:
+            stored["data"].pop(key, None)
+        for key in remove_annotations:
+            stored["annotations"].pop(key, None)
         stored["data"].update({k: v.encode() for k, v in data.items()})
         stored["annotations"].update(annotations)
+        stored.setdefault("labels", {}).update(labels or {})
         if owner is not None:
             stored["owners"].add(owner.uid)
 

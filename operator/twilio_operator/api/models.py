@@ -127,6 +127,66 @@ class OriginationUri(_Model):
     enabled: bool = Field(default=True, description="Whether Twilio may use this URI.")
 
 
+TEMPLATE_KEY_LIMIT = 20  # rendered keys per template
+TEMPLATE_SOURCE_LIMIT = 16384  # characters of one template
+
+
+class SipSecretTemplate(_Model):
+    """Extra keys, labels and annotations of the SIP credentials Secret, for a consumer's own format."""
+
+    data: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=TEMPLATE_KEY_LIMIT,
+        description="Extra Secret keys, each a Jinja2 template (sandboxed, undefined names are errors) over "
+        "username, password, sipDomain, terminationUri, trunkSid, region, and previousUsername and "
+        "previousPassword (empty outside a rotation's grace period). The five standard keys cannot be "
+        "replaced. See docs/rotation.md and examples/sip-templates/.",
+        json_schema_extra={
+            "additionalProperties": {"type": "string", "maxLength": TEMPLATE_SOURCE_LIMIT},
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self.all(k, k.matches('" + SECRET_KEY_PATTERN + "') && !(k in ['username', "
+                    "'password', 'sipDomain', 'terminationUri', 'trunkSid', 'previousUsername', "
+                    "'previousPassword']))",
+                    "message": "template keys must be valid Secret keys and not one of the standard keys",
+                }
+            ],
+        },
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="Extra labels of the Secret (plain values, not templates).",
+    )
+    annotations: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="Extra annotations of the Secret (plain values, not templates), e.g. for Reloader.",
+    )
+
+
+class SipCredentialsSpec(_Model):
+    """How the SIP credential is rotated and how its Secret looks to consumers."""
+
+    rotation_interval: str | None = Field(
+        default=None,
+        pattern=DURATION_PATTERN,
+        max_length=16,
+        description="Rotate the SIP credential this long after it was created, e.g. 720h. Unset: rotate only "
+        "on demand (annotation voip.twilio-operator.dev/rotate-sip-credentials) or when the Secret is lost.",
+    )
+    grace_period: str = Field(
+        default="1h",
+        pattern=DURATION_PATTERN,
+        max_length=16,
+        description="How long the previous credential keeps working after a rotation, so that consumers can "
+        "reload the Secret without dropping a call.",
+    )
+    template: SipSecretTemplate | None = Field(
+        default=None, description="Extra keys, labels and annotations of the SIP credentials Secret."
+    )
+
+
 class TwilioProviderSpec(_Model):
     """Desired state of a customer's Twilio integration."""
 
@@ -192,6 +252,9 @@ class TwilioProviderSpec(_Model):
         max_length=10,
         description="SIP endpoints the trunk sends inbound calls to (the voice agents' SIP address).",
     )
+    sip_credentials: SipCredentialsSpec | None = Field(
+        default=None, description="Rotation and consumer format of the SIP credentials Secret."
+    )
 
 
 # --------------------------------------------------------------------------- status
@@ -227,6 +290,28 @@ class AvailableNumber(_Model):
     sid: str = Field(description="IncomingPhoneNumber SID (PN...).")
     voice: bool = Field(default=False, description="Whether the number is voice capable.")
     trunk_sid: str | None = Field(default=None, description="Trunk the number is on, if any.")
+
+
+class SipCredentialsStatus(_Model):
+    """Which SIP credential is current, which one is still in its grace period, what happens next."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    username: str | None = Field(default=None, description="Username of the current SIP credential.")
+    created_at: str | None = Field(default=None, description="When the current credential was created.")
+    next_rotation_at: str | None = Field(
+        default=None, description="When the next scheduled rotation is due (unset without rotationInterval)."
+    )
+    previous_username: str | None = Field(
+        default=None, description="Username of the previous credential, valid until previousExpiresAt."
+    )
+    previous_expires_at: str | None = Field(
+        default=None, description="When the previous credential is deleted from Twilio and the Secret."
+    )
+    last_rotation_request: str | None = Field(
+        default=None,
+        description="The last value of the rotate-sip-credentials annotation that was handled.",
+    )
 
 
 class _Status(_Model):
@@ -276,6 +361,10 @@ class TwilioProviderStatus(_Status):
     supports_call_transfer: bool | None = Field(default=None, description="Whether call transfer is enabled.")
     trunk_recreations: int | None = Field(
         default=None, description="How often the trunk was found deleted in Twilio and recreated."
+    )
+    sip_credentials: SipCredentialsStatus | None = Field(
+        default=None,
+        description="The SIP credential's rotation state: usernames and times, never a password.",
     )
 
 

@@ -70,8 +70,8 @@ async def verify_periodically(
 
     async def run_once() -> float:
         provider = Provider.from_body(dict(body))
-        await reconcile_locked(provider, state)
-        return next_interval(provider)
+        outcome = await reconcile_locked(provider, state)
+        return min(next_interval(provider), outcome.next_step_in or float("inf"))
 
     meta = body["metadata"]
     key = ObjectKey.provider(meta["namespace"], meta["name"])

@@ -47,3 +47,4 @@ class Outcome:
     blocked: bool = False
     message: str = ""
     detached_numbers: tuple[str, ...] = ()  # TwilioPhoneNumber objects whose number left the trunk
+    next_step_in: float | None = None  # seconds until a SIP credential rotation step is due

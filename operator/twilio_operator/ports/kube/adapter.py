@@ -11,7 +11,7 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar, cast
 
@@ -126,13 +126,18 @@ class KubernetesGateway(KubernetesPort):
         data: Mapping[str, str],
         annotations: Mapping[str, str],
         owner: ObjectRef | None,
+        *,
+        labels: Mapping[str, str] | None = None,
+        remove_keys: Collection[str] = (),
+        remove_annotations: Collection[str] = (),
     ) -> None:
-        """Create the Secret, or replace its data if it exists (labels and other keys are kept)."""
+        """Create the Secret, or merge into it if it exists (labels and other keys are kept, except the
+        data keys and annotations named to be removed)."""
         metadata: dict[str, Any] = {
             "name": name,
             "namespace": namespace,
             "annotations": dict(annotations),
-            "labels": {"app.kubernetes.io/managed-by": COMPONENT},
+            "labels": {**(labels or {}), "app.kubernetes.io/managed-by": COMPONENT},
         }
         if owner is not None:
             metadata["ownerReferences"] = [owner.owner_reference()]
@@ -149,10 +154,15 @@ class KubernetesGateway(KubernetesPort):
         except ApiException as exc:
             if exc.status != 409:
                 raise
-        patch = {
-            "metadata": {"annotations": dict(annotations), "labels": metadata["labels"]},
+        patch: dict[str, Any] = {
+            "metadata": {
+                "annotations": {**{key: None for key in remove_annotations}, **annotations},
+                "labels": metadata["labels"],
+            },
             "stringData": dict(data),
         }
+        if remove_keys:  # a merge patch deletes a key set to null; stringData then adds the new ones
+            patch["data"] = {key: None for key in remove_keys if key not in data}
         if owner is not None:
             patch["metadata"]["ownerReferences"] = [owner.owner_reference()]
         await self._patch_secret(name, namespace, patch, MERGE)

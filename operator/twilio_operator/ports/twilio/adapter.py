@@ -304,6 +304,9 @@ class TwilioAccount(TwilioPort):
             lambda: self._lists(list_sid).credentials(sid).update_async(password=password),
         )
 
+    async def delete_credential(self, list_sid: str, sid: str) -> bool:
+        return await self._delete(op.DELETE_CREDENTIAL, self._lists(list_sid).credentials(sid).delete_async)
+
     # ---- trunk associations
 
     async def list_trunk_credential_lists(self, trunk_sid: str) -> list[str]:

@@ -1,0 +1,59 @@
+"""Usernames of rotated SIP credentials and the Secret's two pairs."""
+
+from __future__ import annotations
+
+import pytest
+
+from twilio_operator.api import credentials, names
+
+UID = "0f8fad5b-d9cb-469f-a165-70867728950e"
+OTHER = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+
+
+def test_rotated_usernames_fit_twilio_and_carry_their_creation_time() -> None:
+    username = names.rotated_sip_username(UID, 1764504000)
+    assert len(username) <= 32
+    assert names.is_sip_username_of(UID, username)
+    assert names.sip_username_created(UID, username) == 1764504000
+    assert names.sip_username_created(UID, names.sip_username(UID)) is None
+
+
+@pytest.mark.parametrize(
+    ("username", "ours"),
+    [
+        (names.sip_username(UID), True),
+        (names.rotated_sip_username(UID, 1), True),
+        (names.rotated_sip_username(OTHER, 1764504000), False),
+        (names.sip_username(OTHER), False),
+        ("someone-else", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_which_usernames_are_ours(username: str | None, ours: bool) -> None:
+    assert names.is_sip_username_of(UID, username) is ours
+
+
+def _secret(username: str, password: str, previous: tuple[str, str] | None = None) -> tuple[dict, dict]:
+    data = {"username": username.encode(), "password": password.encode()}
+    annotations = {names.PASSWORD_FINGERPRINT: credentials.password_fingerprint(UID, password)}
+    if previous:
+        data["previousUsername"], data["previousPassword"] = previous[0].encode(), previous[1].encode()
+        annotations[names.PREVIOUS_FINGERPRINT] = credentials.password_fingerprint(UID, previous[1])
+    return data, annotations
+
+
+def test_current_and_previous_pairs() -> None:
+    new = names.rotated_sip_username(UID, 1764504000)
+    data, annotations = _secret(new, "New-Password-1", (names.sip_username(UID), "Old-Password-1"))
+    assert credentials.current_sip_pair(UID, data, annotations) == (new, "New-Password-1")
+    assert credentials.previous_sip_pair(UID, data, annotations) == (
+        names.sip_username(UID),
+        "Old-Password-1",
+    )
+    assert credentials.sip_secret_intact(UID, data, annotations, {"username": names.sip_username(UID)})
+    data["previousPassword"] = b"edited"
+    assert credentials.previous_sip_pair(UID, data, annotations) is None
+    data["password"] = b"edited"
+    assert credentials.current_sip_pair(UID, data, annotations) is None
+    assert not credentials.sip_secret_intact(UID, data, annotations, {})

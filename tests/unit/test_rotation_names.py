@@ -57,3 +57,17 @@ def test_current_and_previous_pairs() -> None:
     data["password"] = b"edited"
     assert credentials.current_sip_pair(UID, data, annotations) is None
     assert not credentials.sip_secret_intact(UID, data, annotations, {})
+
+
+def test_status_patch_unsets_nested_fields() -> None:
+    from twilio_operator.api.models import SipCredentialsStatus, TwilioProviderStatus, status_patch
+
+    before = TwilioProviderStatus(
+        sip_credentials=SipCredentialsStatus(username="b", previous_username="a", previous_expires_at="t")
+    )
+    after = TwilioProviderStatus(sip_credentials=SipCredentialsStatus(username="b"))
+    assert status_patch(before, after)["sipCredentials"] == {
+        "username": "b",
+        "previousUsername": None,
+        "previousExpiresAt": None,
+    }

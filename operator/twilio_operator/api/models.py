@@ -476,6 +476,15 @@ def status_patch(written: BaseModel, wanted: BaseModel) -> dict[str, Any]:
     value on the server, and a stale trunkSid there once made a provider and a number wake each
     other in a loop.
     """
-    patch = dump(wanted)
-    patch.update({key: None for key in dump(written) if key not in patch})
+    return _merge_patch(dump(written), dump(wanted))
+
+
+def _merge_patch(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """`after`, plus null for every key `before` had and `after` lacks, at every level of nesting
+    (status.sipCredentials.previousUsername must go when the previous pair is retired)."""
+    patch: dict[str, Any] = {}
+    for key, value in after.items():
+        old = before.get(key)
+        patch[key] = _merge_patch(old, value) if isinstance(value, dict) and isinstance(old, dict) else value
+    patch.update({key: None for key in before if key not in after})
     return patch

@@ -7,6 +7,8 @@ Handler ids are set explicitly: kopf stores progress under them in annotations o
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import kopf
@@ -21,6 +23,7 @@ from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
 from twilio_operator.provider.reconcile import reconcile_provider
 from twilio_operator.provider.resource import Outcome, Provider
 from twilio_operator.provider.schedule import next_interval, seconds_until_due, verified_recently
+from twilio_operator.provider.sip_secret import rotation_requested, seconds_until_next_step
 from twilio_operator.provider.status import provider_health
 from twilio_operator.provider.teardown import finalize_provider
 from twilio_operator.sharding import SHARD
@@ -37,7 +40,24 @@ async def reconcile_locked(provider: Provider, state: OperatorState) -> Outcome:
         record.result = "ready" if outcome.ready else "blocked" if outcome.blocked else "not_ready"
     for name in outcome.detached_numbers:  # their own reconcile re-attaches them
         state.wake(ObjectKey.phone_number(provider.namespace, name))
+    _wake_for_next_step(provider, state, outcome)
     return outcome
+
+
+_step_timers: dict[str, asyncio.TimerHandle] = {}
+
+
+def _wake_for_next_step(provider: Provider, state: OperatorState, outcome: Outcome) -> None:
+    """A rotation step due before the next verification (the previous SIP credential's retirement
+    after a rotation started by the update handler) wakes the provider's daemon when it is due."""
+    timer = _step_timers.pop(provider.uid, None)
+    if timer is not None:
+        timer.cancel()
+    due = outcome.next_step_in
+    if due is None or due >= next_interval(provider):
+        return
+    key = ObjectKey.provider(provider.namespace, provider.name)
+    _step_timers[provider.uid] = asyncio.get_running_loop().call_later(due, state.wake, key)
 
 
 @kopf.on.resume(*PROVIDERS, id="reconcile", **SHARD)
@@ -75,7 +95,9 @@ async def verify_periodically(
 
     meta = body["metadata"]
     key = ObjectKey.provider(meta["namespace"], meta["name"])
-    first = max(MIN_FIRST_VERIFICATION_DELAY, seconds_until_due(Provider.from_body(dict(body))))
+    provider = Provider.from_body(dict(body))
+    step = seconds_until_next_step(provider.status.sip_credentials, datetime.now(UTC))
+    first = max(MIN_FIRST_VERIFICATION_DELAY, min(seconds_until_due(provider), step or float("inf")))
     await run_periodically(key, state, stopped, body, logger, first, run_once)
 
 
@@ -87,6 +109,8 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: A
     async with state.turn(provider.uid):
         teardown = await finalize_provider(provider, state.deps)
     state.forget(provider.uid)
+    if (timer := _step_timers.pop(provider.uid, None)) is not None:
+        timer.cancel()
     metrics.STATES.forget(provider.uid)
     logger.info(
         "TwilioProvider finalized with policy %s; removed %s",
@@ -110,6 +134,8 @@ async def provider_changed(
     namespace, name = meta.get("namespace"), meta.get("name")
     probes.provider_event(type, namespace, name, body.get("spec") or {})
     status = body.get("status") or {}
+    if type != "DELETED" and rotation_requested(meta.get("annotations"), status):
+        state.wake(ObjectKey.provider(namespace, name))  # annotations are not in kopf's essence: no update
     current = None if type == "DELETED" else (c.is_true_in_body(status), status.get("trunkSid"))
     previous = state.provider_states.pop((namespace, name), None)
     if current is not None:

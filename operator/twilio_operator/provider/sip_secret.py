@@ -16,8 +16,10 @@ password the Secret holds; the next reconcile carries on from what it reads. See
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from twilio_operator.api import conditions as c
 from twilio_operator.api import credentials, names, templating
@@ -334,6 +336,12 @@ def _pending_request(provider: Provider, held: Held) -> str | None:
     recorded = provider.status.sip_credentials
     handled = {held.request, recorded.last_rotation_request if recorded else None}
     return value if value and value not in handled else None
+
+
+def rotation_requested(annotations: Mapping[str, str] | None, status: Mapping[str, Any]) -> bool:
+    """Whether a TwilioProvider body asks for a rotation not handled yet (for the watch handler)."""
+    value = (annotations or {}).get(names.ROTATE_SIP_CREDENTIALS)
+    return bool(value) and value != (status.get("sipCredentials") or {}).get("lastRotationRequest")
 
 
 def rotation_status(provider: Provider, held: Held, now: datetime) -> SipCredentialsStatus:

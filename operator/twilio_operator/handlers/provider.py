@@ -97,7 +97,11 @@ async def verify_periodically(
     key = ObjectKey.provider(meta["namespace"], meta["name"])
     provider = Provider.from_body(dict(body))
     step = seconds_until_next_step(provider.status.sip_credentials, datetime.now(UTC))
-    first = max(MIN_FIRST_VERIFICATION_DELAY, min(seconds_until_due(provider), step or float("inf")))
+    if rotation_requested(provider.annotations, body.get("status") or {}):
+        step = 0.0  # asked for, or started before a restart: do not leave a pending pair waiting
+    first = max(
+        MIN_FIRST_VERIFICATION_DELAY, min(seconds_until_due(provider), float("inf") if step is None else step)
+    )
     await run_periodically(key, state, stopped, body, logger, first, run_once)
 
 

@@ -16,6 +16,7 @@ class FakeKube:
 
     def __init__(self) -> None:
         self.secrets: dict[tuple[str, str], dict[str, Any]] = {}
+        self.config_maps: dict[tuple[str, str], dict[str, Any]] = {}
         self.statuses: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.objects: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.events: list[tuple[str, str, str, str]] = []  # (object name, type, reason, message)
@@ -66,6 +67,23 @@ class FakeKube:
         stored.setdefault("labels", {}).update(labels or {})
         if owner is not None:
             stored["owners"].add(owner.uid)
+
+    async def apply_config_map(
+        self,
+        namespace: str,
+        name: str,
+        data: Mapping[str, str],
+        labels: Mapping[str, str],
+        annotations: Mapping[str, str],
+        owner: ObjectRef | None,
+    ) -> None:
+        self.writes.append(f"apply configmap {name}")
+        self.config_maps[(namespace, name)] = {
+            "data": dict(data),
+            "labels": dict(labels),
+            "annotations": dict(annotations),
+            "owner": owner.uid if owner else None,
+        }
 
     async def annotate_secret(self, namespace: str, name: str, annotations: Mapping[str, str]) -> None:
         self.writes.append(f"annotate secret {name}")

@@ -165,6 +165,49 @@ class SipSecretTemplate(_Model):
     )
 
 
+class AgentTableTemplate(_Model):
+    """Extra keys, labels and annotations of the agent table ConfigMap."""
+
+    data: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=TEMPLATE_KEY_LIMIT,
+        description="Extra ConfigMap keys, each a Jinja2 template (sandboxed, undefined names are errors) "
+        "over numbers (a list of {phoneNumber, numberSid, agent, sipUri, object}, loop with "
+        "{% for n in numbers %}), provider, namespace, trunkSid, sipDomain and originationUris. "
+        "See docs/agents.md and examples/agent-tables/.",
+        json_schema_extra={
+            "additionalProperties": {"type": "string", "maxLength": TEMPLATE_SOURCE_LIMIT},
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self.all(k, k.matches('" + SECRET_KEY_PATTERN + "') && k != 'agents.json')",
+                    "message": "template keys must be valid ConfigMap keys other than agents.json",
+                }
+            ],
+        },
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict, max_length=20, description="Extra labels of the ConfigMap (plain values)."
+    )
+    annotations: dict[str, str] = Field(
+        default_factory=dict, max_length=20, description="Extra annotations of the ConfigMap (plain values)."
+    )
+
+
+class AgentTableSpec(_Model):
+    """The ConfigMap that tells the voice platform which agent answers which number."""
+
+    config_map_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=253,
+        pattern=DNS_LABEL_NAME_PATTERN,
+        description="Name of the ConfigMap. Default: <metadata.name>-agents.",
+    )
+    template: AgentTableTemplate | None = Field(
+        default=None, description="Extra keys rendered from the table, e.g. LiveKit dispatch rules."
+    )
+
+
 class SipCredentialsSpec(_Model):
     """How the SIP credential is rotated and how its Secret looks to consumers."""
 
@@ -254,6 +297,11 @@ class TwilioProviderSpec(_Model):
     )
     sip_credentials: SipCredentialsSpec | None = Field(
         default=None, description="Rotation and consumer format of the SIP credentials Secret."
+    )
+    agent_table: AgentTableSpec | None = Field(
+        default=None,
+        description="Where the number-to-agent table of this provider's TwilioPhoneNumbers is published "
+        "(a ConfigMap, always kept current; this only names it and adds templated keys).",
     )
 
 
@@ -382,12 +430,19 @@ class LocalObjectReference(_Model):
 class AgentRef(_Model):
     """The voice agent that answers the number."""
 
-    name: str = Field(min_length=1, max_length=253, description="Agent name on the voice platform.")
+    name: str = Field(
+        min_length=1,
+        max_length=253,
+        description="Agent name on the voice platform (e.g. the LiveKit agentName to dispatch).",
+    )
     sip_uri: str | None = Field(
         default=None,
         pattern=r"^sips?:[^\s]+$",
         max_length=255,
-        description="SIP URI of the agent, if it differs from the provider's origination URIs.",
+        description="SIP URI the voice platform forwards this number's calls to. Twilio sends every call "
+        "of the trunk to the provider's originationUris with the dialled number in the Request-URI; the "
+        "platform routes it by that number using the provider's agent table ConfigMap, where this URI is "
+        "published (see docs/agents.md).",
     )
 
 

@@ -19,7 +19,7 @@ the output may hold a password, so it must not reach a log, an Event or a condit
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,7 +165,13 @@ def _safe_replace(value: Any, old: Any, new: Any, count: int | None = None) -> s
 
 
 def _environment(budget: _Budget) -> _BoundedEnvironment:
-    env = _BoundedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env = _BoundedEnvironment(
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,  # block tags on their own lines leave no blank lines in a config file
+        lstrip_blocks=True,
+    )
     env.filters = {name: _bounded_filter(name, FILTERS[name]) for name in ALLOWED_FILTERS}
     env.filters["replace"] = _safe_replace
 
@@ -181,7 +187,22 @@ def _environment(budget: _Budget) -> _BoundedEnvironment:
     return env
 
 
-def _check_language(tree: nodes.Template) -> str | None:
+class _Counted:
+    """A list variable whose iteration spends the rendering's loop budget."""
+
+    def __init__(self, items: Sequence[Any], budget: _Budget) -> None:
+        self._items, self._budget = list(items), budget
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in self._items:
+            self._budget.tick()
+            yield item
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _check_language(tree: nodes.Template, iterables: frozenset[str] = frozenset()) -> str | None:
     """The first construct outside the accepted language, or None."""
     for node in tree.find_all(nodes.Node):
         if not isinstance(node, ALLOWED_NODES):
@@ -193,23 +214,29 @@ def _check_language(tree: nodes.Template) -> str | None:
         ):
             return "calls other than range() are not allowed"
         if isinstance(node, nodes.For) and not (
-            isinstance(node.iter, nodes.Call)
-            and isinstance(node.iter.node, nodes.Name)
-            and node.iter.node.name == "range"
+            (
+                isinstance(node.iter, nodes.Call)
+                and isinstance(node.iter.node, nodes.Name)
+                and node.iter.node.name == "range"
+            )
+            or (isinstance(node.iter, nodes.Name) and node.iter.name in iterables)
         ):
-            return "for loops must iterate over range(...)"
+            allowed = ", ".join(["range(...)", *sorted(iterables)])
+            return f"for loops must iterate over {allowed}"
     return None
 
 
-def render(key: str, source: str, variables: Mapping[str, str]) -> str | TemplateProblem:
-    """Render one template within the bounds, or say why not."""
+def render(key: str, source: str, variables: Mapping[str, Any]) -> str | TemplateProblem:
+    """Render one template within the bounds, or say why not. List variables can be looped over."""
     budget = _Budget()
     env = _environment(budget)
+    iterables = frozenset(k for k, v in variables.items() if isinstance(v, list | tuple))
+    variables = {k: _Counted(v, budget) if k in iterables else v for k, v in variables.items()}
     try:
         tree = env.parse(source)
     except TemplateError as error:
         return TemplateProblem(key, f"syntax error: {error.message or type(error).__name__}")
-    forbidden = _check_language(tree)
+    forbidden = _check_language(tree, iterables)
     if forbidden is not None:
         return TemplateProblem(key, forbidden)
     try:
@@ -231,7 +258,7 @@ def render(key: str, source: str, variables: Mapping[str, str]) -> str | Templat
 
 
 def render_all(
-    templates: Mapping[str, str], variables: Mapping[str, str]
+    templates: Mapping[str, str], variables: Mapping[str, Any]
 ) -> tuple[dict[str, str], list[TemplateProblem]]:
     """Render every key: the ones that worked, and the problems of the others."""
     rendered: dict[str, str] = {}

@@ -33,6 +33,7 @@ COMPONENT = "twilio-operator"
 # kubernetes_asyncio would send a dict body as a JSON patch; say what it is (its stubs omit the kwarg).
 MERGE = {"_content_type": "application/merge-patch+json"}
 JSON_PATCH = {"_content_type": "application/json-patch+json"}
+APPLY = {"_content_type": "application/apply-patch+yaml"}  # JSON is YAML: the body is sent as JSON
 # Raw JSON instead of model objects: building V1Secret/CoreV1Event parses every timestamp of
 # managedFields, which was a large share of the operator's CPU at a thousand objects.
 RAW = {"_preload_content": False}
@@ -200,6 +201,29 @@ class KubernetesGateway(KubernetesPort):
         self, name: str, namespace: str, patch: Any, content_type: dict[str, str]
     ) -> None:
         await cast(Any, self._core).patch_namespaced_secret(name, namespace, patch, **content_type)
+
+    @_translated("apply ConfigMap")
+    async def apply_config_map(
+        self,
+        namespace: str,
+        name: str,
+        data: Mapping[str, str],
+        labels: Mapping[str, str],
+        annotations: Mapping[str, str],
+        owner: ObjectRef | None,
+    ) -> None:
+        metadata: dict[str, Any] = {
+            "name": name,
+            "namespace": namespace,
+            "labels": {**labels, "app.kubernetes.io/managed-by": COMPONENT},
+            "annotations": dict(annotations),
+        }
+        if owner is not None:
+            metadata["ownerReferences"] = [owner.owner_reference()]
+        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": dict(data)}
+        await cast(Any, self._core).patch_namespaced_config_map(
+            name, namespace, body, field_manager=COMPONENT, force=True, **APPLY
+        )
 
     @_translated("delete Secret")
     async def delete_secret(self, namespace: str, name: str) -> bool:

@@ -56,6 +56,19 @@ class KubernetesPort(Protocol):
     async def annotate_secret(self, namespace: str, name: str, annotations: Mapping[str, str]) -> None: ...
     async def release_secret(self, namespace: str, name: str, owner_uid: str) -> None: ...
     async def delete_secret(self, namespace: str, name: str) -> bool: ...
+    async def apply_config_map(
+        self,
+        namespace: str,
+        name: str,
+        data: Mapping[str, str],
+        labels: Mapping[str, str],
+        annotations: Mapping[str, str],
+        owner: ObjectRef | None,
+    ) -> None:
+        """Server-side apply of a ConfigMap the operator owns: the keys it applied before and does not
+        apply now are removed; needs only create and patch on configmaps (never get or list)."""
+        ...
+
     async def patch_status(
         self, kind: ResourceKind, namespace: str, name: str, status: Mapping[str, Any]
     ) -> None: ...

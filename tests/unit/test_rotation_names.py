@@ -71,3 +71,26 @@ def test_status_patch_unsets_nested_fields() -> None:
         "previousUsername": None,
         "previousExpiresAt": None,
     }
+
+
+def test_when_the_next_rotation_step_is_due() -> None:
+    from datetime import UTC, datetime
+
+    from twilio_operator.api.models import SipCredentialsStatus
+    from twilio_operator.provider.sip_secret import rotation_requested, seconds_until_next_step
+
+    now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    assert seconds_until_next_step(None, now) is None
+    assert seconds_until_next_step(SipCredentialsStatus(username="u"), now) is None
+    both = SipCredentialsStatus(
+        next_rotation_at="2026-12-01T12:00:00Z", previous_expires_at="2026-11-30T12:30:00Z"
+    )
+    assert seconds_until_next_step(both, now) == 1800
+    overdue = SipCredentialsStatus(previous_expires_at="2026-11-30T11:00:00Z")
+    assert seconds_until_next_step(overdue, now) == 1.0  # due: at once, but never a busy loop
+
+    key = names.ROTATE_SIP_CREDENTIALS
+    assert rotation_requested({key: "2"}, {"sipCredentials": {"lastRotationRequest": "1"}})
+    assert not rotation_requested({key: "2"}, {"sipCredentials": {"lastRotationRequest": "2"}})
+    assert not rotation_requested({}, {})
+    assert rotation_requested({key: "1"}, {})

@@ -94,3 +94,20 @@ def test_when_the_next_rotation_step_is_due() -> None:
     assert not rotation_requested({key: "2"}, {"sipCredentials": {"lastRotationRequest": "2"}})
     assert not rotation_requested({}, {})
     assert rotation_requested({key: "1"}, {})
+
+
+def test_a_tiny_rotation_interval_counts_as_one_hour() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from twilio_operator.api.models import SipCredentialsSpec, TwilioProviderSpec, TwilioProviderStatus
+    from twilio_operator.provider.resource import Provider
+    from twilio_operator.provider.sip_secret import Held, next_rotation_at
+
+    spec = TwilioProviderSpec.model_validate(
+        {"displayName": "a", "accountSid": "AC" + "0" * 32, "credentialsSecretRef": {"name": "c"}}
+    ).model_copy(update={"sip_credentials": SipCredentialsSpec(rotation_interval="1s", grace_period="0s")})
+    provider = Provider("ns", "acme", UID, 1, spec, TwilioProviderStatus())
+    created = 1764504000
+    held = Held(username=names.rotated_sip_username(UID, created), password="p", state="applied")
+    now = datetime.fromtimestamp(created, UTC)
+    assert next_rotation_at(provider, held, now) == now + timedelta(hours=1)

@@ -215,8 +215,9 @@ class SipCredentialsSpec(_Model):
         default=None,
         pattern=DURATION_PATTERN,
         max_length=16,
-        description="Rotate the SIP credential this long after it was created, e.g. 720h. Unset: rotate only "
-        "on demand (annotation voip.twilio-operator.dev/rotate-sip-credentials) or when the Secret is lost.",
+        description="Rotate the SIP credential this long after it was created, e.g. 720h (at least 1h; "
+        "shorter values count as 1h). Unset: rotate only on demand (annotation "
+        "voip.twilio-operator.dev/rotate-sip-credentials) or when the Secret is lost.",
     )
     grace_period: str = Field(
         default="1h",

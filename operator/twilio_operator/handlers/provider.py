@@ -17,6 +17,7 @@ from twilio_operator import metrics
 from twilio_operator.api import conditions as c
 from twilio_operator.api.errors import NotFoundError
 from twilio_operator.api.models import GROUP, PROVIDER, VERSION
+from twilio_operator.api.names import ROTATE_SIP_CREDENTIALS
 from twilio_operator.handlers import probes
 from twilio_operator.handlers.runtime import run_periodically, to_kopf_errors
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
@@ -33,18 +34,20 @@ NumbersByProvider = kopf.Index[tuple[str | None, str | None], str]
 MIN_FIRST_VERIFICATION_DELAY = 5.0  # the create/resume handler does the first round
 
 
-async def reconcile_locked(provider: Provider, state: OperatorState) -> Outcome:
+async def reconcile_locked(provider: Provider, state: OperatorState, *, from_daemon: bool = False) -> Outcome:
     with metrics.timed_reconcile(PROVIDER.kind) as record:
         async with state.turn(provider.uid):
             outcome = await reconcile_provider(provider, state.deps)
         record.result = "ready" if outcome.ready else "blocked" if outcome.blocked else "not_ready"
     for name in outcome.detached_numbers:  # their own reconcile re-attaches them
         state.wake(ObjectKey.phone_number(provider.namespace, name))
-    _wake_for_next_step(provider, state, outcome)
+    if not from_daemon:  # the daemon sleeps until the step itself (run_once's delay)
+        _wake_for_next_step(provider, state, outcome)
     return outcome
 
 
 _step_timers: dict[str, asyncio.TimerHandle] = {}
+_rotation_seen: dict[tuple[str | None, str | None], str | None] = {}  # last rotate annotation seen
 
 
 def _wake_for_next_step(provider: Provider, state: OperatorState, outcome: Outcome) -> None:
@@ -90,7 +93,7 @@ async def verify_periodically(
 
     async def run_once() -> float:
         provider = Provider.from_body(dict(body))
-        outcome = await reconcile_locked(provider, state)
+        outcome = await reconcile_locked(provider, state, from_daemon=True)
         return min(next_interval(provider), outcome.next_step_in or float("inf"))
 
     meta = body["metadata"]
@@ -138,8 +141,15 @@ async def provider_changed(
     namespace, name = meta.get("namespace"), meta.get("name")
     probes.provider_event(type, namespace, name, body.get("spec") or {})
     status = body.get("status") or {}
-    if type != "DELETED" and rotation_requested(meta.get("annotations"), status):
-        state.wake(ObjectKey.provider(namespace, name))  # annotations are not in kopf's essence: no update
+    # Annotations are not in kopf's essence, so a new rotate-sip-credentials value fires no update
+    # handler: wake the daemon, once per new value (the operator's own status writes come here too).
+    annotation = (meta.get("annotations") or {}).get(ROTATE_SIP_CREDENTIALS)
+    if type == "DELETED":
+        _rotation_seen.pop((namespace, name), None)
+    elif _rotation_seen.get((namespace, name)) != annotation:
+        _rotation_seen[(namespace, name)] = annotation
+        if type is not None and rotation_requested(meta.get("annotations"), status):
+            state.wake(ObjectKey.provider(namespace, name))
     current = None if type == "DELETED" else (c.is_true_in_body(status), status.get("trunkSid"))
     previous = state.provider_states.pop((namespace, name), None)
     if current is not None:

@@ -36,6 +36,8 @@ from twilio_operator.provider.status import StatusWriter
 
 USERNAME_TAKEN = 21623  # Twilio: "Username ... already exists in this list"
 DEFAULT_GRACE = timedelta(hours=1)
+# A floor, so that a tiny rotationInterval cannot make a loop of rotations against the Twilio account.
+MIN_ROTATION_INTERVAL = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -326,7 +328,7 @@ def next_rotation_at(provider: Provider, held: Held, now: datetime) -> datetime 
     spec = provider.spec.sip_credentials
     if spec is None or spec.rotation_interval is None:
         return None
-    interval = parse_duration(spec.rotation_interval)
+    interval = max(parse_duration(spec.rotation_interval), MIN_ROTATION_INTERVAL)
     # Never overlap two grace periods: the next rotation waits for the previous pair to retire.
     return max(credential_created(provider, held.username, now) + interval, held.previous_expires or now)
 

@@ -146,6 +146,8 @@ class ObjectHealth:
     ready: bool
     verification_status: str | None = None
     last_verified: float | None = None  # unix time of the last successful verification
+    sip_credential_created: float | None = None  # unix time the current SIP credential was created
+    sip_rotation_due: float | None = None  # unix time the next scheduled rotation is due
 
 
 @dataclass(eq=False)  # registries hash their collectors
@@ -178,6 +180,16 @@ class ObjectStates(Collector):
             "Seconds since the provider was last verified successfully.",
             labels=["namespace", "name"],
         )
+        credential_age = GaugeMetricFamily(
+            f"{PREFIX}_provider_sip_credential_age_seconds",
+            "Seconds since the provider's current SIP credential was created.",
+            labels=["namespace", "name"],
+        )
+        overdue = GaugeMetricFamily(
+            f"{PREFIX}_provider_sip_rotation_overdue_seconds",
+            "Seconds a scheduled SIP credential rotation is overdue (0 until due; needs rotationInterval).",
+            labels=["namespace", "name"],
+        )
         counts: dict[tuple[str, str], int] = {}
         statuses: dict[str, int] = {}
         now = time.time()
@@ -188,6 +200,10 @@ class ObjectStates(Collector):
                 statuses[health.verification_status] = statuses.get(health.verification_status, 0) + 1
             if health.last_verified is not None:
                 age.add_metric([namespace, name], max(0.0, now - health.last_verified))
+            if health.sip_credential_created is not None:
+                credential_age.add_metric([namespace, name], max(0.0, now - health.sip_credential_created))
+            if health.sip_rotation_due is not None:
+                overdue.add_metric([namespace, name], max(0.0, now - health.sip_rotation_due))
         for (kind, is_ready), count in sorted(counts.items()):
             ready.add_metric([kind, is_ready], count)
         for status, count in sorted(statuses.items()):
@@ -195,6 +211,8 @@ class ObjectStates(Collector):
         yield ready
         yield verification
         yield age
+        yield credential_age
+        yield overdue
 
 
 STATES = ObjectStates()

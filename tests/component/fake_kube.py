@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from typing import Any
 
 from twilio_operator.api.models import ResourceKind
@@ -17,6 +17,7 @@ class FakeKube:
 
     def __init__(self) -> None:
         self.secrets: dict[tuple[str, str], dict[str, Any]] = {}
+        self.config_maps: dict[tuple[str, str], dict[str, Any]] = {}
         self.statuses: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.objects: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.events: list[tuple[str, str, str, str]] = []  # (object name, type, reason, message)
@@ -54,13 +55,41 @@ class FakeKube:
         data: Mapping[str, str],
         annotations: Mapping[str, str],
         owner: ObjectRef | None,
+        *,
+        labels: Mapping[str, str] | None = None,
+        remove_keys: Collection[str] = (),
+        remove_annotations: Collection[str] = (),
     ) -> None:
         self.writes.append(f"write secret {name}")
-        stored = self.secrets.setdefault((namespace, name), {"data": {}, "annotations": {}, "owners": set()})
+        stored = self.secrets.setdefault(
+            (namespace, name), {"data": {}, "annotations": {}, "owners": set(), "labels": {}}
+        )
+        for key in remove_keys:
+            stored["data"].pop(key, None)
+        for key in remove_annotations:
+            stored["annotations"].pop(key, None)
         stored["data"].update({k: v.encode() for k, v in data.items()})
         stored["annotations"].update(annotations)
+        stored.setdefault("labels", {}).update(labels or {})
         if owner is not None:
             stored["owners"].add(owner.uid)
+
+    async def apply_config_map(
+        self,
+        namespace: str,
+        name: str,
+        data: Mapping[str, str],
+        labels: Mapping[str, str],
+        annotations: Mapping[str, str],
+        owner: ObjectRef | None,
+    ) -> None:
+        self.writes.append(f"apply configmap {name}")
+        self.config_maps[(namespace, name)] = {
+            "data": dict(data),
+            "labels": dict(labels),
+            "annotations": dict(annotations),
+            "owner": owner.uid if owner else None,
+        }
 
     async def annotate_secret(self, namespace: str, name: str, annotations: Mapping[str, str]) -> None:
         self.writes.append(f"annotate secret {name}")

@@ -41,6 +41,7 @@ TOKEN = "deadbeef" * 4
 ROTATED = "cafebabe" * 4
 WRONG = "feedface" * 4
 KEY_SECRET = "S3ntinelKeySecretXyZ0123456789ab"
+ROTATE = "voip.twilio-operator.dev/rotate-sip-credentials"
 
 
 def forms(value: str, account_sid: str = "") -> set[str]:
@@ -78,7 +79,9 @@ def test_no_secret_leaks_over_a_full_lifecycle(
     harvester.start()
     snapshots: list[Any] = []
     try:
-        create(crds, PROVIDERS, namespace, "token", provider_spec(account))
+        template = {"data": {"creds.txt": "{{ username }}:{{ password }} {{ previousPassword }}"}}
+        sip = {"gracePeriod": "3s", "template": template}
+        create(crds, PROVIDERS, namespace, "token", provider_spec(account, sipCredentials=sip))
         key_ref = {"name": "twilio-key", "apiKeySidKey": "sid", "apiKeySecretKey": "secret"}
         create(crds, PROVIDERS, namespace, "key", provider_spec(account, credentialsSecretRef=key_ref))
         wait_ready(crds, PROVIDERS, namespace, "token")
@@ -110,6 +113,15 @@ def test_no_secret_leaks_over_a_full_lifecycle(
         # Rotate the SIP password too (a second generated password to look for).
         crds.request("DELETE", f"/api/v1/namespaces/{namespace}/secrets/token-sip-credentials")
         wait_for(lambda: len(passwords) >= 3, 20, "a rotated SIP password")
+        # And a zero-downtime rotation with a template rendering both pairs: a fourth password.
+        annotated = crds.kubectl("annotate", "twp", "token", "-n", namespace, f"{ROTATE}=1", "--overwrite")
+        assert annotated.returncode == 0, annotated.stderr
+        wait_for(lambda: len(passwords) >= 4, 60, "a password of a zero-downtime rotation")
+        wait_for(
+            lambda: "previousUsername" not in decoded(secret(crds, namespace, "token-sip-credentials") or {}),
+            30,
+            "the previous pair retired",
+        )
         time.sleep(1)
         snapshots += [get(crds, PROVIDERS, namespace, n) for n in ("token", "key")]
         sip_metadata = [
@@ -127,7 +139,7 @@ def test_no_secret_leaks_over_a_full_lifecycle(
         harvester.join(timeout=5)
     operator.stop()
 
-    assert len(passwords) >= 3, "expected the SIP passwords of both providers and one rotation"
+    assert len(passwords) >= 4, "expected the SIP passwords of both providers and two rotations"
     sentinels: dict[str, set[str]] = {
         "auth token": forms(TOKEN, sid),
         "rotated token": forms(ROTATED, sid),

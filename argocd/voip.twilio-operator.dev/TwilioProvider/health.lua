@@ -26,6 +26,7 @@ local terminal_reasons = {
   NotFound = true,
   Conflict = true,
   Duplicate = true,
+  TemplateInvalid = true,
 }
 
 local function find_condition(status, condition_type)

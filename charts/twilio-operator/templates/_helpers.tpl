@@ -84,6 +84,11 @@ twilio-operator handlers need (as in kopf's own examples/rbac.yaml).
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, list, watch, create, patch, delete]
+# Application: publishing each provider's number-to-agent table. Server-side apply needs create
+# and patch only: the operator never reads or lists ConfigMaps.
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [create, patch]
 {{- end }}
 
 {{- define "twilio-operator.rules.cluster" -}}

@@ -48,7 +48,11 @@ CREDENTIAL_LIST_CREATED = "CredentialListCreated"
 CREDENTIAL_LIST_ATTACHED = "CredentialListAttached"
 ORIGINATION_UPDATED = "OriginationUpdated"
 SIP_CREDENTIAL_CREATED = "SipCredentialCreated"
-SIP_CREDENTIAL_ROTATED = "SipCredentialRotated"
+SIP_CREDENTIAL_ROTATED = "SipCredentialRotated"  # a new pair is current (also: a lost Secret repaired)
+SIP_CREDENTIAL_ROTATING = "SipCredentialRotating"  # the new pair reached the Secret, not yet Twilio
+SIP_CREDENTIAL_RETIRED = "SipCredentialRetired"  # the previous pair left Twilio and the Secret
+SIP_CREDENTIAL_LEFTOVER_DELETED = "SipCredentialLeftoverDeleted"  # one of ours nobody knows the password of
+TEMPLATE_INVALID = "TemplateInvalid"  # a template of the SIP Secret or the agent table does not render
 # Events of deletion.
 DELETED = "Deleted"
 ORPHANED = "Orphaned"

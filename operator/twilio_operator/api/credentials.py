@@ -138,20 +138,46 @@ def intact_sip_password(
     uid: str, data: Mapping[str, bytes], annotations: Mapping[str, str], username: str
 ) -> str | None:
     """The SIP Secret's password if it is still the one we generated for `username`, else None."""
-    if decoded_text(data, names.SIP_USERNAME) != username:
+    pair = current_sip_pair(uid, data, annotations)
+    return pair[1] if pair is not None and pair[0] == username else None
+
+
+def current_sip_pair(
+    uid: str, data: Mapping[str, bytes], annotations: Mapping[str, str]
+) -> tuple[str, str] | None:
+    """(username, password) of the Secret if the username is one of ours and the password the one we
+    generated (its fingerprint matches), else None."""
+    username, password = decoded_text(data, names.SIP_USERNAME), decoded_text(data, names.SIP_PASSWORD)
+    if username is None or password is None or not names.is_sip_username_of(uid, username):
         return None
-    password = decoded_text(data, names.SIP_PASSWORD)
-    if password is None or annotations.get(names.PASSWORD_FINGERPRINT) != password_fingerprint(uid, password):
+    if annotations.get(names.PASSWORD_FINGERPRINT) != password_fingerprint(uid, password):
         return None
-    return password
+    return username, password
+
+
+def previous_sip_pair(
+    uid: str, data: Mapping[str, bytes], annotations: Mapping[str, str]
+) -> tuple[str, str] | None:
+    """The previous (username, password) kept during a rotation's grace period, if intact."""
+    username, password = (
+        decoded_text(data, names.SIP_PREVIOUS_USERNAME),
+        decoded_text(data, names.SIP_PREVIOUS_PASSWORD),
+    )
+    if username is None or password is None or not names.is_sip_username_of(uid, username):
+        return None
+    if annotations.get(names.PREVIOUS_FINGERPRINT) != password_fingerprint(uid, password):
+        return None
+    return username, password
 
 
 def sip_secret_intact(
     uid: str, data: Mapping[str, bytes], annotations: Mapping[str, str], connection: Mapping[str, str]
 ) -> bool:
-    """The one rule for "the SIP Secret needs no repair": the password is ours and every connection
-    key (username, sipDomain, terminationUri, trunkSid) holds what the operator wrote."""
-    username = connection.get(names.SIP_USERNAME, "")
-    if intact_sip_password(uid, data, annotations, username) is None:
+    """The one rule for "the SIP Secret needs no repair": the username is one of ours, the password is
+    the one we generated for it, and every other connection key (sipDomain, terminationUri, trunkSid)
+    holds what the operator wrote. The username is not compared with `connection`: rotation changes it."""
+    if current_sip_pair(uid, data, annotations) is None:
         return False
-    return all(decoded_text(data, key) == value for key, value in connection.items())
+    return all(
+        decoded_text(data, key) == value for key, value in connection.items() if key != names.SIP_USERNAME
+    )

@@ -184,6 +184,110 @@ class TrunkSettings(_Model):
     recording: TrunkRecording | None = Field(default=None, description="Call recording on the trunk.")
 
 
+TEMPLATE_KEY_LIMIT = 20  # rendered keys per template
+TEMPLATE_SOURCE_LIMIT = 16384  # characters of one template
+
+
+class SipSecretTemplate(_Model):
+    """Extra keys, labels and annotations of the SIP credentials Secret, for a consumer's own format."""
+
+    data: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=TEMPLATE_KEY_LIMIT,
+        description="Extra Secret keys, each a Jinja2 template (sandboxed, undefined names are errors) over "
+        "username, password, sipDomain, terminationUri, trunkSid, region, and previousUsername and "
+        "previousPassword (empty outside a rotation's grace period). The five standard keys cannot be "
+        "replaced. See docs/rotation.md and examples/sip-templates/.",
+        json_schema_extra={
+            "additionalProperties": {"type": "string", "maxLength": TEMPLATE_SOURCE_LIMIT},
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self.all(k, k.matches('" + SECRET_KEY_PATTERN + "') && !(k in ['username', "
+                    "'password', 'sipDomain', 'terminationUri', 'trunkSid', 'previousUsername', "
+                    "'previousPassword']))",
+                    "message": "template keys must be valid Secret keys and not one of the standard keys",
+                }
+            ],
+        },
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="Extra labels of the Secret (plain values, not templates).",
+    )
+    annotations: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=20,
+        description="Extra annotations of the Secret (plain values, not templates), e.g. for Reloader.",
+    )
+
+
+class AgentTableTemplate(_Model):
+    """Extra keys, labels and annotations of the agent table ConfigMap."""
+
+    data: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=TEMPLATE_KEY_LIMIT,
+        description="Extra ConfigMap keys, each a Jinja2 template (sandboxed, undefined names are errors) "
+        "over numbers (a list of {phoneNumber, numberSid, agent, sipUri, object}, loop with "
+        "{% for n in numbers %}), provider, namespace, trunkSid, sipDomain and originationUris. "
+        "See docs/agents.md and examples/agent-tables/.",
+        json_schema_extra={
+            "additionalProperties": {"type": "string", "maxLength": TEMPLATE_SOURCE_LIMIT},
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self.all(k, k.matches('" + SECRET_KEY_PATTERN + "') && k != 'agents.json')",
+                    "message": "template keys must be valid ConfigMap keys other than agents.json",
+                }
+            ],
+        },
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict, max_length=20, description="Extra labels of the ConfigMap (plain values)."
+    )
+    annotations: dict[str, str] = Field(
+        default_factory=dict, max_length=20, description="Extra annotations of the ConfigMap (plain values)."
+    )
+
+
+class AgentTableSpec(_Model):
+    """The ConfigMap that tells the voice platform which agent answers which number."""
+
+    config_map_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=253,
+        pattern=DNS_LABEL_NAME_PATTERN,
+        description="Name of the ConfigMap. Default: <metadata.name>-agents.",
+    )
+    template: AgentTableTemplate | None = Field(
+        default=None, description="Extra keys rendered from the table, e.g. LiveKit dispatch rules."
+    )
+
+
+class SipCredentialsSpec(_Model):
+    """How the SIP credential is rotated and how its Secret looks to consumers."""
+
+    rotation_interval: str | None = Field(
+        default=None,
+        pattern=DURATION_PATTERN,
+        max_length=16,
+        description="Rotate the SIP credential this long after it was created, e.g. 720h (at least 1h; "
+        "shorter values count as 1h). Unset: rotate only on demand (annotation "
+        "voip.twilio-operator.dev/rotate-sip-credentials) or when the Secret is lost.",
+    )
+    grace_period: str = Field(
+        default="1h",
+        pattern=DURATION_PATTERN,
+        max_length=16,
+        description="How long the previous credential keeps working after a rotation, so that consumers can "
+        "reload the Secret without dropping a call.",
+    )
+    template: SipSecretTemplate | None = Field(
+        default=None, description="Extra keys, labels and annotations of the SIP credentials Secret."
+    )
+
+
 class TwilioProviderSpec(_Model):
     """Desired state of a customer's Twilio integration."""
 
@@ -298,6 +402,14 @@ class TwilioProviderSpec(_Model):
         description="Optional trunk settings (secure, CNAM lookup, transfer caller ID, disaster recovery, "
         "recording). Unset fields leave Twilio's values alone.",
     )
+    sip_credentials: SipCredentialsSpec | None = Field(
+        default=None, description="Rotation and consumer format of the SIP credentials Secret."
+    )
+    agent_table: AgentTableSpec | None = Field(
+        default=None,
+        description="Where the number-to-agent table of this provider's TwilioPhoneNumbers is published "
+        "(a ConfigMap, always kept current; this only names it and adds templated keys).",
+    )
 
 
 # --------------------------------------------------------------------------- status
@@ -336,6 +448,28 @@ class AvailableNumber(_Model):
     sid: str = Field(description="IncomingPhoneNumber SID (PN...).")
     voice: bool = Field(default=False, description="Whether the number is voice capable.")
     trunk_sid: str | None = Field(default=None, description="Trunk the number is on, if any.")
+
+
+class SipCredentialsStatus(_Model):
+    """Which SIP credential is current, which one is still in its grace period, what happens next."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    username: str | None = Field(default=None, description="Username of the current SIP credential.")
+    created_at: str | None = Field(default=None, description="When the current credential was created.")
+    next_rotation_at: str | None = Field(
+        default=None, description="When the next scheduled rotation is due (unset without rotationInterval)."
+    )
+    previous_username: str | None = Field(
+        default=None, description="Username of the previous credential, valid until previousExpiresAt."
+    )
+    previous_expires_at: str | None = Field(
+        default=None, description="When the previous credential is deleted from Twilio and the Secret."
+    )
+    last_rotation_request: str | None = Field(
+        default=None,
+        description="The last value of the rotate-sip-credentials annotation that was handled.",
+    )
 
 
 class _Status(_Model):
@@ -386,6 +520,10 @@ class TwilioProviderStatus(_Status):
     trunk_recreations: int | None = Field(
         default=None, description="How often the trunk was found deleted in Twilio and recreated."
     )
+    sip_credentials: SipCredentialsStatus | None = Field(
+        default=None,
+        description="The SIP credential's rotation state: usernames and times, never a password.",
+    )
 
 
 # --------------------------------------------------------------------------- TwilioPhoneNumber
@@ -402,12 +540,19 @@ class LocalObjectReference(_Model):
 class AgentRef(_Model):
     """The voice agent that answers the number."""
 
-    name: str = Field(min_length=1, max_length=253, description="Agent name on the voice platform.")
+    name: str = Field(
+        min_length=1,
+        max_length=253,
+        description="Agent name on the voice platform (e.g. the LiveKit agentName to dispatch).",
+    )
     sip_uri: str | None = Field(
         default=None,
         pattern=r"^sips?:[^\s]+$",
         max_length=255,
-        description="SIP URI of the agent, if it differs from the provider's origination URIs.",
+        description="SIP URI the voice platform forwards this number's calls to. Twilio sends every call "
+        "of the trunk to the provider's originationUris with the dialled number in the Request-URI; the "
+        "platform routes it by that number using the provider's agent table ConfigMap, where this URI is "
+        "published (see docs/agents.md).",
     )
 
 
@@ -523,6 +668,15 @@ def status_patch(written: BaseModel, wanted: BaseModel) -> dict[str, Any]:
     value on the server, and a stale trunkSid there once made a provider and a number wake each
     other in a loop.
     """
-    patch = dump(wanted)
-    patch.update({key: None for key in dump(written) if key not in patch})
+    return _merge_patch(dump(written), dump(wanted))
+
+
+def _merge_patch(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """`after`, plus null for every key `before` had and `after` lacks, at every level of nesting
+    (status.sipCredentials.previousUsername must go when the previous pair is retired)."""
+    patch: dict[str, Any] = {}
+    for key, value in after.items():
+        old = before.get(key)
+        patch[key] = _merge_patch(old, value) if isinstance(value, dict) and isinstance(old, dict) else value
+    patch.update({key: None for key in before if key not in after})
     return patch

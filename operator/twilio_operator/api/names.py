@@ -26,6 +26,16 @@ DELETION_POLICY_OVERRIDE = f"{GROUP}/deletion-policy"  # "Orphan" lets a stuck o
 PASSWORD_STATE = f"{GROUP}/password-state"  # "pending" until Twilio has the password
 PASSWORD_FINGERPRINT = f"{GROUP}/password-fingerprint"  # detects edits by hand
 PENDING, APPLIED = "pending", "applied"
+# The previous pair during a rotation's grace period: its fingerprint and when it is retired.
+PREVIOUS_FINGERPRINT = f"{GROUP}/previous-password-fingerprint"
+PREVIOUS_EXPIRES_AT = f"{GROUP}/previous-expires-at"
+# The rotate-sip-credentials annotation value a rotation was started for (kept on the Secret too,
+# so a crash before the status write does not rotate twice for one request).
+ROTATION_REQUEST = f"{GROUP}/rotation-request"
+# The template keys the operator rendered last, so that a key removed from the template is removed.
+TEMPLATE_KEYS = f"{GROUP}/template-keys"
+# On a TwilioProvider: a new value asks for one rotation of the SIP credential.
+ROTATE_SIP_CREDENTIALS = f"{GROUP}/rotate-sip-credentials"
 
 # Keys of the SIP credentials Secret, named for a voice platform's outbound-trunk settings.
 SIP_USERNAME = "username"
@@ -33,6 +43,18 @@ SIP_PASSWORD = "password"
 SIP_DOMAIN = "sipDomain"
 SIP_TERMINATION_URI = "terminationUri"
 SIP_TRUNK_SID = "trunkSid"
+SIP_PREVIOUS_USERNAME = "previousUsername"  # present only during a rotation's grace period
+SIP_PREVIOUS_PASSWORD = "previousPassword"
+STANDARD_SIP_KEYS = (
+    SIP_USERNAME,
+    SIP_PASSWORD,
+    SIP_DOMAIN,
+    SIP_TERMINATION_URI,
+    SIP_TRUNK_SID,
+    SIP_PREVIOUS_USERNAME,
+    SIP_PREVIOUS_PASSWORD,
+)
+USERNAME_PREFIX_LENGTH = 20  # of the UID's hex digits in a rotated username
 
 
 def object_tag(uid: str) -> str:
@@ -75,7 +97,34 @@ def is_our_credential_list(friendly_name: str, uid: str) -> bool:
 
 
 def sip_username(uid: str) -> str:
+    """The first SIP username of a provider (and the only one before rotation existed)."""
     return uid.replace("-", "").lower()[:32]
+
+
+def rotated_sip_username(uid: str, created_unix: int) -> str:
+    """A rotated SIP username: 20 hex digits of the UID, "r", the creation time (<= 32 chars).
+
+    The time in the name makes each rotation's username new (Twilio keeps a username unique per
+    list) and tells the credential's age without any other record.
+    """
+    return f"{uid.replace('-', '').lower()[:USERNAME_PREFIX_LENGTH]}r{created_unix}"
+
+
+def is_sip_username_of(uid: str, username: str | None) -> bool:
+    """Whether a username is one the operator made for this provider (first or rotated)."""
+    if not username:
+        return False
+    if username == sip_username(uid):
+        return True
+    prefix = uid.replace("-", "").lower()[:USERNAME_PREFIX_LENGTH]
+    return re.fullmatch(re.escape(prefix) + r"r[0-9]{1,11}", username) is not None
+
+
+def sip_username_created(uid: str, username: str) -> int | None:
+    """The creation time (unix seconds) a rotated username carries; None for the first username."""
+    if username == sip_username(uid) or not is_sip_username_of(uid, username):
+        return None
+    return int(username.rsplit("r", 1)[1])
 
 
 def transfer_mode(supports_call_transfer: bool) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import kopf
@@ -19,12 +20,14 @@ from twilio_operator.api import conditions as c
 from twilio_operator.api import names
 from twilio_operator.api.errors import DeletionBlocked, ErrorKind, KubernetesError, NotFoundError, TwilioError
 from twilio_operator.api.models import GROUP, PROVIDER, VERSION
+from twilio_operator.api.names import ROTATE_SIP_CREDENTIALS
 from twilio_operator.handlers import probes
 from twilio_operator.handlers.runtime import retry_delay, run_periodically, to_kopf_errors
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
 from twilio_operator.provider.reconcile import reconcile_provider
 from twilio_operator.provider.resource import Outcome, Provider
 from twilio_operator.provider.schedule import next_interval, seconds_until_due, verified_recently
+from twilio_operator.provider.sip_secret import rotation_requested, seconds_until_next_step
 from twilio_operator.provider.status import provider_health
 from twilio_operator.provider.teardown import finalize_provider
 from twilio_operator.sharding import SHARD
@@ -62,7 +65,9 @@ async def note_missing_credentials(provider: Provider, outcome: Outcome, state: 
     return False
 
 
-async def reconcile_locked(provider: Provider, state: OperatorState, siblings: ProvidersByAccount) -> Outcome:
+async def reconcile_locked(
+    provider: Provider, state: OperatorState, siblings: ProvidersByAccount, *, from_daemon: bool = False
+) -> Outcome:
     with metrics.timed_reconcile(PROVIDER.kind) as record:
         async with state.turn(provider.uid):
             try:
@@ -75,6 +80,8 @@ async def reconcile_locked(provider: Provider, state: OperatorState, siblings: P
     # Their own reconciles re-attach them, or import the number the account has now.
     for name in (*outcome.detached_numbers, *outcome.found_numbers):
         state.wake(ObjectKey.phone_number(provider.namespace, name))
+    if not from_daemon:  # the daemon sleeps until the step itself (run_once's delay)
+        _wake_for_next_step(provider, state, outcome)
     return outcome
 
 
@@ -140,6 +147,23 @@ async def providers_by_account(
     return {str(spec.get("accountSid")): (namespace, name, ready.get("reason"))}
 
 
+_step_timers: dict[str, asyncio.TimerHandle] = {}
+_rotation_seen: dict[tuple[str | None, str | None], str | None] = {}  # last rotate annotation seen
+
+
+def _wake_for_next_step(provider: Provider, state: OperatorState, outcome: Outcome) -> None:
+    """A rotation step due before the next verification (the previous SIP credential's retirement
+    after a rotation started by the update handler) wakes the provider's daemon when it is due."""
+    timer = _step_timers.pop(provider.uid, None)
+    if timer is not None:
+        timer.cancel()
+    due = outcome.next_step_in
+    if due is None or due >= next_interval(provider):
+        return
+    key = ObjectKey.provider(provider.namespace, provider.name)
+    _step_timers[provider.uid] = asyncio.get_running_loop().call_later(due, state.wake, key)
+
+
 @kopf.on.resume(*PROVIDERS, id="reconcile", **SHARD)
 @kopf.on.create(*PROVIDERS, id="reconcile", **SHARD)
 @kopf.on.update(*PROVIDERS, id="reconcile", **SHARD)
@@ -188,12 +212,18 @@ async def verify_periodically(
             ref = provider.spec.credentials_secret_ref.name
             if await state.deps.kube.read_secret(provider.namespace, ref) is None:
                 return missing_secret_delay(time.monotonic() - since)
-        outcome = await reconcile_locked(provider, state, siblings)
+        outcome = await reconcile_locked(provider, state, siblings, from_daemon=True)
         if await note_missing_credentials(provider, outcome, state):
             return MISSING_SECRET_POLL
-        return next_interval(provider)
+        return min(next_interval(provider), outcome.next_step_in or float("inf"))
 
-    first = max(MIN_FIRST_VERIFICATION_DELAY, seconds_until_due(Provider.from_body(dict(body))))
+    provider = Provider.from_body(dict(body))
+    step = seconds_until_next_step(provider.status.sip_credentials, datetime.now(UTC))
+    if rotation_requested(provider.annotations, body.get("status") or {}):
+        step = 0.0  # asked for, or started before a restart: do not leave a pending pair waiting
+    first = max(
+        MIN_FIRST_VERIFICATION_DELAY, min(seconds_until_due(provider), float("inf") if step is None else step)
+    )
     await run_periodically(key, state, stopped, body, logger, first, run_once)
 
 
@@ -220,6 +250,8 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: A
     state.wakeups.pop(key, None)
     state.missing_credentials.pop(key, None)
     state.forget(provider.uid)
+    if (timer := _step_timers.pop(provider.uid, None)) is not None:
+        timer.cancel()
     metrics.STATES.forget(provider.uid)
     logger.info(
         "TwilioProvider finalized with policy %s; removed %s",
@@ -273,6 +305,15 @@ async def provider_changed(
         state.provider_paused.pop((namespace, name), None)
         await _release_unused_credentials(state, body, kwargs["providers_by_secret"], logger)
     status = body.get("status") or {}
+    # Annotations are not in kopf's essence, so a new rotate-sip-credentials value fires no update
+    # handler: wake the daemon, once per new value (the operator's own status writes come here too).
+    annotation = (meta.get("annotations") or {}).get(ROTATE_SIP_CREDENTIALS)
+    if type == "DELETED":
+        _rotation_seen.pop((namespace, name), None)
+    elif _rotation_seen.get((namespace, name)) != annotation:
+        _rotation_seen[(namespace, name)] = annotation
+        if type is not None and rotation_requested(meta.get("annotations"), status):
+            state.wake(ObjectKey.provider(namespace, name))
     current = None if type == "DELETED" else (c.is_true_in_body(status), status.get("trunkSid"))
     previous = state.provider_states.pop((namespace, name), None)
     if current is not None:

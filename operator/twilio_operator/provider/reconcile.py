@@ -46,7 +46,7 @@ from twilio_operator.provider.provision import (
     find_trunk,
 )
 from twilio_operator.provider.resource import Outcome, Provider
-from twilio_operator.provider.sip_secret import ensure_sip_credential
+from twilio_operator.provider.sip_secret import ensure_sip_credential, seconds_until_next_step
 from twilio_operator.provider.status import StatusWriter, post_verification_events
 from twilio_operator.provider.trunk_settings import ensure_trunk_extra_settings
 
@@ -328,6 +328,8 @@ async def _converge(
     )
     was_ready = c.is_true(provider.status.conditions)
     message = f"trunk {trunk.sid} ready at {writer.status.termination_uri}"
+    stored = c.find(writer.status.conditions, c.SIP_CREDENTIALS_STORED)
+    ready = stored is None or stored.status == "True"  # False: a template of the SIP Secret is broken
     writer.condition(
         ConditionUpdate(
             c.TRUNK_PROVISIONED,
@@ -335,15 +337,20 @@ async def _converge(
             c.PROVISIONED,
             f"trunk {trunk.sid} with credential list {credential_list.sid}",
         ),
-        ConditionUpdate(c.READY, "True", c.PROVISIONED, message),
+        ConditionUpdate(c.READY, "True", c.PROVISIONED, message)
+        if ready or stored is None
+        else ConditionUpdate(c.READY, "False", stored.reason, stored.message),
     )
     await writer.flush()
-    if not was_ready:
+    if not was_ready and ready:
         await writer.unfold(c.PROVISIONED, message)
+    if not ready and stored is not None and (was_ready or provider.status.trunk_sid is None):
+        await writer.event("Warning", stored.reason, stored.message)
     await post_verification_events(writer, provider.status.verification_status, checks)
     return Outcome(
-        ready=True,
+        ready=ready,
         message=message,
         detached_numbers=tuple(n.name for n in detached),
         found_numbers=tuple(objects.now_in_account(numbers)),
+        next_step_in=seconds_until_next_step(writer.status.sip_credentials, writer.now),
     )

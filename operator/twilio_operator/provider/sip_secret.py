@@ -1,123 +1,490 @@
-"""The SIP credential: its password reaches the Secret (pending) before Twilio, then is marked applied."""
+"""The SIP credential and its Secret: the password reaches the Secret (pending) before Twilio, then is
+marked applied; rotation adds a second credential next to the first and retires the first later.
+
+The Secret is the only place a password lives (Twilio never returns one), so every step writes the
+Secret first whenever a password is born, and deletes from Twilio before it forgets a password:
+
+    rotate   Secret: new pair current (pending), old pair kept as previous   -> 1 credential in Twilio
+             Twilio: create the new credential                               -> 2, both in the Secret
+             Secret: new pair marked applied
+    retire   (after the grace period) Twilio: delete the previous credential -> 1, Secret still has both
+             Secret: previous pair removed
+
+A crash between any two writes leaves one or two credentials of ours in Twilio, each of whose
+password the Secret holds; the next reconcile carries on from what it reads. See docs/rotation.md.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
 from twilio_operator.api import conditions as c
-from twilio_operator.api import credentials, names
-from twilio_operator.api.conditions import ConditionUpdate
+from twilio_operator.api import credentials, names, templating
+from twilio_operator.api.conditions import ConditionUpdate, rfc3339
 from twilio_operator.api.errors import ErrorKind, TwilioError
+from twilio_operator.api.models import SipCredentialsSpec, SipCredentialsStatus, parse_duration
 from twilio_operator.api.regions import Region
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.kube.port import SecretData
 from twilio_operator.ports.twilio.port import TwilioPort
-from twilio_operator.ports.twilio.values import CredentialList, Trunk
+from twilio_operator.ports.twilio.values import Credential, CredentialList, Trunk
 from twilio_operator.provider.resource import Provider
 from twilio_operator.provider.status import StatusWriter
 
 USERNAME_TAKEN = 21623  # what the emulator answers for a taken username; undocumented, so not relied on
+DEFAULT_GRACE = timedelta(hours=1)
+# A floor, so that a tiny rotationInterval cannot make a loop of rotations against the Twilio account.
+MIN_ROTATION_INTERVAL = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Held:
+    """What the SIP Secret holds (or will, once written): the pairs and the protocol's annotations."""
+
+    username: str
+    password: str = field(repr=False)
+    state: str | None  # pending until Twilio has `password`, then applied
+    previous: tuple[str, str] | None = field(default=None, repr=False)
+    previous_expires: datetime | None = None
+    request: str | None = None  # the rotate-sip-credentials value a rotation was started for
 
 
 async def ensure_sip_credential(
     provider: Provider, deps: Deps, writer: StatusWriter, twilio: TwilioPort, trunk: Trunk, cl: CredentialList
 ) -> None:
-    """The password goes to the Secret first, marked pending, then to Twilio, then marked applied.
+    """Converge the SIP credential, its Secret and its rotation; record the rotation state in status."""
+    io = _SecretIO(provider, deps, writer, sip_connection(provider.uid, trunk, provider.spec.region))
+    secret = await deps.kube.read_secret(provider.namespace, provider.sip_secret_name)
+    io.observe(secret)
+    held = _read_held(provider, secret)
+    if held is None:
+        held = await _replace_lost_password(provider, deps, writer, io, secret)
+    elif not io.matches(secret, held):
+        # The trunk moved (recreated after drift) or the template changed: same pairs, new rendering.
+        await io.write(held)
 
-    A crash anywhere leaves either a pending Secret (Twilio is told again, idempotently) or an
-    applied one. A Secret that is missing or was edited by hand gets a fresh password: Twilio
-    cannot tell us the old one.
-    """
-    name = provider.sip_secret_name
-    username = names.sip_username(provider.uid)
-    connection = sip_connection(provider.uid, trunk, provider.spec.region)
-    secret = await deps.kube.read_secret(provider.namespace, name)
-    password = _intact_password(provider, secret, username)
-    if secret is None or password is None:
-        password = deps.new_password()
-        annotations = {
-            names.PASSWORD_STATE: names.PENDING,
-            names.PASSWORD_FINGERPRINT: credentials.password_fingerprint(provider.uid, password),
-        }
-        await deps.kube.write_secret(
-            provider.namespace, name, {**connection, names.SIP_PASSWORD: password}, annotations, provider.ref
-        )
-        if secret is not None or provider.status.sip_credentials_secret_name == name:
-            await writer.event(
-                "Warning",
-                c.SIP_CREDENTIAL_ROTATED,
-                f"SIP credentials Secret {name} was deleted or edited; rotating the SIP password",
-            )
-        state: str | None = names.PENDING
+    listed = None if cl.sid in writer.created_now else await twilio.list_credentials(cl.sid)
+    by_username = {cr.username: cr for cr in listed or []}
+    held = await _ensure_current(provider, deps, io, twilio, cl.sid, held, by_username.get(held.username))
+    await _delete_leftovers(provider, writer, twilio, cl.sid, held, listed or [])
+    held = await _retire_previous(provider, writer, io, twilio, cl.sid, held, by_username, deps.clock())
+    held = await _rotate_if_due(provider, deps, writer, io, twilio, cl.sid, held)
+
+    writer.set(sip_credentials=rotation_status(provider, held, deps.clock()))
+    if io.problems:
+        message = "; ".join(problem.message for problem in io.problems)
+        writer.condition(ConditionUpdate(c.SIP_CREDENTIALS_STORED, "False", c.TEMPLATE_INVALID, message))
     else:
-        state = secret.annotations.get(names.PASSWORD_STATE)
-        if any(secret.text(key) != value for key, value in connection.items()):
-            # The trunk moved (recreated after drift): keep the password, update where to dial.
-            await deps.kube.write_secret(
-                provider.namespace,
-                name,
-                {**connection, names.SIP_PASSWORD: password},
-                secret.annotations,
-                provider.ref,
-            )
-    existing = (
-        None
-        if cl.sid in writer.created_now  # a list created just now holds no credential yet
-        else {cr.username: cr for cr in await twilio.list_credentials(cl.sid)}.get(username)
+        message = f"SIP credentials are in Secret {provider.sip_secret_name}"
+        writer.condition(ConditionUpdate(c.SIP_CREDENTIALS_STORED, "True", c.STORED, message))
+
+
+# --------------------------------------------------------------------------- reading the Secret
+
+
+def _read_held(provider: Provider, secret: SecretData | None) -> Held | None:
+    """The Secret's pairs if the current one is intact (ours, fingerprint matches), else None."""
+    if secret is None:
+        return None
+    current = credentials.current_sip_pair(provider.uid, secret.data, secret.annotations)
+    if current is None:
+        return None
+    previous = credentials.previous_sip_pair(provider.uid, secret.data, secret.annotations)
+    expires = _parse_time(secret.annotations.get(names.PREVIOUS_EXPIRES_AT)) if previous else None
+    if previous == current or (previous is not None and expires is None):
+        previous, expires = None, None
+    return Held(
+        username=current[0],
+        password=current[1],
+        state=secret.annotations.get(names.PASSWORD_STATE),
+        previous=previous,
+        previous_expires=expires,
+        request=secret.annotations.get(names.ROTATION_REQUEST),
     )
+
+
+async def _replace_lost_password(
+    provider: Provider, deps: Deps, writer: StatusWriter, io: _SecretIO, secret: SecretData | None
+) -> Held:
+    """A Secret that is missing or was edited by hand gets a fresh password at once: Twilio cannot
+    tell us the old one. The username stays the one consumers know, if it is still ours."""
+    in_secret = secret.text(names.SIP_USERNAME) if secret is not None else None
+    recorded = provider.status.sip_credentials.username if provider.status.sip_credentials else None
+    username = next(
+        (u for u in (in_secret, recorded) if names.is_sip_username_of(provider.uid, u)),
+        names.sip_username(provider.uid),
+    )
+    assert username is not None
+    previous = None
+    if secret is not None:  # a previous pair still intact keeps its grace period
+        kept = _read_previous(provider, secret)
+        if kept is not None and kept[0][0] != username:
+            previous = kept
+    held = Held(
+        username=username,
+        password=deps.new_password(),
+        state=names.PENDING,
+        previous=previous[0] if previous else None,
+        previous_expires=previous[1] if previous else None,
+        request=provider.annotations.get(names.ROTATE_SIP_CREDENTIALS),  # a new password answers it
+    )
+    await io.write(held)
+    if secret is not None or provider.status.sip_credentials_secret_name == provider.sip_secret_name:
+        name = provider.sip_secret_name
+        await writer.event(
+            "Warning",
+            c.SIP_CREDENTIAL_ROTATED,
+            f"SIP credentials Secret {name} was deleted or edited; rotating the SIP password",
+        )
+    return held
+
+
+def _read_previous(provider: Provider, secret: SecretData) -> tuple[tuple[str, str], datetime] | None:
+    previous = credentials.previous_sip_pair(provider.uid, secret.data, secret.annotations)
+    expires = _parse_time(secret.annotations.get(names.PREVIOUS_EXPIRES_AT))
+    return (previous, expires) if previous is not None and expires is not None else None
+
+
+# --------------------------------------------------------------------------- Twilio steps
+
+
+async def _ensure_current(
+    provider: Provider,
+    deps: Deps,
+    io: _SecretIO,
+    twilio: TwilioPort,
+    list_sid: str,
+    held: Held,
+    existing: Credential | None,
+) -> Held:
+    """Twilio holds the current pair: create it, or set its password while the Secret says pending."""
     if existing is None:
         try:
-            existing = await twilio.create_credential(cl.sid, username, password)
-            await writer.event(
-                "Normal", c.SIP_CREDENTIAL_CREATED, f"created SIP credential {username} in {cl.sid}"
+            existing = await twilio.create_credential(list_sid, held.username, held.password)
+            await io.writer.event(
+                "Normal", c.SIP_CREDENTIAL_CREATED, f"created SIP credential {held.username} in {list_sid}"
             )
         except TwilioError as error:
             # Created meanwhile by a concurrent reconcile (two operators running by mistake): take it over.
             # Judged by listing again, not by the code: Twilio documents none for a taken username.
             taken = error.kind is ErrorKind.REJECTED
-            existing = {cr.username: cr for cr in await twilio.list_credentials(cl.sid)}.get(username)
+            existing = {cr.username: cr for cr in await twilio.list_credentials(list_sid)}.get(held.username)
             if not taken or existing is None:
                 raise
-            await twilio.update_credential_password(cl.sid, existing.sid, password)
-    elif state == names.PENDING:
-        await twilio.update_credential_password(cl.sid, existing.sid, password)
-    if state == names.PENDING:
-        await _settle_password(provider, deps, twilio, cl.sid, existing.sid, password)
-    message = f"SIP credentials are in Secret {name}"
-    writer.condition(ConditionUpdate(c.SIP_CREDENTIALS_STORED, "True", c.STORED, message))
+            await twilio.update_credential_password(list_sid, existing.sid, held.password)
+    elif held.state == names.PENDING:
+        await twilio.update_credential_password(list_sid, existing.sid, held.password)
+    if held.state == names.PENDING:
+        await _settle_password(provider, deps, twilio, list_sid, existing.sid, held)
+        held = replace(held, state=names.APPLIED)
+    return held
 
 
 async def _settle_password(
-    provider: Provider, deps: Deps, twilio: TwilioPort, list_sid: str, credential_sid: str, password: str
+    provider: Provider, deps: Deps, twilio: TwilioPort, list_sid: str, credential_sid: str, held: Held
 ) -> None:
     """Mark the Secret applied once Twilio holds the password that the Secret holds.
 
     A concurrent writer (a second operator by mistake) may have stored another password between our
     Secret write and our Twilio write; then Twilio gets the Secret's, so the last Secret write wins.
     """
-    name, username = provider.sip_secret_name, names.sip_username(provider.uid)
+    password = held.password
     for _ in range(3):
-        current = _intact_password(provider, await deps.kube.read_secret(provider.namespace, name), username)
-        if current is None or current == password:
+        secret = await deps.kube.read_secret(provider.namespace, provider.sip_secret_name)
+        current = _read_held(provider, secret)
+        if current is None or current.username != held.username or current.password == password:
             break
-        password = current
+        password = current.password
         await twilio.update_credential_password(list_sid, credential_sid, password)
-    await deps.kube.annotate_secret(provider.namespace, name, {names.PASSWORD_STATE: names.APPLIED})
+    await deps.kube.annotate_secret(
+        provider.namespace, provider.sip_secret_name, {names.PASSWORD_STATE: names.APPLIED}
+    )
 
 
-def _intact_password(provider: Provider, secret: SecretData | None, username: str) -> str | None:
-    """The Secret's password if it is still the one we generated (fingerprint matches), else None."""
-    if secret is None:
+async def _delete_leftovers(
+    provider: Provider,
+    writer: StatusWriter,
+    twilio: TwilioPort,
+    list_sid: str,
+    held: Held,
+    listed: list[Credential],
+) -> None:
+    """Credentials of ours that the Secret does not hold: nobody has their password; delete them,
+    so that the list never creeps towards Twilio's 1,000 credentials."""
+    keep = {held.username} | ({held.previous[0]} if held.previous else set())
+    for credential in listed:
+        if credential.username in keep or not names.is_sip_username_of(provider.uid, credential.username):
+            continue
+        await twilio.delete_credential(list_sid, credential.sid)
+        await writer.event(
+            "Normal",
+            c.SIP_CREDENTIAL_LEFTOVER_DELETED,
+            f"deleted SIP credential {credential.username}: no Secret holds its password",
+        )
+
+
+async def _retire_previous(
+    provider: Provider,
+    writer: StatusWriter,
+    io: _SecretIO,
+    twilio: TwilioPort,
+    list_sid: str,
+    held: Held,
+    by_username: dict[str, Credential],
+    now: datetime,
+    *,
+    early: bool = False,
+) -> Held:
+    """After the grace period (or when a new rotation needs the slot), delete the previous credential:
+    from Twilio first, then from the Secret, so no credential outlives the only copy of its password.
+    A previous credential that is no longer in Twilio (deleted by hand) leaves the Secret at once."""
+    if held.previous is None or held.previous_expires is None:
+        return held
+    gone = held.previous[0] not in by_username
+    if not (early or gone or held.previous_expires <= now):
+        return held
+    username = held.previous[0]
+    if not gone:
+        await twilio.delete_credential(list_sid, by_username[username].sid)
+    held = replace(held, previous=None, previous_expires=None)
+    await io.write(held)
+    why = "early, for a new rotation" if early else "its grace period ended"
+    await writer.event(
+        "Normal", c.SIP_CREDENTIAL_RETIRED, f"retired previous SIP credential {username} ({why})"
+    )
+    return held
+
+
+async def _rotate_if_due(
+    provider: Provider,
+    deps: Deps,
+    writer: StatusWriter,
+    io: _SecretIO,
+    twilio: TwilioPort,
+    list_sid: str,
+    held: Held,
+) -> Held:
+    """Start a rotation when one was asked for (annotation) or the interval is up."""
+    now = deps.clock()
+    request = _pending_request(provider, held)
+    due_at = next_rotation_at(provider, held, now)
+    if request is None and (due_at is None or due_at > now):
+        return held
+    if held.previous is not None:
+        listed = {cr.username: cr for cr in await twilio.list_credentials(list_sid)}
+        held = await _retire_previous(provider, writer, io, twilio, list_sid, held, listed, now, early=True)
+    created = int(now.timestamp())
+    username = names.rotated_sip_username(provider.uid, created)
+    while username == held.username:  # two rotations within one second
+        created += 1
+        username = names.rotated_sip_username(provider.uid, created)
+    grace = grace_period(provider.spec.sip_credentials)
+    rotated = Held(
+        username=username,
+        password=deps.new_password(),
+        state=names.PENDING,
+        previous=(held.username, held.password),
+        previous_expires=now + grace,
+        request=request or held.request,
+    )
+    await io.write(rotated)
+    why = f"asked for by annotation ({request})" if request else "rotationInterval is up"
+    await writer.event(
+        "Normal",
+        c.SIP_CREDENTIAL_ROTATING,
+        f"rotating the SIP credential, {why}: "
+        f"new username {username} is in Secret {provider.sip_secret_name}",
+    )
+    rotated = await _ensure_current(provider, deps, io, twilio, list_sid, rotated, None)
+    await writer.event(
+        "Normal",
+        c.SIP_CREDENTIAL_ROTATED,
+        f"SIP credential {username} is current; {held.username} keeps working until {rfc3339(now + grace)}",
+    )
+    return rotated
+
+
+# --------------------------------------------------------------------------- schedule and status
+
+
+def grace_period(spec: SipCredentialsSpec | None) -> timedelta:
+    return parse_duration(spec.grace_period) if spec is not None else DEFAULT_GRACE
+
+
+def credential_created(provider: Provider, username: str, now: datetime) -> datetime:
+    """When the current credential was created: from its username, else as recorded, else now."""
+    stamp = names.sip_username_created(provider.uid, username)
+    if stamp is not None:
+        return datetime.fromtimestamp(stamp, now.tzinfo)
+    recorded = provider.status.sip_credentials
+    if recorded is not None and recorded.username == username and recorded.created_at:
+        return _parse_time(recorded.created_at) or now
+    return now
+
+
+def next_rotation_at(provider: Provider, held: Held, now: datetime) -> datetime | None:
+    spec = provider.spec.sip_credentials
+    if spec is None or spec.rotation_interval is None:
         return None
-    return credentials.intact_sip_password(provider.uid, secret.data, secret.annotations, username)
+    interval = max(parse_duration(spec.rotation_interval), MIN_ROTATION_INTERVAL)
+    # Never overlap two grace periods: the next rotation waits for the previous pair to retire.
+    return max(credential_created(provider, held.username, now) + interval, held.previous_expires or now)
+
+
+def _pending_request(provider: Provider, held: Held) -> str | None:
+    value = provider.annotations.get(names.ROTATE_SIP_CREDENTIALS)
+    recorded = provider.status.sip_credentials
+    handled = {held.request, recorded.last_rotation_request if recorded else None}
+    return value if value and value not in handled else None
+
+
+def rotation_requested(annotations: Mapping[str, str] | None, status: Mapping[str, Any]) -> bool:
+    """Whether a TwilioProvider body asks for a rotation not handled yet (for the watch handler)."""
+    value = (annotations or {}).get(names.ROTATE_SIP_CREDENTIALS)
+    return bool(value) and value != (status.get("sipCredentials") or {}).get("lastRotationRequest")
+
+
+def rotation_status(provider: Provider, held: Held, now: datetime) -> SipCredentialsStatus:
+    due = next_rotation_at(provider, held, now)
+    return SipCredentialsStatus(
+        username=held.username,
+        created_at=rfc3339(credential_created(provider, held.username, now)),
+        next_rotation_at=rfc3339(due) if due else None,
+        previous_username=held.previous[0] if held.previous else None,
+        previous_expires_at=rfc3339(held.previous_expires) if held.previous_expires else None,
+        last_rotation_request=held.request,
+    )
+
+
+def seconds_until_next_step(status: SipCredentialsStatus | None, now: datetime) -> float | None:
+    """Seconds until a rotation or a retirement is due (for the periodic loop), None if neither."""
+    if status is None:
+        return None
+    moments = [_parse_time(t) for t in (status.next_rotation_at, status.previous_expires_at) if t]
+    due = [(m - now).total_seconds() for m in moments if m is not None]
+    return max(1.0, min(due)) if due else None
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- writing the Secret
+
+
+class _SecretIO:
+    """Writes a `Held` as the whole Secret: connection keys, both pairs, rendered template keys and
+    the protocol's annotations, in one API call."""
+
+    def __init__(
+        self, provider: Provider, deps: Deps, writer: StatusWriter, connection: dict[str, str]
+    ) -> None:
+        self.provider, self.deps, self.writer, self.connection = provider, deps, writer, connection
+        self.problems: list[templating.TemplateProblem] = []
+        self._previous_template_keys: set[str] | None = None
+
+    def _template(self, held: Held) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+        """(rendered data, labels, annotations) of the spec's template."""
+        spec = self.provider.spec.sip_credentials
+        template = spec.template if spec is not None else None
+        if template is None:
+            self.problems = []
+            return {}, {}, {}
+        variables = {
+            **self.connection,
+            names.SIP_USERNAME: held.username,
+            names.SIP_PASSWORD: held.password,
+            "region": self.provider.spec.region or "us1",
+            names.SIP_PREVIOUS_USERNAME: held.previous[0] if held.previous else "",
+            names.SIP_PREVIOUS_PASSWORD: held.previous[1] if held.previous else "",
+        }
+        rendered, self.problems = templating.render_all(template.data, variables)
+        return rendered, dict(template.labels), dict(template.annotations)
+
+    def _desired(self, held: Held) -> tuple[dict[str, str], dict[str, str], dict[str, str], set[str]]:
+        rendered, labels, extra_annotations = self._template(held)
+        data = {**self.connection, names.SIP_USERNAME: held.username, names.SIP_PASSWORD: held.password}
+        annotations = {
+            **extra_annotations,
+            names.PASSWORD_FINGERPRINT: credentials.password_fingerprint(self.provider.uid, held.password),
+            names.TEMPLATE_KEYS: ",".join(sorted({*rendered, *(p.key for p in self.problems)})),
+        }
+        if held.state is not None:
+            annotations[names.PASSWORD_STATE] = held.state
+        if held.request is not None:
+            annotations[names.ROTATION_REQUEST] = held.request
+        if held.previous is not None and held.previous_expires is not None:
+            data[names.SIP_PREVIOUS_USERNAME], data[names.SIP_PREVIOUS_PASSWORD] = held.previous
+            annotations[names.PREVIOUS_FINGERPRINT] = credentials.password_fingerprint(
+                self.provider.uid, held.previous[1]
+            )
+            annotations[names.PREVIOUS_EXPIRES_AT] = rfc3339(held.previous_expires)
+        failed = {p.key for p in self.problems}  # a key that fails keeps what it had
+        return {**data, **rendered}, labels, annotations, failed
+
+    def observe(self, secret: SecretData | None) -> None:
+        """Remember which template keys the Secret had, so that keys dropped from the template go."""
+        raw = secret.annotations.get(names.TEMPLATE_KEYS) if secret is not None else None
+        self._previous_template_keys = {k for k in (raw or "").split(",") if k}
+
+    def _stale_keys(self) -> set[str]:
+        spec = self.provider.spec.sip_credentials
+        wanted = set(spec.template.data) if spec is not None and spec.template is not None else set()
+        before = self._previous_template_keys or set()
+        return {k for k in before - wanted if k not in names.STANDARD_SIP_KEYS}
+
+    def matches(self, secret: SecretData | None, held: Held) -> bool:
+        """Whether the Secret already holds what `write(held)` would write."""
+        if secret is None:
+            return False
+        data, _, annotations, _ = self._desired(held)
+        previous_left = held.previous is None and secret.data.get(names.SIP_PREVIOUS_USERNAME) is not None
+        return (
+            not self._stale_keys()
+            and not previous_left
+            and all(secret.text(k) == v for k, v in data.items())
+            and all(secret.annotations.get(k) == v for k, v in annotations.items())
+        )
+
+    async def write(self, held: Held) -> None:
+        p = self.provider
+        data, labels, annotations, _ = self._desired(held)
+        remove_keys = self._stale_keys()
+        remove_annotations: set[str] = set()
+        if held.previous is None:
+            remove_keys |= {names.SIP_PREVIOUS_USERNAME, names.SIP_PREVIOUS_PASSWORD}
+            remove_annotations |= {names.PREVIOUS_FINGERPRINT, names.PREVIOUS_EXPIRES_AT}
+        await self.deps.kube.write_secret(
+            p.namespace,
+            p.sip_secret_name,
+            data,
+            annotations,
+            p.ref,
+            labels=labels,
+            remove_keys=remove_keys,
+            remove_annotations=remove_annotations,
+        )
+        self._previous_template_keys = {k for k in annotations[names.TEMPLATE_KEYS].split(",") if k}
+
+
+# --------------------------------------------------------------------------- connection keys
 
 
 def sip_connection(uid: str, trunk: Trunk, region: Region | None) -> dict[str, str]:
-    """The non-secret keys of the SIP Secret: what a voice platform dials with the password."""
+    """The non-secret keys of the SIP Secret: where a voice platform dials with username and password."""
     return expected_sip_connection(uid, trunk.domain_name, trunk.sid, region)
 
 
 def expected_sip_connection(uid: str, domain: str, trunk_sid: str, region: Region | None) -> dict[str, str]:
     return {
-        names.SIP_USERNAME: names.sip_username(uid),
         names.SIP_DOMAIN: domain,
         names.SIP_TERMINATION_URI: names.termination_uri(domain, region),
         names.SIP_TRUNK_SID: trunk_sid,

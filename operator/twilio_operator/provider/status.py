@@ -63,11 +63,14 @@ class StatusWriter:
 
 def provider_health(status: TwilioProviderStatus) -> metrics.ObjectHealth:
     verified = status.verification_status in ("verified", "warning") and status.last_verified_at
+    sip = status.sip_credentials
     return metrics.ObjectHealth(
         kind="TwilioProvider",
         ready=c.is_true(status.conditions),
         verification_status=status.verification_status,
         last_verified=_unix(status.last_verified_at) if verified and status.last_verified_at else None,
+        sip_credential_created=_unix(sip.created_at) if sip and sip.created_at else None,
+        sip_rotation_due=_unix(sip.next_rotation_at) if sip and sip.next_rotation_at else None,
     )
 
 

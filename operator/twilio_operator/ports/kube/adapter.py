@@ -14,7 +14,7 @@ import functools
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Collection, Coroutine, Mapping
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar, cast
 
@@ -37,6 +37,7 @@ COMPONENT = "twilio-operator"
 MERGE = {"_content_type": "application/merge-patch+json"}
 JSON_PATCH = {"_content_type": "application/json-patch+json"}
 STRATEGIC = {"_content_type": "application/strategic-merge-patch+json"}
+APPLY = {"_content_type": "application/apply-patch+yaml"}  # JSON is YAML: the body is sent as JSON
 # Raw JSON instead of model objects: building V1Secret/CoreV1Event parses every timestamp of
 # managedFields, which was a large share of the operator's CPU at a thousand objects.
 RAW = {"_preload_content": False}
@@ -202,13 +203,18 @@ class KubernetesGateway(KubernetesPort):
         data: Mapping[str, str],
         annotations: Mapping[str, str],
         owner: ObjectRef | None,
+        *,
+        labels: Mapping[str, str] | None = None,
+        remove_keys: Collection[str] = (),
+        remove_annotations: Collection[str] = (),
     ) -> None:
-        """Create the Secret, or replace its data if it exists (labels and other keys are kept)."""
+        """Create the Secret, or merge into it if it exists (labels and other keys are kept, except the
+        data keys and annotations named to be removed)."""
         metadata: dict[str, Any] = {
             "name": name,
             "namespace": namespace,
             "annotations": dict(annotations),
-            "labels": dict(SIP_SECRET_LABELS),
+            "labels": {**(labels or {}), **SIP_SECRET_LABELS},
         }
         if owner is not None:
             metadata["ownerReferences"] = [owner.owner_reference()]
@@ -225,10 +231,15 @@ class KubernetesGateway(KubernetesPort):
         except ApiException as exc:
             if exc.status != 409:
                 raise
-        patch = {
-            "metadata": {"annotations": dict(annotations), "labels": metadata["labels"]},
+        patch: dict[str, Any] = {
+            "metadata": {
+                "annotations": {**{key: None for key in remove_annotations}, **annotations},
+                "labels": metadata["labels"],
+            },
             "stringData": dict(data),
         }
+        if remove_keys:  # a merge patch deletes a key set to null; stringData then adds the new ones
+            patch["data"] = {key: None for key in remove_keys if key not in data}
         if owner is not None:
             patch["metadata"]["ownerReferences"] = [owner.owner_reference()]
         await self._patch_secret(name, namespace, patch, MERGE)
@@ -266,6 +277,29 @@ class KubernetesGateway(KubernetesPort):
         self, name: str, namespace: str, patch: Any, content_type: dict[str, str]
     ) -> None:
         await cast(Any, self._core).patch_namespaced_secret(name, namespace, patch, **content_type)
+
+    @_translated("apply ConfigMap")
+    async def apply_config_map(
+        self,
+        namespace: str,
+        name: str,
+        data: Mapping[str, str],
+        labels: Mapping[str, str],
+        annotations: Mapping[str, str],
+        owner: ObjectRef | None,
+    ) -> None:
+        metadata: dict[str, Any] = {
+            "name": name,
+            "namespace": namespace,
+            "labels": {**labels, "app.kubernetes.io/managed-by": COMPONENT},
+            "annotations": dict(annotations),
+        }
+        if owner is not None:
+            metadata["ownerReferences"] = [owner.owner_reference()]
+        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": dict(data)}
+        await cast(Any, self._core).patch_namespaced_config_map(
+            name, namespace, body, field_manager=COMPONENT, force=True, **APPLY
+        )
 
     @_translated("delete Secret")
     async def delete_secret(self, namespace: str, name: str) -> bool:

@@ -13,7 +13,7 @@ message), a status patch of a vanished object as `NotFoundError`; Events are bes
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -60,7 +60,15 @@ class KubernetesPort(Protocol):
         data: Mapping[str, str],
         annotations: Mapping[str, str],
         owner: ObjectRef | None,
-    ) -> None: ...
+        *,
+        labels: Mapping[str, str] | None = None,
+        remove_keys: Collection[str] = (),
+        remove_annotations: Collection[str] = (),
+    ) -> None:
+        """Create the Secret, or merge into it: `data`, `annotations` and `labels` are set, the keys
+        and annotations named in `remove_*` are deleted, everything else is kept."""
+        ...
+
     async def annotate_secret(self, namespace: str, name: str, annotations: Mapping[str, str]) -> None: ...
     async def release_secret(self, namespace: str, name: str, owner_uid: str) -> None: ...
     async def protect_secret(
@@ -68,6 +76,19 @@ class KubernetesPort(Protocol):
     ) -> None: ...
     async def unprotect_secret(self, namespace: str, name: str, finalizer: str) -> None: ...
     async def delete_secret(self, namespace: str, name: str) -> bool: ...
+    async def apply_config_map(
+        self,
+        namespace: str,
+        name: str,
+        data: Mapping[str, str],
+        labels: Mapping[str, str],
+        annotations: Mapping[str, str],
+        owner: ObjectRef | None,
+    ) -> None:
+        """Server-side apply of a ConfigMap the operator owns: the keys it applied before and does not
+        apply now are removed; needs only create and patch on configmaps (never get or list)."""
+        ...
+
     async def patch_status(
         self, kind: ResourceKind, namespace: str, name: str, status: Mapping[str, Any]
     ) -> None: ...

@@ -45,6 +45,7 @@ DELETE_CREDENTIAL = _write("delete SIP credential", "delete_sip_credential", ide
 UPDATE_CREDENTIAL_PASSWORD = _write(
     "update SIP credential password", "update_sip_credential_password", idempotent=True
 )
+DELETE_CREDENTIAL = _write("delete SIP credential", "delete_sip_credential", idempotent=True)
 LIST_TRUNK_CREDENTIAL_LISTS = _read("list the trunk's credential lists", "list_the_trunk_s_credential_lists")
 ATTACH_CREDENTIAL_LIST = _write(
     "attach credential list to trunk", "attach_credential_list_to_trunk", idempotent=False

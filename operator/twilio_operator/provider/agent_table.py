@@ -1,0 +1,75 @@
+"""Publishing a provider's number-to-agent table in its ConfigMap (see api/agent_table.py).
+
+Only the Kubernetes API is involved, never Twilio: the table is derived from the TwilioPhoneNumber
+objects (their spec.agentRef and their status), so it is rebuilt whenever one of them or the
+provider changes, and written only when it differs from what was applied last.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from twilio_operator.api import conditions as c
+from twilio_operator.api.agent_table import AgentEntry, render_table
+from twilio_operator.api.models import PROVIDER, TwilioProviderSpec
+from twilio_operator.api.objects import ObjectRef
+from twilio_operator.ports.kube.port import KubernetesPort
+
+
+@dataclass
+class Published:
+    """What was applied last per ConfigMap, and its template problems (to post each Event once)."""
+
+    digests: dict[tuple[str, str], str] = field(default_factory=dict)
+    problems: dict[tuple[str, str], str] = field(default_factory=dict)
+    values: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # no secrets in here
+
+
+def config_map_name(provider_name: str, spec: TwilioProviderSpec) -> str:
+    configured = spec.agent_table.config_map_name if spec.agent_table else None
+    return configured or f"{provider_name}-agents"
+
+
+async def publish_agent_table(
+    kube: KubernetesPort,
+    provider: Mapping[str, Any],
+    entries: Iterable[AgentEntry],
+    published: Published,
+) -> str:
+    """Apply the ConfigMap of one provider (a body with metadata, spec and status); returns what was
+    done, for the log. A template key that fails keeps the value it had, like the SIP Secret's."""
+    meta, status = provider.get("metadata") or {}, provider.get("status") or {}
+    spec = TwilioProviderSpec.model_validate(provider.get("spec") or {})
+    namespace, name = str(meta["namespace"]), str(meta["name"])
+    key = (namespace, config_map_name(name, spec))
+    template = spec.agent_table.template if spec.agent_table else None
+    context = {
+        "provider": name,
+        "namespace": namespace,
+        "trunkSid": status.get("trunkSid") or "",
+        "sipDomain": status.get("trunkDomainName") or "",
+        "originationUris": [u.sip_url for u in spec.origination_uris],
+    }
+    data, problems = render_table(entries, context, template)
+    owner = ObjectRef(PROVIDER, namespace, name, str(meta["uid"]))
+    labels = dict(template.labels) if template else {}
+    annotations = dict(template.annotations) if template else {}
+    if problems:
+        # Server-side apply removes keys it is not given: a failing key is given its last value.
+        last = published.values.get(key, {})
+        data.update({p.key: last[p.key] for p in problems if p.key in last})
+    digest = hashlib.sha256(json.dumps([data, labels, annotations], sort_keys=True).encode()).hexdigest()
+    message = "; ".join(p.message for p in problems)
+    if message and published.problems.get(key) != message:
+        await kube.post_event(owner, "Warning", c.TEMPLATE_INVALID, f"ConfigMap {key[1]}: {message}")
+    published.problems[key] = message
+    if published.digests.get(key) == digest:
+        return f"ConfigMap {key[1]} unchanged"
+    await kube.apply_config_map(namespace, key[1], data, labels, annotations, owner)
+    published.digests[key] = digest
+    published.values[key] = dict(data)
+    return f"applied ConfigMap {key[1]}"

@@ -101,11 +101,17 @@ class FakeKube:
             self.secrets[(namespace, name)]["owners"].discard(owner_uid)
 
     async def protect_secret(
-        self, namespace: str, name: str, finalizer: str, labels: Mapping[str, str]
+        self,
+        namespace: str,
+        name: str,
+        finalizer: str,
+        labels: Mapping[str, str],
+        annotations: Mapping[str, str] | None = None,
     ) -> None:
         self.writes.append(f"protect secret {name}")
         self.secrets[(namespace, name)].setdefault("finalizers", set()).add(finalizer)
         self.secrets[(namespace, name)].setdefault("labels", {}).update(labels)
+        self.secrets[(namespace, name)]["annotations"].update(annotations or {})
 
     async def unprotect_secret(self, namespace: str, name: str, finalizer: str) -> None:
         self.writes.append(f"unprotect secret {name}")

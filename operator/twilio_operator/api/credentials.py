@@ -118,6 +118,14 @@ def meets_twilio_password_rules(password: str) -> bool:
     )
 
 
+def data_digest(salt: str, data: Mapping[str, bytes]) -> str:
+    """A salted digest of a Secret's data: tells whether the data changed, reveals nothing of it."""
+    digest = hashlib.sha256(salt.encode())
+    for key in sorted(data):
+        digest.update(b"\0" + key.encode() + b"\0" + data[key])
+    return digest.hexdigest()[:24]
+
+
 def password_fingerprint(uid: str, password: str) -> str:
     """A salted digest that tells whether the Secret's password is the one we gave Twilio."""
     return hashlib.sha256(f"{uid}:{password}".encode()).hexdigest()[:24]

@@ -18,6 +18,9 @@ FRIENDLY_NAME_LIMIT = 64  # Twilio's limit for friendly names
 # ("in use" protection), and the label that marks such a Secret.
 IN_USE_FINALIZER = f"{GROUP}/in-use"
 CREDENTIALS_LABEL = f"{GROUP}/credentials"
+# A salted digest of the credentials Secret's data as the operator last saw it: a Secret event whose
+# data still matches it (the operator's own protection patch, a label change) wakes no provider.
+CREDENTIALS_DIGEST = f"{GROUP}/credentials-digest"
 
 # Annotations users and the operator put on objects.
 PAUSED_ANNOTATION = f"{GROUP}/paused"  # "true": no Twilio call and no write until it is removed

@@ -22,7 +22,7 @@ import kopf
 
 from twilio_operator import metrics
 from twilio_operator.api import names
-from twilio_operator.api.credentials import sip_secret_intact
+from twilio_operator.api.credentials import data_digest, sip_secret_intact
 from twilio_operator.api.errors import KubernetesError
 from twilio_operator.api.models import GROUP, PROVIDER, VERSION
 
@@ -127,10 +127,16 @@ async def secret_changed(state: OperatorState, index: SecretIndex, event: Secret
             await state.deps.kube.unprotect_secret(event.namespace, event.name, finalizer)
         except KubernetesError as error:
             logger.warning("cannot release Secret %s/%s: %s", event.namespace, event.name, error)
+    seen = secret.annotations.get(names.CREDENTIALS_DIGEST)
+    unchanged = event.type == "MODIFIED" and seen == data_digest(
+        f"{event.namespace}/{event.name}", secret.data
+    )
     for provider_name, uid, role, connection in uses:
         intact = role == SIP and event.type != "DELETED"
         if intact and sip_secret_intact(uid, secret.data, secret.annotations, dict(connection)):
             continue  # our own write; nothing to repair
+        if role == CREDENTIALS and unchanged and not secret.deleting:
+            continue  # the data the providers use did not change (e.g. the operator's protection patch)
         state.wake(ObjectKey.provider(event.namespace, provider_name))
 
 

@@ -10,6 +10,7 @@ references any more is being deleted). The Secret's content is never copied anyw
 from __future__ import annotations
 
 from twilio_operator.api import names
+from twilio_operator.api.credentials import data_digest
 from twilio_operator.api.models import PROVIDER
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.kube.port import SecretData
@@ -24,11 +25,19 @@ async def protect_credentials(provider: Provider, deps: Deps, secret: SecretData
     the operator's Secret watch selects by: without it, changes to the Secret go unnoticed."""
     if secret is None or secret.deleting:
         return
-    labelled = all(secret.labels.get(key) == value for key, value in PROTECTED_LABELS.items())
-    if deps.in_use_finalizer in secret.finalizers and labelled:
-        return
     ref = provider.spec.credentials_secret_ref
-    await deps.kube.protect_secret(provider.namespace, ref.name, deps.in_use_finalizer, PROTECTED_LABELS)
+    labelled = all(secret.labels.get(key) == value for key, value in PROTECTED_LABELS.items())
+    digest = data_digest(f"{provider.namespace}/{ref.name}", secret.data)
+    current = secret.annotations.get(names.CREDENTIALS_DIGEST) == digest
+    if deps.in_use_finalizer in secret.finalizers and labelled and current:
+        return
+    await deps.kube.protect_secret(
+        provider.namespace,
+        ref.name,
+        deps.in_use_finalizer,
+        PROTECTED_LABELS,
+        {names.CREDENTIALS_DIGEST: digest},
+    )
 
 
 async def release_credentials(provider: Provider, deps: Deps) -> None:

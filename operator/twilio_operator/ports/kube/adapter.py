@@ -180,10 +180,18 @@ class KubernetesGateway(KubernetesPort):
 
     @_translated("protect Secret")
     async def protect_secret(
-        self, namespace: str, name: str, finalizer: str, labels: Mapping[str, str]
+        self,
+        namespace: str,
+        name: str,
+        finalizer: str,
+        labels: Mapping[str, str],
+        annotations: Mapping[str, str] | None = None,
     ) -> None:
-        """Add a finalizer (a strategic merge appends to the list) and labels."""
-        patch = {"metadata": {"finalizers": [finalizer], "labels": dict(labels)}}
+        """Add a finalizer (a strategic merge appends to the list), labels and annotations."""
+        meta: dict[str, Any] = {"finalizers": [finalizer], "labels": dict(labels)}
+        if annotations:
+            meta["annotations"] = dict(annotations)
+        patch = {"metadata": meta}
         await self._patch_secret(name, namespace, patch, STRATEGIC)
 
     @_translated("release Secret protection")

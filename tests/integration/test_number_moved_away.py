@@ -22,9 +22,9 @@ from twilio_operator.testing.controlplane import ControlPlane
 
 FIRST = "+15005550006"
 QUIET_SECONDS = 20
-# One provider verification (7 reads) and one number reconcile (1 read) after the move, with room for
-# a second round of each; the loop this guards against made about 130 requests a second.
-MAX_REQUESTS = 20
+# Two provider verifications (about 10 reads each) and one number reconcile after the move, with room
+# to spare; the loop this guards against made about 130 requests a second.
+MAX_REQUESTS = 30
 ALERT_THRESHOLD = 60  # metrics.prometheusRule.twilioCallsPerObjectPerMinute in the chart
 
 

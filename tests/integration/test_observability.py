@@ -60,7 +60,12 @@ def test_metrics_match_the_emulators_log(
     emulator.add_fault(r"/v1/Trunks", "error", method="POST", status=503, times=1)  # a write: back to kopf
     make_ready_provider(timeout=60)
 
-    text = operator.metrics()
+    # The reconcile is counted once its status write returns: wait for that, do not race it.
+    def counted() -> str | None:
+        page = operator.metrics()
+        return page if 'result="ready"' in page else None
+
+    text = wait_for(counted, timeout=15, what="the reconcile counted")
     for family in FAMILIES:
         assert f"# TYPE {family}" in text or f"# HELP {family}" in text, family
     calls = samples(text, "twilio_operator_twilio_requests_total")

@@ -120,7 +120,9 @@ async def run_periodically(
             with contextlib.suppress(TimeoutError):
                 woken = await asyncio.wait_for(event.wait(), timeout=delay)
             if woken:
-                await asyncio.sleep(spacing.before_woken_run(time.monotonic()))  # more wake-ups coalesce
+                by_user = key in state.user_wakes
+                state.user_wakes.discard(key)
+                await asyncio.sleep(spacing.before_woken_run(time.monotonic(), by_user=by_user))
             event.clear()
             if stopped or body.get("metadata", {}).get("deletionTimestamp"):
                 break
@@ -162,13 +164,15 @@ class WakeSpacing:
         self.current = minimum
         self.last_run: float | None = None
 
-    def before_woken_run(self, now: float) -> float:
-        """Seconds to wait before a run that a wake-up asked for."""
+    def before_woken_run(self, now: float, *, by_user: bool = False) -> float:
+        """Seconds to wait before a run that a wake-up asked for (more wake-ups coalesce meanwhile)."""
         if self.last_run is None:
             return 0.0
         since = now - self.last_run
-        # Woken again within the spacing: the objects may be waking each other; back off.
-        self.current = min(self.current * 2, self.maximum) if since < self.current else self.minimum
+        # Woken again within the spacing: the objects may be waking each other; back off. A person's
+        # change is no such loop: it keeps the minimum spacing.
+        looping = since < self.current and not by_user
+        self.current = min(self.current * 2, self.maximum) if looping else self.minimum
         return max(0.0, self.last_run + self.current - now)
 
     def ran(self, now: float) -> None:

@@ -137,7 +137,7 @@ async def secret_changed(state: OperatorState, index: SecretIndex, event: Secret
             continue  # our own write; nothing to repair
         if role == CREDENTIALS and unchanged and not secret.deleting:
             continue  # the data the providers use did not change (e.g. the operator's protection patch)
-        state.wake(ObjectKey.provider(event.namespace, provider_name))
+        state.wake(ObjectKey.provider(event.namespace, provider_name), by_user=True)
 
 
 def _role_label(uses: list[SecretUse]) -> str:

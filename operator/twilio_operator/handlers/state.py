@@ -49,6 +49,8 @@ class OperatorState:
     missing_credentials: dict[ObjectKey, float] = field(default_factory=dict)
     # (namespace, name) -> the provider's paused annotation as last seen on its watch
     provider_paused: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    # objects whose pending wake-up came (also) from a person's change
+    user_wakes: set[ObjectKey] = field(default_factory=set)
     # account SID -> monotonic time before which its siblings are not woken again
     sibling_wake_not_before: dict[str, float] = field(default_factory=dict)
     slots: asyncio.Semaphore = field(init=False)
@@ -74,10 +76,13 @@ class OperatorState:
     def forget(self, uid: str) -> None:
         self.locks.pop(uid, None)
 
-    def wake(self, key: ObjectKey) -> None:
-        """Wake the daemon of one object now (no-op when it has none yet)."""
+    def wake(self, key: ObjectKey, *, by_user: bool = False) -> None:
+        """Wake the daemon of one object now (no-op when it has none yet). `by_user`: a person's change
+        (a Secret edited), which is not a loop, so it does not grow the object's wake-up spacing."""
         event = self.wakeups.get(key)
         if event is not None:
+            if by_user:
+                self.user_wakes.add(key)
             event.set()
 
 

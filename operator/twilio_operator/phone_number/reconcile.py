@@ -141,22 +141,25 @@ async def reconcile_number(
         return await writer.finish(
             False, c.PROVIDER_NOT_FOUND, f"TwilioProvider {number.namespace}/{provider_name} not found"
         )
+    # While the provider has a problem of its own (not Ready, or credentials not usable), a number
+    # still on its trunk keeps routing calls: it stays Ready and the provider's own conditions and
+    # Events report the problem, once, not once per number.
+    attached = bool(provider.status.trunk_sid) and number.status.trunk_sid == provider.status.trunk_sid
+    still_routing = attached and c.is_true(number.status.conditions)
+    routing_message = (
+        f"{number.status.phone_number} is on trunk {provider.status.trunk_sid} (TwilioProvider "
+        f"{provider_name} is not Ready: see its conditions)"
+    )
     if not provider.ready:
-        attached = provider.status.trunk_sid and number.status.trunk_sid == provider.status.trunk_sid
-        if attached and c.is_true(number.status.conditions):
-            # The number is still on the trunk and calls to it still route; the provider's own
-            # conditions and Events report its problem, once, not once per number.
-            return await writer.finish(
-                True,
-                c.ATTACHED,
-                f"{number.status.phone_number} is on trunk {provider.status.trunk_sid} (TwilioProvider "
-                f"{provider_name} is not Ready: see its conditions)",
-            )
+        if still_routing:
+            return await writer.finish(True, c.ATTACHED, routing_message)
         return await writer.finish(
             False, c.PROVIDER_NOT_READY, f"waiting for TwilioProvider {provider_name} to become Ready"
         )
     twilio = await _connect(number, provider, deps)
     if twilio is None:
+        if still_routing:
+            return await writer.finish(True, c.ATTACHED, routing_message)
         return await writer.finish(
             False, c.PROVIDER_NOT_READY, f"the credentials of TwilioProvider {provider_name} are not usable"
         )

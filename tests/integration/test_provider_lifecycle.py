@@ -407,7 +407,8 @@ def test_twilio_outage_is_retried_with_bounded_call_rate(
     seq = last_seq(emulator)
     time.sleep(15)
     calls = [r for r in emulator.requests(since=seq) if r["account_sid"] == twilio_account["sid"]]
-    # Exponential backoff from 5 s: at most a few reconcile attempts (a handful of calls each) in 15 s.
-    assert len(calls) <= 24, len(calls)
+    # Exponential backoff from 5 s: at most a few reconcile attempts in 15 s, each about ten requests
+    # (three reads refused, each retried in place twice); a hot loop would make hundreds.
+    assert len(calls) <= 40, len(calls)
     emulator.clear_faults()
     wait_ready(crds, PROVIDERS, namespace, "acme", timeout=90)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.kube import NUMBERS, PROVIDERS, REPO, create, events, get, wait_for, wait_ready
+from fixtures.kube import NUMBERS, PROVIDERS, REPO, apply_crds, create, events, get, wait_for, wait_ready
 from fixtures.operator_process import MakeReadyProvider, StartOperator
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
@@ -32,7 +32,7 @@ def extract_old_operator(into: Path) -> Path:
     """The package as it was before the move, from git history (a clone of main has it)."""
     archive = into / "old.tar"
     result = subprocess.run(
-        ["git", "archive", "--format=tar", f"--output={archive}", BEFORE_THE_MOVE, "operator"],
+        ["git", "archive", "--format=tar", f"--output={archive}", BEFORE_THE_MOVE, "operator", "crds"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -65,6 +65,29 @@ def test_operator_upgraded_across_the_move_resumes_without_work(
         timeout=60,
     )
     assert loaded.stdout.strip() == str(old_root / "twilio_operator" / "handlers.py"), loaded.stderr
+    # The old release's CRDs for both operators: the new CRDs add defaulted fields, which the old
+    # code refuses and which (as any schema change) would give every object one update; what is
+    # tested here is that the moved handlers resume under their old ids.
+    _apply_crds_from(crds, old_root.parent / "crds")
+    try:
+        _upgrade(crds, namespace, emulator, start_operator, make_ready_provider, old_root)
+    finally:
+        apply_crds(crds)
+
+
+def _apply_crds_from(cp: ControlPlane, directory: Path) -> None:
+    applied = cp.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(directory))
+    assert applied.returncode == 0, applied.stderr
+
+
+def _upgrade(
+    crds: ControlPlane,
+    namespace: str,
+    emulator: EmulatorAdmin,
+    start_operator: StartOperator,
+    make_ready_provider: MakeReadyProvider,
+    old_root: Path,
+) -> None:
     old = start_operator(PYTHONPATH=str(old_root))
     make_ready_provider()
     create(crds, NUMBERS, namespace, "support", {"providerRef": {"name": "acme"}, "phoneNumber": FIRST})

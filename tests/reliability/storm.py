@@ -83,6 +83,14 @@ def storm(
 
     window = [r for r in emulator.requests(since=start_seq) if r["account_sid"] == account["sid"]]
     statuses = Counter(int(r["status"]) for r in window)
+    # Idle means after the last round of work that Ready set off (verifications woken by the storm's
+    # own late answers) has drained: no request for 2 s, within 30 s.
+    drain_until = time.monotonic() + 30
+    while time.monotonic() < drain_until:
+        before = max([start_seq] + [r["seq"] for r in emulator.requests(since=start_seq)])
+        time.sleep(2)
+        if max([start_seq] + [r["seq"] for r in emulator.requests(since=start_seq)]) == before:
+            break
     idle_from = max([start_seq] + [r["seq"] for r in emulator.requests(since=start_seq)])
     time.sleep(idle_seconds)
     idle = [r for r in emulator.requests(since=idle_from) if r["account_sid"] == account["sid"]]

@@ -46,7 +46,30 @@ async def ensure_trunk_and_list(
             raise quotas.as_quota_error(
                 error, quotas.CREDENTIAL_LISTS, len(observed.lists), account_type, provider.spec.account_sid
             ) from None
+        credential_list = await _one_list_of_ours(provider, writer, twilio, credential_list)
     return trunk, credential_list
+
+
+async def _one_list_of_ours(
+    provider: Provider, writer: StatusWriter, twilio: TwilioPort, created: CredentialList
+) -> CredentialList:
+    """Two reconciles that create at once (two operators by mistake) can each make a list: lists
+    have no unique name. Every creator keeps the same one (the lowest SID) and deletes the others."""
+    if provider.spec.credential_list_sid:
+        return created
+    ours = [
+        cl
+        for cl in await twilio.list_credential_lists()
+        if names.is_our_credential_list(cl.friendly_name, provider.uid)
+    ]
+    if len(ours) <= 1:
+        return created
+    keep = min(ours, key=lambda cl: cl.sid)
+    for extra in ours:
+        if extra.sid != keep.sid:
+            await twilio.delete_credential_list(extra.sid)
+            writer.created_now.discard(extra.sid)
+    return keep
 
 
 def find_trunk(provider: Provider, trunks: list[Trunk]) -> Trunk | None:

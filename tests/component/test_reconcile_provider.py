@@ -186,6 +186,23 @@ async def test_drift_is_repaired(world: World, twilio_client) -> None:
     assert "TrunkRecreated" in world.kube.reasons()
 
 
+async def test_deleted_sip_secret_warns_even_from_a_copy_read_before_the_first_status(world: World) -> None:
+    """A reconcile started on the provider as it was before its first status (a verification queued
+    during the create) finds the SIP Secret deleted: Twilio's credential shows a password was lost."""
+    stale = world.provider
+    await world.reconcile()
+    del world.kube.secrets[(NAMESPACE, "acme-sip-credentials")]
+    world.provider = stale
+
+    assert (await world.reconcile()).ready
+    assert "SipCredentialRotated" in world.kube.reasons()
+
+
+async def test_first_sip_secret_is_no_loss(world: World) -> None:
+    await world.reconcile()
+    assert "SipCredentialRotated" not in world.kube.reasons()
+
+
 async def test_edited_sip_secret_rotates_the_password(world: World) -> None:
     await world.reconcile()
     domain = world.status.trunk_domain_name

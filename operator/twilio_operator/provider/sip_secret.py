@@ -60,13 +60,16 @@ async def ensure_sip_credential(
     secret = await deps.kube.read_secret(provider.namespace, provider.sip_secret_name)
     io.observe(secret)
     held = _read_held(provider, secret)
+    # Listed before a lost password is replaced (a read, so the Secret is still written before Twilio
+    # is told): a credential of ours in Twilio proves that a password existed and was lost.
+    listed = None if cl.sid in writer.created_now else await twilio.list_credentials(cl.sid)
     if held is None:
-        held = await _replace_lost_password(provider, deps, writer, io, secret)
+        ours_in_twilio = any(names.is_sip_username_of(provider.uid, cr.username) for cr in listed or [])
+        held = await _replace_lost_password(provider, deps, writer, io, secret, ours_in_twilio)
     elif not io.matches(secret, held):
         # The trunk moved (recreated after drift) or the template changed: same pairs, new rendering.
         await io.write(held)
 
-    listed = None if cl.sid in writer.created_now else await twilio.list_credentials(cl.sid)
     by_username = {cr.username: cr for cr in listed or []}
     held = await _ensure_current(provider, deps, io, twilio, cl.sid, held, by_username.get(held.username))
     await _delete_leftovers(provider, writer, twilio, cl.sid, held, listed or [])
@@ -107,10 +110,19 @@ def _read_held(provider: Provider, secret: SecretData | None) -> Held | None:
 
 
 async def _replace_lost_password(
-    provider: Provider, deps: Deps, writer: StatusWriter, io: _SecretIO, secret: SecretData | None
+    provider: Provider,
+    deps: Deps,
+    writer: StatusWriter,
+    io: _SecretIO,
+    secret: SecretData | None,
+    ours_in_twilio: bool,
 ) -> Held:
     """A Secret that is missing or was edited by hand gets a fresh password at once: Twilio cannot
-    tell us the old one. The username stays the one consumers know, if it is still ours."""
+    tell us the old one. The username stays the one consumers know, if it is still ours.
+
+    It is a loss (Warning event) when the Secret exists, or when status or Twilio show that a
+    password existed; the status alone is not enough, since a reconcile may run on a copy of the
+    provider read before its first status was written."""
     in_secret = secret.text(names.SIP_USERNAME) if secret is not None else None
     recorded = provider.status.sip_credentials.username if provider.status.sip_credentials else None
     username = next(
@@ -132,7 +144,8 @@ async def _replace_lost_password(
         request=provider.annotations.get(names.ROTATE_SIP_CREDENTIALS),  # a new password answers it
     )
     await io.write(held)
-    if secret is not None or provider.status.sip_credentials_secret_name == provider.sip_secret_name:
+    recorded_secret = provider.status.sip_credentials_secret_name == provider.sip_secret_name
+    if secret is not None or recorded_secret or ours_in_twilio:
         name = provider.sip_secret_name
         await writer.event(
             "Warning",

@@ -128,7 +128,9 @@ async def secret_changed(state: OperatorState, index: SecretIndex, event: Secret
         except KubernetesError as error:
             logger.warning("cannot release Secret %s/%s: %s", event.namespace, event.name, error)
     seen = secret.annotations.get(names.CREDENTIALS_DIGEST)
-    unchanged = event.type == "MODIFIED" and seen == data_digest(
+    # ADDED counts too: a Secret enters the label-selected watch when the operator protects it (in
+    # the middle of its provider's first reconcile), and every protected one at the watch's start.
+    unchanged = event.type in ("ADDED", "MODIFIED") and seen == data_digest(
         f"{event.namespace}/{event.name}", secret.data
     )
     for provider_name, uid, role, connection in uses:

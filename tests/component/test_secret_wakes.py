@@ -1,0 +1,59 @@
+"""Which Secret events wake a provider: a change of the data it uses, not the operator's own
+protection of its credentials Secret (which brings the Secret into the label-selected watch)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from twilio_operator.api import names
+from twilio_operator.api.credentials import data_digest
+from twilio_operator.handlers.secrets import CREDENTIALS, secret_changed
+from twilio_operator.handlers.state import ObjectKey, OperatorState
+from twilio_operator.ports.deps import Deps
+from twilio_operator.ports.kube.port import SecretData, SecretEvent
+
+from .fake_kube import FakeKube
+
+NAMESPACE, SECRET = "voice", "twilio-credentials"
+DATA = {"authToken": b"not-a-real-token"}
+KEY = ObjectKey.provider(NAMESPACE, "acme")
+
+
+class Index:
+    """The providers_by_secret index as kopf hands it over: key -> the uses of that Secret."""
+
+    def __init__(self, uses: dict[tuple[str | None, str], list[Any]]) -> None:
+        self.uses = uses
+
+    def get(self, key: tuple[str | None, str], default: Any = None) -> Any:
+        return self.uses.get(key, default)
+
+
+def protected(data: dict[str, bytes], digest_of: dict[str, bytes] | None = None) -> SecretData:
+    digest = data_digest(f"{NAMESPACE}/{SECRET}", digest_of if digest_of is not None else data)
+    return SecretData(data=data, annotations={names.CREDENTIALS_DIGEST: digest})
+
+
+async def woken(event_type: str, secret: SecretData) -> bool:
+    state = OperatorState(Deps(twilio=None, kube=FakeKube()), max_concurrent_reconciles=1)  # type: ignore[arg-type]
+    state.wakeups[KEY] = asyncio.Event()
+    index = Index({(NAMESPACE, SECRET): [("acme", "uid-1", CREDENTIALS, ())]})
+    await secret_changed(state, index, SecretEvent(event_type, NAMESPACE, SECRET, secret))  # type: ignore[arg-type]
+    return state.wakeups[KEY].is_set()
+
+
+@pytest.mark.parametrize("event_type", ["ADDED", "MODIFIED"])
+async def test_the_operators_own_protection_wakes_nobody(event_type: str) -> None:
+    assert not await woken(event_type, protected(DATA))
+
+
+@pytest.mark.parametrize("event_type", ["ADDED", "MODIFIED"])
+async def test_changed_data_wakes_the_provider(event_type: str) -> None:
+    assert await woken(event_type, protected({"authToken": b"rotated-token"}, digest_of=DATA))
+
+
+async def test_a_deleted_credentials_secret_wakes_the_provider() -> None:
+    assert await woken("DELETED", protected(DATA))

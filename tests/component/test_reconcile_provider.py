@@ -7,6 +7,7 @@ import pytest
 from twilio_operator.api import names
 from twilio_operator.api.credentials import meets_twilio_password_rules
 from twilio_operator.api.errors import ErrorKind, TwilioError
+from twilio_operator.api.models import AgentTableSpec, AgentTableTemplate
 
 from .conftest import CREDENTIALS_SECRET, NAMESPACE, World
 
@@ -388,3 +389,30 @@ async def test_observe_only_writes_nothing_and_reports_what_full_would_change(
     assert "friendly name is 'renamed by hand'" in observing.message
     assert "transfer mode is enable-all" in observing.message
     assert world.status.verification_status == "warning"
+
+
+async def test_a_broken_agent_table_template_keeps_ready_false_until_fixed(world: World) -> None:
+    broken = AgentTableSpec(
+        template=AgentTableTemplate(data={"routes": "{% for n in numbers %}{{ n.nope }}"})
+    )
+    world.with_spec(agent_table=broken)
+    outcome = await world.reconcile()
+
+    assert not outcome.ready
+    ready, table = conditions(world)["Ready"], conditions(world)["AgentTableRendered"]
+    assert ready == ("False", "TemplateInvalid") and table == ("False", "TemplateInvalid")
+    message = next(c.message for c in world.status.conditions if c.type == "Ready")
+    assert "acme-agents" in message and "template key routes" in message
+    assert world.status.trunk_sid  # the trunk itself is provisioned
+    assert "TemplateInvalid" in world.kube.reasons()
+
+    fixed = AgentTableSpec(
+        template=AgentTableTemplate(data={"routes": "{% for n in numbers %}{{ n.agent }}{% endfor %}"})
+    )
+    world.with_spec(agent_table=fixed)
+    assert (await world.reconcile()).ready
+    assert conditions(world)["AgentTableRendered"] == ("True", "Rendered")
+
+    world.with_spec(agent_table=None)
+    assert (await world.reconcile()).ready
+    assert conditions(world)["AgentTableRendered"] == ("True", "Rendered")

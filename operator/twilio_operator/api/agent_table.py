@@ -17,7 +17,7 @@ from typing import Any
 
 from twilio_operator.api import conditions as c
 from twilio_operator.api import templating
-from twilio_operator.api.models import AgentTableTemplate
+from twilio_operator.api.models import AgentTableTemplate, OriginationUri
 
 TABLE_KEY = "agents.json"
 
@@ -50,6 +50,41 @@ def entry_of(body: Mapping[str, Any]) -> AgentEntry | None:
         sipUri=str(agent.get("sipUri") or ""),
         object=str((body.get("metadata") or {}).get("name") or ""),
     )
+
+
+# What a template is checked against in every reconcile, whatever numbers the provider has now: a
+# syntax error, an unknown name or a forbidden construct shows here without waiting for a number.
+SAMPLE_ENTRY = AgentEntry(
+    phoneNumber="+15005550006",
+    numberSid="PN" + "0" * 32,
+    agent="sample-agent",
+    sipUri="sip:sample-agent@agents.example.com",
+    object="sample-number",
+)
+
+
+def table_context(
+    provider: str,
+    namespace: str,
+    trunk_sid: str | None,
+    sip_domain: str | None,
+    origination: Iterable[OriginationUri],
+) -> dict[str, Any]:
+    """The names a template sees besides `numbers`."""
+    return {
+        "provider": provider,
+        "namespace": namespace,
+        "trunkSid": trunk_sid or "",
+        "sipDomain": sip_domain or "",
+        "originationUris": [u.sip_url for u in origination],
+    }
+
+
+def template_problems(
+    template: AgentTableTemplate | None, context: Mapping[str, Any]
+) -> list[templating.TemplateProblem]:
+    """The template's problems when rendered for one sample number."""
+    return render_table([SAMPLE_ENTRY], context, template)[1]
 
 
 def table_json(entries: Iterable[AgentEntry]) -> str:

@@ -15,6 +15,7 @@ CREDENTIALS_VERIFIED = "CredentialsVerified"
 TRUNK_PROVISIONED = "TrunkProvisioned"
 SIP_CREDENTIALS_STORED = "SipCredentialsStored"
 PROVIDER_STAGES = (CREDENTIALS_VERIFIED, TRUNK_PROVISIONED, SIP_CREDENTIALS_STORED)
+AGENT_TABLE_RENDERED = "AgentTableRendered"  # present only when spec.agentTable has a template
 PAUSED = "Paused"  # a condition type and its reason: reconciliation is paused by annotation
 RESUMED = "Resumed"
 
@@ -38,6 +39,7 @@ TWILIO_REJECTED = "TwilioRejected"
 QUOTA_EXCEEDED = "QuotaExceeded"  # an account quota of Twilio (trunks, credential lists) is reached
 KUBERNETES_REFUSED = "KubernetesRefused"  # the API server refused one of our own writes
 STORED = "Stored"
+RENDERED = "Rendered"
 DELETION_BLOCKED = "DeletionBlocked"
 # Events of provisioning and repair steps.
 TRUNK_CREATED = "TrunkCreated"

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twilio_operator.api import conditions as c
-from twilio_operator.api.agent_table import AgentEntry, render_table
-from twilio_operator.api.models import PROVIDER, TwilioProviderSpec
+from twilio_operator.api.agent_table import AgentEntry, render_table, table_context, template_problems
+from twilio_operator.api.conditions import ConditionUpdate
+from twilio_operator.api.models import PROVIDER, TwilioProviderSpec, TwilioProviderStatus
 from twilio_operator.api.objects import ObjectRef
 from twilio_operator.ports.kube.port import KubernetesPort
 
@@ -47,13 +48,9 @@ async def publish_agent_table(
     namespace, name = str(meta["namespace"]), str(meta["name"])
     key = (namespace, config_map_name(name, spec))
     template = spec.agent_table.template if spec.agent_table else None
-    context = {
-        "provider": name,
-        "namespace": namespace,
-        "trunkSid": status.get("trunkSid") or "",
-        "sipDomain": status.get("trunkDomainName") or "",
-        "originationUris": [u.sip_url for u in spec.origination_uris],
-    }
+    context = table_context(
+        name, namespace, status.get("trunkSid"), status.get("trunkDomainName"), spec.origination_uris
+    )
     data, problems = render_table(entries, context, template)
     owner = ObjectRef(PROVIDER, namespace, name, str(meta["uid"]))
     labels = dict(template.labels) if template else {}
@@ -73,3 +70,28 @@ async def publish_agent_table(
     published.digests[key] = digest
     published.values[key] = dict(data)
     return f"applied ConfigMap {key[1]}"
+
+
+def agent_table_condition(
+    name: str, namespace: str, spec: TwilioProviderSpec, status: TwilioProviderStatus
+) -> ConditionUpdate | None:
+    """AgentTableRendered, when the agent table has a template: False names each failing key.
+
+    Checked in the provider's reconcile against a sample number, so that a broken template shows in
+    Ready like a broken template of the SIP Secret; the ConfigMap itself is published on changes of
+    the numbers (handlers/agent_table.py), where a failure that depends on the numbers is an Event."""
+    template = spec.agent_table.template if spec.agent_table else None
+    if template is None or not template.data:
+        # A condition once shown stays, true: a template removed is no longer broken.
+        had = c.find(status.conditions, c.AGENT_TABLE_RENDERED) is not None
+        return ConditionUpdate(c.AGENT_TABLE_RENDERED, "True", c.RENDERED, "no template") if had else None
+    context = table_context(
+        name, namespace, status.trunk_sid, status.trunk_domain_name, spec.origination_uris
+    )
+    problems = template_problems(template, context)
+    if problems:
+        message = f"agent table ConfigMap {config_map_name(name, spec)}: " + "; ".join(
+            p.message for p in problems
+        )
+        return ConditionUpdate(c.AGENT_TABLE_RENDERED, "False", c.TEMPLATE_INVALID, message)
+    return ConditionUpdate(c.AGENT_TABLE_RENDERED, "True", c.RENDERED, "the agent table template renders")

@@ -24,6 +24,7 @@ from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.twilio.port import TwilioPort
 from twilio_operator.ports.twilio.values import Account, NumberPage
 from twilio_operator.provider.adoption import adoption_problem
+from twilio_operator.provider.agent_table import agent_table_condition
 from twilio_operator.provider.checks import (
     Check,
     Observed,
@@ -328,8 +329,22 @@ async def _converge(
     )
     was_ready = c.is_true(provider.status.conditions)
     message = f"trunk {trunk.sid} ready at {writer.status.termination_uri}"
-    stored = c.find(writer.status.conditions, c.SIP_CREDENTIALS_STORED)
-    ready = stored is None or stored.status == "True"  # False: a template of the SIP Secret is broken
+    table = agent_table_condition(provider.name, provider.namespace, provider.spec, writer.status)
+    if table is not None:
+        writer.condition(table)
+    # A template of the SIP Secret or of the agent table that does not render keeps Ready False.
+    broken = next(
+        (
+            found
+            for found in (
+                c.find(writer.status.conditions, t)
+                for t in (c.SIP_CREDENTIALS_STORED, c.AGENT_TABLE_RENDERED)
+            )
+            if found is not None and found.status != "True"
+        ),
+        None,
+    )
+    ready = broken is None
     writer.condition(
         ConditionUpdate(
             c.TRUNK_PROVISIONED,
@@ -338,14 +353,14 @@ async def _converge(
             f"trunk {trunk.sid} with credential list {credential_list.sid}",
         ),
         ConditionUpdate(c.READY, "True", c.PROVISIONED, message)
-        if ready or stored is None
-        else ConditionUpdate(c.READY, "False", stored.reason, stored.message),
+        if broken is None
+        else ConditionUpdate(c.READY, "False", broken.reason, broken.message),
     )
     await writer.flush()
     if not was_ready and ready:
         await writer.unfold(c.PROVISIONED, message)
-    if not ready and stored is not None and (was_ready or provider.status.trunk_sid is None):
-        await writer.event("Warning", stored.reason, stored.message)
+    if broken is not None and (was_ready or provider.status.trunk_sid is None):
+        await writer.event("Warning", broken.reason, broken.message)
     await post_verification_events(writer, provider.status.verification_status, checks)
     return Outcome(
         ready=ready,

@@ -56,5 +56,13 @@ async def test_a_webhook_conflict_is_the_refusal_it_is_not_an_update_of_nothing(
     with pytest.raises(KubernetesError) as refused:
         await write_with(core)
     assert core.patches == []
-    assert refused.value.status == 409
+    assert refused.value.status == 409 and refused.value.refusal
     assert str(refused.value) == f"cannot write Secret: HTTP 409 Conflict: {denied}"
+
+
+@pytest.mark.parametrize(
+    ("status", "refusal"),
+    [(403, True), (409, True), (422, True), (429, False), (500, False), (503, False), (None, False)],
+)
+def test_which_kubernetes_failures_the_object_reports(status: int | None, refusal: bool) -> None:
+    assert KubernetesError("write Secret", status, "").refusal is refusal

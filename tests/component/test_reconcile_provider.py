@@ -6,7 +6,7 @@ import pytest
 
 from twilio_operator.api import names
 from twilio_operator.api.credentials import meets_twilio_password_rules
-from twilio_operator.api.errors import ErrorKind, TwilioError
+from twilio_operator.api.errors import ErrorKind, KubernetesError, TwilioError
 from twilio_operator.api.models import AgentTableSpec, AgentTableTemplate
 
 from .conftest import CREDENTIALS_SECRET, NAMESPACE, World
@@ -253,6 +253,36 @@ async def test_unusable_credentials_secret_blocks_without_calling_twilio(
     message = next(c.message for c in world.status.conditions if c.type == "CredentialsVerified")
     assert names in message and "NOT-A-TOKEN" not in message
     assert world.emulator.requests(since=seq) == []
+
+
+async def test_a_conflict_on_the_sip_secret_is_reported_once_and_clears(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 409 that reaches the reconcile is no race the adapter settles (those are its own "already
+    exists"): an admission webhook denied the write, and may keep denying it. Ready says so, with the
+    server's words; one Event, not one per retry; the first reconcile the server allows is Ready."""
+    denied = KubernetesError(
+        "write Secret",
+        409,
+        "Conflict",
+        'admission webhook "policy.example.com" denied the request: owned by another writer',
+    )
+
+    async def refuse(*_: object, **__: object) -> None:
+        raise denied
+
+    monkeypatch.setattr(world.kube, "write_secret", refuse)
+    for _ in range(2):
+        with pytest.raises(KubernetesError):
+            await world.reconcile()
+        assert conditions(world)["Ready"] == ("False", "KubernetesRefused")
+        message = next(c.message for c in world.status.conditions if c.type == "Ready")
+        assert "HTTP 409 Conflict" in message and "owned by another writer" in message
+    assert world.kube.reasons().count("KubernetesRefused") == 1
+
+    monkeypatch.undo()
+    assert (await world.reconcile()).ready
+    assert conditions(world)["Ready"] == ("True", "Provisioned")
 
 
 async def test_wrong_token_fails_verification(world: World) -> None:

@@ -1,13 +1,26 @@
 """When the API server refuses one of the operator's own writes, the object says so in Ready and an
-Event, quoting the server's reason and field, and the retries back off instead of looping."""
+Event, quoting the server's reason and field, and the retries back off instead of looping.
+
+422 and 409 are here; 403 (an RBAC change at runtime) is in test_least_privilege.py."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
+from fixtures.admission import refusing_webhook
 from fixtures.emulator import last_seq
-from fixtures.kube import PROVIDERS, condition, create, events, get, provider_spec, wait_for
+from fixtures.kube import (
+    PROVIDERS,
+    condition,
+    create,
+    events,
+    get,
+    provider_spec,
+    secret,
+    wait_for,
+    wait_ready,
+)
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
 
@@ -55,3 +68,59 @@ def test_an_immutable_sip_secret_in_the_way_is_reported_not_retried_hot(
     calls = [r for r in emulator.requests(since=seq) if r["account_sid"] == twilio_account["sid"]]
     assert len(calls) <= 40, len(calls)
     assert operator.alive()
+
+
+def test_a_lasting_conflict_on_the_sip_secret_is_reported_retried_slowly_and_then_cleared(
+    crds: ControlPlane,
+    namespace: str,
+    emulator: EmulatorAdmin,
+    twilio_account: dict[str, Any],
+    credentials: str,
+    operator: Any,
+) -> None:
+    """An admission webhook answers every write of the SIP Secret with 409 Conflict, as a policy
+    engine may: the provider says so in Ready and an Event, the operator retries with a growing
+    backoff and stays up, and once the webhook allows the write the provider becomes Ready."""
+    with refusing_webhook(crds, namespace, "acme-sip-credentials") as webhook:
+        started = time.monotonic()
+        create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
+
+        refused = wait_for(
+            lambda: (
+                (o := get(crds, PROVIDERS, namespace, "acme"))
+                and condition(o).get("reason") == "KubernetesRefused"
+                and o
+            ),
+            timeout=30,
+            what="KubernetesRefused",
+        )
+        ready = condition(refused)
+        assert ready["status"] == "False"
+        # The server's own words: the status code, and the webhook's name and message it passed on.
+        assert "cannot write Secret: HTTP 409 Conflict" in ready["message"], ready["message"]
+        assert webhook.message in ready["message"] and "refuse.tests" in ready["message"], ready["message"]
+        said = [e for e in events(crds, namespace, "acme") if e["reason"] == "KubernetesRefused"]
+        assert said and said[0]["type"] == "Warning" and webhook.message in said[0]["message"], said
+
+        # Bounded retries: a conflict's backoff starts at 1 s and doubles, for the create handler and
+        # the verification daemon alike. A hot loop would make hundreds of attempts in this window.
+        seq = last_seq(emulator)
+        time.sleep(15)
+        window_end = time.monotonic()
+        attempts = webhook.attempts(since=started)
+        shown = [(round(a.at - started, 1), a.operation) for a in attempts]
+        assert attempts and all(a.refused for a in attempts), shown
+        assert len(attempts) <= 15, shown
+        assert len(webhook.attempts(since=window_end - 8)) <= 4, shown  # the gaps have grown
+        calls = [r for r in emulator.requests(since=seq) if r["account_sid"] == twilio_account["sid"]]
+        assert len(calls) <= 40, len(calls)
+        assert operator.alive()
+        assert "Traceback" not in operator.log()
+
+        webhook.refusing.clear()
+        # The next attempt comes within the backoff reached so far (at most about 20 s by now).
+        wait_ready(crds, PROVIDERS, namespace, "acme", timeout=30)
+        assert webhook.attempts(since=window_end)[-1].refused is False
+    assert secret(crds, namespace, "acme-sip-credentials") is not None
+    assert operator.alive()
+    assert "Traceback" not in operator.log()

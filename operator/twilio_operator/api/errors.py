@@ -93,6 +93,14 @@ class KubernetesError(Exception):
         """Worth retrying as it is: a conflict, throttling, a timeout or a server failure."""
         return self.status is None or self.status in (409, 429) or self.status >= 500
 
+    @property
+    def refusal(self) -> bool:
+        """The server said no to this request (as opposed to failing to answer), so the object should
+        say why. A 409 is one: the adapter settles the conflicts it expects (a create whose name is
+        taken), and the operator's writes carry no resourceVersion to go stale, so a conflict that
+        gets this far comes from something else, such as an admission webhook, and may well last."""
+        return self.status == 409 or not self.transient
+
 
 class NotFoundError(Exception):
     """The Kubernetes object a reconcile works on vanished under it (deleted meanwhile)."""

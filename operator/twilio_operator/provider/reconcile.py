@@ -81,7 +81,7 @@ async def reconcile_provider(provider: Provider, deps: Deps) -> Outcome:
             await _record_twilio_failure(writer, error)
             raise
     except KubernetesError as error:
-        if not error.transient:
+        if error.refusal:
             await _record_kubernetes_refusal(writer, error)
         raise
 
@@ -187,7 +187,7 @@ async def _blocked_on_credentials(writer: StatusWriter, problem: CredentialProbl
 
 
 async def _record_kubernetes_refusal(writer: StatusWriter, error: KubernetesError) -> None:
-    """The API server refused one of the operator's own writes (403, 422, ...): say so, with the
+    """The API server refused one of the operator's own writes (403, 409, 422, ...): say so, with the
     server's reason and field, in Ready and an Event; the handlers retry with a growing backoff."""
     previous = c.find(writer.status.conditions, c.READY)
     writer.condition(ConditionUpdate(c.READY, "False", c.KUBERNETES_REFUSED, str(error)))

@@ -117,13 +117,24 @@ def current_namespace() -> str:
     return str(((active or {}).get("context") or {}).get("namespace") or "default")
 
 
-def _server_message(exc: ApiException) -> str:
-    """The API server's own explanation from its Status body (never the request we sent)."""
+def _server_status(exc: ApiException) -> dict[str, Any]:
+    """The API server's Status body of a refusal (never the request we sent); {} if there is none."""
     try:
         body = json.loads(exc.body or "{}")
     except (TypeError, ValueError):
-        return ""
-    return str(body.get("message") or "") if isinstance(body, dict) else ""
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _server_message(exc: ApiException) -> str:
+    """The API server's own explanation of a refusal."""
+    return str(_server_status(exc).get("message") or "")
+
+
+def _already_exists(exc: ApiException) -> bool:
+    """A create refused because the name is taken. Other 409s exist: an admission webhook may deny a
+    create with code 409, and then there is no object to update."""
+    return exc.status == 409 and _server_status(exc).get("reason") == "AlreadyExists"
 
 
 def _translated(
@@ -237,7 +248,7 @@ class KubernetesGateway(KubernetesPort):
             await self._core.create_namespaced_secret(namespace, cast(Any, body))
             return
         except ApiException as exc:
-            if exc.status != 409:
+            if not _already_exists(exc):
                 raise
         patch: dict[str, Any] = {
             "metadata": {

@@ -92,6 +92,15 @@ def _upgrade(
     make_ready_provider()
     create(crds, NUMBERS, namespace, "support", {"providerRef": {"name": "acme"}, "phoneNumber": FIRST})
     wait_ready(crds, NUMBERS, namespace, "support")
+    # The old operator recounts the provider's numbers after the import; stopped before that, the
+    # new one would rightly reconcile a status whose phoneNumberCount is stale.
+    wait_for(
+        lambda: (
+            ((get(crds, PROVIDERS, namespace, "acme") or {}).get("status") or {}).get("phoneNumberCount") == 1
+        ),
+        timeout=30,
+        what="the old operator's recount of phoneNumberCount",
+    )
     old.stop(signal.SIGTERM)
     before = {
         plural: get(crds, plural, namespace, name)

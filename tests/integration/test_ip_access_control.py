@@ -4,6 +4,7 @@ access control list, and deletes it with the provider."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -121,3 +122,9 @@ def test_ip_access_control_lifecycle(
     wait_gone(crds, namespace, "acme")
     assert _acls(emulator, twilio_account) == []
     assert account_state(emulator, twilio_account["sid"])["trunks"] == []
+
+
+def test_the_example_is_admitted(crds: ControlPlane, namespace: str) -> None:
+    example = Path(__file__).parents[2] / "examples" / "ip-access-control" / "asterisk.yaml"
+    result = crds.kubectl("apply", "--dry-run=server", "-n", namespace, "-f", str(example))
+    assert result.returncode == 0, result.stderr

@@ -176,3 +176,78 @@ def test_rewrite(base: str | None, url: str, expected: str) -> None:
         assert headers == {"Accept": "application/json"}
     else:
         assert headers == {"Accept": "application/json", ORIGINAL_HOST_HEADER: url.split("/")[2]}
+
+
+AL, IP = "AL" + "e" * 32, "IP" + "f" * 32
+
+
+def ip_address_body(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "sid": IP,
+        "account_sid": AC,
+        "friendly_name": "pbx",
+        "ip_address": "203.0.113.0",
+        "cidr_prefix_length": 24,
+        "ip_access_control_list_sid": AL,
+        "date_created": "Mon, 01 Jan 2024 00:00:00 +0000",
+        "date_updated": "Mon, 01 Jan 2024 00:00:00 +0000",
+        "uri": f"/2010-04-01/Accounts/{AC}/SIP/IpAccessControlLists/{AL}/IpAddresses/{IP}.json",
+    }
+    body.update(overrides)
+    return body
+
+
+def test_ip_access_control_shapes_are_checked(checker: ContractChecker) -> None:
+    addresses = f"/2010-04-01/Accounts/{AC}/SIP/IpAccessControlLists/{AL}/IpAddresses.json"
+    create = b"FriendlyName=pbx&IpAddress=203.0.113.0&CidrPrefixLength=24"
+    assert check(checker, exchange("POST", addresses, 201, ip_address_body(), body=create)) == []
+    found = check(
+        checker, exchange("POST", addresses, 201, ip_address_body(cidr_prefix_length="24"), body=create)
+    )
+    assert any("cidr_prefix_length" in v["problem"] for v in found), found
+    found = check(checker, exchange("POST", addresses, 201, ip_address_body(), body=b"CidrPrefixLength=x"))
+    assert any("request" in v["problem"] for v in found), found
+    link = f"/v1/Trunks/{TK}/IpAccessControlLists"
+    linked = {
+        "sid": AL,
+        "account_sid": AC,
+        "trunk_sid": TK,
+        "friendly_name": "pbx",
+        "url": f"https://x{link}/{AL}",
+    }
+    assert (
+        check(checker, exchange("POST", link, 201, linked, body=f"IpAccessControlListSid={AL}".encode()))
+        == []
+    )
+    found = check(checker, exchange("POST", link, 201, linked, body=b"IpAccessControlListSid=CL1"))
+    assert any("request" in v["problem"] for v in found), found
+    found = check(checker, exchange("GET", f"{link}/{AL}", 200, {**linked, "trunk_sid": "TK1"}))
+    assert any("trunk_sid" in v["problem"] for v in found), found
+
+
+def test_session_emulator_checks_ip_access_control_contract(
+    emulator: EmulatorAdmin, twilio_client: Client, twilio_account: dict[str, Any]
+) -> None:
+    """Every IP ACL operation of both documents, as the twilio library sends it, with no violation."""
+    before = len(emulator.contract_violations())
+    sip = twilio_client.api.v2010.accounts(twilio_account["sid"]).sip
+    acl = sip.ip_access_control_lists.create(friendly_name="pbx")
+    sip.ip_access_control_lists(acl.sid).fetch()
+    sip.ip_access_control_lists(acl.sid).update(friendly_name="pbx 2")
+    sip.ip_access_control_lists.list(page_size=1)
+    addresses = sip.ip_access_control_lists(acl.sid).ip_addresses
+    ip = addresses.create(friendly_name="office", ip_address="198.51.100.0", cidr_prefix_length=24)
+    addresses.create(friendly_name="host", ip_address="203.0.113.9")
+    addresses(ip.sid).fetch()
+    addresses(ip.sid).update(cidr_prefix_length=25, friendly_name="office 2")
+    addresses.list(page_size=1)
+    trunk = twilio_client.trunking.v1.trunks.create()
+    links = twilio_client.trunking.v1.trunks(trunk.sid).ip_access_control_lists
+    links.create(ip_access_control_list_sid=acl.sid)
+    links(acl.sid).fetch()
+    links.list(page_size=1)
+    twilio_client.trunking.v1.trunks(trunk.sid).fetch()  # auth_type IP_ACL
+    links(acl.sid).delete()
+    addresses(ip.sid).delete()
+    sip.ip_access_control_lists(acl.sid).delete()
+    assert emulator.contract_violations()[before:] == []

@@ -91,6 +91,8 @@ def test_default_quotas(emulator: EmulatorAdmin) -> None:
     assert full["quotas"] == {
         "credential_lists": 100,
         "credentials_per_list": 1000,
+        "ip_access_control_lists": 1000,
+        "ip_addresses_per_list": 100,
         "trunk_phone_numbers": 1_000_000_000,
         "trunks": 100,
     }

@@ -7,12 +7,13 @@ in Python. Every field has a description because `kubectl explain` shows it.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from twilio_operator.api.regions import Region, processing_region_cel
@@ -182,6 +183,81 @@ class TrunkSettings(_Model):
         default=None, description="HTTP method for disasterRecoveryUrl."
     )
     recording: TrunkRecording | None = Field(default=None, description="Call recording on the trunk.")
+
+
+# Twilio: up to 100 entries (addresses or CIDR blocks) per IP access control list
+# (twilio.com/docs/voice/sip/api/sip-ipaccesscontrollist-resource).
+MAX_IP_ACCESS_ENTRIES = 100
+# The operator's own floor: Twilio documents no lower bound for CidrPrefixLength, and a shorter prefix
+# than /8 would let a large share of the IPv4 internet reach the trunk without a password.
+MIN_CIDR_PREFIX = 8
+_CIDR_MAX_LENGTH = len("255.255.255.255/32")
+_IS_ADDRESS = "(isIP(self) || isCIDR(self))"
+CIDR_RULES = (
+    {
+        "rule": _IS_ADDRESS,
+        "message": "must be an IPv4 address like 203.0.113.5 or a CIDR block like 203.0.113.0/24",
+    },
+    {
+        "rule": f"!{_IS_ADDRESS} || (isIP(self) ? ip(self).family() : cidr(self).ip().family()) == 4",
+        "message": "Twilio IP access control lists accept IPv4 addresses only",
+    },
+    {
+        "rule": "!isCIDR(self) || cidr(self).ip().family() != 4 || "
+        f"cidr(self).prefixLength() >= {MIN_CIDR_PREFIX}",
+        "message": f"the prefix length must be /{MIN_CIDR_PREFIX} to /32",
+    },
+    {
+        "rule": "!isCIDR(self) || cidr(self) == cidr(self).masked()",
+        "message": "has bits set beyond its prefix length: write the network address, e.g. 203.0.113.0/24",
+    },
+)
+
+
+def parse_cidr(text: str) -> ipaddress.IPv4Network:
+    """An IPv4 address (a /32) or CIDR block as the CRD admits it; ValueError says why not."""
+    try:
+        network = ipaddress.ip_network(text, strict=True)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} must be an IPv4 address like 203.0.113.5 or a network address with its prefix "
+            "like 203.0.113.0/24"
+        ) from None
+    if not isinstance(network, ipaddress.IPv4Network):
+        raise ValueError(f"{text!r}: Twilio IP access control lists accept IPv4 addresses only")
+    if network.prefixlen < MIN_CIDR_PREFIX:
+        raise ValueError(f"{text!r}: the prefix length must be /{MIN_CIDR_PREFIX} to /32")
+    return network
+
+
+def _checked_cidr(text: str) -> str:
+    parse_cidr(text)
+    return text
+
+
+Cidr = Annotated[
+    str,
+    AfterValidator(_checked_cidr),
+    Field(
+        max_length=_CIDR_MAX_LENGTH,
+        description="An IPv4 address (a /32) or a CIDR block given by its network address.",
+        json_schema_extra={"x-kubernetes-validations": list(CIDR_RULES)},
+    ),
+]
+
+
+class IpAccessControl(_Model):
+    """Admit SIP traffic to the trunk from these addresses: an IP access control list of the
+    operator's own, attached to the trunk, beside the credential list (which stays)."""
+
+    cidrs: list[Cidr] = Field(
+        min_length=1,
+        max_length=MAX_IP_ACCESS_ENTRIES,
+        description="IPv4 addresses (203.0.113.5) or CIDR blocks (203.0.113.0/24, /8 to /32) of the "
+        f"platform's SIP servers, at most {MAX_IP_ACCESS_ENTRIES} (Twilio's limit per list). Twilio "
+        "accepts IPv4 only. The operator keeps its IP access control list at exactly this set.",
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+    )
 
 
 TEMPLATE_KEY_LIMIT = 20  # rendered keys per template
@@ -405,6 +481,13 @@ class TwilioProviderSpec(_Model):
     sip_credentials: SipCredentialsSpec | None = Field(
         default=None, description="Rotation and consumer format of the SIP credentials Secret."
     )
+    ip_access_control: IpAccessControl | None = Field(
+        default=None,
+        description="Admit SIP traffic from these IPv4 addresses or CIDR blocks (Asterisk, FreeSWITCH on "
+        "static IPs): the operator keeps an IP access control list of its own with exactly these entries "
+        "and attaches it to the trunk, in addition to the credential list. Removing the field detaches "
+        "and deletes that list. See docs/ip-access-control.md.",
+    )
     agent_table: AgentTableSpec | None = Field(
         default=None,
         description="Where the number-to-agent table of this provider's TwilioPhoneNumbers is published "
@@ -512,6 +595,10 @@ class TwilioProviderStatus(_Status):
         default=None, description="SIP URI the platform dials for outbound calls (sip:NAME.pstn...)."
     )
     credential_list_sid: str | None = Field(default=None, description="SID of the credential list (CL...).")
+    ip_access_control_list_sid: str | None = Field(
+        default=None,
+        description="SID of the operator's IP access control list (AL...), when spec.ipAccessControl is set.",
+    )
     sip_credentials_secret_name: str | None = Field(
         default=None, description="Secret holding the SIP username, password and termination URI."
     )

@@ -99,6 +99,11 @@ def is_our_credential_list(friendly_name: str, uid: str) -> bool:
     return f"({object_tag(uid)})" in friendly_name
 
 
+# The IP access control list carries the same tag in its friendly name as the credential list.
+ip_access_control_list_name = tagged_name
+is_our_ip_access_control_list = is_our_credential_list
+
+
 def sip_username(uid: str) -> str:
     """The first SIP username of a provider (and the only one before rotation existed)."""
     return uid.replace("-", "").lower()[:32]

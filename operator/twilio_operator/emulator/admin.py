@@ -297,6 +297,7 @@ def _region_state(w: World, region: Region, base: str) -> dict[str, Any]:
             **render.trunk(trunk, base),
             **tag,
             "credential_list_sids": list(trunk.credential_lists),
+            "ip_access_control_list_sids": list(trunk.ip_access_control_lists),
             "origination_urls": [render.origination_url(o, base) for o in trunk.origination_urls.values()],
             "phone_number_sids": [n.sid for n in w.trunk_numbers(region, trunk.sid)],
         }
@@ -311,10 +312,23 @@ def _region_state(w: World, region: Region, base: str) -> dict[str, Any]:
         }
         for cl in region.credential_lists.values()
     ]
+    ip_access_control_lists = [
+        {
+            "sid": acl.sid,
+            "friendly_name": acl.friendly_name,
+            **tag,
+            "ip_addresses": [
+                {"sid": ip.sid, "ip_address": ip.ip_address, "cidr_prefix_length": ip.cidr_prefix_length}
+                for ip in acl.ip_addresses.values()
+            ],
+        }
+        for acl in region.ip_access_control_lists.values()
+    ]
     return {
         "api_key_sids": list(region.api_keys),
         "trunks": trunks,
         "credential_lists": credential_lists,
+        "ip_access_control_lists": ip_access_control_lists,
         "incoming_phone_numbers": [{**_number_json(n), **tag} for n in region.numbers.values()],
         "routes": [{**render.route(r, base), **tag} for r in region.routes.values()],
         "number_routes": [{**render.number_route(r, base), **tag} for r in region.number_routes.values()],
@@ -352,6 +366,16 @@ async def sip_auth(request: web.Request) -> web.Response:
     if not all(isinstance(f, str) for f in fields):
         raise invalid("domain_name, username and password are required strings")
     ok, reason = world(request).sip_auth(*[str(f) for f in fields])
+    return json_response({"ok": ok, "reason": reason})
+
+
+@routes.post(PREFIX + "/ip-auth")
+async def ip_auth(request: web.Request) -> web.Response:
+    spec = await _json(request)
+    fields = [spec.get(k) for k in ("domain_name", "source_ip")]
+    if not all(isinstance(f, str) for f in fields):
+        raise invalid("domain_name and source_ip are required strings")
+    ok, reason = world(request).ip_auth(*[str(f) for f in fields])
     return json_response({"ok": ok, "reason": reason})
 
 

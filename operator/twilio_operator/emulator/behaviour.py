@@ -72,7 +72,18 @@ SUSPENSION_MODE_DEFAULT = "reject"
 # 100 trunks and 100 credential lists per account, 1,000 credentials per list; trial accounts get 1
 # trunk and 1 origination phone number. Counted per processing region (assumed). The error Twilio
 # answers is not documented: assumed 400 with 20001 (strict mode: STRICT_UNDOCUMENTED).
-QUOTA_NAMES = frozenset({"trunks", "credential_lists", "credentials_per_list", "trunk_phone_numbers"})
+# IP access control lists: 1,000 per account, 100 entries (addresses or CIDR blocks) per list
+# (twilio.com/docs/voice/sip/api/sip-ipaccesscontrollist-resource and .../sip-ipaddress-resource).
+QUOTA_NAMES = frozenset(
+    {
+        "trunks",
+        "credential_lists",
+        "credentials_per_list",
+        "trunk_phone_numbers",
+        "ip_access_control_lists",
+        "ip_addresses_per_list",
+    }
+)
 UNLIMITED = 1_000_000_000
 QUOTA_ERROR = (400, 20001)
 QUOTA_MESSAGES = {
@@ -80,6 +91,8 @@ QUOTA_MESSAGES = {
     "credential_lists": "The account has reached its limit of {limit} credential lists",
     "credentials_per_list": "The credential list has reached its limit of {limit} credentials",
     "trunk_phone_numbers": "The account has reached its limit of {limit} origination phone numbers",
+    "ip_access_control_lists": "The account has reached its limit of {limit} IP access control lists",
+    "ip_addresses_per_list": "The IP access control list has reached its limit of {limit} IP addresses",
 }
 
 
@@ -90,6 +103,8 @@ def quota_defaults(account_type: str) -> dict[str, int]:
         "credential_lists": 100,
         "credentials_per_list": 1000,
         "trunk_phone_numbers": 1 if trial else UNLIMITED,
+        "ip_access_control_lists": 1000,
+        "ip_addresses_per_list": 100,
     }
 
 
@@ -152,11 +167,34 @@ def password_problem(password: str) -> str | None:
     return None
 
 
-def auth_type_for(credential_list_count: int) -> tuple[str, list[str]]:
-    """A trunk's (auth_type, auth_type_set) derived from its attachments (no IP ACLs here)."""
-    if credential_list_count:
-        return "CREDENTIAL_LIST", ["CREDENTIAL_LIST"]
-    return "", []
+def auth_type_for(credential_list_count: int, ip_acl_count: int = 0) -> tuple[str, list[str]]:
+    """A trunk's (auth_type, auth_type_set) derived from its attachments. Documented (auth_type in
+    twilio_trunking_v1.json): IP_ACL and CREDENTIAL_LIST, comma-delimited when both are mapped, empty
+    when none is. The order when both are mapped is assumed."""
+    kinds = [
+        name
+        for name, count in (("IP_ACL", ip_acl_count), ("CREDENTIAL_LIST", credential_list_count))
+        if count
+    ]
+    return ",".join(kinds), kinds
+
+
+# --- IP access control -----------------------------------------------------------------------------
+# Documented (sip-ipaddress-resource, twilio_api_v2010.json): IpAddress is a complete IPv4 address in
+# dotted decimal notation ("IPv4 only supported today"; wildcards are not supported); CidrPrefixLength
+# is optional and "by default the entire IP address is used". Documented (twilio.com/blog/ip-acl-cidr-block):
+# IpAddress may also carry the prefix itself, "54.172.60.0/30". Assumed: prefixes 1..32 are accepted,
+# an omitted prefix is stored and answered as 32, host bits beyond the prefix are kept as sent, and
+# anything else is 400 / 20001.
+CIDR_PREFIX_RANGE = (1, 32)
+# Documented (the FriendlyName descriptions in twilio_api_v2010.json): up to 255 characters.
+IP_ACL_FRIENDLY_NAME_MAX = 255
+CIDR_PREFIX_DEFAULT = 32
+# INVENTED: the same address and prefix twice in one list: 400 with 20001 (Twilio documents no
+# answer; strict mode: STRICT_UNDOCUMENTED). Linking an IP ACL twice to a trunk: 409 / 20409, as for
+# credential lists (strict mode: STRICT_UNDOCUMENTED).
+DUPLICATE_IP_ADDRESS = (400, CODE_INVALID_PARAMETER)
+DUPLICATE_IP_ACL_STATUS = 409
 
 
 # --- Numbers -------------------------------------------------------------------------------------

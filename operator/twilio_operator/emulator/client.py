@@ -251,6 +251,11 @@ class EmulatorAdmin:
         )
         return result
 
+    def ip_auth(self, domain_name: str, source_ip: str) -> bool:
+        """Would the trunk accept a SIP request from `source_ip` by its IP access control lists."""
+        result = self._call("POST", "/ip-auth", {"domain_name": domain_name, "source_ip": source_ip})
+        return bool(result["ok"])
+
     def contract_violations(self) -> list[dict[str, Any]]:
         violations: list[dict[str, Any]] = self._call("GET", "/contract-violations")["violations"]
         return violations

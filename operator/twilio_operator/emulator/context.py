@@ -22,7 +22,10 @@ WORLD: web.AppKey[World] = web.AppKey("world", World)
 ACCOUNT = "twilio_account"  # request key: the authenticated account's Region
 API_KEY = "twilio_api_key"  # request key: the ApiKey used, or None for the Auth Token
 ORIGINAL_HOST_HEADER = "X-Twilio-Original-Host"
-_SID_RE = {prefix: re.compile(prefix + r"[0-9a-f]{32}") for prefix in ("AC", "TK", "CL", "CR", "PN", "OU")}
+_SID_RE = {
+    prefix: re.compile(prefix + r"[0-9a-f]{32}")
+    for prefix in ("AC", "TK", "CL", "CR", "PN", "OU", "AL", "IP")
+}
 
 
 def world(request: web.Request) -> World:

@@ -11,6 +11,8 @@ from twilio_operator.emulator import behaviour
 from twilio_operator.emulator.state import (
     Credential,
     CredentialList,
+    IpAccessControlList,
+    IpAddress,
     Number,
     OriginationUrl,
     Region,
@@ -95,6 +97,34 @@ def credential(cred: Credential) -> dict[str, Any]:
     }
 
 
+def ip_access_control_list(acl: IpAccessControlList) -> dict[str, Any]:
+    uri = f"{API}/Accounts/{acl.account_sid}/SIP/IpAccessControlLists/{acl.sid}"
+    return {
+        "sid": acl.sid,
+        "account_sid": acl.account_sid,
+        "friendly_name": acl.friendly_name,
+        "date_created": rfc2822(acl.date_created),
+        "date_updated": rfc2822(acl.date_updated),
+        "subresource_uris": {"ip_addresses": f"{uri}/IpAddresses.json"},
+        "uri": f"{uri}.json",
+    }
+
+
+def ip_address(ip: IpAddress) -> dict[str, Any]:
+    uri = f"{API}/Accounts/{ip.account_sid}/SIP/IpAccessControlLists/{ip.ip_access_control_list_sid}"
+    return {
+        "sid": ip.sid,
+        "account_sid": ip.account_sid,
+        "friendly_name": ip.friendly_name,
+        "ip_address": ip.ip_address,
+        "cidr_prefix_length": ip.cidr_prefix_length,
+        "ip_access_control_list_sid": ip.ip_access_control_list_sid,
+        "date_created": rfc2822(ip.date_created),
+        "date_updated": rfc2822(ip.date_updated),
+        "uri": f"{uri}/IpAddresses/{ip.sid}.json",
+    }
+
+
 def _number_common(num: Number) -> dict[str, Any]:
     return {
         "account_sid": num.account_sid,
@@ -155,7 +185,9 @@ def trunk_number(num: Number, trunk_sid: str, base: str, api_base: str) -> dict[
 
 def trunk(tk: Trunk, base: str) -> dict[str, Any]:
     url = f"{base}/v1/Trunks/{tk.sid}"
-    auth_type, auth_type_set = behaviour.auth_type_for(len(tk.credential_lists))
+    auth_type, auth_type_set = behaviour.auth_type_for(
+        len(tk.credential_lists), len(tk.ip_access_control_lists)
+    )
     return {
         "sid": tk.sid,
         "account_sid": tk.account_sid,
@@ -193,6 +225,20 @@ def trunk_credential_list(cl: CredentialList, trunk_sid: str, linked: datetime, 
         "date_created": iso8601(linked),
         "date_updated": iso8601(linked),
         "url": f"{base}/v1/Trunks/{trunk_sid}/CredentialLists/{cl.sid}",
+    }
+
+
+def trunk_ip_access_control_list(
+    acl: IpAccessControlList, trunk_sid: str, linked: datetime, base: str
+) -> dict[str, Any]:
+    return {
+        "account_sid": acl.account_sid,
+        "sid": acl.sid,
+        "trunk_sid": trunk_sid,
+        "friendly_name": acl.friendly_name,
+        "date_created": iso8601(linked),
+        "date_updated": iso8601(linked),
+        "url": f"{base}/v1/Trunks/{trunk_sid}/IpAccessControlLists/{acl.sid}",
     }
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from collections.abc import Mapping
 
 from aiohttp import web
 
@@ -10,6 +12,7 @@ from twilio_operator.emulator import behaviour, render
 from twilio_operator.emulator.context import (
     check_quota,
     form,
+    int_param,
     json_response,
     path_account,
     runtime,
@@ -21,12 +24,21 @@ from twilio_operator.emulator.context import (
 )
 from twilio_operator.emulator.errors import TwilioError, invalid, not_found
 from twilio_operator.emulator.paging import Window, page_2010
-from twilio_operator.emulator.state import Credential, CredentialList, World, now, sip_digest
+from twilio_operator.emulator.state import (
+    Credential,
+    CredentialList,
+    IpAccessControlList,
+    IpAddress,
+    World,
+    now,
+    sip_digest,
+)
 
 routes = web.RouteTableDef()
 ACC = "/2010-04-01/Accounts/{account_sid}"
 CLS = ACC + "/SIP/CredentialLists"
 NUMS = ACC + "/IncomingPhoneNumbers"
+ACLS = ACC + "/SIP/IpAccessControlLists"
 
 
 @routes.get(ACC + ".json")
@@ -150,6 +162,145 @@ async def update_credential(request: web.Request) -> web.Response:
 async def delete_credential(request: web.Request) -> web.Response:
     cl, cred = _credential(request)
     del cl.credentials[cred.sid]
+    return web.Response(status=204)
+
+
+# --- IP access control lists --------------------------------------------------------------------
+@routes.get(ACLS + ".json")
+async def list_ip_access_control_lists(request: web.Request) -> web.Response:
+    account = path_account(request)
+    window = Window(request.query, list(account.ip_access_control_lists.values()), {})
+    rendered = [render.ip_access_control_list(acl) for acl in window.items]
+    return json_response(page_2010(window, request.path, "ip_access_control_lists", rendered))
+
+
+@routes.post(ACLS + ".json")
+async def create_ip_access_control_list(request: web.Request) -> web.Response:
+    account = path_account(request)
+    params = await form(request)
+    name = text_param(params, "FriendlyName", required=True, max_len=behaviour.IP_ACL_FRIENDLY_NAME_MAX)
+    check_quota(request, account, "ip_access_control_lists", len(account.ip_access_control_lists))
+    created = now()
+    acl = IpAccessControlList(world(request).new_sid("AL"), account.sid, name or "", created, created)
+    account.ip_access_control_lists[acl.sid] = acl
+    return json_response(render.ip_access_control_list(acl), status=201)
+
+
+def _ip_access_control_list(request: web.Request, name: str = "al_sid") -> tuple[World, IpAccessControlList]:
+    account = path_account(request)
+    w = world(request)
+    return w, w.get_ip_access_control_list(account, sid_param(request, name, "AL"))
+
+
+@routes.get(ACLS + "/{al_sid}.json")
+async def fetch_ip_access_control_list(request: web.Request) -> web.Response:
+    _, acl = _ip_access_control_list(request)
+    return json_response(render.ip_access_control_list(acl))
+
+
+@routes.post(ACLS + "/{al_sid}.json")
+async def update_ip_access_control_list(request: web.Request) -> web.Response:
+    _, acl = _ip_access_control_list(request)
+    params = await form(request)
+    name = text_param(params, "FriendlyName", required=True, max_len=behaviour.IP_ACL_FRIENDLY_NAME_MAX)
+    acl.friendly_name = name or ""
+    acl.date_updated = now()
+    return json_response(render.ip_access_control_list(acl))
+
+
+@routes.delete(ACLS + "/{al_sid}.json")
+async def delete_ip_access_control_list(request: web.Request) -> web.Response:
+    w, acl = _ip_access_control_list(request)
+    w.delete_ip_access_control_list(path_account(request), acl)
+    return web.Response(status=204)
+
+
+# --- IP addresses --------------------------------------------------------------------------------
+def _checked_address(params: Mapping[str, str], current: IpAddress | None) -> tuple[str, int]:
+    """IpAddress (dotted decimal IPv4, optionally with "/prefix") and CidrPrefixLength, validated."""
+    raw = text_param(params, "IpAddress", required=current is None)
+    prefix = int_param(params, "CidrPrefixLength", behaviour.CIDR_PREFIX_RANGE)
+    if raw is None:
+        assert current is not None
+        return current.ip_address, current.cidr_prefix_length if prefix is None else prefix
+    address, slash, inline = raw.partition("/")
+    try:
+        ipaddress.IPv4Address(address)
+    except ValueError:
+        raise invalid("IpAddress must be an IPv4 address in dotted decimal notation") from None
+    if slash and prefix is None:
+        prefix = int_param({"CidrPrefixLength": inline}, "CidrPrefixLength", behaviour.CIDR_PREFIX_RANGE)
+    if prefix is None:
+        prefix = current.cidr_prefix_length if current is not None else behaviour.CIDR_PREFIX_DEFAULT
+    return address, prefix
+
+
+def _refuse_duplicate(
+    request: web.Request, acl: IpAccessControlList, entry: tuple[str, int], sid: str
+) -> None:
+    if any(
+        (ip.ip_address, ip.cidr_prefix_length) == entry and ip.sid != sid for ip in acl.ip_addresses.values()
+    ):
+        status, code = behaviour.DUPLICATE_IP_ADDRESS
+        raise undocumented(request, status, code, "IP address already exists in this list")
+
+
+ADDRS = ACLS + "/{al_sid}/IpAddresses"
+
+
+@routes.get(ADDRS + ".json")
+async def list_ip_addresses(request: web.Request) -> web.Response:
+    _, acl = _ip_access_control_list(request)
+    window = Window(request.query, list(acl.ip_addresses.values()), {})
+    rendered = [render.ip_address(ip) for ip in window.items]
+    return json_response(page_2010(window, request.path, "ip_addresses", rendered))
+
+
+@routes.post(ADDRS + ".json")
+async def create_ip_address(request: web.Request) -> web.Response:
+    w, acl = _ip_access_control_list(request)
+    params = await form(request)
+    name = text_param(params, "FriendlyName", required=True, max_len=behaviour.IP_ACL_FRIENDLY_NAME_MAX)
+    address, prefix = _checked_address(params, None)
+    _refuse_duplicate(request, acl, (address, prefix), "")
+    check_quota(request, path_account(request), "ip_addresses_per_list", len(acl.ip_addresses))
+    created = now()
+    ip = IpAddress(w.new_sid("IP"), acl.account_sid, acl.sid, name or "", address, prefix, created, created)
+    acl.ip_addresses[ip.sid] = ip
+    return json_response(render.ip_address(ip), status=201)
+
+
+def _ip_address(request: web.Request) -> tuple[IpAccessControlList, IpAddress]:
+    _, acl = _ip_access_control_list(request)
+    ip = acl.ip_addresses.get(sid_param(request, "ip_sid", "IP"))
+    if ip is None:
+        raise not_found(f"The requested resource {request.path}")
+    return acl, ip
+
+
+@routes.get(ADDRS + "/{ip_sid}.json")
+async def fetch_ip_address(request: web.Request) -> web.Response:
+    _, ip = _ip_address(request)
+    return json_response(render.ip_address(ip))
+
+
+@routes.post(ADDRS + "/{ip_sid}.json")
+async def update_ip_address(request: web.Request) -> web.Response:
+    acl, ip = _ip_address(request)
+    params = await form(request)
+    name = text_param(params, "FriendlyName", max_len=behaviour.IP_ACL_FRIENDLY_NAME_MAX)
+    address, prefix = _checked_address(params, ip)
+    _refuse_duplicate(request, acl, (address, prefix), ip.sid)
+    ip.ip_address, ip.cidr_prefix_length = address, prefix
+    ip.friendly_name = ip.friendly_name if name is None else name
+    ip.date_updated = now()
+    return json_response(render.ip_address(ip))
+
+
+@routes.delete(ADDRS + "/{ip_sid}.json")
+async def delete_ip_address(request: web.Request) -> web.Response:
+    acl, ip = _ip_address(request)
+    del acl.ip_addresses[ip.sid]
     return web.Response(status=204)
 
 

@@ -205,6 +205,72 @@ async def unlink_credential_list(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+# --- trunk <-> IP access control list ------------------------------------------------------------
+@routes.get(TRUNK + "/IpAccessControlLists")
+async def list_trunk_ip_access_control_lists(request: web.Request) -> web.Response:
+    trunk, account = _trunk(request), current_account(request)
+    window = Window(request.query, [_Link(s) for s in trunk.ip_access_control_lists], {})
+    base = public_base(request)
+    rendered = [
+        render.trunk_ip_access_control_list(
+            account.ip_access_control_lists[link.sid],
+            trunk.sid,
+            trunk.ip_access_control_lists[link.sid],
+            base,
+        )
+        for link in window.items
+    ]
+    return json_response(page_v1(window, _list_url(request), "ip_access_control_lists", rendered))
+
+
+@routes.post(TRUNK + "/IpAccessControlLists")
+async def link_ip_access_control_list(request: web.Request) -> web.Response:
+    trunk, account = _trunk(request), current_account(request)
+    al_sid = text_param(await form(request), "IpAccessControlListSid", required=True) or ""
+    if not valid_sid(al_sid, "AL"):
+        raise invalid("IpAccessControlListSid is not a valid IP access control list SID")
+    acl = world(request).get_ip_access_control_list(account, al_sid)
+    if al_sid in trunk.ip_access_control_lists:
+        raise undocumented(
+            request,
+            behaviour.DUPLICATE_IP_ACL_STATUS,
+            behaviour.CODE_CONFLICT,
+            "IP access control list is already associated with this trunk",
+        )
+    trunk.ip_access_control_lists[al_sid] = now()
+    trunk.date_updated = now()
+    body = render.trunk_ip_access_control_list(
+        acl, trunk.sid, trunk.ip_access_control_lists[al_sid], public_base(request)
+    )
+    return json_response(body, status=201)
+
+
+def _linked_acl(request: web.Request) -> tuple[Trunk, str]:
+    trunk = _trunk(request)
+    al_sid = sid_param(request, "al_sid", "AL")
+    if al_sid not in trunk.ip_access_control_lists:
+        raise not_found(f"The requested resource {request.path}")
+    return trunk, al_sid
+
+
+@routes.get(TRUNK + "/IpAccessControlLists/{al_sid}")
+async def fetch_trunk_ip_access_control_list(request: web.Request) -> web.Response:
+    trunk, al_sid = _linked_acl(request)
+    acl = current_account(request).ip_access_control_lists[al_sid]
+    body = render.trunk_ip_access_control_list(
+        acl, trunk.sid, trunk.ip_access_control_lists[al_sid], public_base(request)
+    )
+    return json_response(body)
+
+
+@routes.delete(TRUNK + "/IpAccessControlLists/{al_sid}")
+async def unlink_ip_access_control_list(request: web.Request) -> web.Response:
+    trunk, al_sid = _linked_acl(request)
+    del trunk.ip_access_control_lists[al_sid]
+    trunk.date_updated = now()
+    return web.Response(status=204)
+
+
 # --- origination URLs ----------------------------------------------------------------------------
 def _checked_sip_url(value: str) -> str:
     if not value.lower().startswith("sip:"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import random
 import secrets
 from dataclasses import dataclass, field
@@ -59,6 +60,28 @@ class CredentialList:
 
 
 @dataclass
+class IpAddress:
+    sid: str
+    account_sid: str
+    ip_access_control_list_sid: str
+    friendly_name: str
+    ip_address: str
+    cidr_prefix_length: int
+    date_created: datetime
+    date_updated: datetime
+
+
+@dataclass
+class IpAccessControlList:
+    sid: str
+    account_sid: str
+    friendly_name: str
+    date_created: datetime
+    date_updated: datetime
+    ip_addresses: dict[str, IpAddress] = field(default_factory=dict)
+
+
+@dataclass
 class OriginationUrl:
     sid: str
     account_sid: str
@@ -91,6 +114,8 @@ class Trunk:
     recording_trim: str = "do-not-trim"
     # credential list sid -> date the link was made
     credential_lists: dict[str, datetime] = field(default_factory=dict)
+    # IP access control list sid -> date the link was made
+    ip_access_control_lists: dict[str, datetime] = field(default_factory=dict)
     origination_urls: dict[str, OriginationUrl] = field(default_factory=dict)
 
 
@@ -150,6 +175,7 @@ class Region:
     api_keys: dict[str, ApiKey] = field(default_factory=dict)
     numbers: dict[str, Number] = field(default_factory=dict)
     credential_lists: dict[str, CredentialList] = field(default_factory=dict)
+    ip_access_control_lists: dict[str, IpAccessControlList] = field(default_factory=dict)
     trunks: dict[str, Trunk] = field(default_factory=dict)
     routes: dict[str, Route] = field(default_factory=dict)  # by trunk domain name
     number_routes: dict[str, Route] = field(default_factory=dict)  # by E.164 number
@@ -296,7 +322,7 @@ class World:
                 self.reserved_domains.add(domain)
 
     def delete_trunk(self, account: Region, trunk: Trunk) -> None:
-        """Drop links and origination URLs, detach numbers; credential lists survive."""
+        """Drop links and origination URLs, detach numbers; credential lists and IP ACLs survive."""
         del account.trunks[trunk.sid]
         self.release_domain(trunk.domain_name)
         if trunk.domain_name:
@@ -311,6 +337,12 @@ class World:
         del account.credential_lists[cred_list.sid]
         for trunk in account.trunks.values():
             trunk.credential_lists.pop(cred_list.sid, None)
+
+    def delete_ip_access_control_list(self, account: Region, acl: IpAccessControlList) -> None:
+        """Deletes its addresses and unlinks it from every trunk (as for credential lists)."""
+        del account.ip_access_control_lists[acl.sid]
+        for trunk in account.trunks.values():
+            trunk.ip_access_control_lists.pop(acl.sid, None)
 
     @staticmethod
     def numbers_on_trunks(account: Region) -> list[Number]:
@@ -338,6 +370,13 @@ class World:
         found = account.credential_lists.get(sid)
         if found is None:
             raise not_found("The requested resource /CredentialLists/" + sid)
+        return found
+
+    @staticmethod
+    def get_ip_access_control_list(account: Region, sid: str) -> IpAccessControlList:
+        found = account.ip_access_control_lists.get(sid)
+        if found is None:
+            raise not_found("The requested resource /IpAccessControlLists/" + sid)
         return found
 
     @staticmethod
@@ -373,3 +412,27 @@ class World:
                         return True, "ok"
                     return False, "wrong password"
         return False, "unknown username"
+
+    def ip_auth(self, domain: str, source_ip: str) -> tuple[bool, str]:
+        """Would Twilio accept a SIP request from `source_ip` on the trunk by IP: is it inside an entry
+        of an IP access control list attached to the trunk (twilio.com/docs/sip-trunking/api/
+        ipaccesscontrollist-resource: "the source IP address must be in one of the lists")."""
+        trunk_sid = self.domains.get(domain.lower())
+        account = next((a for a in self.all_regions() if trunk_sid in a.trunks), None) if trunk_sid else None
+        if account is None or trunk_sid is None:
+            return False, "no trunk has this domain name"
+        trunk = account.trunks[trunk_sid]
+        if not trunk.ip_access_control_lists:
+            return False, "no IP access control list is attached to the trunk"
+        try:
+            source = ipaddress.IPv4Address(source_ip)
+        except ValueError:
+            return False, "not an IPv4 address"
+        for al_sid in trunk.ip_access_control_lists:
+            for entry in account.ip_access_control_lists[al_sid].ip_addresses.values():
+                network = ipaddress.IPv4Network(
+                    f"{entry.ip_address}/{entry.cidr_prefix_length}", strict=False
+                )
+                if source in network:
+                    return True, "ok"
+        return False, "the address is in no attached IP access control list"

@@ -7,12 +7,26 @@ The differences are pure (`differences`); the reads are the ones a Full reconcil
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 from twilio_operator.api import names
 from twilio_operator.api.regions import client_region
 from twilio_operator.ports.twilio.port import TwilioPort
-from twilio_operator.ports.twilio.values import CredentialList, OriginationUrl, Recording, Trunk
+from twilio_operator.ports.twilio.values import (
+    CredentialList,
+    IpAccessControlList,
+    IpAddress,
+    OriginationUrl,
+    Recording,
+    Trunk,
+)
 from twilio_operator.provider.checks import Check, Observed
+from twilio_operator.provider.ip_access import (
+    entry_differences,
+    find_ip_access_control_list,
+    reads_ip_access,
+    wanted_entries,
+)
 from twilio_operator.provider.provision import find_credential_list, find_trunk, wanted_origination
 from twilio_operator.provider.resource import Provider
 from twilio_operator.provider.trunk_settings import recording_drift, trunk_drift
@@ -28,6 +42,7 @@ def differences(
     originations: list[OriginationUrl],
     recording: Recording | None,
     voice_region: str | None,
+    ip_access: IpAccessObserved | None = None,
 ) -> list[str]:
     """What a Full reconcile would change, in words (empty: Twilio already matches the spec)."""
     spec = provider.spec
@@ -36,6 +51,8 @@ def differences(
         found.append("no trunk of this provider exists (Full would create one)")
     if credential_list is None:
         found.append("no credential list of this provider exists (Full would create one)")
+    if ip_access is not None:
+        found += ip_access_differences(provider, trunk, ip_access)
     if trunk is None:
         return found
     if trunk.friendly_name != names.trunk_friendly_name(spec.display_name):
@@ -69,6 +86,48 @@ def differences(
     return found
 
 
+@dataclass(frozen=True)
+class IpAccessObserved:
+    """The provider's IP access control list (if any), its entries, and the trunk's attached lists."""
+
+    acl: IpAccessControlList | None
+    entries: list[IpAddress]
+    attached: list[str]
+
+
+def ip_access_differences(provider: Provider, trunk: Trunk | None, seen: IpAccessObserved) -> list[str]:
+    wanted = provider.spec.ip_access_control
+    if wanted is None:
+        if seen.acl is None:
+            return []
+        return [f"IP access control list {seen.acl.sid} is not in the spec (Full would delete it)"]
+    if seen.acl is None:
+        return ["no IP access control list of this provider exists (Full would create one)"]
+    found = entry_differences(wanted_entries(wanted), seen.entries)
+    if trunk is not None and seen.acl.sid not in seen.attached:
+        found.append(f"IP access control list {seen.acl.sid} is not attached to trunk {trunk.sid}")
+    return found
+
+
+async def observe_ip_access(
+    provider: Provider, twilio: TwilioPort, trunk: Trunk | None
+) -> IpAccessObserved | None:
+    if not reads_ip_access(provider):
+        return None
+    acl = find_ip_access_control_list(provider, await twilio.list_ip_access_control_lists())
+    if acl is None:
+        return IpAccessObserved(None, [], [])
+    entries, attached = await asyncio.gather(
+        twilio.list_ip_addresses(acl.sid),
+        twilio.list_trunk_ip_access_control_lists(trunk.sid) if trunk is not None else _no_sids(),
+    )
+    return IpAccessObserved(acl, entries, attached)
+
+
+async def _no_sids() -> list[str]:
+    return []
+
+
 async def observe_differences(provider: Provider, twilio: TwilioPort, observed: Observed) -> Check:
     assert isinstance(observed.trunks, list) and isinstance(observed.lists, list)
     trunk = find_trunk(provider, observed.trunks)
@@ -87,7 +146,10 @@ async def observe_differences(provider: Provider, twilio: TwilioPort, observed: 
             if client_region(provider.spec.region)
             else _none_region(),
         )
-    found = differences(provider, trunk, credential_list, attached, originations, recording, voice_region)
+    ip_access = await observe_ip_access(provider, twilio, trunk)
+    found = differences(
+        provider, trunk, credential_list, attached, originations, recording, voice_region, ip_access
+    )
     if not found:
         return Check(CHECK, "passed", f"observing: trunk {trunk.sid if trunk else ''} matches the spec")
     return Check(

@@ -34,6 +34,7 @@ from twilio_operator.provider.checks import (
     verdict,
     verification_details,
 )
+from twilio_operator.provider.ip_access import ensure_ip_access, find_or_create_ip_access_control_list
 from twilio_operator.provider.observe import number_objects, observe
 from twilio_operator.provider.observe_only import observe_differences
 from twilio_operator.provider.protection import protect_credentials
@@ -280,6 +281,7 @@ async def _converge(
         return await _observe_only(provider, writer, twilio, observed, checks)
 
     trunk, credential_list = await ensure_trunk_and_list(provider, writer, twilio, observed)
+    ip_acl = await find_or_create_ip_access_control_list(provider, writer, twilio)
     domain = trunk.domain_name
     termination = names.termination_uri(domain, provider.spec.region)
     if provider.status.termination_uri and provider.status.termination_uri != termination:
@@ -294,25 +296,30 @@ async def _converge(
         trunk_domain_name=domain,
         termination_uri=termination,
         credential_list_sid=credential_list.sid,
+        **({"ip_access_control_list_sid": ip_acl.sid} if ip_acl is not None else {}),
     )
     if writer.status != provider.status:
         await writer.flush()  # record SIDs at once: Twilio just told us something we must not lose
 
     # Independent convergence steps, in parallel.
-    attached, *_ = await asyncio.gather(
+    attached, ip_access, *_ = await asyncio.gather(
         ensure_list_attached(writer, twilio, trunk, credential_list),
+        ensure_ip_access(provider, writer, twilio, trunk, ip_acl),
         ensure_trunk_settings(provider, writer, twilio, trunk),
         ensure_trunk_extra_settings(provider, writer, twilio, trunk),
         ensure_voice_region(provider, twilio, trunk),
         ensure_origination_urls(provider, writer, twilio, trunk),
         ensure_sip_credential(provider, deps, writer, twilio, trunk, credential_list),
     )
+    # More than six awaitables: gather's result is typed as a list of the union.
+    assert isinstance(attached, str) and (ip_access is None or isinstance(ip_access, Check))
     numbers = observed.numbers
     imported = objects.imported
     detached = [n for n in imported if numbers.trunk_of.get(n.sid) != trunk.sid]
     checks += [
         Check("trunk", "passed", f"trunk {trunk.sid} ({domain}) exists"),
         Check("credentialListAttached", "passed", attached),
+        *([ip_access] if ip_access is not None else []),
         numbers_check(imported, detached, numbers),
     ]
     writer.set(

@@ -1,7 +1,8 @@
 """Deletion of a TwilioProvider: what the finalizer does before it lets the object go.
 
 Delete removes what the operator created (numbers detached first, then the
-credential list unlinked, the trunk and the list deleted; 404 counts as done),
+credential list and IP access control list unlinked, the trunk and the lists
+deleted; 404 counts as done),
 then the SIP Secret. Orphan leaves Twilio alone and keeps the SIP Secret, which
 is the only copy of the password, by dropping our owner reference from it.
 """
@@ -20,6 +21,8 @@ from twilio_operator.api.errors import DeletionBlocked, ErrorKind, TwilioError
 from twilio_operator.api.models import PHONE_NUMBER
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.twilio.port import TwilioPort
+from twilio_operator.provider.ip_access import ours as our_ip_access_control_lists
+from twilio_operator.provider.ip_access import reads_ip_access
 from twilio_operator.provider.protection import release_credentials
 from twilio_operator.provider.reconcile import read_credentials
 from twilio_operator.provider.resource import Provider
@@ -67,7 +70,12 @@ async def _clean_up(provider: Provider, deps: Deps) -> Teardown:
             await writer.flush()
             await writer.event("Warning", c.DELETION_BLOCKED, message)
         raise DeletionBlocked(message)
-    recorded = [sid for sid in (provider.status.trunk_sid, provider.status.credential_list_sid) if sid]
+    status = provider.status
+    recorded = [
+        sid
+        for sid in (status.trunk_sid, status.credential_list_sid, status.ip_access_control_list_sid)
+        if sid
+    ]
     if policy == "Orphan":
         await deps.kube.release_secret(provider.namespace, provider.sip_secret_name, provider.uid)
         left = (
@@ -129,14 +137,23 @@ async def _remove_twilio_resources(provider: Provider, deps: Deps, twilio: Twili
     # (forged by someone with status access, or stale from a backup) could name another's trunk.
     trunk_sids = {t.sid for t in trunks if names.domain_recreation(provider.uid, t.domain_name) is not None}
     list_sids = {cl.sid for cl in lists if names.is_our_credential_list(cl.friendly_name, provider.uid)}
+    # IP access control lists are looked at only when the provider asked for one or recorded one.
+    acl_sids = (
+        {a.sid for a in our_ip_access_control_lists(provider, await twilio.list_ip_access_control_lists())}
+        if reads_ip_access(provider)
+        else set()
+    )
     adopted_trunk, adopted_list = provider.spec.trunk_sid, provider.spec.credential_list_sid
     removed: list[str] = []
     if keeps_adopted(provider):
-        # The adopted trunk stays; what the operator added to it goes: its own list, or its own
+        # The adopted trunk stays; what the operator added to it goes: its own lists, or its own
         # credential in an adopted list.
         if adopted_trunk and list_sids:
             for list_sid in sorted(list_sids & set(await _attached_or_none(twilio, adopted_trunk))):
                 await twilio.detach_credential_list(adopted_trunk, list_sid)
+        if adopted_trunk and acl_sids:
+            for acl_sid in sorted(acl_sids & set(await _attached_acls_or_none(twilio, adopted_trunk))):
+                await twilio.detach_ip_access_control_list(adopted_trunk, acl_sid)
         if adopted_list:
             removed += await _delete_own_credential(provider, twilio, adopted_list)
     else:
@@ -152,11 +169,17 @@ async def _remove_twilio_resources(provider: Provider, deps: Deps, twilio: Twili
             continue  # deleted meanwhile (by hand, or by a concurrent finalizer)
         for list_sid in sorted(attached & list_sids):
             await twilio.detach_credential_list(trunk_sid, list_sid)
+        if acl_sids:
+            for acl_sid in sorted(acl_sids & set(await _attached_acls_or_none(twilio, trunk_sid))):
+                await twilio.detach_ip_access_control_list(trunk_sid, acl_sid)
         if await twilio.delete_trunk(trunk_sid):
             removed.append(trunk_sid)
     for list_sid in sorted(list_sids):
         if await twilio.delete_credential_list(list_sid):
             removed.append(list_sid)
+    for acl_sid in sorted(acl_sids):
+        if await twilio.delete_ip_access_control_list(acl_sid):
+            removed.append(acl_sid)
     if removed or detached:
         parts = [f"deleted {', '.join(removed)} in Twilio"] if removed else []
         if detached:
@@ -168,6 +191,15 @@ async def _remove_twilio_resources(provider: Provider, deps: Deps, twilio: Twili
 async def _attached_or_none(twilio: TwilioPort, trunk_sid: str) -> list[str]:
     try:
         return await twilio.list_trunk_credential_lists(trunk_sid)
+    except TwilioError as error:
+        if error.kind is not ErrorKind.NOT_FOUND:
+            raise
+        return []
+
+
+async def _attached_acls_or_none(twilio: TwilioPort, trunk_sid: str) -> list[str]:
+    try:
+        return await twilio.list_trunk_ip_access_control_lists(trunk_sid)
     except TwilioError as error:
         if error.kind is not ErrorKind.NOT_FOUND:
             raise

@@ -36,6 +36,8 @@ from twilio_operator.ports.twilio.values import (
     Credential,
     CredentialList,
     IncomingNumber,
+    IpAccessControlList,
+    IpAddress,
     NumberPage,
     OriginationUrl,
     Recording,
@@ -354,6 +356,64 @@ class TwilioAccount(TwilioPort):
             self._trunks(trunk_sid).credentials_lists(list_sid).delete_async,
         )
 
+    # ---- IP access control lists, their addresses, their trunk association
+
+    @property
+    def _acls(self) -> Any:
+        return self._account.sip.ip_access_control_lists
+
+    async def list_ip_access_control_lists(self) -> list[IpAccessControlList]:
+        items = await self._call(op.LIST_IP_ACLS, lambda: self._acls.list_async(page_size=LIST_PAGE_SIZE))
+        return [IpAccessControlList(sid=a.sid, friendly_name=a.friendly_name or "") for a in items]
+
+    async def create_ip_access_control_list(self, friendly_name: str) -> IpAccessControlList:
+        a = await self._call(op.CREATE_IP_ACL, lambda: self._acls.create_async(friendly_name=friendly_name))
+        return IpAccessControlList(sid=a.sid, friendly_name=a.friendly_name or "")
+
+    async def delete_ip_access_control_list(self, sid: str) -> bool:
+        return await self._delete(op.DELETE_IP_ACL, self._acls(sid).delete_async)
+
+    async def list_ip_addresses(self, acl_sid: str) -> list[IpAddress]:
+        items = await self._call(
+            op.LIST_IP_ADDRESSES,
+            lambda: self._acls(acl_sid).ip_addresses.list_async(page_size=LIST_PAGE_SIZE),
+        )
+        return [_ip_address(i) for i in items]
+
+    async def create_ip_address(
+        self, acl_sid: str, friendly_name: str, ip_address: str, cidr_prefix_length: int
+    ) -> IpAddress:
+        i = await self._call(
+            op.CREATE_IP_ADDRESS,
+            lambda: self._acls(acl_sid).ip_addresses.create_async(
+                friendly_name=friendly_name, ip_address=ip_address, cidr_prefix_length=cidr_prefix_length
+            ),
+        )
+        return _ip_address(i)
+
+    async def delete_ip_address(self, acl_sid: str, sid: str) -> bool:
+        return await self._delete(op.DELETE_IP_ADDRESS, self._acls(acl_sid).ip_addresses(sid).delete_async)
+
+    async def list_trunk_ip_access_control_lists(self, trunk_sid: str) -> list[str]:
+        items = await self._call(
+            op.LIST_TRUNK_IP_ACLS,
+            lambda: self._trunks(trunk_sid).ip_access_control_lists.list_async(page_size=LIST_PAGE_SIZE),
+        )
+        return [a.sid for a in items]
+
+    async def attach_ip_access_control_list(self, trunk_sid: str, acl_sid: str) -> None:
+        await self._call(
+            op.ATTACH_IP_ACL,
+            lambda: self._trunks(trunk_sid).ip_access_control_lists.create_async(
+                ip_access_control_list_sid=acl_sid
+            ),
+        )
+
+    async def detach_ip_access_control_list(self, trunk_sid: str, acl_sid: str) -> bool:
+        return await self._delete(
+            op.DETACH_IP_ACL, self._trunks(trunk_sid).ip_access_control_lists(acl_sid).delete_async
+        )
+
     async def list_origination_urls(self, trunk_sid: str) -> list[OriginationUrl]:
         items = await self._call(
             op.LIST_ORIGINATION_URLS,
@@ -472,6 +532,12 @@ def _trunk(t: Any) -> Trunk:
         transfer_caller_id=str(t.transfer_caller_id or "from-transferee"),
         disaster_recovery_url=t.disaster_recovery_url or None,
         disaster_recovery_method=str(t.disaster_recovery_method) if t.disaster_recovery_method else None,
+    )
+
+
+def _ip_address(i: Any) -> IpAddress:
+    return IpAddress(
+        sid=i.sid, ip_address=i.ip_address or "", cidr_prefix_length=int(i.cidr_prefix_length or 0)
     )
 
 

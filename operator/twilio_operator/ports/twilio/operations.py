@@ -53,6 +53,21 @@ ATTACH_CREDENTIAL_LIST = _write(
 DETACH_CREDENTIAL_LIST = _write(
     "detach credential list from trunk", "detach_credential_list_from_trunk", idempotent=True
 )
+LIST_IP_ACLS = _read("list IP access control lists", "list_ip_access_control_lists")
+CREATE_IP_ACL = _write("create IP access control list", "create_ip_access_control_list", idempotent=False)
+DELETE_IP_ACL = _write("delete IP access control list", "delete_ip_access_control_list", idempotent=True)
+LIST_IP_ADDRESSES = _read("list IP addresses", "list_ip_addresses")
+CREATE_IP_ADDRESS = _write("create IP address", "create_ip_address", idempotent=False)
+DELETE_IP_ADDRESS = _write("delete IP address", "delete_ip_address", idempotent=True)
+LIST_TRUNK_IP_ACLS = _read(
+    "list the trunk's IP access control lists", "list_the_trunk_s_ip_access_control_lists"
+)
+ATTACH_IP_ACL = _write(
+    "attach IP access control list to trunk", "attach_ip_access_control_list_to_trunk", idempotent=False
+)
+DETACH_IP_ACL = _write(
+    "detach IP access control list from trunk", "detach_ip_access_control_list_from_trunk", idempotent=True
+)
 LIST_ORIGINATION_URLS = _read("list origination URLs", "list_origination_urls")
 CREATE_ORIGINATION_URL = _write("create origination URL", "create_origination_url", idempotent=False)
 UPDATE_ORIGINATION_URL = _write("update origination URL", "update_origination_url", idempotent=True)

@@ -40,6 +40,19 @@ class CredentialList:
 
 
 @dataclass(frozen=True)
+class IpAccessControlList:
+    sid: str
+    friendly_name: str
+
+
+@dataclass(frozen=True)
+class IpAddress:
+    sid: str
+    ip_address: str
+    cidr_prefix_length: int
+
+
+@dataclass(frozen=True)
 class Credential:
     sid: str
     username: str

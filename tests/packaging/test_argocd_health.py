@@ -14,6 +14,7 @@ proposed to argoproj/argo-cd as they are.
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,24 +24,13 @@ import yaml
 from lupa import lua51
 from packaging_helpers import REPO
 
+from twilio_operator.api.conditions import NEEDS_A_PERSON
+
 ARGOCD = REPO / "argocd"
 GROUP = "voip.twilio-operator.dev"
 KINDS = ("TwilioProvider", "TwilioPhoneNumber")
-# Ready=False reasons that need a person (operator/twilio_operator/conditions.py),
-# and reasons the operator retries.
-TERMINAL_REASONS = (
-    "InvalidSpec",
-    "AuthFailed",
-    "CredentialsInvalid",
-    "SecretInvalid",
-    "SecretKeyMissing",
-    "AccountInactive",
-    "PermissionDenied",
-    "TwilioRejected",
-    "NotFound",
-    "Conflict",
-    "Duplicate",
-)
+# Ready=False reasons that need a person, and reasons the operator retries.
+TERMINAL_REASONS = tuple(sorted(NEEDS_A_PERSON))
 TRANSIENT_REASONS = (
     "SecretNotFound",
     "WaitingForCredentials",
@@ -153,15 +143,15 @@ CASES: list[tuple[str, dict[str, Any] | None, int, bool, str, str]] = [
     ),
     (
         "unknown-even-with-terminal-reason",
-        {"observedGeneration": 3, "conditions": [condition("Unknown", "InvalidSpec")]},
+        {"observedGeneration": 3, "conditions": [condition("Unknown", "AdoptionRefused")]},
         3,
         False,
         "Progressing",
-        "InvalidSpec",
+        "AdoptionRefused",
     ),
     (
         "terminal-but-stale",
-        {"observedGeneration": 2, "conditions": [condition("False", "InvalidSpec", generation=2)]},
+        {"observedGeneration": 2, "conditions": [condition("False", "AdoptionRefused", generation=2)]},
         3,
         False,
         "Progressing",
@@ -182,7 +172,7 @@ CASES: list[tuple[str, dict[str, Any] | None, int, bool, str, str]] = [
     ),
     (
         "deleting-with-terminal-reason",
-        {"observedGeneration": 3, "conditions": [condition("False", "InvalidSpec")]},
+        {"observedGeneration": 3, "conditions": [condition("False", "AdoptionRefused")]},
         3,
         True,
         "Progressing",
@@ -357,3 +347,11 @@ def test_docs_name_the_argocd_keys() -> None:
     for kind in KINDS:
         assert f"resource.customizations.health.{GROUP}_{kind}" in docs
     assert "argocd/argocd-cm.yaml" in docs
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_lua_table_of_terminal_reasons_is_the_operators(kind: str) -> None:
+    """A reason added to NEEDS_A_PERSON must reach ArgoCD too (or it would wait on it forever)."""
+    table = re.search(r"local terminal_reasons = \{(.*?)\n\}", script(kind), re.S)
+    assert table is not None
+    assert set(re.findall(r"^\s*(\w+) = true,$", table.group(1), re.M)) == NEEDS_A_PERSON

@@ -11,18 +11,21 @@
 --              (Degraded if the finalizer reports DeletionBlocked).
 
 -- Ready=False reasons that no retry fixes: a person must change the spec, the
--- credentials Secret or the Twilio account (operator/twilio_operator/conditions.py).
+-- credentials Secret, RBAC or the Twilio account: NEEDS_A_PERSON in
+-- operator/twilio_operator/api/conditions.py, which a test keeps equal to this table.
 -- Everything else (SecretNotFound, TwilioUnavailable, ProviderNotReady, ...) is
 -- transient: the operator retries, so ArgoCD should wait, not alarm.
 local terminal_reasons = {
-  InvalidSpec = true,
   AuthFailed = true,
-  CredentialsInvalid = true,
-  SecretInvalid = true,
-  SecretKeyMissing = true,
   AccountInactive = true,
   PermissionDenied = true,
   TwilioRejected = true,
+  QuotaExceeded = true,
+  SecretInvalid = true,
+  SecretKeyMissing = true,
+  AdoptionRefused = true,
+  KubernetesRefused = true,
+  TemplateInvalid = true,
   NotFound = true,
   Conflict = true,
   Duplicate = true,

@@ -69,6 +69,27 @@ PROVIDER_NOT_READY = "ProviderNotReady"
 PROVIDER_NOT_FOUND = "ProviderNotFound"
 DUPLICATE = "Duplicate"
 
+# Ready=False reasons that no retry fixes: a person must change the spec, a Secret, RBAC or the Twilio
+# account. ArgoCD's health checks (argocd/*/*/health.lua) call them Degraded, every other reason
+# Progressing; tests/packaging/test_argocd_health.py keeps the Lua tables equal to this set.
+NEEDS_A_PERSON = frozenset(
+    {
+        AUTH_FAILED,
+        ACCOUNT_INACTIVE,
+        PERMISSION_DENIED,
+        TWILIO_REJECTED,
+        QUOTA_EXCEEDED,
+        SECRET_INVALID,
+        SECRET_KEY_MISSING,
+        ADOPTION_REFUSED,
+        KUBERNETES_REFUSED,
+        TEMPLATE_INVALID,
+        NOT_FOUND,
+        CONFLICT,
+        DUPLICATE,
+    }
+)
+
 
 @dataclass(frozen=True)
 class ConditionUpdate:

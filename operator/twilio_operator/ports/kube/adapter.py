@@ -47,8 +47,8 @@ WATCH_SECONDS = 300  # the API server ends each watch request after this; the ne
 WATCH_RETRY_MAX = 60.0  # seconds between attempts while the API server refuses or is away
 
 
-async def _json(call: Awaitable[Any]) -> dict[str, Any]:
-    """The decoded body of a raw (_preload_content=False) call; ApiException on a non-2xx status."""
+async def _raw(call: Awaitable[Any]) -> bytes:
+    """The body of a raw (_preload_content=False) call; ApiException on a non-2xx status."""
     response = await call
     try:
         body = await response.read()
@@ -58,8 +58,20 @@ async def _json(call: Awaitable[Any]) -> dict[str, Any]:
         error = ApiException(status=response.status, reason=response.reason)
         error.body = body.decode("utf-8", "replace")
         raise error
-    decoded: dict[str, Any] = json.loads(body)
+    return cast(bytes, body)
+
+
+async def _json(call: Awaitable[Any]) -> dict[str, Any]:
+    """The decoded body of a raw (_preload_content=False) call; ApiException on a non-2xx status."""
+    decoded: dict[str, Any] = json.loads(await _raw(call))
     return decoded
+
+
+async def _sent(call: Awaitable[Any]) -> None:
+    """A raw write whose answer is not needed: only its status is checked. Without RAW the client
+    builds a model of the object the server returns (V1Secret, managedFields and all) to be thrown
+    away: 4.5 % of the operator's CPU in a burst of creates."""
+    await _raw(call)
 
 
 async def connect() -> KubernetesGateway:
@@ -281,7 +293,7 @@ class KubernetesGateway(KubernetesPort):
             "stringData": dict(data),
         }
         try:
-            await self._core.create_namespaced_secret(namespace, cast(Any, body))
+            await _sent(cast(Any, self._core).create_namespaced_secret(namespace, body, **RAW))
             return
         except ApiException as exc:
             if exc.status != 409:
@@ -331,7 +343,9 @@ class KubernetesGateway(KubernetesPort):
     async def _patch_secret(
         self, name: str, namespace: str, patch: Any, content_type: dict[str, str]
     ) -> None:
-        await cast(Any, self._core).patch_namespaced_secret(name, namespace, patch, **content_type)
+        await _sent(
+            cast(Any, self._core).patch_namespaced_secret(name, namespace, patch, **content_type, **RAW)
+        )
 
     @_translated("apply ConfigMap")
     async def apply_config_map(
@@ -352,8 +366,10 @@ class KubernetesGateway(KubernetesPort):
         if owner is not None:
             metadata["ownerReferences"] = [owner.owner_reference()]
         body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": dict(data)}
-        await cast(Any, self._core).patch_namespaced_config_map(
-            name, namespace, body, field_manager=COMPONENT, force=True, **APPLY
+        await _sent(
+            cast(Any, self._core).patch_namespaced_config_map(
+                name, namespace, body, field_manager=COMPONENT, force=True, **APPLY, **RAW
+            )
         )
 
     @_translated("delete Secret")
@@ -470,8 +486,10 @@ class KubernetesGateway(KubernetesPort):
         self, kind: ResourceKind, namespace: str, name: str, status: Mapping[str, Any]
     ) -> None:
         try:
-            await cast(Any, self._custom).patch_namespaced_custom_object_status(
-                GROUP, VERSION, namespace, kind.plural, name, {"status": dict(status)}, **MERGE
+            await _sent(
+                cast(Any, self._custom).patch_namespaced_custom_object_status(
+                    GROUP, VERSION, namespace, kind.plural, name, {"status": dict(status)}, **MERGE, **RAW
+                )
             )
         except ApiException as exc:
             if exc.status == 404:

@@ -29,6 +29,14 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+# Frames every stack of the running operator passes through (the interpreter's entry, click, kopf's
+# run, the event loop's dispatch): left out of the cumulative lists, where they would fill the top.
+_ENTRY = re.compile(
+    r"^(<frozen runpy>|click/|twilio_operator/cli\.py|twilio_operator/handlers/launch\.py|kopf/cli\.py"
+    r"|kopf/_core/reactor/running\.py: run$|asyncio/runners\.py|asyncio/base_events\.py: "
+    r"(BaseEventLoop\.)?(run_forever|run_until_complete|_run_once)$|asyncio/events\.py: (Handle\.)?_run$"
+    r"|threading\.py: (Thread\.)?(_bootstrap|_bootstrap_inner|run)$|memray/)"
+)
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 _STDLIB = Path(sysconfig.get_paths()["stdlib"]).as_posix()
 
@@ -77,16 +85,14 @@ def cpu_summary(path: Path, top: int = 10) -> str:
         packages[_package(frames[-1])] += n
         for function in set(frames):
             cumulative[function] += n
-    # The entry points every sample passes through say nothing (runpy, click, kopf's run, the event
-    # loop): leave out what is on nearly every stack.
-    informative = Counter({f: n for f, n in cumulative.items() if n < 0.9 * total})
+    informative = Counter({f: n for f, n in cumulative.items() if not _ENTRY.match(f)})
     lines = [
         f"{path.name}: {total:,} samples (py-spy, {len(stacks):,} distinct stacks)",
         "",
         f"top {top} functions by own CPU (innermost frame):",
         *_rows(own, total, top),
         "",
-        f"top {top} functions by cumulative CPU (anywhere on the stack; entry points on >= 90 % left out):",
+        f"top {top} functions by cumulative CPU (anywhere on the stack; entry points left out):",
         *_rows(informative, total, top),
         "",
         "own CPU by package (innermost frame's top-level module):",
@@ -138,7 +144,7 @@ def mem_summary(path: Path, top: int = 10) -> str:
             cumulative[location] += record.size
         caller = next((f for f in stack if not _is_stdlib(f[1])), stack[0] if stack else None)
         packages[_package(_short(caller[1])) if caller else "(none)"] += record.size
-    informative = Counter({k: n for k, n in cumulative.items() if n < 0.9 * held})
+    informative = Counter({k: n for k, n in cumulative.items() if not _ENTRY.match(k)})
 
     def mb_rows(counter: Counter[str], counts: Counter[str] | None = None) -> Iterable[str]:
         for key, size in counter.most_common(top):
@@ -155,7 +161,7 @@ def mem_summary(path: Path, top: int = 10) -> str:
         f"top {top} allocators at the peak, by innermost Python frame:",
         *mb_rows(own, own_count),
         "",
-        f"top {top} frames at the peak, cumulative (anywhere on the stack; >= 90 % left out):",
+        f"top {top} frames at the peak, cumulative (anywhere on the stack; entry points left out):",
         *mb_rows(informative),
         "",
         "held at the peak by package (innermost frame outside the standard library):",

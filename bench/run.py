@@ -91,6 +91,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--unrelated-settle", type=float, default=30.0, help="h: RSS sampling after live, s")
     parser.add_argument("--output", type=Path, default=None, help="JSON path (default results/DATE.json)")
     parser.add_argument(
+        "--report", type=Path, default=None, help="print the tables of an earlier run's JSON; run nothing"
+    )
+    parser.add_argument(
         "--kopf-settings",
         default="",
         help="kopf settings to try on our operator (bench/settings_overlay.py), e.g.\n"
@@ -515,7 +518,7 @@ def scale_goals(report: dict[str, Any]) -> list[dict[str, Any]]:
         "unrelated_secrets_cost_at_most_10mb",
         "operator RSS with 1,000 unrelated 100 KiB Secrets, no providers",
         "<= 10 MB above without",
-        f"peak +{h['peak_delta_mb']}, idle +{h['idle_delta_mb']} MB" if h else None,
+        f"peak {h['peak_delta_mb']:+}, idle {h['idle_delta_mb']:+} MB" if h else None,
         None if not h else h["secrets"] >= 1000 and h["peak_delta_mb"] <= 10 and h["idle_delta_mb"] <= 10,
         "h" if h else "h not run",
     )
@@ -682,7 +685,7 @@ def table(report: dict[str, Any]) -> str:
         add(
             "h",
             "cost of the unrelated Secrets",
-            f"peak +{h['peak_delta_mb']} MB, idle +{h['idle_delta_mb']} MB",
+            f"peak {h['peak_delta_mb']:+} MB, idle {h['idle_delta_mb']:+} MB",
         )
     for f in report.get("f_numbers", []):
         t = f["twilio"]
@@ -754,6 +757,9 @@ def table(report: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
+    if options.report:
+        print(table(json.loads(options.report.read_text())))
+        return 0
     report = run(options)
     output = options.output or RESULTS / f"{datetime.date.today().isoformat()}.json"
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -140,6 +140,9 @@ class Operator(Managed):
         extra_env: dict[str, str] | None = None,
         profile_path: Path | None = None,
         overlay: str = "",
+        cpu_profile_path: Path | None = None,
+        mem_profile_path: Path | None = None,
+        mem_native: bool = False,
     ) -> None:
         self.liveness_port = free_port()
         liveness = f"--liveness=http://127.0.0.1:{self.liveness_port}/healthz"
@@ -148,8 +151,16 @@ class Operator(Managed):
             argv = [sys.executable, "-m", "kopf", "run", "--standalone", scope]
             argv += [liveness, str(FLOOR_MODULE)]
         else:
-            # cProfile (when asked) writes its stats when SIGTERM makes kopf return.
+            # cProfile (when asked) writes its stats when SIGTERM makes kopf return; so does memray
+            # (same process, so the RSS and CPU read from /proc are the operator's, tracker included).
             profile = ["-m", "cProfile", "-o", str(profile_path)] if profile_path else []
+            if mem_profile_path:
+                # --aggregate: a small file (stacks with their sizes at the peak and at exit), not
+                # every allocation; --trace-python-allocators: each object is attributed to the code
+                # that made it, not to whichever allocation happened to grow a pymalloc arena.
+                profile = ["-m", "memray", "run", "-q", "-f", "--aggregate", "--trace-python-allocators"]
+                profile += ["--native"] if mem_native else []
+                profile += ["-o", str(mem_profile_path)]
             argv = [sys.executable, *profile, "-m", "twilio_operator.cli", "run", "--standalone"]
             argv += [scope, liveness]
             if overlay:  # kopf directly, so that bench/settings_overlay.py loads after the handlers
@@ -163,8 +174,64 @@ class Operator(Managed):
         env["BENCH_KOPF_SETTINGS"] = overlay
         env.update(extra_env or {})
         super().__init__("floor-operator" if floor else "operator", argv, log_path, env)
+        self.cpu_profile_path = cpu_profile_path
+        self.mem_profile_path = mem_profile_path
+        self.sampler: Managed | None = None
+        self.starts = 0
 
     def start(self) -> Operator:
+        self.starts += 1
+        if self.starts > 1:  # started again (a restart): profile into new files, keep the first ones
+            self._renumber_profiles()
         self.spawn()
+        if self.cpu_profile_path:
+            self.sampler = _sampler(self.pid, self.cpu_profile_path, self.log_path)
         _wait_up(self, f"http://127.0.0.1:{self.liveness_port}/healthz")
         return self
+
+    def stop(self) -> None:
+        super().stop()
+        sampler, self.sampler = self.sampler, None
+        if sampler is not None and sampler.process is not None:
+            # py-spy writes its file when the process it samples has exited.
+            for stop_signal in (None, signal.SIGINT):  # SIGINT: py-spy's own "stop and write"
+                if stop_signal is not None:
+                    sampler.process.send_signal(stop_signal)
+                try:
+                    sampler.process.wait(timeout=60)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+            sampler.stop()
+
+    def _renumber_profiles(self) -> None:
+        def renumbered(path: Path) -> Path:
+            stem, _, ext = path.name.partition(".")
+            return path.with_name(f"{stem}-start{self.starts}.{ext}")
+
+        if self.cpu_profile_path:
+            self.cpu_profile_path = renumbered(self.cpu_profile_path)
+        if self.mem_profile_path:
+            new = renumbered(self.mem_profile_path)
+            self.argv = [new.as_posix() if a == self.mem_profile_path.as_posix() else a for a in self.argv]
+            self.mem_profile_path = new
+
+
+PY_SPY_RATE = 100  # samples/s: py-spy's default; ~1 % of one core in py-spy itself
+
+
+def _sampler(pid: int, output: Path, log_path: Path) -> Managed:
+    """py-spy attached to `pid` (ptrace: root or CAP_SYS_PTRACE), writing collapsed stacks ("raw":
+    one `frame;frame;... count` line per stack; speedscope and flamegraph.pl read it). Attached
+    after the start rather than wrapping the command, so that the operator's pid stays the one whose
+    RSS and CPU the scenarios read. --gil: only the thread holding the GIL is sampled, i.e. Python
+    code running; py-spy's own idle detection counts threads blocked in C as busy (an idle
+    ThreadPoolExecutor worker in queue.get, the event loop in epoll: half the samples without it).
+    C code that releases the GIL (OpenSSL's reads and writes, zlib) is not in the profile. The first
+    samples are taken during the imports."""
+    spy = Path(sys.executable).with_name("py-spy")
+    argv = [str(spy), "record", "--pid", str(pid), "--format", "raw", "--rate", str(PY_SPY_RATE), "--gil"]
+    argv += ["--output", str(output)]
+    sampler = Managed("py-spy", argv, log_path.with_suffix(".py-spy.log"))
+    sampler.spawn()
+    return sampler

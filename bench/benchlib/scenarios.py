@@ -48,9 +48,34 @@ class Env:
     log_dir: Path
     background_rps: float = 0.0  # API-server requests/s it makes on its own (measured idle)
     profile_dir: Path | None = None  # run our operator under cProfile, stats written here
+    cpu_profile_dir: Path | None = None  # sample our operator with py-spy, collapsed stacks written here
+    mem_profile_dir: Path | None = None  # run our operator under memray, captures written here
+    mem_native: bool = False  # memray with native (C) frames too
     kopf_overlay: str = ""  # kopf settings to try on our operator (bench/settings_overlay.py)
     twilio_seq: int = 0
     twilio_log: list[Obj] = field(default_factory=list)
+    _profile_paths: set[Path] = field(default_factory=set)
+
+    def profilers(self, stem: str, floor: bool = False) -> dict[str, Any]:
+        """Operator() arguments for the profilers asked for (none for the floor operator). A name is
+        used once: an operator started again (a restart) gets a numbered file, not the same one."""
+        if floor:
+            return {}
+        result: dict[str, Any] = {}
+        for key, directory, ext in (
+            ("cpu_profile_path", self.cpu_profile_dir, "py-spy.txt"),
+            ("mem_profile_path", self.mem_profile_dir, "memray.bin"),
+        ):
+            if directory is not None:
+                path, n = directory / f"{stem}.{ext}", 1
+                while path.exists() or path in self._profile_paths:
+                    n += 1
+                    path = directory / f"{stem}-{n}.{ext}"
+                self._profile_paths.add(path)
+                result[key] = path
+        if self.mem_profile_dir is not None:
+            result["mem_native"] = self.mem_native
+        return result
 
     def namespace(self, prefix: str) -> str:
         name = unique_name(prefix)
@@ -197,6 +222,7 @@ def running_operator(
         extra_env=extra_env,
         profile_path=profile,
         overlay="" if floor else env.kopf_overlay,
+        **env.profilers(f"operator-{namespace}{suffix}", floor),
     )
     watcher = DoneWatcher(env.kube, namespace, done)
     try:
@@ -445,6 +471,91 @@ def scenario_scale(
         env.emulator.admin.configure(latency_ms=0)
         if fleet is None:
             context.__exit__(None, None, None)
+
+
+# --------------------------------------------------------------------------- r: after the burst, restart
+
+
+def _wait_resumed_many(operator: Operator, namespace: str, names: list[str], timeout: float) -> bool:
+    """_wait_all_resumed for a thousand names: reads only what the log gained since the last look."""
+    pattern = re.compile(rf"\[{re.escape(namespace)}/([^\]]+)\] Resuming is processed")
+    wanted, seen, offset, rest = set(names), set[str](), 0, ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with operator.log_path.open("rb") as log:
+            log.seek(offset)
+            chunk = log.read()
+        offset += len(chunk)
+        text = rest + chunk.decode(errors="replace")
+        text, _, rest = text.rpartition("\n")
+        seen.update(pattern.findall(text))
+        if wanted <= seen:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def rss_samples(operator: Operator, seconds: float, every: float = 0.5) -> list[float]:
+    """The operator's RSS (MB) every `every` s for `seconds`."""
+    from .secrets_scenario import rss_mb
+
+    samples: list[float] = []
+    deadline = time.monotonic() + seconds
+    while True:
+        operator.check_alive()
+        samples.append(rss_mb(operator.pid))
+        if time.monotonic() >= deadline:
+            return samples
+        time.sleep(every)
+
+
+def idle_rss(samples: list[float], every: float = 0.5, last_s: float = 5.0) -> float:
+    """Median of the last `last_s` seconds of samples."""
+    tail = samples[-max(1, int(last_s / every)) :]
+    return round(statistics.median(tail), 1)
+
+
+def scenario_restart(env: Env, fleet: Fleet, settle: float, timeout: float) -> dict[str, Any]:
+    """The fleet of scenario c (all Ready): its operator's idle RSS `settle` s after the burst; then
+    the operator is stopped and a fresh one started over the same existing providers (a restart, or a
+    new leader): its peak RSS, time until every provider is resumed, CPU, requests, and its idle RSS
+    `settle` s later, the "without a burst" baseline of the idle-after-burst figure."""
+    after_burst = rss_samples(fleet.operator, settle)
+    result: dict[str, Any] = {
+        "providers": len(fleet.names),
+        "settle_s": settle,
+        "burst_operator": {
+            "peak_rss_mb": round(peak_rss_mb(fleet.operator.pid), 1),
+            "idle_rss_mb": idle_rss(after_burst),
+        },
+    }
+    fleet.close()
+    mark = env.twilio_mark()
+    load_before = loadavg()
+    with running_operator(env, fleet.namespace, instance="restart") as (operator, _):
+        meter = ApiMeter(env)
+        started = time.monotonic()
+        cpu_before = cpu_seconds(operator.pid)  # after the liveness probe answers: imports are done
+        resumed = _wait_resumed_many(operator, fleet.namespace, fleet.names, timeout)
+        resumed_after = time.monotonic() - started
+        cpu_resume = cpu_seconds(operator.pid) - cpu_before
+        api = meter.stop()
+        samples = rss_samples(operator, settle)
+        entries = env.twilio_calls(mark, set(fleet.accounts.values()))
+        result["restart"] = {
+            "all_resumed": resumed,
+            "resumed_after_s": round(resumed_after, 2),
+            "peak_rss_mb": round(peak_rss_mb(operator.pid), 1),
+            "idle_rss_mb": idle_rss(samples),
+            "operator_cpu_s": round(cpu_resume, 2),
+            "apiserver_requests": api["operator_requests"],
+            "apiserver_by_verb": api["by_verb_resource"],
+            "twilio": reads_writes(entries),
+            "loadavg_before_after": [load_before, loadavg()],
+        }
+    base = result["restart"]["idle_rss_mb"]
+    result["idle_after_burst_over_without"] = round(result["burst_operator"]["idle_rss_mb"] / base, 2)
+    return result
 
 
 # --------------------------------------------------------------------------- d: idle cost

@@ -10,7 +10,7 @@ import kopf
 
 from twilio_operator import metrics, sharding
 from twilio_operator.api.models import GROUP
-from twilio_operator.handlers.runtime import quiet_noisy_loggers
+from twilio_operator.handlers.runtime import quiet_noisy_loggers, shrink_tls_read_buffers
 from twilio_operator.handlers.state import OperatorState, state_of
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.kube import adapter as kube_adapter
@@ -41,6 +41,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     quiet_noisy_loggers()
+    shrink_tls_read_buffers()  # before the first connection of our clients and of kopf's watches
     deps = Deps(
         twilio=TwilioLibraryConnector(
             os.environ.get(BASE_URL_ENV) or None,

@@ -17,6 +17,8 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Collection, Coroutine, Mapping
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar, cast
+from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.request import getproxies, proxy_bypass
 
 from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio import config as k8s_config
@@ -45,8 +47,8 @@ WATCH_SECONDS = 300  # the API server ends each watch request after this; the ne
 WATCH_RETRY_MAX = 60.0  # seconds between attempts while the API server refuses or is away
 
 
-async def _json(call: Awaitable[Any]) -> dict[str, Any]:
-    """The decoded body of a raw (_preload_content=False) call; ApiException on a non-2xx status."""
+async def _raw(call: Awaitable[Any]) -> bytes:
+    """The body of a raw (_preload_content=False) call; ApiException on a non-2xx status."""
     response = await call
     try:
         body = await response.read()
@@ -56,8 +58,20 @@ async def _json(call: Awaitable[Any]) -> dict[str, Any]:
         error = ApiException(status=response.status, reason=response.reason)
         error.body = body.decode("utf-8", "replace")
         raise error
-    decoded: dict[str, Any] = json.loads(body)
+    return cast(bytes, body)
+
+
+async def _json(call: Awaitable[Any]) -> dict[str, Any]:
+    """The decoded body of a raw (_preload_content=False) call; ApiException on a non-2xx status."""
+    decoded: dict[str, Any] = json.loads(await _raw(call))
     return decoded
+
+
+async def _sent(call: Awaitable[Any]) -> None:
+    """A raw write whose answer is not needed: only its status is checked. Without RAW the client
+    builds a model of the object the server returns (V1Secret, managedFields and all) to be thrown
+    away: 4.5 % of the operator's CPU in a burst of creates."""
+    await _raw(call)
 
 
 async def connect() -> KubernetesGateway:
@@ -66,7 +80,52 @@ async def connect() -> KubernetesGateway:
         k8s_config.load_incluster_config()  # type: ignore[no-untyped-call]
     except k8s_config.ConfigException:
         await k8s_config.load_kube_config()
-    return KubernetesGateway(k8s.ApiClient())
+    client = k8s.ApiClient()
+    settle_environment(client)
+    return KubernetesGateway(client)
+
+
+def settle_environment(client: k8s.ApiClient) -> None:
+    """Read the proxy environment once, not on every request.
+
+    kubernetes_asyncio opens its aiohttp session with trust_env=True, so aiohttp looks up ~/.netrc and
+    the *_PROXY variables for each request, each in a worker thread (two thread hops per request:
+    about 6 % of the operator's CPU in a burst of creates). Here the proxy that applies to the API
+    server, if any, is resolved now and given to the client explicitly, and the per-request lookups
+    are turned off. ~/.netrc is not read: the client authenticates with its token or certificate,
+    and kopf's own client (trust_env False, its default) does not read it either.
+    """
+    rest = client.rest_client
+    session = rest.pool_manager
+    if not session.trust_env:
+        return
+    if not rest.proxy:
+        proxy, authorization = env_proxy_for(str(client.configuration.host))
+        if proxy:
+            rest.proxy = proxy
+            if authorization:
+                rest.proxy_headers = {**(rest.proxy_headers or {}), "Proxy-Authorization": authorization}
+    session._trust_env = False  # aiohttp has no public setter; tests/unit/test_kube_client.py checks it
+
+
+def env_proxy_for(url: str) -> tuple[str | None, str | None]:
+    """The proxy the environment (*_PROXY, NO_PROXY) names for `url`, as aiohttp's trust_env reads it:
+    the proxy URL without its credentials, and those as a Proxy-Authorization value."""
+    target = urlsplit(url)
+    if not target.hostname or proxy_bypass(target.hostname):
+        return None, None
+    proxy = getproxies().get(target.scheme)
+    if not proxy:
+        return None, None
+    parts = urlsplit(proxy)
+    if parts.username is None:
+        return proxy, None
+    user, password = unquote(parts.username), unquote(parts.password or "")
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    token = base64.b64encode(f"{user}:{password}".encode("latin1")).decode("ascii")
+    return urlunsplit(parts._replace(netloc=netloc)), f"Basic {token}"
 
 
 def _key(secret: Mapping[str, Any]) -> tuple[str, str]:
@@ -245,7 +304,7 @@ class KubernetesGateway(KubernetesPort):
             "stringData": dict(data),
         }
         try:
-            await self._core.create_namespaced_secret(namespace, cast(Any, body))
+            await _sent(cast(Any, self._core).create_namespaced_secret(namespace, body, **RAW))
             return
         except ApiException as exc:
             if not _already_exists(exc):
@@ -295,7 +354,9 @@ class KubernetesGateway(KubernetesPort):
     async def _patch_secret(
         self, name: str, namespace: str, patch: Any, content_type: dict[str, str]
     ) -> None:
-        await cast(Any, self._core).patch_namespaced_secret(name, namespace, patch, **content_type)
+        await _sent(
+            cast(Any, self._core).patch_namespaced_secret(name, namespace, patch, **content_type, **RAW)
+        )
 
     @_translated("apply ConfigMap")
     async def apply_config_map(
@@ -316,8 +377,10 @@ class KubernetesGateway(KubernetesPort):
         if owner is not None:
             metadata["ownerReferences"] = [owner.owner_reference()]
         body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": dict(data)}
-        await cast(Any, self._core).patch_namespaced_config_map(
-            name, namespace, body, field_manager=COMPONENT, force=True, **APPLY
+        await _sent(
+            cast(Any, self._core).patch_namespaced_config_map(
+                name, namespace, body, field_manager=COMPONENT, force=True, **APPLY, **RAW
+            )
         )
 
     @_translated("delete Secret")
@@ -434,8 +497,10 @@ class KubernetesGateway(KubernetesPort):
         self, kind: ResourceKind, namespace: str, name: str, status: Mapping[str, Any]
     ) -> None:
         try:
-            await cast(Any, self._custom).patch_namespaced_custom_object_status(
-                GROUP, VERSION, namespace, kind.plural, name, {"status": dict(status)}, **MERGE
+            await _sent(
+                cast(Any, self._custom).patch_namespaced_custom_object_status(
+                    GROUP, VERSION, namespace, kind.plural, name, {"status": dict(status)}, **MERGE, **RAW
+                )
             )
         except ApiException as exc:
             if exc.status == 404:

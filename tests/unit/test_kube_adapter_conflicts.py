@@ -19,6 +19,18 @@ def conflict(reason: str, message: str) -> ApiException:
     return error
 
 
+class Answered:
+    """The raw (unparsed) answer of a write that succeeded."""
+
+    status, reason = 200, "OK"
+
+    async def read(self) -> bytes:
+        return b"{}"
+
+    def release(self) -> None:
+        pass
+
+
 class CreateRefused:
     """CoreV1Api's two Secret writes that write_secret makes: the create fails, patches are recorded."""
 
@@ -26,11 +38,12 @@ class CreateRefused:
         self.error = error
         self.patches: list[Any] = []
 
-    async def create_namespaced_secret(self, namespace: str, body: Any) -> None:
+    async def create_namespaced_secret(self, namespace: str, body: Any, **_: Any) -> None:
         raise self.error
 
-    async def patch_namespaced_secret(self, name: str, namespace: str, body: Any, **_: Any) -> None:
+    async def patch_namespaced_secret(self, name: str, namespace: str, body: Any, **_: Any) -> Answered:
         self.patches.append(body)
+        return Answered()
 
 
 async def write_with(core: CreateRefused) -> None:

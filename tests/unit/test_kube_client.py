@@ -113,6 +113,8 @@ class FakeApiServer:
         status = self.statuses.get((request.method, request.path), 200)
         if status >= 300:
             body = {"kind": "Status", "status": "Failure", "code": status, "message": f"scripted {status}"}
+            if status == 409 and request.method == "POST":
+                body["reason"] = "AlreadyExists"  # what the API server says of a create whose name is taken
             return web.json_response(body, status=status)
         return web.json_response({"kind": "Secret", "metadata": {"name": "x"}}, status=status)
 

@@ -748,7 +748,8 @@ def table(report: dict[str, Any]) -> str:
             )
     for goal, met in report.get("goals", {}).items():
         add("goal", goal, "not measured" if met is None else "met" if met else "NOT met")
-    lines += ["", f"Issue 17 goals (loadavg at start {report['machine']['loadavg_at_start']}):", ""]
+    load = (report.get("machine") or {}).get("loadavg_at_start", "not recorded")
+    lines += ["", f"Issue 17 goals (loadavg at start {load}):", ""]
     lines += ["| goal | target | measured | met | how |", "|---|---|---|---|---|"]
     for g in scale_goals(report):
         met = "-" if g["met"] is None else "met" if g["met"] else "**NOT met**"

@@ -101,5 +101,5 @@ demo: venv openapi ## the operator end to end on this machine (control plane + e
 # ---- benchmarks (not part of `make test`): BENCH_ARGS="--quick" or "--scenarios a,b --providers 20"
 BENCH_ARGS ?=
 
-bench: venv controlplane ## benchmarks (latency, Twilio calls, scale, idle cost, kopf floor) -> bench/results/
+bench: venv controlplane ## benchmarks (latency, Twilio calls, scale, idle cost, kopf floor, leader failover) -> bench/results/
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -20,6 +20,7 @@ from fixtures.kube import (
     put_secret,
     wait_for,
     wait_ready,
+    wait_reason,
 )
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
@@ -130,14 +131,7 @@ def test_a_missing_credentials_secret_fails_verification_but_does_not_page_about
     # Forcing it away (finalizer removed by hand) loses the credentials.
     force_delete_secret(crds, namespace, "twilio-credentials")
 
-    acme = wait_for(
-        lambda: (
-            (o := get(crds, PROVIDERS, namespace, "acme"))
-            and condition(o).get("reason") == "SecretNotFound"
-            and o
-        ),
-        what="SecretNotFound",
-    )
+    acme = wait_reason(crds, namespace, "acme", "SecretNotFound")
     assert acme["status"]["verificationStatus"] == "failed"  # not "verified" beside Ready=False
     assert acme["status"]["verificationDetails"][0]["checkName"] == "credentialsSecret"
     time.sleep(5)  # the number would be told now if it were going to be

@@ -15,11 +15,10 @@ from fixtures.kube import (
     condition,
     create,
     events,
-    get,
     provider_spec,
     secret,
-    wait_for,
     wait_ready,
+    wait_reason,
 )
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
@@ -46,15 +45,7 @@ def test_an_immutable_sip_secret_in_the_way_is_reported_not_retried_hot(
     assert status == 201, result
     create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
 
-    refused = wait_for(
-        lambda: (
-            (o := get(crds, PROVIDERS, namespace, "acme"))
-            and condition(o).get("reason") == "KubernetesRefused"
-            and o
-        ),
-        timeout=30,
-        what="KubernetesRefused",
-    )
+    refused = wait_reason(crds, namespace, "acme", "KubernetesRefused", timeout=30)
     message = condition(refused)["message"]
     assert "acme-sip-credentials" in message and "immutable" in message, message
     assert "HTTP 422" in message
@@ -85,15 +76,7 @@ def test_a_lasting_conflict_on_the_sip_secret_is_reported_retried_slowly_and_the
         started = time.monotonic()
         create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
 
-        refused = wait_for(
-            lambda: (
-                (o := get(crds, PROVIDERS, namespace, "acme"))
-                and condition(o).get("reason") == "KubernetesRefused"
-                and o
-            ),
-            timeout=30,
-            what="KubernetesRefused",
-        )
+        refused = wait_reason(crds, namespace, "acme", "KubernetesRefused", timeout=30)
         ready = condition(refused)
         assert ready["status"] == "False"
         # The server's own words: the status code, and the webhook's name and message it passed on.

@@ -12,12 +12,11 @@ from fixtures.kube import (
     PROVIDERS,
     condition,
     create,
-    get,
     merge_patch,
     provider_spec,
     secret,
-    wait_for,
     wait_ready,
+    wait_reason,
 )
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
@@ -47,14 +46,7 @@ def test_observe_then_adopt_then_manage_an_existing_trunk(
         twilio_account, displayName="LiveKit trunk", trunkSid=trunk.sid, managementPolicy="ObserveOnly"
     )
     create(crds, PROVIDERS, namespace, "livekit", spec)
-    observed = wait_for(
-        lambda: (
-            (o := get(crds, PROVIDERS, namespace, "livekit"))
-            and condition(o).get("reason") == "Observing"
-            and o
-        ),
-        what="observing",
-    )
+    observed = wait_reason(crds, namespace, "livekit", "Observing")
     writes = [
         r for r in emulator.requests(since=seq) if r["write"] and r["account_sid"] == twilio_account["sid"]
     ]

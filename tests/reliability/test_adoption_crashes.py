@@ -24,6 +24,7 @@ from fixtures.kube import (
     wait_for,
     wait_gone,
     wait_ready,
+    wait_reason,
 )
 from fixtures.operator_process import OperatorProcess, StartOperator
 from twilio_operator.api.names import object_tag
@@ -169,15 +170,7 @@ def test_a_refused_adoption_writes_nothing_and_deletes_cleanly(
     seq = last_seq(emulator)
     missing = "TK" + "0" * 32
     create(crds, PROVIDERS, namespace, "stray", provider_spec(twilio_account, trunkSid=missing))
-    refused = wait_for(
-        lambda: (
-            (o := get(crds, PROVIDERS, namespace, "stray"))
-            and condition(o).get("reason") == "AdoptionRefused"
-            and o
-        ),
-        timeout=20,
-        what="AdoptionRefused",
-    )
+    refused = wait_reason(crds, namespace, "stray", "AdoptionRefused", timeout=20)
     assert condition(refused)["status"] == "False"
     assert missing in condition(refused)["message"]
     said = [e for e in events(crds, namespace, "stray") if e["reason"] == "AdoptionRefused"]
@@ -196,15 +189,7 @@ def test_a_refused_adoption_writes_nothing_and_deletes_cleanly(
         "thief",
         provider_spec(twilio_account, trunkSid=owner["status"]["trunkSid"]),
     )
-    thief = wait_for(
-        lambda: (
-            (o := get(crds, PROVIDERS, namespace, "thief"))
-            and condition(o).get("reason") == "AdoptionRefused"
-            and o
-        ),
-        timeout=20,
-        what="AdoptionRefused for another provider's trunk",
-    )
+    thief = wait_reason(crds, namespace, "thief", "AdoptionRefused", timeout=20)
     assert "managed by another TwilioProvider" in condition(thief)["message"]
     assert secret(crds, namespace, "stray-sip-credentials") is None
     assert secret(crds, namespace, "thief-sip-credentials") is None

@@ -28,6 +28,7 @@ from fixtures.kube import (
     wait_for,
     wait_gone,
     wait_ready,
+    wait_reason,
 )
 from fixtures.operator_process import MakeReadyProvider, OperatorProcess, StartOperator
 from twilio_operator.emulator.client import EmulatorAdmin
@@ -51,15 +52,7 @@ def test_credentials_secret_deleted_while_ready_then_recreated(
     # Lost for good: deleted and its in-use finalizer removed by hand.
     force_delete_secret(crds, namespace, credentials)
 
-    obj = wait_for(
-        lambda: (
-            (o := get(crds, PROVIDERS, namespace, "acme"))
-            and condition(o).get("reason") == "SecretNotFound"
-            and o
-        ),
-        timeout=15,
-        what="Ready=False SecretNotFound",
-    )
+    obj = wait_reason(crds, namespace, "acme", "SecretNotFound", timeout=15)
     assert condition(obj)["status"] == "False"
     assert condition(obj, "CredentialsVerified")["reason"] == "SecretNotFound"
     assert operator.process is not None and operator.process.poll() is None

@@ -29,6 +29,7 @@ from fixtures.kube import (
     wait_for,
     wait_gone,
     wait_ready,
+    wait_reason,
 )
 from fixtures.operator_process import StartOperator
 from twilio_operator.api.credentials import TwilioCredentials
@@ -96,15 +97,7 @@ def test_no_secret_leaks_over_a_full_lifecycle(
         )
         # A wrong token: AuthFailed, with Twilio's message in status and an Event.
         put_secret(crds, namespace, "twilio-credentials", {"authToken": WRONG})
-        failed = wait_for(
-            lambda: (
-                (o := get(crds, PROVIDERS, namespace, "token"))
-                and condition(o).get("reason") == "AuthFailed"
-                and o
-            ),
-            20,
-            "AuthFailed",
-        )
+        failed = wait_reason(crds, namespace, "token", "AuthFailed", timeout=20)
         snapshots.append(failed)
         put_secret(crds, namespace, "twilio-credentials", {"authToken": ROTATED})
         wait_for(

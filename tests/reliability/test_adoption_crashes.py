@@ -67,7 +67,7 @@ def assert_adopted_once(
         trunk.friendly_name,
         "enable-all",
     )
-    assert [o["sip_url"] for o in now.get("origination_urls", [])] in ([ORIGINATION], []), now
+    assert [o["sip_url"] for o in now["origination_urls"]] == [ORIGINATION], now
     assert now["credential_list_sids"] == [obj["status"]["credentialListSid"]], now
     [cl] = [cl for cl in state["credential_lists"] if cl["sid"] == obj["status"]["credentialListSid"]]
     sip = decoded(secret(cp, namespace, f"{name}-sip-credentials") or {})

@@ -10,11 +10,15 @@ import pytest
 
 from twilio_operator.api import names
 from twilio_operator.api.credentials import data_digest
+from twilio_operator.handlers.provider import note_missing_credentials
 from twilio_operator.handlers.secrets import CREDENTIALS, secret_changed
 from twilio_operator.handlers.state import ObjectKey, OperatorState
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.kube.port import SecretData, SecretEvent
+from twilio_operator.provider.resource import Outcome
 
+from .conftest import CREDENTIALS_SECRET, make_provider
+from .conftest import NAMESPACE as WORLD_NAMESPACE
 from .fake_kube import FakeKube
 
 NAMESPACE, SECRET = "voice", "twilio-credentials"
@@ -57,3 +61,20 @@ async def test_changed_data_wakes_the_provider(event_type: str) -> None:
 
 async def test_a_deleted_credentials_secret_wakes_the_provider() -> None:
     assert await woken("DELETED", protected(DATA))
+
+
+async def test_a_secret_made_again_while_the_reconcile_missed_it_is_still_looked_for() -> None:
+    """The reconcile found no credentials Secret; by the time it ends, the Secret exists again
+    (without the labels the watch selects). The daemon must look again soon, not in an hour."""
+    kube = FakeKube()
+    kube.put_secret(WORLD_NAMESPACE, CREDENTIALS_SECRET, {"authToken": "made-again"})
+    state = OperatorState(Deps(twilio=None, kube=kube), max_concurrent_reconciles=1)  # type: ignore[arg-type]
+    provider = make_provider("AC" + "0" * 32)
+    missed = Outcome(ready=False, blocked=True, message="Secret not found", secret_missing=True)
+    assert await note_missing_credentials(provider, missed, state)
+    assert ObjectKey.provider(provider.namespace, provider.name) in state.missing_credentials
+
+    # Blocked for another reason with the Secret there (e.g. paused): nothing to look for.
+    paused = Outcome(ready=True, blocked=True, message="paused")
+    assert not await note_missing_credentials(provider, paused, state)
+    assert not state.missing_credentials

@@ -55,10 +55,14 @@ def missing_secret_delay(waited: float) -> float:
 
 async def note_missing_credentials(provider: Provider, outcome: Outcome, state: OperatorState) -> bool:
     """After a reconcile: remember (and return) whether the provider waits for a credentials Secret
-    that does not exist."""
+    that does not exist. A Secret the reconcile did not find counts even if it exists by now: made
+    again meanwhile, it carries none of the labels the Secret watch selects, so only the daemon's
+    next look (seconds away) brings the provider back to Ready."""
     key = ObjectKey.provider(provider.namespace, provider.name)
     ref = provider.spec.credentials_secret_ref.name
-    if outcome.blocked and await state.deps.kube.read_secret(provider.namespace, ref) is None:
+    if outcome.blocked and (
+        outcome.secret_missing or await state.deps.kube.read_secret(provider.namespace, ref) is None
+    ):
         state.missing_credentials.setdefault(key, time.monotonic())
         return True
     state.missing_credentials.pop(key, None)

@@ -184,7 +184,8 @@ async def _blocked_on_credentials(writer: StatusWriter, problem: CredentialProbl
     await writer.flush()
     if previous is None or previous.reason != problem.reason:
         await writer.event("Warning", problem.reason, problem.message)
-    return Outcome(ready=False, blocked=True, message=problem.message)
+    missing = problem.reason == c.SECRET_NOT_FOUND
+    return Outcome(ready=False, blocked=True, message=problem.message, secret_missing=missing)
 
 
 async def _record_kubernetes_refusal(writer: StatusWriter, error: KubernetesError) -> None:

@@ -59,3 +59,4 @@ class Outcome:
     detached_numbers: tuple[str, ...] = ()  # TwilioPhoneNumber objects whose number left the trunk
     found_numbers: tuple[str, ...] = ()  # NotFound TwilioPhoneNumber objects whose number now exists
     next_step_in: float | None = None  # seconds until a SIP credential rotation step is due
+    secret_missing: bool = False  # blocked because the credentials Secret was not found

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 from twilio_operator.api import conditions as c
 from twilio_operator.api import names
-from twilio_operator.api.errors import ErrorKind, TwilioError
 from twilio_operator.api.models import MAX_IP_ACCESS_ENTRIES, IpAccessControl, parse_cidr
 from twilio_operator.ports.twilio.port import TwilioPort
 from twilio_operator.ports.twilio.values import IpAccessControlList, IpAddress, Trunk
 from twilio_operator.provider.checks import Check
+from twilio_operator.provider.provision import attach_once, keep_one_of_ours
 from twilio_operator.provider.resource import Provider
 from twilio_operator.provider.status import StatusWriter
 
@@ -123,14 +123,7 @@ async def find_or_create_ip_access_control_list(
     writer.created_now.add(created.sid)
     await writer.event("Normal", c.IP_ACCESS_CONTROL_UPDATED, f"created IP access control list {created.sid}")
     mine = ours(provider, await twilio.list_ip_access_control_lists())
-    if len(mine) <= 1:
-        return created
-    keep = min(mine, key=lambda a: a.sid)
-    for extra in mine:
-        if extra.sid != keep.sid:
-            await twilio.delete_ip_access_control_list(extra.sid)
-            writer.created_now.discard(extra.sid)
-    return keep
+    return await keep_one_of_ours(writer, created, mine, twilio.delete_ip_access_control_list)
 
 
 async def ensure_ip_access(
@@ -188,19 +181,13 @@ async def _apply(
 async def _ensure_attached(
     writer: StatusWriter, twilio: TwilioPort, trunk: Trunk, acl: IpAccessControlList
 ) -> str:
-    fresh = trunk.sid in writer.created_now or acl.sid in writer.created_now
-    if not fresh and acl.sid in await twilio.list_trunk_ip_access_control_lists(trunk.sid):
-        return "attached to"
-    try:
-        await twilio.attach_ip_access_control_list(trunk.sid, acl.sid)
-    except TwilioError as error:
-        # Attached by a concurrent reconcile meanwhile? Judged by listing again: Twilio documents no
-        # code for "already attached".
-        if (
-            error.kind is not ErrorKind.REJECTED
-            or acl.sid not in await twilio.list_trunk_ip_access_control_lists(trunk.sid)
-        ):
-            raise
+    newly = await attach_once(
+        acl.sid,
+        lambda: twilio.list_trunk_ip_access_control_lists(trunk.sid),
+        lambda: twilio.attach_ip_access_control_list(trunk.sid, acl.sid),
+        known_detached=trunk.sid in writer.created_now or acl.sid in writer.created_now,
+    )
+    if not newly:
         return "attached to"
     await writer.event(
         "Normal",

@@ -4,9 +4,9 @@ their attachment, the trunk's settings, voice region and origination URLs. Only 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from twilio_operator.api import conditions as c
 from twilio_operator.api import names, quotas
@@ -53,8 +53,6 @@ async def ensure_trunk_and_list(
 async def _one_list_of_ours(
     provider: Provider, writer: StatusWriter, twilio: TwilioPort, created: CredentialList
 ) -> CredentialList:
-    """Two reconciles that create at once (two operators by mistake) can each make a list: lists
-    have no unique name. Every creator keeps the same one (the lowest SID) and deletes the others."""
     if provider.spec.credential_list_sid:
         return created
     ours = [
@@ -62,14 +60,53 @@ async def _one_list_of_ours(
         for cl in await twilio.list_credential_lists()
         if names.is_our_credential_list(cl.friendly_name, provider.uid)
     ]
+    return await keep_one_of_ours(writer, created, ours, twilio.delete_credential_list)
+
+
+class _HasSid(Protocol):
+    @property
+    def sid(self) -> str: ...
+
+
+Listed = TypeVar("Listed", bound=_HasSid)
+
+
+async def keep_one_of_ours(
+    writer: StatusWriter, created: Listed, ours: list[Listed], delete: Callable[[str], Awaitable[object]]
+) -> Listed:
+    """Two reconciles that create at once (two operators by mistake) can each make a list: lists have
+    no unique name. Every creator keeps the same one (the lowest SID of `ours`, the lists carrying the
+    provider's tag, read after the create) and deletes the others."""
     if len(ours) <= 1:
         return created
-    keep = min(ours, key=lambda cl: cl.sid)
+    keep = min(ours, key=lambda listed: listed.sid)
     for extra in ours:
         if extra.sid != keep.sid:
-            await twilio.delete_credential_list(extra.sid)
+            await delete(extra.sid)
             writer.created_now.discard(extra.sid)
     return keep
+
+
+async def attach_once(
+    sid: str,
+    attached: Callable[[], Awaitable[list[str]]],
+    attach: Callable[[], Awaitable[object]],
+    *,
+    known_detached: bool,
+) -> bool:
+    """Attach `sid` to a trunk unless `attached()` lists it; True if this call attached it. An attach
+    refused because a concurrent reconcile attached it meanwhile is judged by listing again, not by
+    the code: Twilio documents none for "already attached". `known_detached`: the trunk or the list
+    was created by this reconcile, so there is nothing to list first."""
+    if not known_detached and sid in await attached():
+        return False
+    try:
+        await attach()
+    except TwilioError as error:
+        if error.kind is not ErrorKind.REJECTED or sid not in await attached():
+            raise
+        return False
+    return True
 
 
 def find_trunk(provider: Provider, trunks: list[Trunk]) -> Trunk | None:
@@ -149,17 +186,13 @@ async def _create_credential_list(
 async def ensure_list_attached(
     writer: StatusWriter, twilio: TwilioPort, trunk: Trunk, cl: CredentialList
 ) -> str:
-    if trunk.sid not in writer.created_now and cl.sid in await twilio.list_trunk_credential_lists(trunk.sid):
-        return f"credential list {cl.sid} is attached"
-    try:
-        await twilio.attach_credential_list(trunk.sid, cl.sid)
-    except TwilioError as error:
-        # Attached by a concurrent reconcile meanwhile? Judged by listing again, not by the code:
-        # Twilio documents none for "already attached".
-        if error.kind is not ErrorKind.REJECTED or cl.sid not in await twilio.list_trunk_credential_lists(
-            trunk.sid
-        ):
-            raise
+    newly = await attach_once(
+        cl.sid,
+        lambda: twilio.list_trunk_credential_lists(trunk.sid),
+        lambda: twilio.attach_credential_list(trunk.sid, cl.sid),
+        known_detached=trunk.sid in writer.created_now,
+    )
+    if not newly:
         return f"credential list {cl.sid} is attached"
     await writer.event(
         "Normal", c.CREDENTIAL_LIST_ATTACHED, f"attached credential list {cl.sid} to trunk {trunk.sid}"

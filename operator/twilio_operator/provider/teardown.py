@@ -10,6 +10,7 @@ is the only copy of the password, by dropping our owner reference from it.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -149,11 +150,11 @@ async def _remove_twilio_resources(provider: Provider, deps: Deps, twilio: Twili
         # The adopted trunk stays; what the operator added to it goes: its own lists, or its own
         # credential in an adopted list.
         if adopted_trunk and list_sids:
-            for list_sid in sorted(list_sids & set(await _attached_or_none(twilio, adopted_trunk))):
+            on_adopted = await _unless_gone(twilio.list_trunk_credential_lists(adopted_trunk))
+            for list_sid in sorted(list_sids & set(on_adopted)):
                 await twilio.detach_credential_list(adopted_trunk, list_sid)
-        if adopted_trunk and acl_sids:
-            for acl_sid in sorted(acl_sids & set(await _attached_acls_or_none(twilio, adopted_trunk))):
-                await twilio.detach_ip_access_control_list(adopted_trunk, acl_sid)
+        if adopted_trunk:
+            await _detach_ip_access_control_lists(twilio, adopted_trunk, acl_sids)
         if adopted_list:
             removed += await _delete_own_credential(provider, twilio, adopted_list)
     else:
@@ -169,9 +170,7 @@ async def _remove_twilio_resources(provider: Provider, deps: Deps, twilio: Twili
             continue  # deleted meanwhile (by hand, or by a concurrent finalizer)
         for list_sid in sorted(attached & list_sids):
             await twilio.detach_credential_list(trunk_sid, list_sid)
-        if acl_sids:
-            for acl_sid in sorted(acl_sids & set(await _attached_acls_or_none(twilio, trunk_sid))):
-                await twilio.detach_ip_access_control_list(trunk_sid, acl_sid)
+        await _detach_ip_access_control_lists(twilio, trunk_sid, acl_sids)
         if await twilio.delete_trunk(trunk_sid):
             removed.append(trunk_sid)
     for list_sid in sorted(list_sids):
@@ -188,22 +187,23 @@ async def _remove_twilio_resources(provider: Provider, deps: Deps, twilio: Twili
     return removed
 
 
-async def _attached_or_none(twilio: TwilioPort, trunk_sid: str) -> list[str]:
+async def _unless_gone(listing: Awaitable[list[str]]) -> list[str]:
+    """What a listing of a trunk's attachments says, or nothing when the trunk is gone."""
     try:
-        return await twilio.list_trunk_credential_lists(trunk_sid)
+        return await listing
     except TwilioError as error:
         if error.kind is not ErrorKind.NOT_FOUND:
             raise
         return []
 
 
-async def _attached_acls_or_none(twilio: TwilioPort, trunk_sid: str) -> list[str]:
-    try:
-        return await twilio.list_trunk_ip_access_control_lists(trunk_sid)
-    except TwilioError as error:
-        if error.kind is not ErrorKind.NOT_FOUND:
-            raise
-        return []
+async def _detach_ip_access_control_lists(twilio: TwilioPort, trunk_sid: str, acl_sids: set[str]) -> None:
+    """Detach the provider's IP access control lists from a trunk (nothing is read without any)."""
+    if not acl_sids:
+        return
+    attached = await _unless_gone(twilio.list_trunk_ip_access_control_lists(trunk_sid))
+    for acl_sid in sorted(acl_sids & set(attached)):
+        await twilio.detach_ip_access_control_list(trunk_sid, acl_sid)
 
 
 async def _delete_own_credential(provider: Provider, twilio: TwilioPort, list_sid: str) -> list[str]:

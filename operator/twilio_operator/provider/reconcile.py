@@ -340,18 +340,10 @@ async def _converge(
     table = agent_table_condition(provider.name, provider.namespace, provider.spec, writer.status)
     if table is not None:
         writer.condition(table)
-    # A template of the SIP Secret or of the agent table that does not render keeps Ready False.
-    broken = next(
-        (
-            found
-            for found in (
-                c.find(writer.status.conditions, t)
-                for t in (c.SIP_CREDENTIALS_STORED, c.AGENT_TABLE_RENDERED)
-            )
-            if found is not None and found.status != "True"
-        ),
-        None,
-    )
+    # A template of the SIP Secret or of the agent table that does not render keeps Ready False (the
+    # conditions are kept in stage order, so the SIP Secret's is named first).
+    gating = (c.SIP_CREDENTIALS_STORED, c.AGENT_TABLE_RENDERED)
+    broken = next((k for k in writer.status.conditions if k.type in gating and k.status != "True"), None)
     ready = broken is None
     writer.condition(
         ConditionUpdate(

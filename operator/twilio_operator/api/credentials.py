@@ -36,10 +36,6 @@ class TwilioCredentials:
     region: str | None = None  # client (processing) region: ie1 or au1, else None
 
     @property
-    def key(self) -> tuple[str, str, str | None]:
-        return (self.account_sid, self.username, self.region)
-
-    @property
     def is_api_key(self) -> bool:
         return self.username != self.account_sid
 

@@ -38,10 +38,6 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     # kopf then handles a stale copy and runs the create handler again (541 extra runs for 1,000
     # providers in the benchmark). Waiting longer is cheap: it only delays that one object.
     settings.persistence.consistency_timeout = 60
-    # kopf's default, set on purpose: a lone create's events are not held by it (0.102 s median
-    # create -> Ready at 0.1 s against 0.099 s at 0.01 s, docs/performance.md), and in a burst it
-    # coalesces each object's events into one handling.
-    settings.batching.batch_window = 0.1
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     quiet_noisy_loggers()

@@ -25,7 +25,7 @@ class Answered:
     status, reason = 200, "OK"
 
     async def read(self) -> bytes:
-        return b"{}"
+        return b'{"metadata": {"resourceVersion": "42"}}'
 
     def release(self) -> None:
         pass
@@ -46,19 +46,46 @@ class CreateRefused:
         return Answered()
 
 
-async def write_with(core: CreateRefused) -> None:
+async def write_with(core: CreateRefused) -> str:
     gateway = KubernetesGateway(k8s.ApiClient())
     gateway._core = core  # type: ignore[assignment]
     try:
-        await gateway.write_secret("ns", "acme-sip-credentials", {"username": "u"}, {}, None)
+        return await gateway.write_secret("ns", "acme-sip-credentials", {"username": "u"}, {}, None)
     finally:
         await gateway.close()
 
 
 async def test_a_taken_name_is_updated_in_place() -> None:
     core = CreateRefused(conflict("AlreadyExists", 'secrets "acme-sip-credentials" already exists'))
-    await write_with(core)
+    assert await write_with(core) == "42"  # the version the patch's answer carries
     assert len(core.patches) == 1 and core.patches[0]["stringData"] == {"username": "u"}
+
+
+class PatchConflicts(CreateRefused):
+    """Every patch answered 409 Conflict: the object moved on since the version the patch names."""
+
+    async def patch_namespaced_secret(self, name: str, namespace: str, body: Any, **_: Any) -> Answered:
+        self.patches.append(body)
+        raise conflict(
+            "Conflict", "the object has been modified; please apply your changes to the latest version"
+        )
+
+
+async def test_an_annotation_made_on_a_condition_says_whether_it_was_made() -> None:
+    """The precondition is the resourceVersion in the merge patch; its 409 is an answer, not an error.
+    Without a precondition a 409 is the refusal it is."""
+    gateway = KubernetesGateway(k8s.ApiClient())
+    core = PatchConflicts(conflict("AlreadyExists", "unused"))
+    gateway._core = core  # type: ignore[assignment]
+    try:
+        made = await gateway.annotate_secret("ns", "sip", {"a": "b"}, unchanged_since="7")
+        assert made is False
+        assert core.patches == [{"metadata": {"annotations": {"a": "b"}, "resourceVersion": "7"}}]
+        with pytest.raises(KubernetesError) as refused:
+            await gateway.annotate_secret("ns", "sip", {"a": "b"})
+        assert refused.value.status == 409
+    finally:
+        await gateway.close()
 
 
 async def test_a_webhook_conflict_is_the_refusal_it_is_not_an_update_of_nothing() -> None:

@@ -116,7 +116,8 @@ class FakeApiServer:
             if status == 409 and request.method == "POST":
                 body["reason"] = "AlreadyExists"  # what the API server says of a create whose name is taken
             return web.json_response(body, status=status)
-        return web.json_response({"kind": "Secret", "metadata": {"name": "x"}}, status=status)
+        answer = {"kind": "Secret", "metadata": {"name": "x", "resourceVersion": str(len(self.seen))}}
+        return web.json_response(answer, status=status)
 
     async def __aenter__(self) -> str:
         app = web.Application()
@@ -142,11 +143,12 @@ async def test_write_secret_falls_back_to_a_merge_patch_on_conflict(environment:
     async with server as url:
         gateway = KubernetesGateway(api_client(url))
         try:
-            await gateway.write_secret("ns", "sip", {"password": "p"}, {"a": "b"}, None)
+            version = await gateway.write_secret("ns", "sip", {"password": "p"}, {"a": "b"}, None)
         finally:
             await gateway.close()
     assert [(m, p) for m, p, _ in server.seen] == [("POST", SECRETS), ("PATCH", f"{SECRETS}/sip")]
     assert server.seen[1][2] == "application/merge-patch+json"
+    assert version == "2"  # from the patch's answer: the version a precondition can name
 
 
 async def test_a_refused_write_is_a_kubernetes_error_with_the_servers_message(

@@ -57,22 +57,15 @@ async def ensure_sip_credential(
 ) -> None:
     """Converge the SIP credential, its Secret and its rotation; record the rotation state in status."""
     io = _SecretIO(provider, deps, writer, sip_connection(provider.uid, trunk, provider.spec.region))
-    secret = await deps.kube.read_secret(provider.namespace, provider.sip_secret_name)
-    io.observe(secret)
-    held = _read_held(provider, secret)
-    # Listed before a lost password is replaced (a read, so the Secret is still written before Twilio
-    # is told): a credential of ours in Twilio proves that a password existed and was lost.
-    listed = None if cl.sid in writer.created_now else await twilio.list_credentials(cl.sid)
-    if held is None:
-        ours_in_twilio = any(names.is_sip_username_of(provider.uid, cr.username) for cr in listed or [])
-        held = await _replace_lost_password(provider, deps, writer, io, secret, ours_in_twilio)
-    elif not io.matches(secret, held):
-        # The trunk moved (recreated after drift) or the template changed: same pairs, new rendering.
-        await io.write(held)
+    held = _first_pair(provider, deps) if _first_time(provider, writer, cl) else None
+    if held is not None and await io.write(held, only_if_absent=True):
+        listed: list[Credential] = []  # the list is this reconcile's own
+    else:
+        held, listed = await _held_in_secret(provider, deps, writer, io, twilio, cl)
 
-    by_username = {cr.username: cr for cr in listed or []}
+    by_username = {cr.username: cr for cr in listed}
     held = await _ensure_current(provider, deps, io, twilio, cl.sid, held, by_username.get(held.username))
-    await _delete_leftovers(provider, writer, twilio, cl.sid, held, listed or [])
+    await _delete_leftovers(provider, writer, twilio, cl.sid, held, listed)
     held = await _retire_previous(provider, writer, io, twilio, cl.sid, held, by_username, deps.clock())
     held = await _rotate_if_due(provider, deps, writer, io, twilio, cl.sid, held)
 
@@ -86,6 +79,48 @@ async def ensure_sip_credential(
 
 
 # --------------------------------------------------------------------------- reading the Secret
+
+
+def _first_time(provider: Provider, writer: StatusWriter, cl: CredentialList) -> bool:
+    """A provider's first password: this reconcile created the credential list (so no credential and
+    no password of ours exist anywhere) and the status records none. The SIP Secret is then created
+    without reading it first; one that exists after all (made by hand, left by an earlier provider
+    of the same name) is read and handled as below."""
+    return cl.sid in writer.created_now and provider.status.sip_credentials is None
+
+
+def _first_pair(provider: Provider, deps: Deps) -> Held:
+    return Held(
+        username=names.sip_username(provider.uid),
+        password=deps.new_password(),
+        state=names.PENDING,
+        request=provider.annotations.get(names.ROTATE_SIP_CREDENTIALS),  # a new password answers it
+    )
+
+
+async def _held_in_secret(
+    provider: Provider,
+    deps: Deps,
+    writer: StatusWriter,
+    io: _SecretIO,
+    twilio: TwilioPort,
+    cl: CredentialList,
+) -> tuple[Held, list[Credential]]:
+    """The pairs the SIP Secret holds, after replacing a lost password or re-rendering a stale Secret;
+    and the list's credentials (none listed when this reconcile created the list)."""
+    secret = await deps.kube.read_secret(provider.namespace, provider.sip_secret_name)
+    io.observe(secret)
+    held = _read_held(provider, secret)
+    # Listed before a lost password is replaced (a read, so the Secret is still written before Twilio
+    # is told): a credential of ours in Twilio proves that a password existed and was lost.
+    listed = [] if cl.sid in writer.created_now else await twilio.list_credentials(cl.sid)
+    if held is None:
+        ours_in_twilio = any(names.is_sip_username_of(provider.uid, cr.username) for cr in listed)
+        held = await _replace_lost_password(provider, deps, writer, io, secret, ours_in_twilio)
+    elif not io.matches(secret, held):
+        # The trunk moved (recreated after drift) or the template changed: same pairs, new rendering.
+        await io.write(held)
+    return held, listed
 
 
 def _read_held(provider: Provider, secret: SecretData | None) -> Held | None:
@@ -135,13 +170,11 @@ async def _replace_lost_password(
         kept = _read_previous(provider, secret)
         if kept is not None and kept[0][0] != username:
             previous = kept
-    held = Held(
+    held = replace(
+        _first_pair(provider, deps),
         username=username,
-        password=deps.new_password(),
-        state=names.PENDING,
         previous=previous[0] if previous else None,
         previous_expires=previous[1] if previous else None,
-        request=provider.annotations.get(names.ROTATE_SIP_CREDENTIALS),  # a new password answers it
     )
     await io.write(held)
     recorded_secret = provider.status.sip_credentials_secret_name == provider.sip_secret_name
@@ -191,19 +224,35 @@ async def _ensure_current(
     elif held.state == names.PENDING:
         await twilio.update_credential_password(list_sid, existing.sid, held.password)
     if held.state == names.PENDING:
-        await _settle_password(provider, deps, twilio, list_sid, existing.sid, held)
+        await _settle_password(provider, deps, io, twilio, list_sid, existing.sid, held)
         held = replace(held, state=names.APPLIED)
     return held
 
 
 async def _settle_password(
-    provider: Provider, deps: Deps, twilio: TwilioPort, list_sid: str, credential_sid: str, held: Held
+    provider: Provider,
+    deps: Deps,
+    io: _SecretIO,
+    twilio: TwilioPort,
+    list_sid: str,
+    credential_sid: str,
+    held: Held,
 ) -> None:
     """Mark the Secret applied once Twilio holds the password that the Secret holds.
 
     A concurrent writer (a second operator by mistake) may have stored another password between our
     Secret write and our Twilio write; then Twilio gets the Secret's, so the last Secret write wins.
+    When this reconcile wrote the password, the mark is made only if nobody wrote the Secret since
+    (a precondition on our write's resourceVersion): no read is needed unless somebody did.
     """
+    version = io.written_version(held.password)
+    if version is not None and await deps.kube.annotate_secret(
+        provider.namespace,
+        provider.sip_secret_name,
+        {names.PASSWORD_STATE: names.APPLIED},
+        unchanged_since=version,
+    ):
+        return
     password = held.password
     for _ in range(3):
         secret = await deps.kube.read_secret(provider.namespace, provider.sip_secret_name)
@@ -403,6 +452,13 @@ class _SecretIO:
         self.provider, self.deps, self.writer, self.connection = provider, deps, writer, connection
         self.problems: list[templating.TemplateProblem] = []
         self._previous_template_keys: set[str] | None = None
+        self._last_write: tuple[str, str] | None = None  # (resourceVersion, password) of our last write
+
+    def written_version(self, password: str) -> str | None:
+        """The resourceVersion of this reconcile's last write of the Secret, if it wrote `password`."""
+        if self._last_write is None or self._last_write[1] != password:
+            return None
+        return self._last_write[0]
 
     def _template(self, held: Held) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
         """(rendered data, labels, annotations) of the spec's template."""
@@ -467,7 +523,8 @@ class _SecretIO:
             and all(secret.annotations.get(k) == v for k, v in annotations.items())
         )
 
-    async def write(self, held: Held) -> None:
+    async def write(self, held: Held, *, only_if_absent: bool = False) -> bool:
+        """Write the Secret; with `only_if_absent`, only create it: False if it exists already."""
         p = self.provider
         data, labels, annotations, _ = self._desired(held)
         remove_keys = self._stale_keys()
@@ -475,7 +532,7 @@ class _SecretIO:
         if held.previous is None:
             remove_keys |= {names.SIP_PREVIOUS_USERNAME, names.SIP_PREVIOUS_PASSWORD}
             remove_annotations |= {names.PREVIOUS_FINGERPRINT, names.PREVIOUS_EXPIRES_AT}
-        await self.deps.kube.write_secret(
+        version = await self.deps.kube.write_secret(
             p.namespace,
             p.sip_secret_name,
             data,
@@ -484,8 +541,13 @@ class _SecretIO:
             labels=labels,
             remove_keys=remove_keys,
             remove_annotations=remove_annotations,
+            only_if_absent=only_if_absent,
         )
+        if version is None:
+            return False
         self._previous_template_keys = {k for k in annotations[names.TEMPLATE_KEYS].split(",") if k}
+        self._last_write = (version, held.password)
+        return True
 
 
 # --------------------------------------------------------------------------- connection keys

@@ -285,7 +285,8 @@ class KubernetesGateway(KubernetesPort):
         labels: Mapping[str, str] | None = None,
         remove_keys: Collection[str] = (),
         remove_annotations: Collection[str] = (),
-    ) -> None:
+        only_if_absent: bool = False,
+    ) -> str | None:
         """Create the Secret, or merge into it if it exists (labels and other keys are kept, except the
         data keys and annotations named to be removed)."""
         metadata: dict[str, Any] = {
@@ -304,11 +305,13 @@ class KubernetesGateway(KubernetesPort):
             "stringData": dict(data),
         }
         try:
-            await _sent(cast(Any, self._core).create_namespaced_secret(namespace, body, **RAW))
-            return
+            created = await _json(cast(Any, self._core).create_namespaced_secret(namespace, body, **RAW))
+            return str(created["metadata"]["resourceVersion"])
         except ApiException as exc:
             if not _already_exists(exc):
                 raise
+        if only_if_absent:
+            return None
         patch: dict[str, Any] = {
             "metadata": {
                 "annotations": {**{key: None for key in remove_annotations}, **annotations},
@@ -320,12 +323,25 @@ class KubernetesGateway(KubernetesPort):
             patch["data"] = {key: None for key in remove_keys if key not in data}
         if owner is not None:
             patch["metadata"]["ownerReferences"] = [owner.owner_reference()]
-        await self._patch_secret(name, namespace, patch, MERGE)
+        patched = await _json(
+            cast(Any, self._core).patch_namespaced_secret(name, namespace, patch, **MERGE, **RAW)
+        )
+        return str(patched["metadata"]["resourceVersion"])
 
     @_translated("annotate Secret")
-    async def annotate_secret(self, namespace: str, name: str, annotations: Mapping[str, str]) -> None:
-        patch = {"metadata": {"annotations": dict(annotations)}}
-        await self._patch_secret(name, namespace, patch, MERGE)
+    async def annotate_secret(
+        self, namespace: str, name: str, annotations: Mapping[str, str], *, unchanged_since: str | None = None
+    ) -> bool:
+        meta: dict[str, Any] = {"annotations": dict(annotations)}
+        if unchanged_since is not None:
+            meta["resourceVersion"] = unchanged_since  # a precondition: 409 Conflict if it moved on
+        try:
+            await self._patch_secret(name, namespace, {"metadata": meta}, MERGE)
+        except ApiException as exc:
+            if unchanged_since is None or exc.status != 409:
+                raise
+            return False
+        return True
 
     @_translated("release Secret")
     async def release_secret(self, namespace: str, name: str, owner_uid: str) -> None:

@@ -64,12 +64,21 @@ class KubernetesPort(Protocol):
         labels: Mapping[str, str] | None = None,
         remove_keys: Collection[str] = (),
         remove_annotations: Collection[str] = (),
-    ) -> None:
+        only_if_absent: bool = False,
+    ) -> str | None:
         """Create the Secret, or merge into it: `data`, `annotations` and `labels` are set, the keys
-        and annotations named in `remove_*` are deleted, everything else is kept."""
+        and annotations named in `remove_*` are deleted, everything else is kept. Returns the
+        Secret's resourceVersion after the write; with `only_if_absent` an existing Secret is left
+        alone and None returned."""
         ...
 
-    async def annotate_secret(self, namespace: str, name: str, annotations: Mapping[str, str]) -> None: ...
+    async def annotate_secret(
+        self, namespace: str, name: str, annotations: Mapping[str, str], *, unchanged_since: str | None = None
+    ) -> bool:
+        """Merge `annotations` into the Secret. With `unchanged_since` (a resourceVersion), only if
+        nobody has written the Secret since: False, and nothing written, if somebody has."""
+        ...
+
     async def release_secret(self, namespace: str, name: str, owner_uid: str) -> None: ...
     async def protect_secret(
         self,

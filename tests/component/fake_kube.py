@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
 from collections.abc import AsyncIterator, Collection, Mapping
 from typing import Any
 
@@ -22,6 +23,8 @@ class FakeKube:
         self.objects: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.events: list[tuple[str, str, str, str]] = []  # (object name, type, reason, message)
         self.writes: list[str] = []
+        self.status_writes: list[str] = []
+        self.reads: list[str] = []  # apart from `writes`: every reconcile writes its status
 
     # ---- test helpers
     def put_secret(
@@ -38,6 +41,7 @@ class FakeKube:
 
     # ---- KubernetesPort
     async def read_secret(self, namespace: str, name: str) -> SecretData | None:
+        self.reads.append(f"secret {name}")
         stored = self.secrets.get((namespace, name))
         if stored is None:
             return None
@@ -59,7 +63,11 @@ class FakeKube:
         labels: Mapping[str, str] | None = None,
         remove_keys: Collection[str] = (),
         remove_annotations: Collection[str] = (),
-    ) -> None:
+        only_if_absent: bool = False,
+    ) -> str | None:
+        if only_if_absent and (namespace, name) in self.secrets:
+            self.writes.append(f"create secret {name}: exists")
+            return None
         self.writes.append(f"write secret {name}")
         stored = self.secrets.setdefault(
             (namespace, name), {"data": {}, "annotations": {}, "owners": set(), "labels": {}}
@@ -73,6 +81,7 @@ class FakeKube:
         stored.setdefault("labels", {}).update(labels or {})
         if owner is not None:
             stored["owners"].add(owner.uid)
+        return self._version(stored)
 
     async def apply_config_map(
         self,
@@ -91,9 +100,23 @@ class FakeKube:
             "owner": owner.uid if owner else None,
         }
 
-    async def annotate_secret(self, namespace: str, name: str, annotations: Mapping[str, str]) -> None:
+    async def annotate_secret(
+        self, namespace: str, name: str, annotations: Mapping[str, str], *, unchanged_since: str | None = None
+    ) -> bool:
+        stored = self.secrets[(namespace, name)]
+        if unchanged_since is not None and unchanged_since != self._version(stored):
+            self.writes.append(f"annotate secret {name}: conflict")
+            return False
         self.writes.append(f"annotate secret {name}")
-        self.secrets[(namespace, name)]["annotations"].update(annotations)
+        stored["annotations"].update(annotations)
+        return True
+
+    @staticmethod
+    def _version(stored: dict[str, Any]) -> str:
+        """A resourceVersion derived from the content, so that a test that edits `self.secrets`
+        directly (another writer) moves it on too."""
+        content = (sorted(stored["data"].items()), sorted(stored["annotations"].items()))
+        return hashlib.sha256(repr(content).encode()).hexdigest()[:12]
 
     async def release_secret(self, namespace: str, name: str, owner_uid: str) -> None:
         self.writes.append(f"release secret {name}")
@@ -126,6 +149,7 @@ class FakeKube:
         self, kind: ResourceKind, namespace: str, name: str, status: Mapping[str, Any]
     ) -> None:
         # A JSON merge patch: null removes a field.
+        self.status_writes.append(f"{kind.plural}/{name}")
         stored = self.statuses.setdefault((kind.plural, namespace, name), {})
         stored.update(copy.deepcopy(dict(status)))
         for key in [k for k, v in stored.items() if v is None]:

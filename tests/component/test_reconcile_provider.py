@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from twilio_operator.api import names
-from twilio_operator.api.credentials import meets_twilio_password_rules
+from twilio_operator.api.credentials import meets_twilio_password_rules, password_fingerprint
 from twilio_operator.api.errors import ErrorKind, KubernetesError, TwilioError
 from twilio_operator.api.models import AgentTableSpec, AgentTableTemplate
 
@@ -446,3 +446,80 @@ async def test_a_broken_agent_table_template_keeps_ready_false_until_fixed(world
     world.with_spec(agent_table=None)
     assert (await world.reconcile()).ready
     assert conditions(world)["AgentTableRendered"] == ("True", "Rendered")
+
+
+async def test_a_password_written_by_another_writer_meanwhile_is_the_one_twilio_gets(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between our Secret write and the mark "applied", another writer (a second operator by mistake)
+    stores its own password: the conditional mark fails, and Twilio is given the Secret's password,
+    so that the Secret stays the truth. Without a concurrent writer no read is spent on it."""
+    annotate = world.kube.annotate_secret
+    key = (NAMESPACE, "acme-sip-credentials")
+
+    async def another_writer_first(namespace: str, name: str, annotations: dict, **kwargs: object) -> bool:
+        if kwargs.get("unchanged_since") is not None:
+            other = "Written-By-Another-Writer-1"
+            world.kube.secrets[key]["data"]["password"] = other.encode()
+            fingerprint = password_fingerprint(world.provider.uid, other)
+            world.kube.secrets[key]["annotations"][names.PASSWORD_FINGERPRINT] = fingerprint
+        return await annotate(namespace, name, annotations, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(world.kube, "annotate_secret", another_writer_first)
+    assert (await world.reconcile()).ready
+    assert "annotate secret acme-sip-credentials: conflict" in world.kube.writes
+    secret = world.kube.secret_text(*key)
+    assert secret["password"] == "Written-By-Another-Writer-1"
+    assert world.kube.secrets[key]["annotations"][names.PASSWORD_STATE] == "applied"
+    assert world.emulator.sip_auth(world.status.trunk_domain_name, secret["username"], secret["password"])
+
+
+async def test_a_new_password_is_marked_applied_on_the_version_that_wrote_it(world: World) -> None:
+    assert (await world.reconcile()).ready
+    assert world.kube.writes.count("annotate secret acme-sip-credentials") == 1
+    assert "annotate secret acme-sip-credentials: conflict" not in world.kube.writes
+
+
+async def test_a_trunk_the_status_never_recorded_still_blocks_a_deletion_that_cannot_list_it(
+    world: World,
+) -> None:
+    """A reconcile stopped after the creates and before its status write (one status write per create)
+    leaves the trunk in the SIP Secret: with credentials that no longer work, the deletion waits
+    instead of letting the object go as if nothing had been created."""
+    from twilio_operator.api.errors import DeletionBlocked
+    from twilio_operator.provider.teardown import finalize_provider
+
+    await world.reconcile()
+    trunk = world.status.trunk_sid
+    world.provider = world.provider.__class__(**{**world.provider.__dict__, "status": type(world.status)()})
+    world.kube.secrets[(NAMESPACE, CREDENTIALS_SECRET)]["data"] = {}  # the token is gone
+
+    with pytest.raises(DeletionBlocked):
+        await finalize_provider(world.provider, world.deps)
+    assert [t["sid"] for t in trunks_of(world)] == [trunk]
+    assert "Deleted" not in world.kube.reasons()
+
+
+async def test_one_status_write_per_create(world: World) -> None:
+    """Each status write returns to every handler of the operator as a watch event."""
+    assert (await world.reconcile()).ready
+    assert world.kube.status_writes == [f"twilioproviders/{world.provider.name}"]
+
+
+async def test_a_first_password_is_stored_without_reading_the_sip_secret_first(world: World) -> None:
+    assert (await world.reconcile()).ready
+    assert "secret acme-sip-credentials" not in world.kube.reads
+    assert world.kube.writes.count("write secret acme-sip-credentials") == 1
+
+
+async def test_a_sip_secret_left_by_an_earlier_provider_of_the_same_name_is_taken_over(world: World) -> None:
+    """Created only if absent: one that exists (an Orphan-deleted provider's, kept by design) is read
+    and made ours, its old keys and pairs gone; Twilio gets the password the Secret then holds."""
+    world.kube.put_secret(
+        NAMESPACE, "acme-sip-credentials", {"username": "someone-else", "password": "Old-Password-123"}
+    )
+    assert (await world.reconcile()).ready
+    assert "create secret acme-sip-credentials: exists" in world.kube.writes
+    secret = world.kube.secret_text(NAMESPACE, "acme-sip-credentials")
+    assert secret["username"] != "someone-else" and secret["password"] != "Old-Password-123"
+    assert world.emulator.sip_auth(world.status.trunk_domain_name, secret["username"], secret["password"])

@@ -1,6 +1,7 @@
 """kopf glue for the number-to-agent table: any change of a TwilioPhoneNumber (attached, agent
 changed, deleted) or of its provider re-publishes that provider's ConfigMap. Two in-memory indexes
-hold what the table is built from, so a change costs no API-server read and no Twilio call."""
+(`agent_entries` here, `providers_by_name` in phone_number.py) hold what the table is built from, so
+a change costs no API-server read and no Twilio call."""
 
 from __future__ import annotations
 
@@ -12,13 +13,12 @@ import kopf
 
 from twilio_operator.api.agent_table import AgentEntry, entry_of
 from twilio_operator.api.errors import KubernetesError, describe
-from twilio_operator.api.models import GROUP, PHONE_NUMBER, PROVIDER, VERSION
+from twilio_operator.api.models import GROUP, PHONE_NUMBER, VERSION
 from twilio_operator.handlers.state import state_of
 from twilio_operator.provider.agent_table import Published, publish_agent_table
 from twilio_operator.sharding import SHARD
 
 NUMBERS = (GROUP, VERSION, PHONE_NUMBER.plural)
-PROVIDERS = (GROUP, VERSION, PROVIDER.plural)
 ProviderKey = tuple[str | None, str | None]
 log = logging.getLogger(__name__)
 
@@ -34,33 +34,31 @@ async def agent_entries(namespace: str | None, body: kopf.Body, **_: Any) -> dic
     return {(namespace, provider): entry} if entry is not None else {}
 
 
-@kopf.index(*PROVIDERS, id="agent_table_providers", **SHARD)
-async def agent_table_providers(
-    namespace: str | None, name: str, body: kopf.Body, **_: Any
-) -> dict[ProviderKey, dict[str, Any]]:
-    return {(namespace, name): {k: body.get(k) for k in ("metadata", "spec", "status")}}
-
-
 @kopf.on.event(*NUMBERS, id="agent_table_number_changed", **SHARD)
 async def number_changed(namespace: str | None, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
     provider = ((body.get("spec") or {}).get("providerRef") or {}).get("name")
     await _publish((namespace, provider), memo, kwargs)
 
 
-@kopf.on.event(*PROVIDERS, id="agent_table_provider_changed", **SHARD)
 async def provider_changed(
-    type: str | None, namespace: str | None, name: str, memo: kopf.Memo, **kwargs: Any
+    type: str | None, namespace: str | None, name: str | None, memo: kopf.Memo, indexes: dict[str, Any]
 ) -> None:
+    """Called by the provider's own watch-event handler (handlers/provider.py): one handler per
+    event instead of two."""
     if type == "DELETED":  # the ConfigMap is owned by the provider: garbage collection removes it
         return
-    await _publish((namespace, name), memo, kwargs)
+    await _publish((namespace, name), memo, indexes)
 
 
 async def _publish(key: ProviderKey, memo: kopf.Memo, indexes: dict[str, Any]) -> None:
-    providers: kopf.Index[ProviderKey, dict[str, Any]] = indexes["agent_table_providers"]
+    providers: kopf.Index[ProviderKey, dict[str, Any]] = indexes["providers_by_name"]  # phone_number.py
     entries: kopf.Index[ProviderKey, AgentEntry] = indexes["agent_entries"]
     found = list(providers.get(key, []))
     if not found or (found[0].get("metadata") or {}).get("deletionTimestamp"):
+        return
+    if not (found[0].get("status") or {}).get("trunkSid"):
+        # Published once the provider has a trunk: before that no number can be on it, and the
+        # provider's first events (the create, kopf's finalizer) reach the reconcile sooner.
         return
     async with _locks.setdefault(key, asyncio.Lock()):
         try:

@@ -21,7 +21,7 @@ from twilio_operator.api import names
 from twilio_operator.api.errors import DeletionBlocked, ErrorKind, KubernetesError, NotFoundError, TwilioError
 from twilio_operator.api.models import GROUP, PROVIDER, VERSION
 from twilio_operator.api.names import ROTATE_SIP_CREDENTIALS
-from twilio_operator.handlers import probes
+from twilio_operator.handlers import agent_table, probes
 from twilio_operator.handlers.runtime import retry_delay, run_periodically, to_kopf_errors
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
 from twilio_operator.provider.reconcile import reconcile_provider
@@ -70,12 +70,20 @@ async def note_missing_credentials(provider: Provider, outcome: Outcome, state: 
 
 
 async def reconcile_locked(
-    provider: Provider, state: OperatorState, siblings: ProvidersByAccount, *, from_daemon: bool = False
+    provider: Provider,
+    state: OperatorState,
+    indexes: dict[str, Any],
+    *,
+    from_daemon: bool = False,
 ) -> Outcome:
+    """One reconcile, never two of one provider at once; `indexes` are kopf's, by id."""
+    siblings: ProvidersByAccount = indexes["providers_by_account"]
+    numbers: NumbersByProvider = indexes["numbers_by_provider"]
+    has_numbers = any(True for _ in numbers.get((provider.namespace, provider.name), []))
     with metrics.timed_reconcile(PROVIDER.kind) as record:
         async with state.turn(provider.uid):
             try:
-                outcome = await reconcile_provider(provider, state.deps)
+                outcome = await reconcile_provider(provider, state.deps, has_numbers=has_numbers)
             except TwilioError as error:
                 if error.kind is ErrorKind.AUTH and not _refused_before(provider):
                     _wake_siblings(provider, state, siblings)
@@ -187,7 +195,7 @@ async def reconcile(
         return
     state = state_of(memo)
     try:
-        outcome = await reconcile_locked(provider, state, kwargs["providers_by_account"])
+        outcome = await reconcile_locked(provider, state, kwargs)
         if await note_missing_credentials(provider, outcome, state):
             # The daemon looks for the Secret from now on (it may not have started yet).
             state.wakeups.setdefault(
@@ -204,8 +212,6 @@ async def verify_periodically(
 ) -> None:
     """Re-verify and repair drift every verificationInterval, or at once when something wakes it."""
     state = state_of(memo)
-    siblings: ProvidersByAccount = kwargs["providers_by_account"]
-
     meta = body["metadata"]
     key = ObjectKey.provider(meta["namespace"], meta["name"])
 
@@ -216,7 +222,7 @@ async def verify_periodically(
             ref = provider.spec.credentials_secret_ref.name
             if await state.deps.kube.read_secret(provider.namespace, ref) is None:
                 return missing_secret_delay(time.monotonic() - since)
-        outcome = await reconcile_locked(provider, state, siblings, from_daemon=True)
+        outcome = await reconcile_locked(provider, state, kwargs, from_daemon=True)
         if await note_missing_credentials(provider, outcome, state):
             return MISSING_SECRET_POLL
         return min(next_interval(provider), outcome.next_step_in or float("inf"))
@@ -292,13 +298,14 @@ async def provider_changed(
     logger: kopf.Logger,
     **kwargs: Any,
 ) -> None:
-    """Note the watch's progress (liveness); wake the provider's numbers when its readiness or trunk
-    changes, or when it is gone."""
+    """Note the watch's progress (liveness); publish the agent table; wake the provider's numbers when
+    its readiness or trunk changes, or when it is gone."""
     state = state_of(memo)
     numbers_by_provider: NumbersByProvider = kwargs["numbers_by_provider"]  # kopf passes indexes by name
     meta = body.get("metadata", {})
     namespace, name = meta.get("namespace"), meta.get("name")
     probes.provider_event(type, namespace, name, body.get("spec") or {})
+    await agent_table.provider_changed(type, namespace, name, memo, kwargs)
     # kopf leaves annotations under its own storage prefix (ours) out of the diff it runs update
     # handlers on, so a change of the paused annotation is noticed here and wakes the provider.
     paused = (meta.get("annotations") or {}).get(names.PAUSED_ANNOTATION)

@@ -12,21 +12,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
 
 from twilio_operator.api import conditions as c
 from twilio_operator.api import names
 from twilio_operator.api.conditions import ConditionUpdate, rfc3339
 from twilio_operator.api.credentials import CredentialProblem, TwilioCredentials, parse_credentials
 from twilio_operator.api.errors import ErrorKind, KubernetesError, TwilioError
-from twilio_operator.api.models import PROVIDER, AvailableNumber
+from twilio_operator.api.models import PROVIDER, AvailableNumber, TwilioProviderStatus
 from twilio_operator.api.quotas import QuotaExceeded
 from twilio_operator.ports.deps import Deps
+from twilio_operator.ports.kube.port import SecretData
 from twilio_operator.ports.twilio.port import TwilioPort
 from twilio_operator.ports.twilio.values import Account, NumberPage
 from twilio_operator.provider.adoption import adoption_problem
 from twilio_operator.provider.agent_table import agent_table_condition
 from twilio_operator.provider.checks import (
     Check,
+    NumberObjects,
     Observed,
     access_checks,
     first_blocking_error,
@@ -56,8 +59,11 @@ log = logging.getLogger(__name__)
 CREDENTIALS_CHECK = "credentialsSecret"
 
 
-async def reconcile_provider(provider: Provider, deps: Deps) -> Outcome:
-    """Converge Twilio and the SIP Secret to the spec; verify; write status. Raises TwilioError to retry."""
+async def reconcile_provider(provider: Provider, deps: Deps, *, has_numbers: bool = True) -> Outcome:
+    """Converge Twilio and the SIP Secret to the spec; verify; write status. Raises TwilioError to retry.
+
+    `has_numbers` False: no TwilioPhoneNumber names this provider (the operator's index says so, and
+    a number is in the index long before it can be imported), so they are not listed."""
     writer = StatusWriter(provider, deps)
     if provider.paused:
         return await _paused(writer)
@@ -71,12 +77,17 @@ async def reconcile_provider(provider: Provider, deps: Deps) -> Outcome:
         sip_credentials_secret_name=provider.sip_secret_name,
     )
     try:
-        credentials, secret_deleting = await read_credentials_and_state(provider, deps)
+        secret = await deps.kube.read_secret(provider.namespace, provider.spec.credentials_secret_ref.name)
+        credentials = _parse_credentials(provider, secret)
         if isinstance(credentials, CredentialProblem):
+            await protect_credentials(provider, deps, secret)
             return await _blocked_on_credentials(writer, credentials)
         twilio = deps.twilio.connect(credentials)
+        deleting = bool(secret is not None and secret.deleting)
+        # The Secret's protection is written beside the first Twilio reads, not before them.
+        protect = protect_credentials(provider, deps, secret)
         try:
-            return await _converge(provider, deps, writer, twilio, credentials, secret_deleting)
+            return await _converge(provider, deps, writer, twilio, protect, deleting, has_numbers)
         except TwilioError as error:
             await writer.unfold(c.PROGRESSING)  # what did get done before the failure
             await _record_twilio_failure(writer, error)
@@ -84,7 +95,14 @@ async def reconcile_provider(provider: Provider, deps: Deps) -> Outcome:
     except KubernetesError as error:
         if error.refusal:
             await _record_kubernetes_refusal(writer, error)
+        elif _sids(writer.status) != _sids(provider.status):
+            with contextlib.suppress(KubernetesError):  # the API server may be failing altogether
+                await writer.flush()  # what was created before the failure
         raise
+
+
+def _sids(status: TwilioProviderStatus) -> tuple[str | None, ...]:
+    return (status.trunk_sid, status.credential_list_sid, status.ip_access_control_list_sid)
 
 
 async def _paused(writer: StatusWriter) -> Outcome:
@@ -144,25 +162,21 @@ async def _observe_only(
 
 async def read_credentials(provider: Provider, deps: Deps) -> TwilioCredentials | CredentialProblem:
     """The provider's Twilio credentials from its Secret, which is protected while the provider uses it."""
-    credentials, _ = await read_credentials_and_state(provider, deps)
-    return credentials
-
-
-async def read_credentials_and_state(
-    provider: Provider, deps: Deps
-) -> tuple[TwilioCredentials | CredentialProblem, bool]:
-    """The credentials, and whether their Secret is being deleted (kept by in-use protection)."""
-    ref = provider.spec.credentials_secret_ref
-    secret = await deps.kube.read_secret(provider.namespace, ref.name)
+    secret = await deps.kube.read_secret(provider.namespace, provider.spec.credentials_secret_ref.name)
     await protect_credentials(provider, deps, secret)
-    credentials = parse_credentials(
-        ref,
+    return _parse_credentials(provider, secret)
+
+
+def _parse_credentials(
+    provider: Provider, secret: SecretData | None
+) -> TwilioCredentials | CredentialProblem:
+    return parse_credentials(
+        provider.spec.credentials_secret_ref,
         provider.namespace,
         secret.data if secret else None,
         provider.spec.account_sid,
         provider.spec.region,
     )
-    return credentials, bool(secret is not None and secret.deleting)
 
 
 async def _blocked_on_credentials(writer: StatusWriter, problem: CredentialProblem) -> Outcome:
@@ -230,14 +244,15 @@ async def _converge(
     deps: Deps,
     writer: StatusWriter,
     twilio: TwilioPort,
-    credentials: TwilioCredentials,
-    secret_deleting: bool = False,
+    protect: Awaitable[None],
+    secret_deleting: bool,
+    has_numbers: bool,
 ) -> Outcome:
     # The number objects are read before Twilio: a count must never combine a Twilio read that is
     # older than the objects (a number attached in between would look detached). One attached after
     # the listing is counted when its own reconcile wakes this provider a moment later.
-    objects = await number_objects(provider, deps)
-    observed = await observe(twilio)
+    objects = await number_objects(provider, deps) if has_numbers else NumberObjects([], [])
+    observed, _ = await asyncio.gather(observe(twilio), protect)
     checks = access_checks(observed)
     if secret_deleting:
         ref = provider.spec.credentials_secret_ref.name
@@ -299,10 +314,11 @@ async def _converge(
         credential_list_sid=credential_list.sid,
         **({"ip_access_control_list_sid": ip_acl.sid} if ip_acl is not None else {}),
     )
-    if writer.status != provider.status:
-        await writer.flush()  # record SIDs at once: Twilio just told us something we must not lose
-
-    # Independent convergence steps, in parallel.
+    # Independent convergence steps, in parallel. New SIDs reach the status with this reconcile's
+    # status write, after success or failure; a reconcile stopped before it (a crash) is recovered by
+    # the UID-derived names, and the SIP Secret written below records the trunk for a deletion that
+    # can no longer list it (provider/teardown.py). One status write per create, not two: each write
+    # comes back to every handler of the operator as a watch event.
     attached, ip_access, *_ = await asyncio.gather(
         ensure_list_attached(writer, twilio, trunk, credential_list),
         ensure_ip_access(provider, writer, twilio, trunk, ip_acl),

@@ -91,7 +91,7 @@ async def _clean_up(provider: Provider, deps: Deps) -> Teardown:
     writer = StatusWriter(provider, deps)
     credentials = await read_credentials(provider, deps)
     if isinstance(credentials, CredentialProblem):
-        if not recorded:
+        if not recorded and not await _trunk_in_sip_secret(provider, deps):
             return await _nothing_recorded(provider, deps, credentials.message)
         await _block(writer, credentials.message)
     twilio = deps.twilio.connect(credentials)
@@ -100,11 +100,21 @@ async def _clean_up(provider: Provider, deps: Deps) -> Teardown:
     except TwilioError as error:
         if error.kind is ErrorKind.TRANSIENT:
             raise
-        if not recorded and error.kind is ErrorKind.AUTH:
+        if not recorded and error.kind is ErrorKind.AUTH and not await _trunk_in_sip_secret(provider, deps):
             return await _nothing_recorded(provider, deps, str(error))
         await _block(writer, str(error))
     await deps.kube.delete_secret(provider.namespace, provider.sip_secret_name)
     return Teardown(policy, tuple(removed))
+
+
+async def _trunk_in_sip_secret(provider: Provider, deps: Deps) -> bool:
+    """Whether the provider's SIP Secret names a trunk: the reconcile writes it right after the trunk
+    and its credential list exist, before its status write, so a reconcile stopped in between (a
+    crash, a refused status write) left the trunk recorded there if nowhere else."""
+    secret = await deps.kube.read_secret(provider.namespace, provider.sip_secret_name)
+    if secret is None or not names.is_sip_username_of(provider.uid, secret.text(names.SIP_USERNAME)):
+        return False
+    return bool(secret.text(names.SIP_TRUNK_SID))
 
 
 async def _nothing_recorded(provider: Provider, deps: Deps, why: str) -> Teardown:

@@ -18,12 +18,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import aiohttp
-
-# The library imports an API's modules (about 110 for these three) when a Client first touches it:
-# imported with the operator instead, not inside the first reconciles of a burst (0.25 CPU-s there).
-import twilio.rest.api.v2010.account
-import twilio.rest.routes.v2
-import twilio.rest.trunking.v1  # noqa: F401
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.response import Response
 from twilio.rest import Client

@@ -523,3 +523,36 @@ async def test_a_sip_secret_left_by_an_earlier_provider_of_the_same_name_is_take
     secret = world.kube.secret_text(NAMESPACE, "acme-sip-credentials")
     assert secret["username"] != "someone-else" and secret["password"] != "Old-Password-123"
     assert world.emulator.sip_auth(world.status.trunk_domain_name, secret["username"], secret["password"])
+
+
+async def test_a_failing_api_server_is_reported_with_what_was_created_before_it(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A webhook that times out makes the API server answer 500 to every write of the SIP Secret:
+    nothing the adapter retries away. Ready says so with the server's words and the trunk is
+    recorded; no Event while the provider was never Ready, one when a Ready provider loses it."""
+    failing = KubernetesError(
+        "write Secret", 500, "Internal Server Error", 'failed calling webhook "policy.example.com": timeout'
+    )
+
+    async def fail(*_: object, **__: object) -> None:
+        raise failing
+
+    monkeypatch.setattr(world.kube, "write_secret", fail)
+    with pytest.raises(KubernetesError):
+        await world.reconcile()
+    assert conditions(world)["Ready"] == ("False", "KubernetesUnavailable")
+    message = next(c.message for c in world.status.conditions if c.type == "Ready")
+    assert "HTTP 500" in message and "failed calling webhook" in message
+    assert world.status.trunk_sid and world.status.credential_list_sid
+    assert "KubernetesUnavailable" not in world.kube.reasons()
+
+    monkeypatch.undo()
+    assert (await world.reconcile()).ready
+    monkeypatch.setattr(world.kube, "read_secret", fail)
+    with pytest.raises(KubernetesError):
+        await world.reconcile()
+    assert conditions(world)["Ready"] == ("False", "KubernetesUnavailable")
+    assert world.kube.reasons().count("KubernetesUnavailable") == 1
+    monkeypatch.undo()
+    assert (await world.reconcile()).ready

@@ -38,6 +38,7 @@ TWILIO_UNAVAILABLE = "TwilioUnavailable"
 TWILIO_REJECTED = "TwilioRejected"
 QUOTA_EXCEEDED = "QuotaExceeded"  # an account quota of Twilio (trunks, credential lists) is reached
 KUBERNETES_REFUSED = "KubernetesRefused"  # the API server refused one of our own writes
+KUBERNETES_UNAVAILABLE = "KubernetesUnavailable"  # it failed one of our requests (5xx, 429, no answer)
 STORED = "Stored"
 RENDERED = "Rendered"
 DELETION_BLOCKED = "DeletionBlocked"

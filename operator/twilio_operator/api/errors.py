@@ -98,7 +98,9 @@ class KubernetesError(Exception):
         """The server said no to this request (as opposed to failing to answer), so the object should
         say why. A 409 is one: the adapter settles the conflicts it expects (a create whose name is
         taken), and the operator's writes carry no resourceVersion to go stale, so a conflict that
-        gets this far comes from something else, such as an admission webhook, and may well last."""
+        gets this far comes from something else, such as an admission webhook, and may well last
+        (the one write that names a resourceVersion, the SIP Secret's "applied" mark, settles its
+        own 409)."""
         return self.status == 409 or not self.transient
 
 

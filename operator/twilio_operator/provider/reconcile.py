@@ -19,7 +19,7 @@ from twilio_operator.api import names
 from twilio_operator.api.conditions import ConditionUpdate, rfc3339
 from twilio_operator.api.credentials import CredentialProblem, TwilioCredentials, parse_credentials
 from twilio_operator.api.errors import ErrorKind, KubernetesError, TwilioError
-from twilio_operator.api.models import PROVIDER, AvailableNumber, TwilioProviderStatus
+from twilio_operator.api.models import PROVIDER, AvailableNumber
 from twilio_operator.api.quotas import QuotaExceeded
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.kube.port import SecretData
@@ -95,14 +95,9 @@ async def reconcile_provider(provider: Provider, deps: Deps, *, has_numbers: boo
     except KubernetesError as error:
         if error.refusal:
             await _record_kubernetes_refusal(writer, error)
-        elif _sids(writer.status) != _sids(provider.status):
-            with contextlib.suppress(KubernetesError):  # the API server may be failing altogether
-                await writer.flush()  # what was created before the failure
+        else:
+            await _record_kubernetes_failure(writer, error)
         raise
-
-
-def _sids(status: TwilioProviderStatus) -> tuple[str | None, ...]:
-    return (status.trunk_sid, status.credential_list_sid, status.ip_access_control_list_sid)
 
 
 async def _paused(writer: StatusWriter) -> Outcome:
@@ -211,6 +206,19 @@ async def _record_kubernetes_refusal(writer: StatusWriter, error: KubernetesErro
         await writer.flush()
     if previous is None or previous.reason != c.KUBERNETES_REFUSED or previous.message != str(error):
         await writer.event("Warning", c.KUBERNETES_REFUSED, str(error))
+
+
+async def _record_kubernetes_failure(writer: StatusWriter, error: KubernetesError) -> None:
+    """The API server failed one of the operator's requests (5xx, 429, no answer): like a Twilio
+    outage, Ready says so (with what was created before the failure) and the handlers retry; an
+    Event only when it ends a Ready provider's readiness. The API server may be failing altogether,
+    so this write may fail too."""
+    was_ready = c.is_true(writer.status.conditions)
+    writer.condition(ConditionUpdate(c.READY, "False", c.KUBERNETES_UNAVAILABLE, str(error)))
+    with contextlib.suppress(KubernetesError):
+        await writer.flush()
+        if was_ready:
+            await writer.event("Warning", c.KUBERNETES_UNAVAILABLE, str(error))
 
 
 async def _record_twilio_failure(writer: StatusWriter, error: TwilioError) -> None:

@@ -107,3 +107,42 @@ def test_a_lasting_conflict_on_the_sip_secret_is_reported_retried_slowly_and_the
     assert secret(crds, namespace, "acme-sip-credentials") is not None
     assert operator.alive()
     assert "Traceback" not in operator.log()
+
+
+def test_a_webhook_that_is_down_is_reported_retried_slowly_and_then_cleared(
+    crds: ControlPlane,
+    namespace: str,
+    emulator: EmulatorAdmin,
+    twilio_account: dict[str, Any],
+    credentials: str,
+    operator: Any,
+) -> None:
+    """A policy engine whose pods are gone (failurePolicy Fail): the API server fails every write of
+    the SIP Secret with 500. Not a refusal, and not a blip either: Ready says so with the server's
+    words (no Event: the provider was never Ready), the retries back off, and it clears by itself."""
+    with refusing_webhook(crds, namespace, "acme-sip-credentials") as webhook:
+        webhook.down.set()
+        webhook.refusing.clear()
+        started = time.monotonic()
+        create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
+
+        failing = wait_reason(crds, namespace, "acme", "KubernetesUnavailable", timeout=30)
+        ready = condition(failing)
+        assert ready["status"] == "False"
+        assert "cannot write Secret: HTTP 500" in ready["message"], ready["message"]
+        assert "failed calling webhook" in ready["message"], ready["message"]
+        assert failing["status"].get("trunkSid"), failing["status"]  # what was made before the failure
+        assert not [e for e in events(crds, namespace, "acme") if e["reason"] == "KubernetesUnavailable"]
+
+        time.sleep(12)
+        attempts = webhook.attempts(since=started)
+        shown = [round(a.at - started, 1) for a in attempts]
+        print(f"webhook down: the SIP Secret's writes reached it at {shown} s")
+        assert attempts and len(attempts) <= 15, shown
+        assert operator.alive()
+        assert "Traceback" not in operator.log()
+
+        webhook.down.clear()
+        wait_ready(crds, PROVIDERS, namespace, "acme", timeout=40)
+    assert secret(crds, namespace, "acme-sip-credentials") is not None
+    assert operator.alive()

@@ -10,6 +10,7 @@ import pytest
 
 from twilio_operator.api import names
 from twilio_operator.api.credentials import data_digest
+from twilio_operator.handlers.indexes import Providers
 from twilio_operator.handlers.provider import note_missing_credentials
 from twilio_operator.handlers.secrets import CREDENTIALS, secret_changed
 from twilio_operator.handlers.state import ObjectKey, OperatorState
@@ -27,13 +28,13 @@ KEY = ObjectKey.provider(NAMESPACE, "acme")
 
 
 class Index:
-    """The providers_by_secret index as kopf hands it over: key -> the uses of that Secret."""
+    """The providers index as kopf hands it over: key -> the values of that key."""
 
-    def __init__(self, uses: dict[tuple[str | None, str], list[Any]]) -> None:
-        self.uses = uses
+    def __init__(self, values: dict[tuple[Any, ...], list[Any]]) -> None:
+        self.values = values
 
-    def get(self, key: tuple[str | None, str], default: Any = None) -> Any:
-        return self.uses.get(key, default)
+    def get(self, key: tuple[Any, ...], default: Any = None) -> Any:
+        return self.values.get(key, default)
 
 
 def protected(data: dict[str, bytes], digest_of: dict[str, bytes] | None = None) -> SecretData:
@@ -44,7 +45,7 @@ def protected(data: dict[str, bytes], digest_of: dict[str, bytes] | None = None)
 async def woken(event_type: str, secret: SecretData) -> bool:
     state = OperatorState(Deps(twilio=None, kube=FakeKube()), max_concurrent_reconciles=1)  # type: ignore[arg-type]
     state.wakeups[KEY] = asyncio.Event()
-    index = Index({(NAMESPACE, SECRET): [("acme", "uid-1", CREDENTIALS, ())]})
+    index = Providers(Index({("secret", NAMESPACE, SECRET): [("acme", "uid-1", CREDENTIALS, ())]}))  # type: ignore[arg-type]
     await secret_changed(state, index, SecretEvent(event_type, NAMESPACE, SECRET, secret))  # type: ignore[arg-type]
     return state.wakeups[KEY].is_set()
 

@@ -1,6 +1,6 @@
 """kopf glue for the number-to-agent table: any change of a TwilioPhoneNumber (attached, agent
 changed, deleted) or of its provider re-publishes that provider's ConfigMap. Two in-memory indexes
-(`agent_entries` here, `providers_by_name` in phone_number.py) hold what the table is built from, so
+(`agent_entries` here, `providers` in indexes.py) hold what the table is built from, so
 a change costs no API-server read and no Twilio call."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import kopf
 from twilio_operator.api.agent_table import AgentEntry, entry_of
 from twilio_operator.api.errors import KubernetesError, describe
 from twilio_operator.api.models import GROUP, PHONE_NUMBER, VERSION
+from twilio_operator.handlers.indexes import Providers
 from twilio_operator.handlers.state import state_of
 from twilio_operator.provider.agent_table import Published, publish_agent_table
 from twilio_operator.sharding import SHARD
@@ -51,19 +52,18 @@ async def provider_changed(
 
 
 async def _publish(key: ProviderKey, memo: kopf.Memo, indexes: dict[str, Any]) -> None:
-    providers: kopf.Index[ProviderKey, dict[str, Any]] = indexes["providers_by_name"]  # phone_number.py
     entries: kopf.Index[ProviderKey, AgentEntry] = indexes["agent_entries"]
-    found = list(providers.get(key, []))
-    if not found or (found[0].get("metadata") or {}).get("deletionTimestamp"):
+    found = Providers.of(indexes).body(*key)
+    if found is None or (found.get("metadata") or {}).get("deletionTimestamp"):
         return
-    if not (found[0].get("status") or {}).get("trunkSid"):
+    if not (found.get("status") or {}).get("trunkSid"):
         # Published once the provider has a trunk: before that no number can be on it, and the
         # provider's first events (the create, kopf's finalizer) reach the reconcile sooner.
         return
     async with _locks.setdefault(key, asyncio.Lock()):
         try:
             done = await publish_agent_table(
-                state_of(memo).deps.kube, found[0], list(entries.get(key, [])), _published
+                state_of(memo).deps.kube, found, list(entries.get(key, [])), _published
             )
         except KubernetesError as error:
             # The next change of a number or of the provider (at least its hourly status write) retries.

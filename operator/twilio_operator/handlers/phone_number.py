@@ -15,7 +15,8 @@ from twilio_operator import metrics
 from twilio_operator.api import conditions as c
 from twilio_operator.api import names
 from twilio_operator.api.errors import DeletionBlocked, ErrorKind, NotFoundError, TwilioError
-from twilio_operator.api.models import GROUP, PHONE_NUMBER, PROVIDER, VERSION
+from twilio_operator.api.models import GROUP, PHONE_NUMBER, VERSION
+from twilio_operator.handlers.indexes import Providers
 from twilio_operator.handlers.runtime import env_seconds, run_periodically, to_kopf_errors
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
 from twilio_operator.phone_number.claims import Claimant, claim_keys
@@ -35,7 +36,6 @@ RECHECK_READY = 3600.0  # the provider's verification notices a detached number 
 RECHECK_NOT_READY_ENV = "TWILIO_OPERATOR_NUMBER_RECHECK_SECONDS"
 DEFAULT_RECHECK_NOT_READY = 600.0
 CONFLICT_RECHECK_BASE = 60.0  # a number on another trunk: rechecked after 1, 2, 4 ... minutes
-ProvidersByName = kopf.Index[tuple[str | None, str], dict[str, Any]]
 ClaimsByNamespace = kopf.Index[str | None, Claimant]
 
 
@@ -43,19 +43,12 @@ ClaimsByNamespace = kopf.Index[str | None, Claimant]
 class Indexes:
     """The in-memory indexes a number's handlers read; kopf passes each by its id as a keyword."""
 
-    providers_by_name: ProvidersByName
+    providers: Providers
     number_claims: ClaimsByNamespace
 
     @classmethod
     def of(cls, kwargs: dict[str, Any]) -> Indexes:
-        return cls(kwargs["providers_by_name"], kwargs["number_claims"])
-
-
-@kopf.index(GROUP, VERSION, PROVIDER.plural, id="providers_by_name", **SHARD)
-async def providers_by_name(
-    namespace: str | None, name: str, body: kopf.Body, **_: Any
-) -> dict[tuple[str | None, str], dict[str, Any]]:
-    return {(namespace, name): {k: body.get(k) for k in ("metadata", "spec", "status")}}
+        return cls(Providers.of(kwargs), kwargs["number_claims"])
 
 
 @kopf.index(*NUMBERS, id="numbers_by_provider", **SHARD)
@@ -74,11 +67,11 @@ async def number_claims(
     return {namespace: Claimant(name=name, created=created, keys=claim_keys(dict(body)))}
 
 
-def _provider(number: PhoneNumber, providers_by_name: ProvidersByName) -> ProviderView | None:
-    found = list(providers_by_name.get((number.namespace, number.spec.provider_ref.name), []))
-    if not found or (found[0].get("metadata") or {}).get("deletionTimestamp"):
+def _provider(number: PhoneNumber, providers: Providers) -> ProviderView | None:
+    found = providers.body(number.namespace, number.spec.provider_ref.name)
+    if found is None or (found.get("metadata") or {}).get("deletionTimestamp"):
         return None
-    return ProviderView.from_body(found[0])
+    return ProviderView.from_body(found)
 
 
 async def _reconcile(body: kopf.Body, state: OperatorState, indexes: Indexes) -> NumberOutcome:
@@ -87,7 +80,7 @@ async def _reconcile(body: kopf.Body, state: OperatorState, indexes: Indexes) ->
     with metrics.timed_reconcile(PHONE_NUMBER.kind) as record:
         async with state.turn(number.uid):
             outcome = await reconcile_number(
-                number, _provider(number, indexes.providers_by_name), claimants, state.deps
+                number, _provider(number, indexes.providers), claimants, state.deps
             )
         record.result = (
             "ready" if outcome.ready else "waiting" if outcome.waiting_for_provider else "not_ready"
@@ -162,7 +155,7 @@ async def detach_number(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, *
         return
     try:
         async with state.turn(number.uid):
-            provider = _provider(number, Indexes.of(kwargs).providers_by_name)
+            provider = _provider(number, Indexes.of(kwargs).providers)
             result = await release_number(number, provider, state.deps)
     except TwilioError as error:
         if error.kind is ErrorKind.TRANSIENT:

@@ -22,6 +22,7 @@ from twilio_operator.api.errors import DeletionBlocked, ErrorKind, KubernetesErr
 from twilio_operator.api.models import GROUP, PROVIDER, VERSION
 from twilio_operator.api.names import ROTATE_SIP_CREDENTIALS
 from twilio_operator.handlers import agent_table, probes
+from twilio_operator.handlers.indexes import CREDENTIALS, Providers
 from twilio_operator.handlers.runtime import retry_delay, run_periodically, to_kopf_errors
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
 from twilio_operator.provider.reconcile import reconcile_provider
@@ -34,7 +35,6 @@ from twilio_operator.sharding import SHARD
 
 PROVIDERS = (GROUP, VERSION, PROVIDER.plural)
 NumbersByProvider = kopf.Index[tuple[str | None, str | None], tuple[str, str | None]]
-ProvidersByAccount = kopf.Index[str, tuple[str, str, str | None]]
 SIBLING_WAKE_COOLDOWN = 60.0  # seconds between two sibling wake-ups for one account
 ACCOUNT_REFUSALS = frozenset({c.AUTH_FAILED, c.ACCOUNT_INACTIVE, c.PERMISSION_DENIED})
 BLOCKED_POLL_SECONDS = 3.0  # how soon a blocked deletion sees the Orphan annotation
@@ -77,7 +77,7 @@ async def reconcile_locked(
     from_daemon: bool = False,
 ) -> Outcome:
     """One reconcile, never two of one provider at once; `indexes` are kopf's, by id."""
-    siblings: ProvidersByAccount = indexes["providers_by_account"]
+    providers = Providers.of(indexes)
     numbers: NumbersByProvider = indexes["numbers_by_provider"]
     has_numbers = any(True for _ in numbers.get((provider.namespace, provider.name), []))
     with metrics.timed_reconcile(PROVIDER.kind) as record:
@@ -86,7 +86,7 @@ async def reconcile_locked(
                 outcome = await reconcile_provider(provider, state.deps, has_numbers=has_numbers)
             except TwilioError as error:
                 if error.kind is ErrorKind.AUTH and not _refused_before(provider):
-                    _wake_siblings(provider, state, siblings)
+                    _wake_siblings(provider, state, providers)
                 raise
         record.result = "ready" if outcome.ready else "blocked" if outcome.blocked else "not_ready"
     # Their own reconciles re-attach them, or import the number the account has now.
@@ -98,7 +98,7 @@ async def reconcile_locked(
 
 
 async def _release_unused_credentials(
-    state: OperatorState, body: kopf.Body, providers_by_secret: kopf.Index[Any, Any], logger: kopf.Logger
+    state: OperatorState, body: kopf.Body, providers: Providers, logger: kopf.Logger
 ) -> None:
     """The last provider of a credentials Secret is gone: release the Secret's in-use protection.
 
@@ -109,9 +109,7 @@ async def _release_unused_credentials(
     secret = ((body.get("spec") or {}).get("credentialsSecretRef") or {}).get("name")
     if not namespace or not secret:
         return
-    users = [
-        u for u in providers_by_secret.get((namespace, secret), []) if u[2] == "credentials" and u[1] != uid
-    ]
+    users = [u for u in providers.of_secret(namespace, secret) if u[2] == CREDENTIALS and u[1] != uid]
     if users:
         return
     try:
@@ -136,7 +134,7 @@ def _refused_before(provider: Provider) -> bool:
     return ready is not None and ready.reason in ACCOUNT_REFUSALS
 
 
-def _wake_siblings(provider: Provider, state: OperatorState, siblings: ProvidersByAccount) -> None:
+def _wake_siblings(provider: Provider, state: OperatorState, providers: Providers) -> None:
     """Twilio just started refusing this account: the other providers of the same account are
     verified soon too, instead of saying "verified" until their next interval. Bounded three ways:
     only on this provider's transition, only siblings not already refused, and at most once per
@@ -146,17 +144,9 @@ def _wake_siblings(provider: Provider, state: OperatorState, siblings: Providers
     if now < state.sibling_wake_not_before.get(account, 0.0):
         return
     state.sibling_wake_not_before[account] = now + SIBLING_WAKE_COOLDOWN
-    for namespace, name, reason in siblings.get(account, []):
+    for namespace, name, reason in providers.of_account(account):
         if (namespace, name) != (provider.namespace, provider.name) and reason not in ACCOUNT_REFUSALS:
             state.wake(ObjectKey.provider(namespace, name))
-
-
-@kopf.index(*PROVIDERS, id="providers_by_account", **SHARD)
-async def providers_by_account(
-    namespace: str | None, name: str, spec: kopf.Spec, status: kopf.Status, **_: Any
-) -> dict[str, tuple[str | None, str, str | None]]:
-    ready: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
-    return {str(spec.get("accountSid")): (namespace, name, ready.get("reason"))}
 
 
 _step_timers: dict[str, asyncio.TimerHandle] = {}
@@ -314,7 +304,7 @@ async def provider_changed(
     state.provider_paused[(namespace, name)] = paused
     if type == "DELETED":
         state.provider_paused.pop((namespace, name), None)
-        await _release_unused_credentials(state, body, kwargs["providers_by_secret"], logger)
+        await _release_unused_credentials(state, body, Providers.of(kwargs), logger)
     status = body.get("status") or {}
     # Annotations are not in kopf's essence, so a new rotate-sip-credentials value fires no update
     # handler: wake the daemon, once per new value (the operator's own status writes come here too).

@@ -24,22 +24,16 @@ from twilio_operator import metrics
 from twilio_operator.api import names
 from twilio_operator.api.credentials import data_digest, sip_secret_intact
 from twilio_operator.api.errors import KubernetesError
-from twilio_operator.api.models import GROUP, PROVIDER, VERSION
 
 # Imported before this module registers its handlers: kopf runs startup handlers in the order they
 # were registered, and ours needs the state that `configure` builds.
 from twilio_operator.handlers import settings as _settings  # noqa: F401
+from twilio_operator.handlers.indexes import CREDENTIALS, SIP, Providers, SecretUse
 from twilio_operator.handlers.launch import WATCH_NAMESPACES_ENV
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
 from twilio_operator.ports.kube.port import SIP_SECRET_LABELS, SecretEvent
-from twilio_operator.provider.sip_secret import expected_sip_connection
-from twilio_operator.sharding import SHARD
 
 logger = logging.getLogger(__name__)
-CREDENTIALS, SIP = "credentials", "sip"
-# (provider name, provider uid, role, the SIP Secret's expected non-secret keys)
-SecretUse = tuple[str, str, str, tuple[tuple[str, str], ...]]
-SecretIndex = kopf.Index[tuple[str | None, str], SecretUse]
 # Server-side label selectors; a selector cannot say "either label", so there are two watches.
 WATCHED_SELECTORS = (
     names.CREDENTIALS_LABEL,  # credentials Secrets the operator protects (any value)
@@ -47,33 +41,12 @@ WATCHED_SELECTORS = (
 )
 
 
-@kopf.index(GROUP, VERSION, PROVIDER.plural, id="providers_by_secret", **SHARD)
-async def providers_by_secret(
-    namespace: str | None, name: str, uid: str, spec: kopf.Spec, status: kopf.Status, **_: Any
-) -> dict[tuple[str | None, str], SecretUse]:
-    """(namespace, Secret name) -> how a provider uses that Secret."""
-    sip = names.sip_secret_name(name, spec.get("sipCredentialsSecretName"))
-    domain, trunk_sid = status.get("trunkDomainName"), status.get("trunkSid")
-    # Before the trunk is known, only the username and password can be checked.
-    expected = (
-        expected_sip_connection(uid, domain, trunk_sid, spec.get("region"))
-        if domain and trunk_sid
-        else {names.SIP_USERNAME: names.sip_username(uid)}
-    )
-    connection = tuple(sorted(expected.items()))
-    index: dict[tuple[str | None, str], SecretUse] = {(namespace, sip): (name, uid, SIP, connection)}
-    credentials = (spec.get("credentialsSecretRef") or {}).get("name")
-    if credentials:
-        index[(namespace, credentials)] = (name, uid, CREDENTIALS, ())
-    return index
-
-
 @kopf.on.startup(id="watch_secrets")
 async def watch_secrets(memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any) -> None:
     """Start the label-selected Secret watches: one per selector, cluster-wide or per watched
     namespace (as the operator was started, so the namespaced RBAC of the chart suffices)."""
     state = state_of(memo)
-    index: SecretIndex = kwargs["providers_by_secret"]  # a live view, filled as providers arrive
+    index = Providers.of(kwargs)  # a live view, filled as providers arrive
     scopes: list[str | None] = list(watched_namespaces()) or [None]
     memo.secret_watches = [
         asyncio.create_task(follow_secrets(state, index, selector, scope), name=f"secrets {selector} {scope}")
@@ -103,7 +76,7 @@ def watched_namespaces() -> tuple[str, ...]:
 
 
 async def follow_secrets(
-    state: OperatorState, index: SecretIndex, selector: str, namespace: str | None
+    state: OperatorState, index: Providers, selector: str, namespace: str | None
 ) -> None:
     async for event in state.deps.kube.watch_secrets(selector, namespace):
         try:
@@ -113,10 +86,10 @@ async def follow_secrets(
             logger.exception("cannot handle a change of Secret %s/%s", event.namespace, event.name)
 
 
-async def secret_changed(state: OperatorState, index: SecretIndex, event: SecretEvent) -> None:
+async def secret_changed(state: OperatorState, index: Providers, event: SecretEvent) -> None:
     """Wake the providers that use the Secret; release the in-use finalizer of a protected Secret
     that no provider references and that is being deleted."""
-    uses = list(index.get((event.namespace, event.name), []))
+    uses = index.of_secret(event.namespace, event.name)
     metrics.SECRET_EVENTS.labels(_role_label(uses)).inc()
     secret = event.secret
     finalizer = state.deps.in_use_finalizer

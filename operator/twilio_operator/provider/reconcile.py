@@ -322,11 +322,16 @@ async def _converge(
         credential_list_sid=credential_list.sid,
         **({"ip_access_control_list_sid": ip_acl.sid} if ip_acl is not None else {}),
     )
-    # Independent convergence steps, in parallel. New SIDs reach the status with this reconcile's
-    # status write, after success or failure; a reconcile stopped before it (a crash) is recovered by
-    # the UID-derived names, and the SIP Secret written below records the trunk for a deletion that
-    # can no longer list it (provider/teardown.py). One status write per create, not two: each write
-    # comes back to every handler of the operator as a watch event.
+    if writer.status != provider.status and provider.status.trunk_sid is not None:
+        # Record what changed (a recreated trunk's SID, Paused=False) before the repairs below.
+        # Not on a provider's first provisioning: there the SIDs reach the status with this
+        # reconcile's own write, after success or failure; a reconcile stopped before it is recovered
+        # by the UID-derived names, and the SIP Secret written below records the trunk for a deletion
+        # that can no longer list it (provider/teardown.py). One status write per create, not two:
+        # each comes back to every handler of the operator as a watch event.
+        await writer.flush()
+
+    # Independent convergence steps, in parallel.
     attached, ip_access, *_ = await asyncio.gather(
         ensure_list_attached(writer, twilio, trunk, credential_list),
         ensure_ip_access(provider, writer, twilio, trunk, ip_acl),

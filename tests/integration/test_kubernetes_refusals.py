@@ -8,6 +8,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from fixtures.admission import refusing_webhook
 from fixtures.emulator import last_seq
 from fixtures.kube import (
@@ -109,13 +111,9 @@ def test_a_lasting_conflict_on_the_sip_secret_is_reported_retried_slowly_and_the
     assert "Traceback" not in operator.log()
 
 
+@pytest.mark.usefixtures("credentials")
 def test_a_webhook_that_is_down_is_reported_retried_slowly_and_then_cleared(
-    crds: ControlPlane,
-    namespace: str,
-    emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
-    credentials: str,
-    operator: Any,
+    crds: ControlPlane, namespace: str, twilio_account: dict[str, Any], operator: Any
 ) -> None:
     """A policy engine whose pods are gone (failurePolicy Fail): the API server fails every write of
     the SIP Secret with 500. Not a refusal, and not a blip either: Ready says so with the server's

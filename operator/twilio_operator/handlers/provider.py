@@ -79,9 +79,10 @@ async def reconcile_locked(
     """One reconcile, never two of one provider at once; `indexes` are kopf's, by id."""
     providers = Providers.of(indexes)
     numbers: NumbersByProvider = indexes["numbers_by_provider"]
-    has_numbers = any(True for _ in numbers.get((provider.namespace, provider.name), []))
     with metrics.timed_reconcile(PROVIDER.kind) as record:
         async with state.turn(provider.uid):
+            # Read once the turn is ours: a number made while this reconcile waited is counted.
+            has_numbers = any(True for _ in numbers.get((provider.namespace, provider.name), []))
             try:
                 outcome = await reconcile_provider(provider, state.deps, has_numbers=has_numbers)
             except TwilioError as error:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +22,6 @@ class StatusWriter:
         self._deps = deps
         self.status = provider.status
         self._written = provider.status  # what the API server has, as far as this reconcile knows
-        self._flushing = asyncio.Lock()
         self.now = deps.clock()
         # While a provider is provisioned for the first time, the Normal events of each step are
         # folded into the one Provisioned event: one API write instead of five per new provider.
@@ -41,14 +39,13 @@ class StatusWriter:
         self.set(conditions=merged)
 
     async def flush(self) -> None:
-        """Write what changed since the last write. Writes run one at a time and each sends the
-        status as it was when it started: a write may run beside steps that go on changing it."""
+        """Write the status as it is now. Steps still running (after one of a gather failed) may
+        change it during the write: what they change is not counted as written."""
         p = self._provider
-        async with self._flushing:
-            status = self.status
-            patch = status_patch(self._written, status)
-            await self._deps.kube.patch_status(PROVIDER, p.namespace, p.name, patch)
-            self._written = status
+        status = self.status
+        patch = status_patch(self._written, status)
+        await self._deps.kube.patch_status(PROVIDER, p.namespace, p.name, patch)
+        self._written = status
         metrics.STATES.record(p.uid, p.namespace, p.name, provider_health(status))
 
     async def event(self, type_: str, reason: str, message: str) -> None:

@@ -323,10 +323,7 @@ class KubernetesGateway(KubernetesPort):
             patch["data"] = {key: None for key in remove_keys if key not in data}
         if owner is not None:
             patch["metadata"]["ownerReferences"] = [owner.owner_reference()]
-        patched = await _json(
-            cast(Any, self._core).patch_namespaced_secret(name, namespace, patch, **MERGE, **RAW)
-        )
-        return str(patched["metadata"]["resourceVersion"])
+        return await self._patch_secret(name, namespace, patch, MERGE)
 
     @_translated("annotate Secret")
     async def annotate_secret(
@@ -367,12 +364,12 @@ class KubernetesGateway(KubernetesPort):
         ]
         await self._patch_secret(name, namespace, patch, JSON_PATCH)
 
-    async def _patch_secret(
-        self, name: str, namespace: str, patch: Any, content_type: dict[str, str]
-    ) -> None:
-        await _sent(
+    async def _patch_secret(self, name: str, namespace: str, patch: Any, content_type: dict[str, str]) -> str:
+        """Patch the Secret; its resourceVersion after the patch (read from the raw answer)."""
+        patched = await _json(
             cast(Any, self._core).patch_namespaced_secret(name, namespace, patch, **content_type, **RAW)
         )
+        return str(patched["metadata"]["resourceVersion"])
 
     @_translated("apply ConfigMap")
     async def apply_config_map(

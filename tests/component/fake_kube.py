@@ -10,7 +10,7 @@ from typing import Any
 
 from twilio_operator.api.models import ResourceKind
 from twilio_operator.api.objects import ObjectRef
-from twilio_operator.ports.kube.port import KubernetesPort, SecretData, SecretEvent
+from twilio_operator.ports.kube.port import SIP_SECRET_LABELS, KubernetesPort, SecretData, SecretEvent
 
 
 class FakeKube:
@@ -50,6 +50,7 @@ class FakeKube:
             annotations=dict(stored["annotations"]),
             finalizers=frozenset(stored.get("finalizers", ())),
             labels=dict(stored.get("labels", {})),
+            owner_uids=frozenset(stored["owners"]),
         )
 
     async def write_secret(
@@ -78,7 +79,7 @@ class FakeKube:
             stored["annotations"].pop(key, None)
         stored["data"].update({k: v.encode() for k, v in data.items()})
         stored["annotations"].update(annotations)
-        stored.setdefault("labels", {}).update(labels or {})
+        stored.setdefault("labels", {}).update({**(labels or {}), **SIP_SECRET_LABELS})
         if owner is not None:
             stored["owners"].add(owner.uid)
         return self._version(stored)
@@ -100,6 +101,10 @@ class FakeKube:
             "owner": owner.uid if owner else None,
         }
 
+    async def config_map_owned_by(self, namespace: str, name: str, owner_uid: str) -> bool | None:
+        stored = self.config_maps.get((namespace, name))
+        return None if stored is None else stored.get("owner") == owner_uid
+
     async def annotate_secret(
         self, namespace: str, name: str, annotations: Mapping[str, str], *, unchanged_since: str | None = None
     ) -> bool:
@@ -118,10 +123,13 @@ class FakeKube:
         content = (sorted(stored["data"].items()), sorted(stored["annotations"].items()))
         return hashlib.sha256(repr(content).encode()).hexdigest()[:12]
 
-    async def release_secret(self, namespace: str, name: str, owner_uid: str) -> None:
+    async def release_secret(self, namespace: str, name: str, owner_uid: str) -> bool:
+        stored = self.secrets.get((namespace, name))
+        if stored is None or owner_uid not in stored["owners"]:
+            return False
         self.writes.append(f"release secret {name}")
-        if (namespace, name) in self.secrets:
-            self.secrets[(namespace, name)]["owners"].discard(owner_uid)
+        stored["owners"].discard(owner_uid)
+        return True
 
     async def protect_secret(
         self,
@@ -141,7 +149,10 @@ class FakeKube:
         if (namespace, name) in self.secrets:
             self.secrets[(namespace, name)].setdefault("finalizers", set()).discard(finalizer)
 
-    async def delete_secret(self, namespace: str, name: str) -> bool:
+    async def delete_owned_secret(self, namespace: str, name: str, owner_uid: str) -> bool:
+        stored = self.secrets.get((namespace, name))
+        if stored is None or owner_uid not in stored["owners"]:
+            return False
         self.writes.append(f"delete secret {name}")
         return self.secrets.pop((namespace, name), None) is not None
 

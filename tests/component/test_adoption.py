@@ -91,3 +91,74 @@ def _another(world: World, trunk_sid: str | None) -> Any:
     from .conftest import make_provider
 
     return make_provider(world.account["sid"], name="second", trunkSid=trunk_sid)
+
+
+async def test_a_refused_adoption_never_deletes_the_other_providers_trunk(world: World) -> None:
+    """The walkthrough's case: a provider that names another provider's trunk is refused; deleting it
+    with deletionPolicy Delete must leave that trunk, its list and its numbers alone."""
+    assert (await world.reconcile()).ready  # acme makes its own trunk
+    theirs, their_list = world.status.trunk_sid, world.status.credential_list_sid
+    intruder = _another(world, theirs)
+    intruder = intruder.__class__(
+        **{**intruder.__dict__, "spec": intruder.spec.model_copy(update={"deletion_policy": "Delete"})}
+    )
+    outcome = await reconcile_provider(intruder, world.deps)
+    assert "is managed by another TwilioProvider" in outcome.message
+    intruder = intruder.__class__(**{**intruder.__dict__, "status": _written_status(world, intruder.name)})
+    seq = world.last_seq()
+
+    await finalize_provider(intruder, world.deps)
+
+    assert [w for w in world.writes_since(seq) if w["method"] == "DELETE"] == []
+    state = world.account_state()
+    assert [t["sid"] for t in state["trunks"]] == [theirs]
+    assert [cl["sid"] for cl in state["credential_lists"]] == [their_list]
+    kept = [m for _, _, reason, m in world.kube.events if reason == "Deleted"]
+    assert kept and theirs in kept[-1] and "never completed" in kept[-1]
+
+
+async def test_an_adoption_the_status_never_recorded_keeps_the_trunk_and_removes_only_ours(
+    world: World, twilio_client: Any
+) -> None:
+    """A crash after the list was attached to an adopted trunk but before the status recorded the
+    adoption: nothing proves the trunk is this provider's to delete, so only the operator's own
+    list leaves it, even with deletionPolicy Delete."""
+    trunk = made_by_hand(twilio_client)
+    world.with_spec(trunk_sid=trunk.sid, deletion_policy="Delete")
+    assert (await world.reconcile()).ready
+    ours = world.status.credential_list_sid
+    unrecorded = world.provider.__class__(**{**world.provider.__dict__, "status": type(world.status)()})
+
+    await finalize_provider(unrecorded, world.deps)
+
+    assert twilio_client.trunking.v1.trunks(trunk.sid).fetch().domain_name == trunk.domain_name
+    assert twilio_client.trunking.v1.trunks(trunk.sid).credentials_lists.list() == []
+    assert [cl["sid"] for cl in world.account_state()["credential_lists"]] == []
+    assert ours is not None
+
+
+async def test_a_trunk_adopted_by_a_provider_elsewhere_is_refused(world: World, twilio_client: Any) -> None:
+    """Two namespaces (or clusters) adopting one hand-made trunk cannot see each other's objects; the
+    first one's credential list on the trunk is the mark that refuses the second."""
+    trunk = made_by_hand(twilio_client)
+    world.with_spec(trunk_sid=trunk.sid)
+    assert (await world.reconcile()).ready
+    elsewhere = _another(world, trunk.sid)
+    elsewhere = elsewhere.__class__(**{**elsewhere.__dict__, "namespace": "other-namespace"})
+    world.kube.put_secret("other-namespace", "twilio-credentials", {"authToken": world.account["auth_token"]})
+    seq = world.last_seq()
+    outcome = await reconcile_provider(elsewhere, world.deps)
+    assert not outcome.ready
+    assert "is already adopted by another TwilioProvider" in outcome.message
+    assert world.status.credential_list_sid in outcome.message
+    assert world.writes_since(seq) == []
+
+
+def _written_status(world: World, name: str) -> Any:
+    from twilio_operator.api.models import TwilioProviderStatus
+
+    from .conftest import NAMESPACE
+
+    return TwilioProviderStatus.model_validate(
+        world.kube.statuses.get(("twilioproviders", NAMESPACE, name), {})
+    )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from twilio_operator.api import names
 from twilio_operator.api.credentials import meets_twilio_password_rules, password_fingerprint
 from twilio_operator.api.errors import ErrorKind, KubernetesError, TwilioError
 from twilio_operator.api.models import AgentTableSpec, AgentTableTemplate
+from twilio_operator.api.ownership import SIP_SECRET_LABELS
 
 from .conftest import CREDENTIALS_SECRET, NAMESPACE, World
 
@@ -324,6 +327,22 @@ async def test_rate_limit_is_reported_with_retry_after(world: World) -> None:
         await world.reconcile()
     assert failure.value.kind is ErrorKind.TRANSIENT and failure.value.retry_after == 7
     assert conditions(world)["Ready"] == ("False", "TwilioUnavailable")
+    assert world.status.verification_status is None  # never verified: no verdict, and not "failed"
+
+
+async def test_rate_limiting_keeps_the_last_verdict_and_says_it_is_stale(world: World) -> None:
+    """A 429 or an outage is no verdict on the credentials: verificationStatus keeps the last one,
+    lastVerifiedAt shows its age, and Ready says that Twilio is unavailable."""
+    assert (await world.reconcile()).ready
+    verified_at = world.status.last_verified_at
+    world.emulator.add_fault(r"/v1/Trunks", "error", method="GET", status=429, code=20429, times=None)
+    with pytest.raises(TwilioError):
+        await world.reconcile()
+    assert world.status.verification_status == "verified"
+    assert world.status.last_verified_at == verified_at
+    ready = next(c for c in world.status.conditions if c.type == "Ready")
+    assert ready.reason == "TwilioUnavailable"
+    assert f"the last verification ({verified_at}) stands" in ready.message
 
 
 async def test_origination_uris_are_kept_in_sync(world: World, twilio_client) -> None:
@@ -513,16 +532,82 @@ async def test_a_first_password_is_stored_without_reading_the_sip_secret_first(w
 
 
 async def test_a_sip_secret_left_by_an_earlier_provider_of_the_same_name_is_taken_over(world: World) -> None:
-    """Created only if absent: one that exists (an Orphan-deleted provider's, kept by design) is read
-    and made ours, its old keys and pairs gone; Twilio gets the password the Secret then holds."""
+    """Created only if absent: one that exists (an Orphan-deleted provider's: our label, made for a
+    provider of this name, no owner left) is read and made ours, its old keys and pairs gone; Twilio
+    gets the password the Secret then holds."""
     world.kube.put_secret(
-        NAMESPACE, "acme-sip-credentials", {"username": "someone-else", "password": "Old-Password-123"}
+        NAMESPACE,
+        "acme-sip-credentials",
+        {"username": "someone-else", "password": "Old-Password-123"},
+        **{names.SIP_SECRET_OF: "acme"},
     )
+    world.kube.secrets[(NAMESPACE, "acme-sip-credentials")]["labels"] = dict(SIP_SECRET_LABELS)
     assert (await world.reconcile()).ready
     assert "create secret acme-sip-credentials: exists" in world.kube.writes
     secret = world.kube.secret_text(NAMESPACE, "acme-sip-credentials")
     assert secret["username"] != "someone-else" and secret["password"] != "Old-Password-123"
     assert world.emulator.sip_auth(world.status.trunk_domain_name, secret["username"], secret["password"])
+    assert world.provider.uid in world.kube.secrets[(NAMESPACE, "acme-sip-credentials")]["owners"]
+
+
+@pytest.mark.parametrize(
+    ("name", "made_for", "labelled", "owned_by_other", "why"),
+    [
+        ("tls-cert", None, False, False, "was not created by twilio-operator"),
+        ("acme-sip-credentials", None, False, False, "was not created by twilio-operator"),
+        ("beta-sip-credentials", "beta", True, False, "holds the SIP credentials of TwilioProvider beta"),
+        ("shared", None, True, True, "is owned by another object"),
+        (CREDENTIALS_SECRET, None, False, False, "is this TwilioProvider's credentials Secret"),
+    ],
+)
+async def test_a_secret_the_operator_did_not_make_for_this_provider_is_never_written(
+    world: World, name: str, made_for: str | None, labelled: bool, owned_by_other: bool, why: str
+) -> None:
+    """A name in the spec is no proof: a Secret that exists and is not ours is left exactly as it is
+    (no key, annotation or owner reference added), the provider says why, and Twilio gets no SIP
+    credential (there is no password anywhere to give it). Deleting the provider leaves it too."""
+    if name != CREDENTIALS_SECRET:
+        world.kube.put_secret(
+            NAMESPACE, name, {"tls.crt": "cert"}, **({names.SIP_SECRET_OF: made_for} if made_for else {})
+        )
+    stored = world.kube.secrets[(NAMESPACE, name)]
+    if labelled:
+        stored["labels"] = dict(SIP_SECRET_LABELS)
+    if owned_by_other:
+        stored["owners"].add("another-object-uid")
+    before = copy.deepcopy(stored)
+    world.with_spec(sip_credentials_secret_name=name, deletion_policy="Delete")
+
+    outcome = await world.reconcile()
+
+    assert not outcome.ready
+    assert conditions(world)["Ready"] == ("False", "SecretNotOwned")
+    assert conditions(world)["SipCredentialsStored"] == ("False", "SecretNotOwned")
+    message = next(c.message for c in world.status.conditions if c.type == "Ready")
+    assert why in message and name in message
+    after = world.kube.secrets[(NAMESPACE, name)]
+    # The credentials Secret does get its in-use protection (finalizer, label, digest), by design.
+    compared = (
+        ("data", "owners") if name == CREDENTIALS_SECRET else ("data", "owners", "labels", "annotations")
+    )
+    assert {k: after.get(k) for k in compared} == {k: before.get(k) for k in compared}
+    [credential_list] = lists_of(world)
+    assert credential_list["credentials"] == []
+    assert world.status.sip_credentials_secret_name is None  # never recorded as the SIP Secret
+
+    from twilio_operator.provider.teardown import finalize_provider
+
+    await finalize_provider(world.provider, world.deps)
+    assert (NAMESPACE, name) in world.kube.secrets
+
+
+async def test_deletion_removes_only_a_sip_secret_the_provider_owns(world: World) -> None:
+    from twilio_operator.provider.teardown import finalize_provider
+
+    assert (await world.reconcile()).ready
+    world.kube.secrets[(NAMESPACE, "acme-sip-credentials")]["owners"] = {"someone-else"}  # re-owned by hand
+    await finalize_provider(world.provider, world.deps)
+    assert (NAMESPACE, "acme-sip-credentials") in world.kube.secrets
 
 
 async def test_a_failing_api_server_is_reported_with_what_was_created_before_it(

@@ -289,3 +289,68 @@ async def test_hand_edited_password_during_the_grace_period_keeps_the_previous_p
     assert repaired["username"] == rotated["username"] and repaired["password"] != "Hand-Edited-Password-1"
     assert repaired["previousUsername"] == rotated["previousUsername"]
     assert_every_credential_known(world)
+
+
+async def test_renaming_the_sip_secret_in_the_middle_of_a_rotation_breaks_no_credential(
+    world: World, clock: Clock
+) -> None:
+    """The walkthrough's case: renamed while a rotation's grace period runs. Every pair either Secret
+    holds keeps authenticating through the grace period; the new Secret gets a new credential; after
+    the grace period the old credentials and the old Secret are gone, and nothing else."""
+    world.with_spec(sip_credentials=SipCredentialsSpec.model_validate({"gracePeriod": "1h"}))
+    await world.reconcile()
+    clock.advance(minutes=5)
+    request_rotation(world, "r1")
+    await world.reconcile()
+    old = secret(world)
+    assert "previousUsername" in old  # mid-rotation: two credentials work
+
+    world.with_spec(sip_credentials_secret_name="renamed-sip")
+    clock.advance(minutes=10)
+    assert (await world.reconcile()).ready
+    new = world.kube.secret_text(NAMESPACE, "renamed-sip")
+    assert new["username"] not in (old["username"], old["previousUsername"])
+    assert new["previousUsername"] == old["username"]
+    for username, password in (
+        (new["username"], new["password"]),
+        (old["username"], old["password"]),
+        (old["previousUsername"], old["previousPassword"]),
+    ):
+        assert authenticates(world, username, password), username
+    assert secret(world) == old  # the old Secret is left exactly as it was during the grace period
+    assert world.status.sip_credentials_secret_name == "renamed-sip"
+    assert world.status.sip_credentials and world.status.sip_credentials.previous_username == old["username"]
+    assert "SipCredentialsSecretRenamed" in world.kube.reasons()
+
+    clock.advance(minutes=30)  # still within the new grace period
+    await world.reconcile()
+    assert authenticates(world, old["username"], old["password"])
+    assert (NAMESPACE, SECRET) in world.kube.secrets
+
+    clock.advance(hours=1)  # the grace period is over
+    await world.reconcile()
+    await world.reconcile()  # a leftover goes on the next round, once no Secret holds it
+    assert (NAMESPACE, SECRET) not in world.kube.secrets
+    assert usernames_in_twilio(world) == [new["username"]]
+    assert authenticates(world, new["username"], new["password"])
+    assert "previousUsername" not in world.kube.secret_text(NAMESPACE, "renamed-sip")
+    assert names.PREVIOUS_SECRET not in world.kube.secrets[(NAMESPACE, "renamed-sip")]["annotations"]
+
+
+async def test_a_rename_whose_secret_write_is_refused_keeps_the_old_one_working(
+    world: World, clock: Clock
+) -> None:
+    """Renamed onto a Secret that is not the operator's: refused, nothing written there, and the
+    credentials of the old Secret keep working; renamed again to a free name, they are handed over."""
+    await world.reconcile()
+    old = secret(world)
+    world.kube.put_secret(NAMESPACE, "someones", {"tls.crt": "x"})
+    world.with_spec(sip_credentials_secret_name="someones")
+    await world.reconcile()
+    assert world.status.sip_credentials_secret_name == SECRET
+    assert authenticates(world, old["username"], old["password"])
+
+    world.with_spec(sip_credentials_secret_name="free-name")
+    assert (await world.reconcile()).ready
+    assert world.kube.secret_text(NAMESPACE, "free-name")["previousUsername"] == old["username"]
+    assert authenticates(world, old["username"], old["password"])

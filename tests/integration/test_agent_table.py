@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fixtures.kube import NUMBERS, PROVIDERS, create, merge_patch, provider_spec, wait_for, wait_ready
+from fixtures.kube import NUMBERS, PROVIDERS, create, events, merge_patch, provider_spec, wait_for, wait_ready
 from fixtures.operator_process import OperatorProcess
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
@@ -101,3 +101,32 @@ def test_number_attached_agent_changed_number_deleted(
         lambda: [r["phoneNumber"] for r in table(crds, namespace) or []] == [SECOND], 30, "the number gone"
     )
     assert config_map(crds, namespace, "acme-agents")["data"]["routes.txt"] == f"{SECOND} sales-agent\n"
+
+
+def test_a_config_map_the_operator_did_not_make_is_never_taken_over(
+    crds: ControlPlane,
+    namespace: str,
+    twilio_account: dict[str, Any],
+    credentials: str,
+    operator: OperatorProcess,
+) -> None:
+    """agentTable.configMapName names an existing ConfigMap of someone else's: it is left exactly as it
+    is (no key, no owner reference, so garbage collection never deletes it with the provider), and a
+    Warning Event says why; the operator's own ConfigMap is still written (the first test above)."""
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app-config"}, "data": {"a": "b"}}
+    status, created = crds.request("POST", f"/api/v1/namespaces/{namespace}/configmaps", body)
+    assert status == 201, created
+    spec = provider_spec(twilio_account, agentTable={"configMapName": "app-config"})
+    create(crds, PROVIDERS, namespace, "acme", spec)
+    wait_ready(crds, PROVIDERS, namespace, "acme", timeout=45)
+
+    def refused() -> list[dict[str, Any]] | None:
+        found = [e for e in events(crds, namespace, "acme") if e["reason"] == "ConfigMapNotOwned"]
+        return found or None
+
+    said = wait_for(refused, 20, "the ConfigMapNotOwned Event")
+    assert said[0]["type"] == "Warning" and "app-config" in said[0]["message"]
+    after = config_map(crds, namespace, "app-config")
+    assert after is not None
+    assert after["data"] == {"a": "b"} and "ownerReferences" not in after["metadata"]
+    assert after["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]

@@ -34,14 +34,20 @@ def test_an_immutable_sip_secret_in_the_way_is_reported_not_retried_hot(
     credentials: str,
     operator: Any,
 ) -> None:
-    """Someone already has an immutable Secret under the SIP Secret's name: writing the password to
-    it is a 422 from the API server."""
+    """An immutable Secret under the SIP Secret's name, that the operator may take over (an
+    Orphan-deleted provider's of the same name, made immutable by hand since): writing the password
+    to it is a 422 from the API server. (One the operator did not make is never written at all:
+    tests/integration/test_provably_ours.py.)"""
     body = {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": {"name": "acme-sip-credentials"},
+        "metadata": {
+            "name": "acme-sip-credentials",
+            "labels": {"app.kubernetes.io/managed-by": "twilio-operator"},
+            "annotations": {"voip.twilio-operator.dev/sip-credentials-of": "acme"},
+        },
         "immutable": True,
-        "stringData": {"note": "not the operator's"},
+        "stringData": {"note": "left by an earlier acme"},
     }
     status, result = crds.request("POST", f"/api/v1/namespaces/{namespace}/secrets", body)
     assert status == 201, result

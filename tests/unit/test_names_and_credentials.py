@@ -226,3 +226,20 @@ def test_number_manifest_selection_and_names() -> None:
     assert len(object_name("x" * 253, "+15005550006")) == 253
     [doc] = manifests("acme", "ns", ["+15005550006"])
     assert doc["metadata"] == {"name": "acme-15005550006", "namespace": "ns"}
+
+
+def test_switching_back_to_a_token_with_a_merge_patch_says_which_fields_to_remove() -> None:
+    """A merge patch that sets authTokenKey keeps apiKeySidKey/apiKeySecretKey: say so."""
+    ref = CredentialsSecretRef.model_validate(
+        {
+            "name": "creds",
+            "authTokenKey": "authToken",
+            "apiKeySidKey": "keySid",
+            "apiKeySecretKey": "keySecret",
+        }
+    )
+    problem = credentials.parse_credentials(ref, "ns", {"authToken": b"0" * 32}, AC, None)
+    assert isinstance(problem, credentials.CredentialProblem)
+    assert problem.reason == "SecretKeyMissing"
+    assert "remove both fields" in problem.message and "sets them to null" in problem.message
+    assert "0" * 32 not in problem.message

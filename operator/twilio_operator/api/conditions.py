@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from twilio_operator.api.errors import ErrorKind, TwilioError
 from twilio_operator.api.models import Condition, ConditionStatus
 
 # Condition types.
@@ -58,6 +59,9 @@ SIP_CREDENTIAL_ROTATING = "SipCredentialRotating"  # the new pair reached the Se
 SIP_CREDENTIAL_RETIRED = "SipCredentialRetired"  # the previous pair left Twilio and the Secret
 SIP_CREDENTIAL_LEFTOVER_DELETED = "SipCredentialLeftoverDeleted"  # one of ours nobody knows the password of
 TEMPLATE_INVALID = "TemplateInvalid"  # a template of the SIP Secret or the agent table does not render
+SECRET_NOT_OWNED = "SecretNotOwned"  # the SIP Secret's name is taken by a Secret the operator did not make
+CONFIG_MAP_NOT_OWNED = "ConfigMapNotOwned"  # likewise the agent table's ConfigMap
+SIP_SECRET_RENAMED = "SipCredentialsSecretRenamed"  # a rename of the SIP Secret, handled as a rotation
 # Events of deletion.
 DELETED = "Deleted"
 ORPHANED = "Orphaned"
@@ -85,6 +89,8 @@ NEEDS_A_PERSON = frozenset(
         ADOPTION_REFUSED,
         KUBERNETES_REFUSED,
         TEMPLATE_INVALID,
+        SECRET_NOT_OWNED,
+        CONFIG_MAP_NOT_OWNED,
         NOT_FOUND,
         CONFLICT,
         DUPLICATE,
@@ -146,3 +152,25 @@ def is_true_in_body(status: Mapping[str, Any] | None, type_: str = READY) -> boo
     return any(
         c.get("type") == type_ and c.get("status") == "True" for c in (status or {}).get("conditions") or []
     )
+
+
+def twilio_failure_reason(error: TwilioError, *, quota: bool = False) -> str:
+    """The one mapping from a failed Twilio call to a Ready reason, for every kind."""
+    if error.kind is ErrorKind.AUTH:
+        if error.account_inactive:
+            return ACCOUNT_INACTIVE
+        return PERMISSION_DENIED if error.permission_denied else AUTH_FAILED
+    if error.kind is ErrorKind.TRANSIENT:
+        return TWILIO_UNAVAILABLE
+    return QUOTA_EXCEEDED if quota else TWILIO_REJECTED
+
+
+AUTH_HINT = (
+    "check the account SID, the secret and the region: Auth Tokens and API keys work only in the region "
+    "that created them"
+)
+
+
+def twilio_failure_message(error: TwilioError, reason: str) -> str:
+    """The condition message: Twilio's own words, with what to check when the credentials failed."""
+    return f"{error}; {AUTH_HINT}" if reason == AUTH_FAILED else str(error)

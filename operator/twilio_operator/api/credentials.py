@@ -70,10 +70,18 @@ def parse_credentials(
 
     if ref.api_key_sid_key and ref.api_key_secret_key:
         key_sid, key_secret = value(ref.api_key_sid_key), value(ref.api_key_secret_key)
-        if isinstance(key_sid, CredentialProblem):
-            return key_sid
-        if isinstance(key_secret, CredentialProblem):
-            return key_secret
+        for problem in (key_sid, key_secret):
+            if isinstance(problem, CredentialProblem):
+                if problem.reason == c.SECRET_KEY_MISSING and ref.auth_token_key in data:
+                    # Switched back to the Auth Token with a merge patch, which keeps the key fields.
+                    return CredentialProblem(
+                        problem.reason,
+                        f"{problem.message}; credentialsSecretRef names an API key (apiKeySidKey, "
+                        f"apiKeySecretKey): to use the Auth Token in key {ref.auth_token_key}, remove both "
+                        "fields (a merge patch keeps them unless it sets them to null)",
+                    )
+                return problem
+        assert isinstance(key_sid, str) and isinstance(key_secret, str)
         if not API_KEY_SID_RE.match(key_sid):
             return CredentialProblem(
                 c.SECRET_INVALID, f"key {ref.api_key_sid_key} of {where} is not an API key SID (SK + 32 hex)"

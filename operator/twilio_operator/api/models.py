@@ -46,6 +46,13 @@ PROVIDER_OBJECT_RULES = (
         f"is named <name>{SIP_SECRET_SUFFIX} and Secret names are limited to 253; use a shorter name or "
         "set spec.sipCredentialsSecretName",
     },
+    {
+        "rule": "(has(self.spec.sipCredentialsSecretName) ? self.spec.sipCredentialsSecretName : "
+        f"self.metadata.name + '{SIP_SECRET_SUFFIX}') != self.spec.credentialsSecretRef.name",
+        "message": "the SIP credentials Secret (spec.sipCredentialsSecretName, default "
+        f"<name>{SIP_SECRET_SUFFIX}) must not be the credentials Secret (spec.credentialsSecretRef.name): "
+        "the operator writes the SIP Secret and would overwrite the Twilio credentials",
+    },
 )
 PHONE_NUMBER = ResourceKind("TwilioPhoneNumber", "twiliophonenumbers", "twpn")
 
@@ -450,7 +457,18 @@ class TwilioProviderSpec(_Model):
     origination_uris: list[OriginationUri] = Field(
         default_factory=list,
         max_length=10,
-        description="SIP endpoints the trunk sends inbound calls to (the voice agents' SIP address).",
+        description="SIP endpoints the trunk sends inbound calls to (the voice agents' SIP address). Each "
+        "sipUrl at most once. An empty list removes every origination URI of the trunk: inbound calls "
+        "then no longer arrive anywhere.",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self.all(a, self.exists_one(b, b.sipUrl.lowerAscii() == a.sipUrl.lowerAscii()))",
+                    "message": "originationUris lists a sipUrl twice: Twilio keeps one origination URL per "
+                    "SIP URI, so give each endpoint once (with its priority and weight)",
+                }
+            ]
+        },
     )
     trunk_sid: str | None = Field(
         default=None,
@@ -688,8 +706,10 @@ class TwilioPhoneNumberSpec(_Model):
     agent_ref: AgentRef | None = Field(default=None, description="The voice agent that answers this number.")
     allow_takeover: bool = Field(
         default=False,
-        description="Move the number even if it is on another trunk. Without it, such a number is reported "
-        "as a Conflict and left alone.",
+        description="Move the number even if it is on another trunk that no TwilioProvider manages (made by "
+        "hand or by another tool). Without it, such a number is reported as a Conflict and left alone. A "
+        "number on another TwilioProvider's trunk is never moved (delete the TwilioPhoneNumber there, "
+        "which detaches it); two objects that both set allowTakeover for one number are both a Conflict.",
     )
 
 

@@ -37,6 +37,12 @@ PREVIOUS_EXPIRES_AT = f"{GROUP}/previous-expires-at"
 ROTATION_REQUEST = f"{GROUP}/rotation-request"
 # The template keys the operator rendered last, so that a key removed from the template is removed.
 TEMPLATE_KEYS = f"{GROUP}/template-keys"
+# On the SIP credentials Secret: the name of the TwilioProvider it was made for. With our label it
+# lets a provider of that name take over the Secret an Orphan-deleted predecessor left behind.
+SIP_SECRET_OF = f"{GROUP}/sip-credentials-of"
+# On the SIP credentials Secret after a rename of spec.sipCredentialsSecretName: the Secret that held
+# the credentials before; it is deleted with the previous credential when the grace period ends.
+PREVIOUS_SECRET = f"{GROUP}/previous-secret"
 # On a TwilioProvider: a new value asks for one rotation of the SIP credential.
 ROTATE_SIP_CREDENTIALS = f"{GROUP}/rotate-sip-credentials"
 

@@ -19,7 +19,7 @@ from twilio_operator.api.models import GROUP, PHONE_NUMBER, VERSION
 from twilio_operator.handlers.indexes import Providers
 from twilio_operator.handlers.runtime import env_seconds, run_periodically, to_kopf_errors
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
-from twilio_operator.phone_number.claims import Claimant, claim_keys
+from twilio_operator.phone_number.claims import Claimant, Contender, claim_keys, contender_of
 from twilio_operator.phone_number.reconcile import (
     NumberOutcome,
     PhoneNumber,
@@ -35,8 +35,12 @@ RECHECK_READY = 3600.0  # the provider's verification notices a detached number 
 # the provider also wakes NotFound numbers as soon as its verification sees them in the account.
 RECHECK_NOT_READY_ENV = "TWILIO_OPERATOR_NUMBER_RECHECK_SECONDS"
 DEFAULT_RECHECK_NOT_READY = 600.0
-CONFLICT_RECHECK_BASE = 60.0  # a number on another trunk: rechecked after 1, 2, 4 ... minutes
-ClaimsByNamespace = kopf.Index[str | None, Claimant]
+# A number on another trunk: rechecked after 30 s, 1 min, then every 2 minutes (one read each), so a
+# number freed by hand is attached within minutes; one freed by deleting its TwilioPhoneNumber
+# elsewhere wakes the objects waiting for it at once.
+CONFLICT_RECHECK_BASE = 30.0
+CONFLICT_RECHECK_MAX = 120.0
+ClaimsByNamespace = kopf.Index[Any, Any]  # see number_claims
 
 
 @dataclass(frozen=True)
@@ -62,9 +66,15 @@ async def numbers_by_provider(
 @kopf.index(*NUMBERS, id="number_claims", **SHARD)
 async def number_claims(
     namespace: str | None, name: str, body: kopf.Body, **_: Any
-) -> dict[str | None, Claimant]:
+) -> dict[Any, Claimant | Contender]:
+    """namespace -> Claimant (one number per namespace: the oldest object wins), and, cluster-wide,
+    ("number", SID or E.164) -> Contender (objects of several namespaces asking for one number)."""
     created = str(body.get("metadata", {}).get("creationTimestamp") or "")
-    return {namespace: Claimant(name=name, created=created, keys=claim_keys(dict(body)))}
+    keys = claim_keys(dict(body))
+    entries: dict[Any, Claimant | Contender] = {namespace: Claimant(name=name, created=created, keys=keys)}
+    contender = contender_of(str(namespace), name, dict(body))
+    entries.update({("number", key): contender for key in keys})
+    return entries
 
 
 def _provider(number: PhoneNumber, providers: Providers) -> ProviderView | None:
@@ -77,10 +87,15 @@ def _provider(number: PhoneNumber, providers: Providers) -> ProviderView | None:
 async def _reconcile(body: kopf.Body, state: OperatorState, indexes: Indexes) -> NumberOutcome:
     number = PhoneNumber.from_body(dict(body))
     claimants = list(indexes.number_claims.get(number.namespace, []))
+    contenders = {
+        contender
+        for key in claim_keys(dict(body))
+        for contender in indexes.number_claims.get(("number", key), [])
+    }
     with metrics.timed_reconcile(PHONE_NUMBER.kind) as record:
         async with state.turn(number.uid):
             outcome = await reconcile_number(
-                number, _provider(number, indexes.providers), claimants, state.deps
+                number, _provider(number, indexes.providers), claimants, state.deps, list(contenders)
             )
         record.result = (
             "ready" if outcome.ready else "waiting" if outcome.waiting_for_provider else "not_ready"
@@ -88,6 +103,12 @@ async def _reconcile(body: kopf.Body, state: OperatorState, indexes: Indexes) ->
     if outcome.trunk_sid != number.status.trunk_sid:
         # The provider's phoneNumberCount changed: let it recount now, not at its next verification.
         state.wake(ObjectKey.provider(number.namespace, number.spec.provider_ref.name))
+    previous = c.find(number.status.conditions, c.READY)
+    if outcome.rivals and (previous is None or previous.reason != c.CONFLICT):
+        # Just entered a takeover contest: the other side learns of it now (once: a side that was in
+        # Conflict already wakes nobody, so two contenders cannot keep waking each other).
+        for rival in outcome.rivals:
+            state.wake(ObjectKey.phone_number(*rival.split("/", 1)))
     return outcome
 
 
@@ -138,7 +159,7 @@ async def keep_number_attached(
         conflicts = conflicts + 1 if outcome.reason == c.CONFLICT else 0
         not_ready = env_seconds(RECHECK_NOT_READY_ENV, DEFAULT_RECHECK_NOT_READY)
         if conflicts:
-            return float(min(CONFLICT_RECHECK_BASE * 2 ** (conflicts - 1), not_ready))
+            return float(min(CONFLICT_RECHECK_BASE * 2 ** (conflicts - 1), CONFLICT_RECHECK_MAX, not_ready))
         return RECHECK_READY if outcome.ready else not_ready
 
     key = ObjectKey.phone_number(body["metadata"]["namespace"], body["metadata"]["name"])
@@ -166,7 +187,13 @@ async def detach_number(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, *
         )
         await state.deps.kube.post_event(number.ref, "Warning", c.DELETION_BLOCKED, message)
         raise DeletionBlocked(message) from None
-    state.forget(number.uid)
+    state.forget(number.uid, ObjectKey.phone_number(number.namespace, number.name))
     metrics.STATES.forget(number.uid)
     state.wake(ObjectKey.provider(number.namespace, number.spec.provider_ref.name))  # recount its numbers
+    # Objects that wait for this number (Duplicate here, Conflict elsewhere) may take it now.
+    claims = Indexes.of(kwargs).number_claims
+    for key in claim_keys(dict(body)):
+        for other in claims.get(("number", key), []):
+            if (other.namespace, other.name) != (number.namespace, number.name):
+                state.wake(ObjectKey.phone_number(other.namespace, other.name))
     logger.info("deleted: %s", result)

@@ -18,12 +18,19 @@ import kopf
 from twilio_operator import metrics
 from twilio_operator.api import conditions as c
 from twilio_operator.api import names
-from twilio_operator.api.errors import DeletionBlocked, ErrorKind, KubernetesError, NotFoundError, TwilioError
+from twilio_operator.api.errors import (
+    DeletionBlocked,
+    ErrorKind,
+    KubernetesError,
+    NotFoundError,
+    TwilioError,
+    describe,
+)
 from twilio_operator.api.models import GROUP, PROVIDER, VERSION
 from twilio_operator.api.names import ROTATE_SIP_CREDENTIALS
 from twilio_operator.handlers import agent_table, probes
 from twilio_operator.handlers.indexes import CREDENTIALS, Providers
-from twilio_operator.handlers.runtime import retry_delay, run_periodically, to_kopf_errors
+from twilio_operator.handlers.runtime import retried_later, retry_delay, run_periodically, to_kopf_errors
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
 from twilio_operator.provider.reconcile import reconcile_provider
 from twilio_operator.provider.resource import Outcome, Provider
@@ -150,27 +157,21 @@ def _wake_siblings(provider: Provider, state: OperatorState, providers: Provider
             state.wake(ObjectKey.provider(namespace, name))
 
 
-_step_timers: dict[str, asyncio.TimerHandle] = {}
 _rotation_seen: dict[tuple[str | None, str | None], str | None] = {}  # last rotate annotation seen
 
 
 def _wake_for_next_step(provider: Provider, state: OperatorState, outcome: Outcome) -> None:
     """A rotation step due before the next verification (the previous SIP credential's retirement
     after a rotation started by the update handler) wakes the provider's daemon when it is due."""
-    timer = _step_timers.pop(provider.uid, None)
-    if timer is not None:
-        timer.cancel()
     due = outcome.next_step_in
-    if due is None or due >= next_interval(provider):
-        return
-    key = ObjectKey.provider(provider.namespace, provider.name)
-    _step_timers[provider.uid] = asyncio.get_running_loop().call_later(due, state.wake, key)
+    if due is not None and due < next_interval(provider):
+        state.wake_later(ObjectKey.provider(provider.namespace, provider.name), due)
 
 
 @kopf.on.resume(*PROVIDERS, id="reconcile", **SHARD)
 @kopf.on.create(*PROVIDERS, id="reconcile", **SHARD)
 @kopf.on.update(*PROVIDERS, id="reconcile", **SHARD)
-@to_kopf_errors
+@to_kopf_errors  # only an invalid spec reaches it: everything else is retried by the daemon
 async def reconcile(
     body: kopf.Body, reason: str, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any
 ) -> None:
@@ -185,14 +186,26 @@ async def reconcile(
         logger.info("TwilioProvider resumed: verified at %s, nothing to do", provider.status.last_verified_at)
         return
     state = state_of(memo)
+    key = ObjectKey.provider(provider.namespace, provider.name)
+    # The next verification follows this one by the (possibly new) interval, not by the old one.
+    state.wake_later(key, next_interval(provider))
     try:
         outcome = await reconcile_locked(provider, state, kwargs)
         if await note_missing_credentials(provider, outcome, state):
             # The daemon looks for the Secret from now on (it may not have started yet).
-            state.wakeups.setdefault(
-                ObjectKey.provider(provider.namespace, provider.name), asyncio.Event()
-            ).set()
+            state.wakeups.setdefault(key, asyncio.Event()).set()
     except NotFoundError:
+        return
+    except Exception as error:
+        # The reconcile has said why in the status. The retry is the daemon's, not kopf's: kopf would
+        # keep this spec's handling pending, so that a change back to the spec it handled last would
+        # fire nothing (a provider stuck in AuthFailed after the user undid the change), and a
+        # correcting change would wait for the pending retry's delay.
+        delay = retried_later(error)
+        if delay is None:
+            raise
+        state.wake_later(key, delay)
+        logger.warning("TwilioProvider not reconciled (retried in %.0f s): %s", delay, describe(error))
         return
     logger.info("TwilioProvider reconciled: ready=%s %s", outcome.ready, outcome.message)
 
@@ -248,11 +261,8 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: A
             if failures > MAX_BLOCKED_ROUNDS:
                 raise
             provider = await _wait_while_blocked(state, provider, wakeup, retry_delay(blocked, failures))
-    state.wakeups.pop(key, None)
     state.missing_credentials.pop(key, None)
-    state.forget(provider.uid)
-    if (timer := _step_timers.pop(provider.uid, None)) is not None:
-        timer.cancel()
+    state.forget(provider.uid, key)
     metrics.STATES.forget(provider.uid)
     logger.info(
         "TwilioProvider finalized with policy %s; removed %s",

@@ -38,6 +38,10 @@ R = TypeVar("R")
 AUTH_RETRY_ENV = "TWILIO_OPERATOR_AUTH_RETRY_SECONDS"
 DEFAULT_AUTH_RETRY = 60.0
 MAX_BACKOFF = 300.0
+# After Twilio refused a request for good (a quota, a value): 1, 2, 4, 5, 5... minutes; a spec change
+# runs a reconcile at once anyway, this retry notices a quota freed in the account.
+REFUSED_RETRY_ENV = "TWILIO_OPERATOR_REFUSED_RETRY_SECONDS"
+DEFAULT_REFUSED_RETRY = 60.0
 # Wake-ups are rate bound per object: a woken run never follows the previous run closer than the
 # spacing, and the spacing doubles (up to the maximum) while wake-ups keep coming that fast, so two
 # objects that wake each other cannot make a loop against the customer's Twilio account.
@@ -59,6 +63,8 @@ def retry_delay(error: Exception, failures: int) -> float:
     if isinstance(error, TwilioError):
         if error.kind is ErrorKind.AUTH:
             return env_seconds(AUTH_RETRY_ENV, DEFAULT_AUTH_RETRY)
+        if error.kind is not ErrorKind.TRANSIENT:
+            return backoff(failures, base=env_seconds(REFUSED_RETRY_ENV, DEFAULT_REFUSED_RETRY))
         return backoff(failures, error.retry_after)
     if isinstance(error, DeletionBlocked):
         return backoff(failures, base=30.0)
@@ -76,6 +82,15 @@ def retry_reason(error: Exception) -> str:
     if isinstance(error, KubernetesError):
         return "kubernetes"
     return "invalid_object"
+
+
+def retried_later(error: Exception) -> float | None:
+    """For a handler whose object has a daemon: the seconds until the daemon retries `error`, counted
+    as a retry; None when the error is not retried at all (an invalid spec)."""
+    if not isinstance(error, RETRIED) or isinstance(error, pydantic.ValidationError):
+        return None
+    metrics.RETRIES.labels("reconcile", retry_reason(error)).inc()
+    return retry_delay(error, 0)
 
 
 def to_kopf_errors(fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
@@ -126,6 +141,7 @@ async def run_periodically(
             event.clear()
             if stopped or body.get("metadata", {}).get("deletionTimestamp"):
                 break
+            state.cancel_timer(key)  # this run decides when the next one is due
             spacing.ran(time.monotonic())
             try:
                 delay = await run_once()

@@ -53,6 +53,8 @@ class OperatorState:
     user_wakes: set[ObjectKey] = field(default_factory=set)
     # account SID -> monotonic time before which its siblings are not woken again
     sibling_wake_not_before: dict[str, float] = field(default_factory=dict)
+    # objects whose daemon is to be woken at a set time (a retry, a rotation step, a new interval)
+    timers: dict[ObjectKey, asyncio.TimerHandle] = field(default_factory=dict)
     slots: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -73,8 +75,34 @@ class OperatorState:
             finally:
                 metrics.CURRENT_OBJECT.reset(token)
 
-    def forget(self, uid: str) -> None:
+    def forget(self, uid: str, key: ObjectKey | None = None) -> None:
+        """Drop what the process keeps of an object that is gone."""
         self.locks.pop(uid, None)
+        if key is not None:
+            self.wakeups.pop(key, None)
+            self.user_wakes.discard(key)
+            self.cancel_timer(key)
+
+    def wake_later(self, key: ObjectKey, delay: float) -> None:
+        """Wake the object's daemon in `delay` seconds (whether or not it runs yet: it finds the
+        wake-up when it starts). One timer per object: the earlier of two wins, and the daemon's run
+        decides when the next one is due anyway."""
+        loop = asyncio.get_running_loop()
+        when = loop.time() + max(0.0, delay)
+        current = self.timers.get(key)
+        if current is not None and not current.cancelled() and current.when() <= when:
+            return
+        if current is not None:
+            current.cancel()
+        self.timers[key] = loop.call_at(when, self._fire, key)
+
+    def cancel_timer(self, key: ObjectKey) -> None:
+        if (timer := self.timers.pop(key, None)) is not None:
+            timer.cancel()
+
+    def _fire(self, key: ObjectKey) -> None:
+        self.timers.pop(key, None)
+        self.wakeups.setdefault(key, asyncio.Event()).set()
 
     def wake(self, key: ObjectKey, *, by_user: bool = False) -> None:
         """Wake the daemon of one object now (no-op when it has none yet). `by_user`: a person's change

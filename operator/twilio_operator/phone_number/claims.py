@@ -1,6 +1,7 @@
-"""Which TwilioPhoneNumber owns a number that several objects ask for: the oldest (name breaks ties).
+"""Which TwilioPhoneNumber owns a number that several objects ask for: within a namespace the oldest
+(name breaks ties); across namespaces, objects that may both take the number over are a contest.
 
-Pure: the claimants come from an in-memory index of the namespace's objects.
+Pure: the claimants come from in-memory indexes of the objects.
 """
 
 from __future__ import annotations
@@ -36,3 +37,32 @@ def first_claimant(
         if other.name != name and other.keys & keys and (other.created, other.name) < (created, name)
     ]
     return min(rivals, key=lambda r: (r.created, r.name)).name if rivals else None
+
+
+@dataclass(frozen=True)
+class Contender:
+    """A TwilioPhoneNumber of another namespace asking for a number (seen through the cluster-wide index)."""
+
+    namespace: str
+    name: str
+    allow_takeover: bool
+    keys: frozenset[str]
+
+
+def contender_of(namespace: str, name: str, body: dict[str, Any]) -> Contender:
+    allow = bool((body.get("spec") or {}).get("allowTakeover"))
+    return Contender(namespace=namespace, name=name, allow_takeover=allow, keys=claim_keys(body))
+
+
+def takeover_contest(
+    namespace: str, number_keys: Iterable[str], contenders: Iterable[Contender]
+) -> list[str]:
+    """`namespace/name` of the objects of other namespaces that may also take over one of
+    `number_keys`: two such objects would move the number between their trunks forever."""
+    keys = set(number_keys)
+    found = {
+        f"{other.namespace}/{other.name}"
+        for other in contenders
+        if other.namespace != namespace and other.allow_takeover and other.keys & keys
+    }
+    return sorted(found)

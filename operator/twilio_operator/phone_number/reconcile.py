@@ -13,7 +13,6 @@ from typing import Any
 
 from twilio_operator import metrics
 from twilio_operator.api import conditions as c
-from twilio_operator.api import names
 from twilio_operator.api.conditions import ConditionUpdate, merge_conditions
 from twilio_operator.api.credentials import CredentialProblem, parse_credentials
 from twilio_operator.api.errors import ErrorKind, TwilioError
@@ -27,8 +26,9 @@ from twilio_operator.api.models import (
     status_patch,
 )
 from twilio_operator.api.objects import ObjectRef, identity
+from twilio_operator.api.ownership import ANY_PROVIDER_DOMAIN, owns_trunk
 from twilio_operator.api.regions import DEFAULT_PROCESSING, client_region
-from twilio_operator.phone_number.claims import Claimant, first_claimant
+from twilio_operator.phone_number.claims import Claimant, Contender, first_claimant, takeover_contest
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.twilio.port import TwilioPort
 
@@ -94,6 +94,7 @@ class NumberOutcome:
     message: str
     waiting_for_provider: bool = False
     trunk_sid: str | None = None  # the trunk this object's number is on now (None: not attached by it)
+    rivals: tuple[str, ...] = ()  # namespace/name of the objects in a takeover contest with this one
 
 
 class NumberWriter:
@@ -107,7 +108,13 @@ class NumberWriter:
         self.status = self.status.model_copy(update=fields)
 
     async def finish(
-        self, ready: bool, reason: str, message: str, *, event: str | None = None
+        self,
+        ready: bool,
+        reason: str,
+        message: str,
+        *,
+        event: str | None = None,
+        rivals: tuple[str, ...] = (),
     ) -> NumberOutcome:
         previous = c.find(self._number.status.conditions, c.READY)
         update = ConditionUpdate(c.READY, "True" if ready else "False", reason, message)
@@ -122,7 +129,12 @@ class NumberWriter:
             kind = event or ("Normal" if ready else "Warning")
             await self._deps.kube.post_event(n.ref, kind, reason, message)
         return NumberOutcome(
-            ready, reason, message, waiting_for_provider=reason in _WAITING, trunk_sid=self.status.trunk_sid
+            ready,
+            reason,
+            message,
+            waiting_for_provider=reason in _WAITING,
+            trunk_sid=self.status.trunk_sid,
+            rivals=rivals,
         )
 
 
@@ -130,7 +142,11 @@ _WAITING = {c.PROVIDER_NOT_FOUND, c.PROVIDER_NOT_READY}
 
 
 async def reconcile_number(
-    number: PhoneNumber, provider: ProviderView | None, claimants: Sequence[Claimant], deps: Deps
+    number: PhoneNumber,
+    provider: ProviderView | None,
+    claimants: Sequence[Claimant],
+    deps: Deps,
+    contenders: Sequence[Contender] = (),
 ) -> NumberOutcome:
     """Attach the number to the provider's trunk. Raises TwilioError for Twilio to be retried."""
     writer = NumberWriter(number, deps)
@@ -171,9 +187,11 @@ async def reconcile_number(
         )
     except TwilioError as error:
         if error.kind is ErrorKind.AUTH:
-            return await writer.finish(False, c.AUTH_FAILED, str(error))
+            reason = c.twilio_failure_reason(error)
+            return await writer.finish(False, reason, c.twilio_failure_message(error, reason))
         raise
     if found is None:
+        writer.set(phone_number=number.spec.phone_number or number.status.phone_number)
         return await writer.finish(
             False,
             c.NOT_FOUND,
@@ -190,15 +208,27 @@ async def reconcile_number(
         return await writer.finish(
             False, c.DUPLICATE, f"{found.phone_number} is already imported by TwilioPhoneNumber {winner}"
         )
+    contest = (
+        takeover_contest(number.namespace, (found.sid, found.phone_number), contenders)
+        if number.spec.allow_takeover
+        else []
+    )
+    if contest:
+        # Both sides stop here (each sees the other): neither moves the number again.
+        writer.set(trunk_sid=trunk_sid if found.trunk_sid == trunk_sid else None)
+        return await writer.finish(
+            False,
+            c.CONFLICT,
+            f"{found.phone_number} is also claimed with allowTakeover by TwilioPhoneNumber "
+            f"{', '.join(contest)}: two objects that may take it over would move it between their trunks; "
+            f"it stays on {found.trunk_sid or 'no trunk'}. Keep allowTakeover on one of them only",
+            rivals=tuple(contest),
+        )
     if found.trunk_sid != trunk_sid:
-        if found.trunk_sid and not number.spec.allow_takeover:
+        problem = await _takeover_problem(twilio, number, found.trunk_sid) if found.trunk_sid else None
+        if problem is not None:
             writer.set(trunk_sid=None)
-            return await writer.finish(
-                False,
-                c.CONFLICT,
-                f"{found.phone_number} is on trunk {found.trunk_sid}, not this provider's; "
-                "set spec.allowTakeover to move it",
-            )
+            return await writer.finish(False, c.CONFLICT, f"{found.phone_number} is on trunk {problem}")
         await twilio.set_number_trunk(found.sid, trunk_sid)
         moved = f" (moved from {found.trunk_sid})" if found.trunk_sid else ""
         message = f"{found.phone_number} attached to trunk {trunk_sid}{moved}"
@@ -209,6 +239,22 @@ async def reconcile_number(
     if region is not None:
         message += f", inbound calls processed in {region}"
     return await writer.finish(True, c.ATTACHED, message)
+
+
+async def _takeover_problem(twilio: TwilioPort, number: PhoneNumber, on: str) -> str | None:
+    """Why the number may not be moved off trunk `on`, or None. allowTakeover moves it only off a trunk
+    that no TwilioProvider manages: off another provider's trunk, the two objects (in other namespaces,
+    shards or clusters, where neither may see the other) would take it back from each other forever.
+    That number moves when its TwilioPhoneNumber there is deleted, which detaches it."""
+    if not number.spec.allow_takeover:
+        return f"{on}, not this provider's; set spec.allowTakeover to move it"
+    trunk = next((t for t in await twilio.list_trunks() if t.sid == on), None)
+    if trunk is not None and ANY_PROVIDER_DOMAIN.match(trunk.domain_name):
+        return (
+            f"{on} ({trunk.domain_name}) of another TwilioProvider: allowTakeover does not move a number off "
+            "another provider's trunk; delete the TwilioPhoneNumber that imported it there, which detaches it"
+        )
+    return None
 
 
 async def _ensure_voice_region(
@@ -261,10 +307,10 @@ async def release_number(number: PhoneNumber, provider: ProviderView | None, dep
     if found is None or found.trunk_sid != number.status.trunk_sid:
         return "the number is no longer on the trunk"
     # The trunk SID came from status, which anyone with status access can write: detach only from
-    # a trunk that carries the provider's UID-derived domain.
+    # a trunk the provider can prove is its own (created or adopted by it).
     trunks = {t.sid: t for t in await twilio.list_trunks()}
     trunk = trunks.get(found.trunk_sid or "")
-    if trunk is None or names.domain_recreation(provider.uid, trunk.domain_name) is None:
+    if trunk is None or not owns_trunk(provider, trunk.sid, trunk.domain_name):
         return (
             f"left {found.phone_number} on {found.trunk_sid}: not a trunk of TwilioProvider {provider.name}"
         )

@@ -3,36 +3,58 @@ adoption may go ahead, decided purely from what Twilio and the namespace show.""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Collection
 from typing import Any
 
 from twilio_operator.api import names
+from twilio_operator.api.ownership import another_providers_domain, provider_tag
 from twilio_operator.ports.twilio.values import CredentialList, Trunk
 from twilio_operator.provider.resource import Provider
 
-_ANY_PROVIDER_DOMAIN = re.compile(r"^twp-[0-9a-f]{32}(?:-r[0-9]+)?" + re.escape(names.DOMAIN_SUFFIX) + "$")
-
 
 def adoption_problem(
-    provider: Provider, trunks: list[Trunk], lists: list[CredentialList], others: list[dict[str, Any]]
+    provider: Provider,
+    trunks: list[Trunk],
+    lists: list[CredentialList],
+    others: list[dict[str, Any]],
+    attached: Collection[str] = (),
 ) -> str | None:
-    """Why the adoption cannot go ahead, or None. `others` are the namespace's TwilioProvider bodies."""
+    """Why the adoption cannot go ahead, or None. `others` are the namespace's TwilioProvider bodies;
+    `attached` the SIDs of the credential lists attached to the trunk to adopt."""
     spec = provider.spec
     account = spec.account_sid
     if spec.trunk_sid:
         trunk = next((t for t in trunks if t.sid == spec.trunk_sid), None)
         if trunk is None:
             return f"trunk {spec.trunk_sid} is not a trunk of account {account} in this processing region"
-        if (
-            _ANY_PROVIDER_DOMAIN.match(trunk.domain_name)
-            and names.domain_recreation(provider.uid, trunk.domain_name) is None
-        ):
+        if another_providers_domain(provider, trunk.domain_name):
             return f"trunk {spec.trunk_sid} ({trunk.domain_name}) is managed by another TwilioProvider"
         rival = _older_adopter(provider, others)
         if rival is not None:
             return f"trunk {spec.trunk_sid} is already adopted by TwilioProvider {rival}"
+        foreign = _foreign_list_attached(provider, lists, others, attached)
+        if foreign is not None:
+            return (
+                f"trunk {spec.trunk_sid} is already adopted by another TwilioProvider (in another namespace "
+                f"or cluster): its credential list {foreign.sid} ({foreign.friendly_name}) is attached"
+            )
     if spec.credential_list_sid and not any(cl.sid == spec.credential_list_sid for cl in lists):
         return f"credential list {spec.credential_list_sid} is not a credential list of account {account}"
+    return None
+
+
+def _foreign_list_attached(
+    provider: Provider, lists: list[CredentialList], others: list[dict[str, Any]], attached: Collection[str]
+) -> CredentialList | None:
+    """A credential list of another TwilioProvider on the trunk: the operator's mark of an adoption
+    that the namespace's objects cannot show (another namespace, shard or cluster). The namespace's
+    own providers are left to `_older_adopter`, so that two of them never refuse each other."""
+    neighbours = {names.object_tag(str(o["metadata"].get("uid") or "")) for o in others}
+    mine = names.object_tag(provider.uid)
+    for credential_list in lists:
+        tag = provider_tag(credential_list.friendly_name)
+        if credential_list.sid in attached and tag is not None and tag != mine and tag not in neighbours:
+            return credential_list
     return None
 
 

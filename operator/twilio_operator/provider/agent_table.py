@@ -28,6 +28,9 @@ class Published:
     digests: dict[tuple[str, str], str] = field(default_factory=dict)
     problems: dict[tuple[str, str], str] = field(default_factory=dict)
     values: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # no secrets in here
+    # ConfigMaps proven the provider's (by uid), and those refused with the reason, so each is probed once
+    owned: set[tuple[str, str, str]] = field(default_factory=set)
+    refused: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
 
 def config_map_name(provider_name: str, spec: TwilioProviderSpec) -> str:
@@ -66,10 +69,34 @@ async def publish_agent_table(
     published.problems[key] = message
     if published.digests.get(key) == digest:
         return f"ConfigMap {key[1]} unchanged"
+    refusal = await _refusal(kube, owner, key[1], published)
+    if refusal is not None:
+        return refusal
     await kube.apply_config_map(namespace, key[1], data, labels, annotations, owner)
     published.digests[key] = digest
     published.values[key] = dict(data)
     return f"applied ConfigMap {key[1]}"
+
+
+async def _refusal(kube: KubernetesPort, owner: ObjectRef, name: str, published: Published) -> str | None:
+    """Why the ConfigMap `name` is not written, or None: an existing ConfigMap is written only if the
+    provider owns it (created by it), never taken over by its name alone. Probed once per process."""
+    key = (owner.namespace, name, owner.uid)
+    if key in published.owned:
+        return None
+    if key not in published.refused:
+        if await kube.config_map_owned_by(owner.namespace, name, owner.uid) is False:
+            message = (
+                f"ConfigMap {name} exists and was not created by twilio-operator for TwilioProvider "
+                f"{owner.name}: the agent table is not written to it. Choose another "
+                "spec.agentTable.configMapName, or delete that ConfigMap to let the operator create it"
+            )
+            published.refused[key] = message
+            await kube.post_event(owner, "Warning", c.CONFIG_MAP_NOT_OWNED, message)
+            return message
+        published.owned.add(key)
+        return None
+    return published.refused[key]
 
 
 def agent_table_condition(

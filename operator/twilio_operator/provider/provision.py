@@ -255,9 +255,17 @@ async def ensure_origination_urls(
     ]
     if work:
         await asyncio.gather(*work)
-        await writer.event(
-            "Normal", c.ORIGINATION_UPDATED, f"synced {len(wanted)} origination URIs of trunk {trunk.sid}"
-        )
+        if wanted:
+            await writer.event(
+                "Normal", c.ORIGINATION_UPDATED, f"synced {len(wanted)} origination URIs of trunk {trunk.sid}"
+            )
+        else:
+            await writer.event(
+                "Warning",
+                c.ORIGINATION_UPDATED,
+                f"removed every origination URI of trunk {trunk.sid} (spec.originationUris is empty): "
+                "inbound calls to its numbers no longer reach any endpoint",
+            )
 
 
 def wanted_origination(provider: Provider, spec: OriginationUri, sid: str) -> OriginationUrl:

@@ -57,6 +57,8 @@ from twilio_operator.provider.trunk_settings import ensure_trunk_extra_settings
 
 log = logging.getLogger(__name__)
 CREDENTIALS_CHECK = "credentialsSecret"
+PROVISIONING_CHECK = "provisioning"  # a write Twilio refused after the reads passed
+ADOPTION_CHECK = "adoption"
 
 
 async def reconcile_provider(provider: Provider, deps: Deps, *, has_numbers: bool = True) -> Outcome:
@@ -74,7 +76,6 @@ async def reconcile_provider(provider: Provider, deps: Deps, *, has_numbers: boo
         provider_type="twilio",
         region=provider.spec.region or "us1",
         supports_call_transfer=provider.spec.supports_call_transfer,
-        sip_credentials_secret_name=provider.sip_secret_name,
     )
     try:
         secret = await deps.kube.read_secret(provider.namespace, provider.spec.credentials_secret_ref.name)
@@ -117,6 +118,7 @@ async def _adoption_refused(writer: StatusWriter, problem: str) -> Outcome:
     """Nothing is created in place of a trunk that cannot be adopted; the spec must change."""
     previous = c.find(writer.status.conditions, c.READY)
     writer.condition(ConditionUpdate(c.READY, "False", c.ADOPTION_REFUSED, problem))
+    _fail_verification(writer, ADOPTION_CHECK, problem)
     await writer.flush()
     if previous is None or previous.reason != c.ADOPTION_REFUSED:
         await writer.event("Warning", c.ADOPTION_REFUSED, problem)
@@ -146,6 +148,7 @@ async def _observe_only(
         trunk_domain_name=trunk.domain_name if trunk else None,
         termination_uri=names.termination_uri(trunk.domain_name, provider.spec.region) if trunk else None,
         credential_list_sid=credential_list.sid if credential_list else None,
+        supports_call_transfer=trunk.transfer_mode != names.transfer_mode(False) if trunk else None,
         observed_generation=provider.generation,
     )
     message = f"observing only (managementPolicy ObserveOnly): {checks[-1].message}"
@@ -222,29 +225,33 @@ async def _record_kubernetes_failure(writer: StatusWriter, error: KubernetesErro
 
 
 async def _record_twilio_failure(writer: StatusWriter, error: TwilioError) -> None:
+    reason = c.twilio_failure_reason(error, quota=isinstance(error, QuotaExceeded))
+    message = c.twilio_failure_message(error, reason)
+    if error.kind is ErrorKind.TRANSIENT and writer.status.last_verified_at:
+        message += f"; the last verification ({writer.status.last_verified_at}) stands"
+    if error.kind is not ErrorKind.TRANSIENT:
+        _fail_verification(writer, PROVISIONING_CHECK, message)
+    updates = [ConditionUpdate(c.READY, "False", reason, message)]
     if error.kind is ErrorKind.AUTH:
-        reason = (
-            c.ACCOUNT_INACTIVE
-            if error.account_inactive
-            else c.PERMISSION_DENIED
-            if error.permission_denied
-            else c.AUTH_FAILED
-        )
-        stage = ConditionUpdate(c.CREDENTIALS_VERIFIED, "False", reason, str(error))
-    elif error.kind is ErrorKind.TRANSIENT:
-        reason = c.TWILIO_UNAVAILABLE
-        stage = None
-    else:
-        reason = c.QUOTA_EXCEEDED if isinstance(error, QuotaExceeded) else c.TWILIO_REJECTED
-        stage = None
-    updates = [ConditionUpdate(c.READY, "False", reason, str(error))]
-    if stage is not None:
-        updates.append(stage)
+        updates.append(ConditionUpdate(c.CREDENTIALS_VERIFIED, "False", reason, message))
     was_ready = c.is_true(writer.status.conditions)
     writer.condition(*updates)
     await writer.flush()
     if error.kind is not ErrorKind.TRANSIENT or was_ready:
-        await writer.event("Warning", reason, str(error))
+        await writer.event("Warning", reason, message)
+
+
+def _fail_verification(writer: StatusWriter, check: str, message: str) -> None:
+    """verificationStatus failed, with the failure as a detail unless this run's checks have one."""
+    details = [d for d in writer.status.verification_details if d.check_name != check]
+    if not any(d.status == "failed" for d in details):
+        details.append(*verification_details([Check(check, "failed", message)], writer.now))
+    writer.set(verification_status="failed", verification_details=details)
+
+
+async def _attached_lists(twilio: TwilioPort, trunk_sid: str | None) -> list[str]:
+    """The credential lists on a trunk to adopt (another provider's mark), none without one."""
+    return await twilio.list_trunk_credential_lists(trunk_sid) if trunk_sid else []
 
 
 async def _converge(
@@ -274,14 +281,16 @@ async def _converge(
         )
     blocking = first_blocking_error(observed)
     inactive = isinstance(observed.account, Account) and observed.account.status != "active"
+    if blocking is not None and blocking.kind is ErrorKind.TRANSIENT:
+        # An outage or rate limiting is no verdict on the credentials: the last verification stands
+        # (lastVerifiedAt says how old it is) and Ready says that Twilio is unavailable.
+        raise blocking
     if blocking is not None or inactive:
         writer.set(
             verification_status="failed",
             verification_details=verification_details(checks, writer.now),
             last_verified_at=rfc3339(writer.now),
         )
-        if blocking is not None and blocking.kind is ErrorKind.TRANSIENT:
-            raise blocking
         if blocking is None:
             assert isinstance(observed.account, Account)
             blocking = TwilioError(
@@ -296,9 +305,19 @@ async def _converge(
     writer.condition(
         ConditionUpdate(c.CREDENTIALS_VERIFIED, "True", c.VERIFIED, "Twilio accepted the credentials")
     )
+    # What the reads verified, in case a step below fails (it adds its failure to these).
+    writer.set(
+        verification_status=verdict(checks),
+        verification_details=verification_details(checks, writer.now),
+        last_verified_at=rfc3339(writer.now),
+    )
     if provider.spec.trunk_sid or provider.spec.credential_list_sid:
-        others = await deps.kube.list_objects(PROVIDER, provider.namespace)
-        problem = adoption_problem(provider, observed.trunks, observed.lists, others)
+        adopted = provider.spec.trunk_sid
+        others, attached = await asyncio.gather(
+            deps.kube.list_objects(PROVIDER, provider.namespace),
+            _attached_lists(twilio, adopted if adopted in {t.sid for t in observed.trunks} else None),
+        )
+        problem = adoption_problem(provider, observed.trunks, observed.lists, others, attached)
         if problem is not None:
             return await _adoption_refused(writer, problem)
     if provider.spec.management_policy == "ObserveOnly":
@@ -322,6 +341,15 @@ async def _converge(
         credential_list_sid=credential_list.sid,
         **({"ip_access_control_list_sid": ip_acl.sid} if ip_acl is not None else {}),
     )
+    trunk_check = f"trunk {trunk.sid} ({domain}) exists"
+    if provider.adopts_trunk:
+        # An adopted trunk keeps its owner's transfer mode: the status says what Twilio has.
+        writer.set(supports_call_transfer=trunk.transfer_mode != names.transfer_mode(False))
+        if trunk.transfer_mode != names.transfer_mode(provider.spec.supports_call_transfer):
+            trunk_check += (
+                f"; adopted, so its transfer mode {trunk.transfer_mode} is kept "
+                "(spec.supportsCallTransfer applies only to a trunk the operator created)"
+            )
     if writer.status != provider.status and provider.status.trunk_sid is not None:
         # Record what changed (a recreated trunk's SID, Paused=False) before the repairs below.
         # Not on a provider's first provisioning: there the SIDs reach the status with this
@@ -347,7 +375,7 @@ async def _converge(
     imported = objects.imported
     detached = [n for n in imported if numbers.trunk_of.get(n.sid) != trunk.sid]
     checks += [
-        Check("trunk", "passed", f"trunk {trunk.sid} ({domain}) exists"),
+        Check("trunk", "passed", trunk_check),
         Check("credentialListAttached", "passed", attached),
         *([ip_access] if ip_access is not None else []),
         numbers_check(imported, detached, numbers),

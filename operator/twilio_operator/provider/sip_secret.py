@@ -24,8 +24,9 @@ from typing import Any
 from twilio_operator.api import conditions as c
 from twilio_operator.api import credentials, names, templating
 from twilio_operator.api.conditions import ConditionUpdate, rfc3339
-from twilio_operator.api.errors import ErrorKind, TwilioError
+from twilio_operator.api.errors import ErrorKind, KubernetesError, TwilioError
 from twilio_operator.api.models import SipCredentialsSpec, SipCredentialsStatus, parse_duration
+from twilio_operator.api.ownership import sip_secret_problem
 from twilio_operator.api.regions import Region
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.kube.port import SecretData
@@ -50,6 +51,11 @@ class Held:
     previous: tuple[str, str] | None = field(default=None, repr=False)
     previous_expires: datetime | None = None
     request: str | None = None  # the rotate-sip-credentials value a rotation was started for
+    previous_secret: str | None = None  # the Secret a rename moved the credentials from (see _hand_over)
+
+
+class SecretRefused(Exception):
+    """The SIP Secret's name is taken by a Secret this provider cannot prove is its own."""
 
 
 async def ensure_sip_credential(
@@ -58,18 +64,28 @@ async def ensure_sip_credential(
     """Converge the SIP credential, its Secret and its rotation; record the rotation state in status."""
     io = _SecretIO(provider, deps, writer, sip_connection(provider.uid, trunk, provider.spec.region))
     held = _first_pair(provider, deps) if _first_time(provider, writer, cl) else None
-    if held is not None and await io.write(held, only_if_absent=True):
-        listed: list[Credential] = []  # the list is this reconcile's own
-    else:
-        held, listed = await _held_in_secret(provider, deps, writer, io, twilio, cl)
+    try:
+        if held is not None and await io.write(held, only_if_absent=True):
+            listed: list[Credential] = []  # the list is this reconcile's own
+        else:
+            held, listed = await _held_in_secret(provider, deps, writer, io, twilio, cl)
+    except SecretRefused as refused:
+        # Nothing is written to a Secret that is not ours, so no password exists for Twilio either.
+        writer.condition(ConditionUpdate(c.SIP_CREDENTIALS_STORED, "False", c.SECRET_NOT_OWNED, str(refused)))
+        return
 
     by_username = {cr.username: cr for cr in listed}
     held = await _ensure_current(provider, deps, io, twilio, cl.sid, held, by_username.get(held.username))
-    await _delete_leftovers(provider, writer, twilio, cl.sid, held, listed)
+    also_held = await _held_by_previous_secret(provider, deps, held)
+    await _delete_leftovers(provider, writer, twilio, cl.sid, held, listed, also_held)
     held = await _retire_previous(provider, writer, io, twilio, cl.sid, held, by_username, deps.clock())
     held = await _rotate_if_due(provider, deps, writer, io, twilio, cl.sid, held)
 
-    writer.set(sip_credentials=rotation_status(provider, held, deps.clock()))
+    # Recorded once the Secret is ours and written: a rename's origin is read from here (_hand_over).
+    writer.set(
+        sip_credentials=rotation_status(provider, held, deps.clock()),
+        sip_credentials_secret_name=provider.sip_secret_name,
+    )
     if io.problems:
         message = "; ".join(problem.message for problem in io.problems)
         writer.condition(ConditionUpdate(c.SIP_CREDENTIALS_STORED, "False", c.TEMPLATE_INVALID, message))
@@ -109,11 +125,14 @@ async def _held_in_secret(
     """The pairs the SIP Secret holds, after replacing a lost password or re-rendering a stale Secret;
     and the list's credentials (none listed when this reconcile created the list)."""
     secret = await deps.kube.read_secret(provider.namespace, provider.sip_secret_name)
+    _refuse_unless_ours(provider, provider.sip_secret_name, secret)
     io.observe(secret)
     held = _read_held(provider, secret)
     # Listed before a lost password is replaced (a read, so the Secret is still written before Twilio
     # is told): a credential of ours in Twilio proves that a password existed and was lost.
     listed = [] if cl.sid in writer.created_now else await twilio.list_credentials(cl.sid)
+    if held is None:
+        held = await _hand_over(provider, deps, writer, io, secret)
     if held is None:
         ours_in_twilio = any(names.is_sip_username_of(provider.uid, cr.username) for cr in listed)
         held = await _replace_lost_password(provider, deps, writer, io, secret, ours_in_twilio)
@@ -121,6 +140,82 @@ async def _held_in_secret(
         # The trunk moved (recreated after drift) or the template changed: same pairs, new rendering.
         await io.write(held)
     return held, listed
+
+
+def _refuse_unless_ours(provider: Provider, name: str, secret: SecretData | None) -> None:
+    if secret is None:
+        return
+    problem = sip_secret_problem(
+        provider.name,
+        provider.uid,
+        provider.spec.credentials_secret_ref.name,
+        name,
+        secret.owner_uids,
+        secret.labels,
+        secret.annotations,
+    )
+    if problem is not None:
+        raise SecretRefused(problem)
+
+
+async def _hand_over(
+    provider: Provider, deps: Deps, writer: StatusWriter, io: _SecretIO, secret: SecretData | None
+) -> Held | None:
+    """spec.sipCredentialsSecretName changed: the new Secret holds nothing yet, the old one (as the
+    status recorded it, and ours) holds the current pair. The rename is a rotation: a new credential
+    in the new Secret, the old one kept beside it as the previous pair for the grace period, the old
+    Secret left untouched until then and deleted with the previous credential (docs/rotation.md).
+    None when there is nothing to hand over."""
+    old_name = provider.status.sip_credentials_secret_name
+    if not old_name or old_name == provider.sip_secret_name:
+        return None
+    old = await deps.kube.read_secret(provider.namespace, old_name)
+    current = _read_held(provider, old)
+    if old is None or current is None or provider.uid not in old.owner_uids:
+        return None
+    now = deps.clock()
+    held = replace(
+        _next_pair(provider, deps, current, now),
+        request=current.request,
+        previous_secret=old_name,
+    )
+    if not await io.write(held, only_if_absent=secret is None):
+        raise _appeared(provider)
+    until = rfc3339(held.previous_expires or now)
+    await writer.event(
+        "Normal",
+        c.SIP_SECRET_RENAMED,
+        f"SIP credentials moved from Secret {old_name} to {provider.sip_secret_name} with a new credential "
+        f"{held.username}; {old_name} and its credential {current.username} keep working until {until}, "
+        "then both are deleted",
+    )
+    return held
+
+
+def _appeared(provider: Provider) -> KubernetesError:
+    """The SIP Secret was absent when read and exists when written: someone made it in between.
+    Nothing was written to it; the retry reads it and decides whose it is."""
+    return KubernetesError(
+        "write Secret",
+        409,
+        "AlreadyExists",
+        f"Secret {provider.sip_secret_name} was created by someone else meanwhile; looking again",
+    )
+
+
+async def _held_by_previous_secret(provider: Provider, deps: Deps, held: Held) -> set[str]:
+    """The usernames the Secret of a rename's origin still holds during the grace period: they keep
+    working until it is deleted, so they are not leftovers."""
+    if held.previous_secret is None or held.previous is None:
+        return set()
+    old = await deps.kube.read_secret(provider.namespace, held.previous_secret)
+    if old is None or provider.uid not in old.owner_uids:
+        return set()
+    pairs = (
+        credentials.current_sip_pair(provider.uid, old.data, old.annotations),
+        credentials.previous_sip_pair(provider.uid, old.data, old.annotations),
+    )
+    return {pair[0] for pair in pairs if pair is not None}
 
 
 def _read_held(provider: Provider, secret: SecretData | None) -> Held | None:
@@ -141,6 +236,7 @@ def _read_held(provider: Provider, secret: SecretData | None) -> Held | None:
         previous=previous,
         previous_expires=expires,
         request=secret.annotations.get(names.ROTATION_REQUEST),
+        previous_secret=secret.annotations.get(names.PREVIOUS_SECRET) if previous else None,
     )
 
 
@@ -176,7 +272,8 @@ async def _replace_lost_password(
         previous=previous[0] if previous else None,
         previous_expires=previous[1] if previous else None,
     )
-    await io.write(held)
+    if not await io.write(held, only_if_absent=secret is None):
+        raise _appeared(provider)
     recorded_secret = provider.status.sip_credentials_secret_name == provider.sip_secret_name
     if secret is not None or recorded_secret or ours_in_twilio:
         name = provider.sip_secret_name
@@ -273,10 +370,11 @@ async def _delete_leftovers(
     list_sid: str,
     held: Held,
     listed: list[Credential],
+    also_held: set[str],
 ) -> None:
-    """Credentials of ours that the Secret does not hold: nobody has their password; delete them,
-    so that the list never creeps towards Twilio's 1,000 credentials."""
-    keep = {held.username} | ({held.previous[0]} if held.previous else set())
+    """Credentials of ours that no Secret holds: nobody has their password; delete them, so that the
+    list never creeps towards Twilio's 1,000 credentials. `also_held`: those in a renamed-from Secret."""
+    keep = {held.username, *also_held} | ({held.previous[0]} if held.previous else set())
     for credential in listed:
         if credential.username in keep or not names.is_sip_username_of(provider.uid, credential.username):
             continue
@@ -309,9 +407,13 @@ async def _retire_previous(
     if not (early or gone or held.previous_expires <= now):
         return held
     username = held.previous[0]
-    if not gone:
-        await twilio.delete_credential(list_sid, by_username[username].sid)
-    held = replace(held, previous=None, previous_expires=None)
+    # A rename's origin goes with the credentials it held: the previous pair and its own previous one.
+    retired = {username, *await _held_by_previous_secret(provider, io.deps, held)} - {held.username}
+    for name in sorted(retired & set(by_username)):
+        await twilio.delete_credential(list_sid, by_username[name].sid)
+    if held.previous_secret is not None:
+        await io.deps.kube.delete_owned_secret(provider.namespace, held.previous_secret, provider.uid)
+    held = replace(held, previous=None, previous_expires=None, previous_secret=None)
     await io.write(held)
     why = "early, for a new rotation" if early else "its grace period ended"
     await writer.event(
@@ -338,20 +440,9 @@ async def _rotate_if_due(
     if held.previous is not None:
         listed = {cr.username: cr for cr in await twilio.list_credentials(list_sid)}
         held = await _retire_previous(provider, writer, io, twilio, list_sid, held, listed, now, early=True)
-    created = int(now.timestamp())
-    username = names.rotated_sip_username(provider.uid, created)
-    while username == held.username:  # two rotations within one second
-        created += 1
-        username = names.rotated_sip_username(provider.uid, created)
+    rotated = replace(_next_pair(provider, deps, held, now), request=request or held.request)
+    username = rotated.username
     grace = grace_period(provider.spec.sip_credentials)
-    rotated = Held(
-        username=username,
-        password=deps.new_password(),
-        state=names.PENDING,
-        previous=(held.username, held.password),
-        previous_expires=now + grace,
-        request=request or held.request,
-    )
     await io.write(rotated)
     why = f"asked for by annotation ({request})" if request else "rotationInterval is up"
     await writer.event(
@@ -367,6 +458,23 @@ async def _rotate_if_due(
         f"SIP credential {username} is current; {held.username} keeps working until {rfc3339(now + grace)}",
     )
     return rotated
+
+
+def _next_pair(provider: Provider, deps: Deps, held: Held, now: datetime) -> Held:
+    """A rotation's new current pair (pending), with `held`'s current pair kept as the previous one
+    for the grace period."""
+    created = int(now.timestamp())
+    username = names.rotated_sip_username(provider.uid, created)
+    while username == held.username:  # two rotations within one second
+        created += 1
+        username = names.rotated_sip_username(provider.uid, created)
+    return Held(
+        username=username,
+        password=deps.new_password(),
+        state=names.PENDING,
+        previous=(held.username, held.password),
+        previous_expires=now + grace_period(provider.spec.sip_credentials),
+    )
 
 
 # --------------------------------------------------------------------------- schedule and status
@@ -496,6 +604,8 @@ class _SecretIO:
                 self.provider.uid, held.previous[1]
             )
             annotations[names.PREVIOUS_EXPIRES_AT] = rfc3339(held.previous_expires)
+            if held.previous_secret is not None:
+                annotations[names.PREVIOUS_SECRET] = held.previous_secret
         failed = {p.key for p in self.problems}  # a key that fails keeps what it had
         return {**data, **rendered}, labels, annotations, failed
 
@@ -532,11 +642,13 @@ class _SecretIO:
         if held.previous is None:
             remove_keys |= {names.SIP_PREVIOUS_USERNAME, names.SIP_PREVIOUS_PASSWORD}
             remove_annotations |= {names.PREVIOUS_FINGERPRINT, names.PREVIOUS_EXPIRES_AT}
+        if held.previous_secret is None:
+            remove_annotations.add(names.PREVIOUS_SECRET)
         version = await self.deps.kube.write_secret(
             p.namespace,
             p.sip_secret_name,
             data,
-            annotations,
+            {**annotations, names.SIP_SECRET_OF: p.name},
             p.ref,
             labels=labels,
             remove_keys=remove_keys,

@@ -20,6 +20,7 @@ from twilio_operator.api.conditions import ConditionUpdate
 from twilio_operator.api.credentials import CredentialProblem
 from twilio_operator.api.errors import DeletionBlocked, ErrorKind, TwilioError
 from twilio_operator.api.models import PHONE_NUMBER
+from twilio_operator.api.ownership import owns_credential_list, owns_trunk
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.twilio.port import TwilioPort
 from twilio_operator.provider.ip_access import ours as our_ip_access_control_lists
@@ -78,15 +79,18 @@ async def _clean_up(provider: Provider, deps: Deps) -> Teardown:
         if sid
     ]
     if policy == "Orphan":
-        await deps.kube.release_secret(provider.namespace, provider.sip_secret_name, provider.uid)
+        kept = [
+            name
+            for name in await sip_secret_names(provider, deps)
+            if await deps.kube.release_secret(provider.namespace, name, provider.uid)
+        ]
         left = (
             f"left {' and '.join(recorded)} in Twilio"
             if recorded
             else "no Twilio resource was recorded for this provider, so none was left behind"
         )
-        await deps.kube.post_event(
-            provider.ref, "Normal", c.ORPHANED, f"{left}; kept the SIP Secret {provider.sip_secret_name}"
-        )
+        secrets = f"kept the SIP Secret {' and '.join(kept)}" if kept else "there was no SIP Secret to keep"
+        await deps.kube.post_event(provider.ref, "Normal", c.ORPHANED, f"{left}; {secrets}")
         return Teardown(policy, ())
     writer = StatusWriter(provider, deps)
     credentials = await read_credentials(provider, deps)
@@ -103,7 +107,7 @@ async def _clean_up(provider: Provider, deps: Deps) -> Teardown:
         if not recorded and error.kind is ErrorKind.AUTH and not await _trunk_in_sip_secret(provider, deps):
             return await _nothing_recorded(provider, deps, str(error))
         await _block(writer, str(error))
-    await deps.kube.delete_secret(provider.namespace, provider.sip_secret_name)
+    await _delete_sip_secrets(provider, deps)
     return Teardown(policy, tuple(removed))
 
 
@@ -120,7 +124,7 @@ async def _trunk_in_sip_secret(provider: Provider, deps: Deps) -> bool:
 async def _nothing_recorded(provider: Provider, deps: Deps, why: str) -> Teardown:
     """The provider never recorded a Twilio resource and its credentials cannot list any: there is
     nothing the operator knows of to delete, so the object goes at once instead of waiting."""
-    await deps.kube.delete_secret(provider.namespace, provider.sip_secret_name)
+    await _delete_sip_secrets(provider, deps)
     await deps.kube.post_event(
         provider.ref,
         "Normal",
@@ -142,34 +146,54 @@ async def _block(writer: StatusWriter, why: str) -> NoReturn:
     raise DeletionBlocked(message)
 
 
+async def sip_secret_names(provider: Provider, deps: Deps) -> list[str]:
+    """The SIP Secret, and the one it was renamed from while that one's grace period runs."""
+    found = {provider.sip_secret_name}
+    if provider.status.sip_credentials_secret_name:
+        found.add(provider.status.sip_credentials_secret_name)
+    current = await deps.kube.read_secret(provider.namespace, provider.sip_secret_name)
+    if current is not None and current.annotations.get(names.PREVIOUS_SECRET):
+        found.add(current.annotations[names.PREVIOUS_SECRET])
+    return sorted(found)
+
+
+async def _delete_sip_secrets(provider: Provider, deps: Deps) -> None:
+    """Each only if this provider owns it (its owner reference): never by its name alone."""
+    for name in await sip_secret_names(provider, deps):
+        await deps.kube.delete_owned_secret(provider.namespace, name, provider.uid)
+
+
 async def _remove_twilio_resources(provider: Provider, deps: Deps, twilio: TwilioPort) -> list[str]:
     trunks, lists = await asyncio.gather(twilio.list_trunks(), twilio.list_credential_lists())
-    # Only what carries this object's UID-derived domain or tag is deleted: a SID from status alone
-    # (forged by someone with status access, or stale from a backup) could name another's trunk.
-    trunk_sids = {t.sid for t in trunks if names.domain_recreation(provider.uid, t.domain_name) is not None}
-    list_sids = {cl.sid for cl in lists if names.is_our_credential_list(cl.friendly_name, provider.uid)}
+    # Only what this provider can prove it created or adopted is deleted (provider/ownership.py): a
+    # SID in the spec or the status alone could name another's trunk (a refused adoption, a forged or
+    # stale status).
+    trunk_sids = {t.sid for t in trunks if owns_trunk(provider, t.sid, t.domain_name)}
+    list_sids = {cl.sid for cl in lists if owns_credential_list(provider, cl.sid, cl.friendly_name)}
     # IP access control lists are looked at only when the provider asked for one or recorded one.
     acl_sids = (
         {a.sid for a in our_ip_access_control_lists(provider, await twilio.list_ip_access_control_lists())}
         if reads_ip_access(provider)
         else set()
     )
+    kept: list[str] = []
     adopted_trunk, adopted_list = provider.spec.trunk_sid, provider.spec.credential_list_sid
-    removed: list[str] = []
-    if keeps_adopted(provider):
-        # The adopted trunk stays; what the operator added to it goes: its own lists, or its own
-        # credential in an adopted list.
-        if adopted_trunk and list_sids:
+    if adopted_trunk and (keeps_adopted(provider) or adopted_trunk not in trunk_sids):
+        # The adopted trunk stays (kept by policy, or never proven adopted); what the operator added
+        # to it goes: its own lists.
+        trunk_sids.discard(adopted_trunk)
+        kept.append(adopted_trunk)
+        if list_sids:
             on_adopted = await _unless_gone(twilio.list_trunk_credential_lists(adopted_trunk))
-            for list_sid in sorted(list_sids & set(on_adopted)):
+            for list_sid in sorted(list_sids & set(on_adopted) - {adopted_list}):
                 await twilio.detach_credential_list(adopted_trunk, list_sid)
-        if adopted_trunk:
-            await _detach_ip_access_control_lists(twilio, adopted_trunk, acl_sids)
-        if adopted_list:
-            removed += await _delete_own_credential(provider, twilio, adopted_list)
-    else:
-        trunk_sids |= {sid for sid in (adopted_trunk,) if sid}
-        list_sids |= {sid for sid in (adopted_list,) if sid}
+        await _detach_ip_access_control_lists(twilio, adopted_trunk, acl_sids)
+    removed: list[str] = []
+    if adopted_list and (keeps_adopted(provider) or adopted_list not in list_sids):
+        # Likewise the adopted list stays; the operator's own credential in it goes.
+        list_sids.discard(adopted_list)
+        kept.append(adopted_list)
+        removed += await _delete_own_credential(provider, twilio, adopted_list)
     detached = await _detach_numbers(provider, deps, twilio, trunk_sids)
     for trunk_sid in sorted(trunk_sids):
         try:
@@ -189,12 +213,23 @@ async def _remove_twilio_resources(provider: Provider, deps: Deps, twilio: Twili
     for acl_sid in sorted(acl_sids):
         if await twilio.delete_ip_access_control_list(acl_sid):
             removed.append(acl_sid)
-    if removed or detached:
+    if removed or detached or kept:
         parts = [f"deleted {', '.join(removed)} in Twilio"] if removed else []
         if detached:
             parts.append(f"detached {', '.join(detached)} from the trunk (the numbers stay in the account)")
+        if kept:
+            parts.append(f"kept {', '.join(kept)}: {_why_kept(provider)}")
         await deps.kube.post_event(provider.ref, "Normal", c.DELETED, "; ".join(parts))
     return removed
+
+
+def _why_kept(provider: Provider) -> str:
+    if keeps_adopted(provider):
+        return "adopted, and deletionPolicy is not Delete"
+    return (
+        "the adoption was never completed (AdoptionRefused, or stopped before the status recorded it), so "
+        "nothing proves it is this provider's to delete"
+    )
 
 
 async def _unless_gone(listing: Awaitable[list[str]]) -> list[str]:
@@ -217,7 +252,7 @@ async def _detach_ip_access_control_lists(twilio: TwilioPort, trunk_sid: str, ac
 
 
 async def _delete_own_credential(provider: Provider, twilio: TwilioPort, list_sid: str) -> list[str]:
-    username = names.sip_username(provider.uid)
+    """The provider's credentials in an adopted list: the first one and any rotated one."""
     try:
         credentials = await twilio.list_credentials(list_sid)
     except TwilioError as error:
@@ -227,7 +262,8 @@ async def _delete_own_credential(provider: Provider, twilio: TwilioPort, list_si
     return [
         cr.sid
         for cr in credentials
-        if cr.username == username and await twilio.delete_credential(list_sid, cr.sid)
+        if names.is_sip_username_of(provider.uid, cr.username)
+        and await twilio.delete_credential(list_sid, cr.sid)
     ]
 
 

@@ -157,6 +157,7 @@ def _secret_data(secret: Mapping[str, Any]) -> SecretData:
         finalizers=frozenset(meta.get("finalizers") or ()),
         deleting=bool(meta.get("deletionTimestamp")),
         labels=dict(meta.get("labels") or {}),
+        owner_uids=frozenset(str(o.get("uid")) for o in meta.get("ownerReferences") or () if o.get("uid")),
     )
 
 
@@ -239,14 +240,7 @@ class KubernetesGateway(KubernetesPort):
             if exc.status == 404:
                 return None
             raise
-        meta = secret.get("metadata") or {}
-        return SecretData(
-            data={k: base64.b64decode(v) for k, v in (secret.get("data") or {}).items()},
-            annotations=dict(meta.get("annotations") or {}),
-            finalizers=frozenset(meta.get("finalizers") or ()),
-            deleting=bool(meta.get("deletionTimestamp")),
-            labels=dict(meta.get("labels") or {}),
-        )
+        return _secret_data(secret)
 
     @_translated("protect Secret")
     async def protect_secret(
@@ -341,7 +335,7 @@ class KubernetesGateway(KubernetesPort):
         return True
 
     @_translated("release Secret")
-    async def release_secret(self, namespace: str, name: str, owner_uid: str) -> None:
+    async def release_secret(self, namespace: str, name: str, owner_uid: str) -> bool:
         """Drop our owner reference so that garbage collection keeps the Secret (Orphan policy)."""
         try:
             meta = (await _json(cast(Any, self._core).read_namespaced_secret(name, namespace, **RAW)))[
@@ -349,11 +343,11 @@ class KubernetesGateway(KubernetesPort):
             ]
         except ApiException as exc:
             if exc.status == 404:
-                return
+                return False
             raise
         owners = meta.get("ownerReferences") or []
         if not any(o.get("uid") == owner_uid for o in owners):
-            return
+            return False
         patch = [
             {"op": "test", "path": "/metadata/resourceVersion", "value": meta["resourceVersion"]},
             {
@@ -363,6 +357,7 @@ class KubernetesGateway(KubernetesPort):
             },
         ]
         await self._patch_secret(name, namespace, patch, JSON_PATCH)
+        return True
 
     async def _patch_secret(self, name: str, namespace: str, patch: Any, content_type: dict[str, str]) -> str:
         """Patch the Secret; its resourceVersion after the patch (read from the raw answer)."""
@@ -396,12 +391,42 @@ class KubernetesGateway(KubernetesPort):
             )
         )
 
-    @_translated("delete Secret")
-    async def delete_secret(self, namespace: str, name: str) -> bool:
+    @_translated("read the owner of ConfigMap")
+    async def config_map_owned_by(self, namespace: str, name: str, owner_uid: str) -> bool | None:
+        # A patch that only tests changes nothing; the API server answers 422 when the test fails.
+        probe = [{"op": "test", "path": "/metadata/ownerReferences/0/uid", "value": owner_uid}]
         try:
-            await self._core.delete_namespaced_secret(name, namespace)
+            await _sent(
+                cast(Any, self._core).patch_namespaced_config_map(name, namespace, probe, **JSON_PATCH, **RAW)
+            )
         except ApiException as exc:
             if exc.status == 404:
+                return None
+            if exc.status == 422:
+                return False
+            raise
+        return True
+
+    @_translated("delete Secret")
+    async def delete_owned_secret(self, namespace: str, name: str, owner_uid: str) -> bool:
+        """Delete the Secret only if `owner_uid` owns it; the preconditions make sure that the Secret
+        deleted is the one read (a Secret made again under the name in between is left alone)."""
+        try:
+            secret = await _json(cast(Any, self._core).read_namespaced_secret(name, namespace, **RAW))
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+        meta = secret.get("metadata") or {}
+        if not any(o.get("uid") == owner_uid for o in meta.get("ownerReferences") or ()):
+            return False
+        preconditions = {"uid": meta.get("uid"), "resourceVersion": meta.get("resourceVersion")}
+        try:
+            await cast(Any, self._core).delete_namespaced_secret(
+                name, namespace, body={"preconditions": preconditions}
+            )
+        except ApiException as exc:
+            if exc.status in (404, 409):  # gone, or changed since the read: the next round decides
                 return False
             raise
         return True

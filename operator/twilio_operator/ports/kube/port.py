@@ -20,9 +20,9 @@ from typing import Any, Protocol
 from twilio_operator.api.credentials import decoded_text
 from twilio_operator.api.models import ResourceKind
 from twilio_operator.api.objects import ObjectRef
+from twilio_operator.api.ownership import SIP_SECRET_LABELS
 
-# The labels of the Secrets the operator writes (its SIP Secrets), also what it watches them by.
-SIP_SECRET_LABELS = {"app.kubernetes.io/managed-by": "twilio-operator"}
+__all__ = ["SIP_SECRET_LABELS", "KubernetesPort", "SecretData", "SecretEvent"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class SecretData:
     finalizers: frozenset[str] = frozenset()
     deleting: bool = False
     labels: Mapping[str, str] = field(default_factory=dict)
+    owner_uids: frozenset[str] = frozenset()  # metadata.ownerReferences[].uid
 
     def text(self, key: str) -> str | None:
         return decoded_text(self.data, key)
@@ -79,7 +80,11 @@ class KubernetesPort(Protocol):
         nobody has written the Secret since: False, and nothing written, if somebody has."""
         ...
 
-    async def release_secret(self, namespace: str, name: str, owner_uid: str) -> None: ...
+    async def release_secret(self, namespace: str, name: str, owner_uid: str) -> bool:
+        """Drop the owner reference of `owner_uid` (garbage collection then keeps the Secret); True if
+        the Secret was that owner's."""
+        ...
+
     async def protect_secret(
         self,
         namespace: str,
@@ -89,7 +94,11 @@ class KubernetesPort(Protocol):
         annotations: Mapping[str, str] | None = None,
     ) -> None: ...
     async def unprotect_secret(self, namespace: str, name: str, finalizer: str) -> None: ...
-    async def delete_secret(self, namespace: str, name: str) -> bool: ...
+    async def delete_owned_secret(self, namespace: str, name: str, owner_uid: str) -> bool:
+        """Delete the Secret if the object with `owner_uid` owns it (an owner reference); True if
+        deleted. A Secret nobody proved ours is never deleted by name alone."""
+        ...
+
     async def apply_config_map(
         self,
         namespace: str,
@@ -101,6 +110,11 @@ class KubernetesPort(Protocol):
     ) -> None:
         """Server-side apply of a ConfigMap the operator owns: the keys it applied before and does not
         apply now are removed; needs only create and patch on configmaps (never get or list)."""
+        ...
+
+    async def config_map_owned_by(self, namespace: str, name: str, owner_uid: str) -> bool | None:
+        """Whether the ConfigMap's first owner reference is `owner_uid`; None when it does not exist.
+        Needs only patch on configmaps (a JSON patch that only tests), like the apply."""
         ...
 
     async def patch_status(

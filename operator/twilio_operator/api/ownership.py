@@ -1,0 +1,109 @@
+"""What a TwilioProvider may delete, overwrite or take ownership of: only what it can prove it created
+or successfully adopted. A name or a SID in a spec is never proof on its own.
+
+The proofs, each of which survives a crash of the operator:
+- a trunk: its domain is derived from the provider's UID (domains are unique across Twilio), or it is
+  the adopted `spec.trunkSid` and the status records it (status.trunkSid is written only after the
+  adoption was accepted);
+- a credential list or IP access control list: the provider's tag in its friendly name, or the
+  adopted `spec.credentialListSid` recorded in status the same way;
+- the SIP Secret: our owner reference on it, or (an Orphan-deleted provider's Secret, kept by design)
+  our label and the annotation naming a provider of this name, with no owner left.
+Pure: the reads happen elsewhere, and every rule takes plain values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from typing import Protocol
+
+from twilio_operator.api import names
+from twilio_operator.api.models import TwilioProviderSpec, TwilioProviderStatus
+
+# The labels of the Secrets the operator writes (its SIP Secrets), also what it watches them by.
+SIP_SECRET_LABELS = {"app.kubernetes.io/managed-by": "twilio-operator"}
+ANY_PROVIDER_DOMAIN = re.compile(r"^twp-[0-9a-f]{32}(?:-r[0-9]+)?" + re.escape(names.DOMAIN_SUFFIX) + "$")
+_ANY_PROVIDER_TAG = re.compile(r"\((twp-[0-9a-f]{32})\)")
+
+
+class ProviderRecord(Protocol):
+    """What the rules read of a provider (a reconcile's Provider, a number's view of it)."""
+
+    @property
+    def uid(self) -> str: ...
+    @property
+    def spec(self) -> TwilioProviderSpec: ...
+    @property
+    def status(self) -> TwilioProviderStatus: ...
+
+
+def another_providers_domain(provider: ProviderRecord, domain: str) -> bool:
+    """A domain the operator derived from another TwilioProvider's UID."""
+    return bool(ANY_PROVIDER_DOMAIN.match(domain)) and names.domain_recreation(provider.uid, domain) is None
+
+
+def provider_tag(friendly_name: str) -> str | None:
+    """The `twp-<uid>` tag the operator puts into the friendly names of its lists, if any."""
+    match = _ANY_PROVIDER_TAG.search(friendly_name)
+    return match.group(1) if match else None
+
+
+def adoption_recorded(provider: ProviderRecord) -> tuple[str | None, str | None]:
+    """The adopted trunk and credential list whose adoption the status records: (trunk, list)."""
+    spec, status = provider.spec, provider.status
+    trunk = spec.trunk_sid if spec.trunk_sid and status.trunk_sid == spec.trunk_sid else None
+    listed = (
+        spec.credential_list_sid
+        if spec.credential_list_sid and status.credential_list_sid == spec.credential_list_sid
+        else None
+    )
+    return trunk, listed
+
+
+def owns_trunk(provider: ProviderRecord, sid: str, domain: str) -> bool:
+    """Created by this provider (its UID-derived domain) or adopted by it (recorded in status)."""
+    if names.domain_recreation(provider.uid, domain) is not None:
+        return True
+    adopted, _ = adoption_recorded(provider)
+    return sid == adopted and not another_providers_domain(provider, domain)
+
+
+def owns_credential_list(provider: ProviderRecord, sid: str, friendly_name: str) -> bool:
+    if names.is_our_credential_list(friendly_name, provider.uid):
+        return True
+    _, adopted = adoption_recorded(provider)
+    return sid == adopted
+
+
+def sip_secret_problem(
+    provider_name: str,
+    provider_uid: str,
+    credentials_secret: str,
+    secret_name: str,
+    owner_uids: Collection[str],
+    labels: Mapping[str, str],
+    annotations: Mapping[str, str],
+) -> str | None:
+    """Why the provider may not write the existing Secret `secret_name` as its SIP Secret, or None:
+    it is ours (our owner reference), or left by an Orphan-deleted provider of the same name."""
+    if provider_uid in owner_uids:
+        return None
+    made_by_us = all(labels.get(k) == v for k, v in SIP_SECRET_LABELS.items())
+    made_for = annotations.get(names.SIP_SECRET_OF)
+    if secret_name == credentials_secret:
+        why = "is this TwilioProvider's credentials Secret (spec.credentialsSecretRef)"
+    elif owner_uids:
+        why = "is owned by another object"
+    elif not made_by_us:
+        why = "was not created by twilio-operator"
+    elif made_for == provider_name or (
+        made_for is None and secret_name == names.sip_secret_name(provider_name, None)
+    ):
+        return None  # left by an Orphan-deleted provider of this name: handed over (docs/install.md)
+    else:
+        why = f"holds the SIP credentials of TwilioProvider {made_for or '(unknown)'}"
+    return (
+        f"Secret {secret_name} {why}: nothing was written to it. Choose another "
+        "spec.sipCredentialsSecretName, or delete that Secret to let the operator create it"
+    )

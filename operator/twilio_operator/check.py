@@ -3,7 +3,8 @@
 The account SID, region and API key SID come from flags or the environment; the secret (Auth Token
 or API key secret) only from the environment or stdin, never from a flag (flags end up in shell
 history and process listings). It makes the reads verification makes and nothing else, prints a
-table and exits 1 when provisioning would fail (2 for unusable input).
+table and exits 1 when provisioning would fail, 3 when reads cannot show that it would work (a
+Restricted API key's write permissions), 2 for unusable input.
 """
 
 from __future__ import annotations
@@ -69,23 +70,37 @@ def credentials_from(
         secret = stdin.readline().strip()
     else:
         secret = environ.get(KEY_SECRET_ENV if key_sid else TOKEN_ENV, "").strip()
+    source = "stdin" if options.secret_stdin else (KEY_SECRET_ENV if key_sid else TOKEN_ENV)
     if key_sid:
         if not API_KEY_SID_RE.match(key_sid):
             raise InputError("the API key SID must be SK followed by 32 hex")
-        if not API_KEY_SECRET_RE.match(secret):
+        if not secret:
             raise InputError(
                 f"no API key secret: set {KEY_SECRET_ENV} or pass it on stdin with --secret-stdin"
             )
+        if not API_KEY_SECRET_RE.match(secret):
+            raise InputError(
+                f"the API key secret from {source} is malformed: expected 16 to 128 letters and digits"
+            )
         return TwilioCredentials(account_sid, key_sid, secret, client_region(region))
-    if not AUTH_TOKEN_RE.match(secret):
+    if not secret:
         raise InputError(f"no Auth Token: set {TOKEN_ENV} or pass it on stdin with --secret-stdin")
+    if not AUTH_TOKEN_RE.match(secret):
+        raise InputError(
+            f"the Auth Token from {source} is malformed: expected 32 lowercase hexadecimal characters "
+            f"(an API key secret needs --api-key-sid or {KEY_SID_ENV})"
+        )
     return TwilioCredentials(account_sid, account_sid, secret, client_region(region))
 
 
-async def _check(credentials: TwilioCredentials, base_url: str | None, request_timeout: float) -> str | None:
+async def _check(
+    credentials: TwilioCredentials, base_url: str | None, request_timeout: float
+) -> tuple[str, int] | None:
+    """Print the table; (why, exit code) when provisioning would fail (1) or could not be shown to
+    work (3), else None."""
     # Imported here: the twilio library is not needed to build the CLI's parser.
     from twilio_operator.ports.twilio.adapter import TwilioLibraryConnector
-    from twilio_operator.provider.preflight import preflight, render, would_fail
+    from twilio_operator.provider.preflight import preflight, render, unproven, would_fail
 
     connector = TwilioLibraryConnector(base_url, timeout=request_timeout)
     try:
@@ -94,7 +109,11 @@ async def _check(credentials: TwilioCredentials, base_url: str | None, request_t
         await connector.close()
     sys.stdout.write(render(rows))
     sys.stdout.flush()
-    return "provisioning would fail" if would_fail(rows) else None
+    if would_fail(rows):
+        return "provisioning would fail", 1
+    if unproven(rows):
+        return "provisioning could not be shown to work (see the rows marked unknown)", 3
+    return None
 
 
 def run(options: argparse.Namespace) -> int:
@@ -105,7 +124,7 @@ def run(options: argparse.Namespace) -> int:
         return 2
     base_url = os.environ.get(BASE_URL_ENV) or None
     failure = asyncio.run(_check(credentials, base_url, options.timeout))
-    if failure:
-        print(f"twilio-operator check: {failure}", file=sys.stderr)
-        return 1
+    if failure is not None:
+        print(f"twilio-operator check: {failure[0]}", file=sys.stderr)
+        return failure[1]
     return 0

@@ -84,7 +84,13 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    options = _build_parser().parse_args(argv)
+    parser = _build_parser()
+    options, extra = parser.parse_known_args(argv)
+    if extra and options.command == "numbers" and not any(e.startswith("-") for e in extra):
+        # argparse ends a list of positionals at the first option: `manifest acme -n voice +1555...`
+        options.numbers = [*options.numbers, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if options.command == "emulator":
         from twilio_operator.emulator.app import serve
 

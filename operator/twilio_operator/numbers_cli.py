@@ -1,7 +1,7 @@
 """`twilio-operator numbers manifest`: the provider's account numbers as TwilioPhoneNumber manifests.
 
-The numbers come from the provider's status.availableNumbers (the first 100); for an account with
-more, they are read from Twilio with the provider's own credentials Secret. Reads only.
+The numbers are read from Twilio with the provider's own credentials Secret (status.availableNumbers
+is only as fresh as the last verification). Reads only.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from typing import Any
 
 import yaml
 
@@ -49,10 +48,8 @@ async def _account_numbers(provider: str, namespace: str | None) -> tuple[list[s
         body = await kube.read_object(PROVIDER, namespace, provider)
         if body is None:
             raise LookupError(f"TwilioProvider {namespace}/{provider} not found")
-        status: dict[str, Any] = body.get("status") or {}
-        listed = [n["phoneNumber"] for n in status.get("availableNumbers") or []]
-        if len(listed) >= int(status.get("accountPhoneNumberCount") or 0):
-            return listed, namespace
+        # The account itself, not status.availableNumbers: that is as old as the last verification
+        # (numbers bought since would be missing).
         return await _from_twilio(kube, namespace, TwilioProviderSpec.model_validate(body["spec"])), namespace
     finally:
         await kube.close()

@@ -93,3 +93,41 @@ def test_no_secret_flag_and_missing_secret(emulator: EmulatorAdmin, twilio_accou
     done = check(emulator, {"TWILIO_ACCOUNT_SID": twilio_account["sid"]})
     assert done.returncode == 2 and "TWILIO_AUTH_TOKEN" in done.stderr
     assert check(emulator, {}, "--auth-token", "x").returncode == 2  # argparse: no such flag
+
+
+def test_a_read_only_restricted_key_is_not_a_pass(
+    emulator: EmulatorAdmin, twilio_account: dict[str, Any]
+) -> None:
+    """A Restricted key that can read but not write: the reads pass, but `check` cannot show that a
+    provider would be provisioned, says that write permissions were not checked, and exits 3."""
+    read_only = [
+        "/twilio/trunking/trunks/read",
+        "/twilio/api/sip/credential-lists/read",
+        "/twilio/api/incoming-phone-numbers/read",
+    ]
+    key = emulator.add_api_key(twilio_account["sid"], type="restricted", permissions=read_only)
+    done = check(
+        emulator,
+        {
+            "TWILIO_ACCOUNT_SID": twilio_account["sid"],
+            "TWILIO_API_KEY": key["sid"],
+            "TWILIO_API_SECRET": key["secret"],
+        },
+    )
+    assert done.returncode == 3, done.stdout + done.stderr
+    found = rows(done.stdout)
+    assert found["writePermissions"] == "unknown" and found["sipTrunkingAccess"] == "passed"
+    assert "was not checked" in done.stdout
+    assert "could not be shown to work" in done.stderr
+    assert key["secret"] not in done.stdout + done.stderr
+
+
+def test_a_malformed_token_is_called_malformed(
+    emulator: EmulatorAdmin, twilio_account: dict[str, Any]
+) -> None:
+    done = check(
+        emulator, {"TWILIO_ACCOUNT_SID": twilio_account["sid"], "TWILIO_AUTH_TOKEN": "Bad-Token-123"}
+    )
+    assert done.returncode == 2
+    assert "TWILIO_AUTH_TOKEN is malformed" in done.stderr and "no Auth Token" not in done.stderr
+    assert "Bad-Token-123" not in done.stderr

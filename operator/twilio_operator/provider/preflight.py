@@ -10,17 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from twilio_operator.api import quotas
+from twilio_operator.api.conditions import AUTH_HINT
 from twilio_operator.api.errors import ErrorKind, TwilioError
 from twilio_operator.ports.twilio.port import TwilioPort
 from twilio_operator.ports.twilio.values import Account
-from twilio_operator.provider.checks import Check, Observed, access_checks, first_blocking_error
+from twilio_operator.provider.checks import (
+    ACCOUNT_SKIPPED_RESTRICTED,
+    Check,
+    Observed,
+    access_checks,
+    account_unreadable_by_key,
+    first_blocking_error,
+)
 from twilio_operator.provider.observe import observe
 
 
 @dataclass(frozen=True)
 class Row:
     check: str
-    result: str  # passed | warning | failed | skipped
+    result: str  # passed | warning | failed | skipped | unknown
     meaning: str
     fix: str
 
@@ -41,10 +49,7 @@ def _error_fix(error: TwilioError, check: str) -> str:
     if error.permission_denied:
         return f"the Restricted API key lacks a permission: {_ACCESS_FIXES.get(check, 'grant it')}"
     if error.kind is ErrorKind.AUTH:
-        return (
-            "check the account SID, the secret and the region: Auth Tokens and API keys work only in "
-            "the region that created them"
-        )
+        return AUTH_HINT
     return "see the message; Twilio refused the read"
 
 
@@ -92,6 +97,19 @@ async def preflight(twilio: TwilioPort) -> list[Row]:
         rows.append(
             _quota_row("credentialListQuota", quotas.CREDENTIAL_LISTS, len(observed.lists), account_type)
         )
+    if account_unreadable_by_key(observed) == ACCOUNT_SKIPPED_RESTRICTED:
+        rows.append(
+            Row(
+                "writePermissions",
+                "unknown",
+                "a Restricted API key's permissions cannot be read with the key itself, and this check "
+                "writes nothing: whether it may create trunks, credential lists and credentials and "
+                "update phone numbers was not checked",
+                "grant the key write access to SIP trunking, credential lists and incoming phone "
+                "numbers (or use a Standard key or the Auth Token), then create the TwilioProvider and "
+                "watch its conditions",
+            )
+        )
     blocking = first_blocking_error(observed)
     inactive = isinstance(observed.account, Account) and observed.account.status != "active"
     if blocking is not None or inactive:
@@ -109,6 +127,11 @@ async def preflight(twilio: TwilioPort) -> list[Row]:
 
 def would_fail(rows: list[Row]) -> bool:
     return any(row.result == "failed" for row in rows)
+
+
+def unproven(rows: list[Row]) -> bool:
+    """Some row could not be checked with reads alone."""
+    return any(row.result == "unknown" for row in rows)
 
 
 def render(rows: list[Row]) -> str:

@@ -57,7 +57,7 @@ def _build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check", help="read-only preflight of a Twilio account (no cluster): would provisioning work?"
     )
-    from twilio_operator.check import add_arguments
+    from twilio_operator.check_cli import add_arguments
 
     add_arguments(check)
 
@@ -110,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.command == "crds":
         return _crds(options.output_dir)
     if options.command == "check":
-        from twilio_operator.check import run
+        from twilio_operator.check_cli import run
 
         return run(options)
     if options.command == "numbers":

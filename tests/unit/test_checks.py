@@ -1,4 +1,4 @@
-"""provider/checks.py: which account refusals are a key type's limit (skipped) and which block."""
+"""provider/verification.py: which account refusals are a key type's limit (skipped) and which block."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from twilio_operator.api.errors import ErrorKind, TwilioError, classify
 from twilio_operator.ports.twilio.values import Account, NumberPage
-from twilio_operator.provider.checks import (
+from twilio_operator.provider.verification import (
     Check,
     Observed,
     access_checks,

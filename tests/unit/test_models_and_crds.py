@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from twilio_operator import crdgen
-from twilio_operator.api.models import TwilioProviderSpec, parse_duration
+from twilio_operator.api.durations import parse_duration
+from twilio_operator.api.models import TwilioProviderSpec
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,8 +10,8 @@ from twilio_operator.api import credentials, names
 from twilio_operator.api.credentials import TwilioCredentials
 from twilio_operator.api.models import CredentialsSecretRef
 from twilio_operator.api.regions import client_region
-from twilio_operator.provider import checks
-from twilio_operator.provider.checks import Check
+from twilio_operator.provider import verification as checks
+from twilio_operator.provider.verification import Check
 
 UID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 AC = "AC" + "a" * 32

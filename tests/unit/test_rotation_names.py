@@ -60,7 +60,8 @@ def test_current_and_previous_pairs() -> None:
 
 
 def test_status_patch_unsets_nested_fields() -> None:
-    from twilio_operator.api.models import SipCredentialsStatus, TwilioProviderStatus, status_patch
+    from twilio_operator.api.models import SipCredentialsStatus, TwilioProviderStatus
+    from twilio_operator.api.patches import status_patch
 
     before = TwilioProviderStatus(
         sip_credentials=SipCredentialsStatus(username="b", previous_username="a", previous_expires_at="t")

@@ -35,10 +35,6 @@ class TwilioCredentials:
     secret: str = field(repr=False)
     region: str | None = None  # client (processing) region: ie1 or au1, else None
 
-    @property
-    def is_api_key(self) -> bool:
-        return self.username != self.account_sid
-
 
 @dataclass(frozen=True)
 class CredentialProblem:
@@ -144,14 +140,6 @@ def decoded_text(data: Mapping[str, bytes], key: str) -> str | None:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
-
-
-def intact_sip_password(
-    uid: str, data: Mapping[str, bytes], annotations: Mapping[str, str], username: str
-) -> str | None:
-    """The SIP Secret's password if it is still the one we generated for `username`, else None."""
-    pair = current_sip_pair(uid, data, annotations)
-    return pair[1] if pair is not None and pair[0] == username else None
 
 
 def current_sip_pair(

@@ -7,15 +7,14 @@ in Python. Every field has a description because `kubectl explain` shows it.
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from twilio_operator.api.cidrs import CIDR_MAX_LENGTH, CIDR_RULES, MAX_IP_ACCESS_ENTRIES, checked_cidr
+from twilio_operator.api.durations import DURATION_PATTERN
 from twilio_operator.api.regions import Region, processing_region_cel
 
 GROUP = "voip.twilio-operator.dev"
@@ -61,7 +60,6 @@ PHONE_NUMBER_SID_PATTERN = r"^PN[0-9a-f]{32}$"
 TRUNK_SID_PATTERN = r"^TK[0-9a-f]{32}$"
 CREDENTIAL_LIST_SID_PATTERN = r"^CL[0-9a-f]{32}$"
 E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
-DURATION_PATTERN = r"^([0-9]+(s|m|h))+$"
 DNS_LABEL_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 SECRET_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
 
@@ -192,61 +190,11 @@ class TrunkSettings(_Model):
     recording: TrunkRecording | None = Field(default=None, description="Call recording on the trunk.")
 
 
-# Twilio: up to 100 entries (addresses or CIDR blocks) per IP access control list
-# (twilio.com/docs/voice/sip/api/sip-ipaccesscontrollist-resource).
-MAX_IP_ACCESS_ENTRIES = 100
-# The operator's own floor: Twilio documents no lower bound for CidrPrefixLength, and a shorter prefix
-# than /8 would let a large share of the IPv4 internet reach the trunk without a password.
-MIN_CIDR_PREFIX = 8
-_CIDR_MAX_LENGTH = len("255.255.255.255/32")
-_IS_ADDRESS = "(isIP(self) || isCIDR(self))"
-CIDR_RULES = (
-    {
-        "rule": _IS_ADDRESS,
-        "message": "must be an IPv4 address like 203.0.113.5 or a CIDR block like 203.0.113.0/24",
-    },
-    {
-        "rule": f"!{_IS_ADDRESS} || (isIP(self) ? ip(self).family() : cidr(self).ip().family()) == 4",
-        "message": "Twilio IP access control lists accept IPv4 addresses only",
-    },
-    {
-        "rule": "!isCIDR(self) || cidr(self).ip().family() != 4 || "
-        f"cidr(self).prefixLength() >= {MIN_CIDR_PREFIX}",
-        "message": f"the prefix length must be /{MIN_CIDR_PREFIX} to /32",
-    },
-    {
-        "rule": "!isCIDR(self) || cidr(self) == cidr(self).masked()",
-        "message": "has bits set beyond its prefix length: write the network address, e.g. 203.0.113.0/24",
-    },
-)
-
-
-def parse_cidr(text: str) -> ipaddress.IPv4Network:
-    """An IPv4 address (a /32) or CIDR block as the CRD admits it; ValueError says why not."""
-    try:
-        network = ipaddress.ip_network(text, strict=True)
-    except ValueError:
-        raise ValueError(
-            f"{text!r} must be an IPv4 address like 203.0.113.5 or a network address with its prefix "
-            "like 203.0.113.0/24"
-        ) from None
-    if not isinstance(network, ipaddress.IPv4Network):
-        raise ValueError(f"{text!r}: Twilio IP access control lists accept IPv4 addresses only")
-    if network.prefixlen < MIN_CIDR_PREFIX:
-        raise ValueError(f"{text!r}: the prefix length must be /{MIN_CIDR_PREFIX} to /32")
-    return network
-
-
-def _checked_cidr(text: str) -> str:
-    parse_cidr(text)
-    return text
-
-
 Cidr = Annotated[
     str,
-    AfterValidator(_checked_cidr),
+    AfterValidator(checked_cidr),
     Field(
-        max_length=_CIDR_MAX_LENGTH,
+        max_length=CIDR_MAX_LENGTH,
         description="An IPv4 address (a /32) or a CIDR block given by its network address.",
         json_schema_extra={"x-kubernetes-validations": list(CIDR_RULES)},
     ),
@@ -746,44 +694,3 @@ class TwilioPhoneNumberStatus(_Status):
         description="The number's inbound processing region before the operator changed it (us1 when "
         "it was never set); restored when the number is detached.",
     )
-
-
-# --------------------------------------------------------------------------- helpers
-
-_DURATION_PART = re.compile(r"([0-9]+)(s|m|h)")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
-MIN_VERIFICATION_INTERVAL = timedelta(minutes=1)
-
-
-def parse_duration(text: str) -> timedelta:
-    """Parse "1h30m"-style durations (the pattern is enforced by the API server)."""
-    if not re.fullmatch(DURATION_PATTERN, text):
-        raise ValueError(f"not a duration: {text!r} (expected e.g. 30m or 1h)")
-    seconds = sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_PART.findall(text))
-    return timedelta(seconds=seconds)
-
-
-def dump(model: BaseModel) -> dict[str, Any]:
-    """The model as the API server stores it: camelCase keys, no unset optionals."""
-    return model.model_dump(by_alias=True, exclude_none=True, mode="json")
-
-
-def status_patch(written: BaseModel, wanted: BaseModel) -> dict[str, Any]:
-    """A JSON merge patch from the status as it was written to the one wanted.
-
-    A field that became unset must be sent as null: leaving it out of a merge patch keeps the old
-    value on the server, and a stale trunkSid there once made a provider and a number wake each
-    other in a loop.
-    """
-    return _merge_patch(dump(written), dump(wanted))
-
-
-def _merge_patch(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """`after`, plus null for every key `before` had and `after` lacks, at every level of nesting
-    (status.sipCredentials.previousUsername must go when the previous pair is retired)."""
-    patch: dict[str, Any] = {}
-    for key, value in after.items():
-        old = before.get(key)
-        patch[key] = _merge_patch(old, value) if isinstance(value, dict) and isinstance(old, dict) else value
-    patch.update({key: None for key in before if key not in after})
-    return patch

@@ -23,10 +23,10 @@ from twilio_operator.api.models import (
     TwilioPhoneNumberStatus,
     TwilioProviderSpec,
     TwilioProviderStatus,
-    status_patch,
 )
 from twilio_operator.api.objects import ObjectRef, identity
 from twilio_operator.api.ownership import ANY_PROVIDER_DOMAIN, owns_trunk
+from twilio_operator.api.patches import status_patch
 from twilio_operator.api.regions import DEFAULT_PROCESSING, client_region
 from twilio_operator.phone_number.claims import Claimant, Contender, first_claimant, takeover_contest
 from twilio_operator.ports.deps import Deps

@@ -11,8 +11,8 @@ from twilio_operator.api.errors import TwilioError
 from twilio_operator.api.models import PHONE_NUMBER
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.twilio.port import TwilioPort
-from twilio_operator.provider.checks import ImportedNumber, NumberObjects, Observed, WaitingNumber
 from twilio_operator.provider.resource import Provider
+from twilio_operator.provider.verification import ImportedNumber, NumberObjects, Observed, WaitingNumber
 
 AVAILABLE_NUMBERS_SHOWN = 100
 T = TypeVar("T")

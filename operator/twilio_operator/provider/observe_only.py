@@ -20,7 +20,6 @@ from twilio_operator.ports.twilio.values import (
     Recording,
     Trunk,
 )
-from twilio_operator.provider.checks import Check, Observed
 from twilio_operator.provider.ip_access import (
     entry_differences,
     find_ip_access_control_list,
@@ -30,6 +29,7 @@ from twilio_operator.provider.ip_access import (
 from twilio_operator.provider.provision import find_credential_list, find_trunk, wanted_origination
 from twilio_operator.provider.resource import Provider
 from twilio_operator.provider.trunk_settings import recording_drift, trunk_drift
+from twilio_operator.provider.verification import Check, Observed
 
 CHECK = "managedResources"
 

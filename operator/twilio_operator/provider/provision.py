@@ -16,9 +16,9 @@ from twilio_operator.api.regions import client_region
 from twilio_operator.api.sip import normalize_sip_url
 from twilio_operator.ports.twilio.port import TwilioPort
 from twilio_operator.ports.twilio.values import Account, CredentialList, OriginationUrl, Trunk
-from twilio_operator.provider.checks import Observed
 from twilio_operator.provider.resource import Provider
 from twilio_operator.provider.status import StatusWriter
+from twilio_operator.provider.verification import Observed
 
 MAX_DOMAIN_ATTEMPTS = 5
 

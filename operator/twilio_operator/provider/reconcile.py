@@ -27,16 +27,6 @@ from twilio_operator.ports.twilio.port import TwilioPort
 from twilio_operator.ports.twilio.values import Account, NumberPage
 from twilio_operator.provider.adoption import adoption_problem
 from twilio_operator.provider.agent_table import agent_table_condition
-from twilio_operator.provider.checks import (
-    Check,
-    NumberObjects,
-    Observed,
-    access_checks,
-    first_blocking_error,
-    numbers_check,
-    verdict,
-    verification_details,
-)
 from twilio_operator.provider.ip_access import ensure_ip_access, find_or_create_ip_access_control_list
 from twilio_operator.provider.observe import number_objects, observe
 from twilio_operator.provider.observe_only import observe_differences
@@ -54,6 +44,16 @@ from twilio_operator.provider.resource import Outcome, Provider
 from twilio_operator.provider.sip_secret import ensure_sip_credential, seconds_until_next_step
 from twilio_operator.provider.status import StatusWriter, post_verification_events
 from twilio_operator.provider.trunk_settings import ensure_trunk_extra_settings
+from twilio_operator.provider.verification import (
+    Check,
+    NumberObjects,
+    Observed,
+    access_checks,
+    first_blocking_error,
+    numbers_check,
+    verdict,
+    verification_details,
+)
 
 log = logging.getLogger(__name__)
 CREDENTIALS_CHECK = "credentialsSecret"

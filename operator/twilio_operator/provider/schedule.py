@@ -12,7 +12,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from twilio_operator.api import conditions as c
-from twilio_operator.api.models import MIN_VERIFICATION_INTERVAL, parse_duration
+from twilio_operator.api.durations import MIN_VERIFICATION_INTERVAL, parse_duration
 from twilio_operator.provider.resource import Provider
 
 INTERVAL_SCALE_ENV = "TWILIO_OPERATOR_VERIFICATION_INTERVAL_SCALE"

@@ -24,8 +24,9 @@ from typing import Any
 from twilio_operator.api import conditions as c
 from twilio_operator.api import credentials, names, templating
 from twilio_operator.api.conditions import ConditionUpdate, rfc3339
+from twilio_operator.api.durations import parse_duration
 from twilio_operator.api.errors import ErrorKind, KubernetesError, TwilioError
-from twilio_operator.api.models import SipCredentialsSpec, SipCredentialsStatus, parse_duration
+from twilio_operator.api.models import SipCredentialsSpec, SipCredentialsStatus
 from twilio_operator.api.ownership import sip_secret_problem
 from twilio_operator.api.regions import Region
 from twilio_operator.ports.deps import Deps
@@ -35,7 +36,6 @@ from twilio_operator.ports.twilio.values import Credential, CredentialList, Trun
 from twilio_operator.provider.resource import Provider
 from twilio_operator.provider.status import StatusWriter
 
-USERNAME_TAKEN = 21623  # what the emulator answers for a taken username; undocumented, so not relied on
 DEFAULT_GRACE = timedelta(hours=1)
 # A floor, so that a tiny rotationInterval cannot make a loop of rotations against the Twilio account.
 MIN_ROTATION_INTERVAL = timedelta(hours=1)

@@ -8,10 +8,11 @@ from typing import Any
 from twilio_operator import metrics
 from twilio_operator.api import conditions as c
 from twilio_operator.api.conditions import ConditionUpdate, merge_conditions
-from twilio_operator.api.models import PROVIDER, TwilioProviderStatus, status_patch
+from twilio_operator.api.models import PROVIDER, TwilioProviderStatus
+from twilio_operator.api.patches import status_patch
 from twilio_operator.ports.deps import Deps
-from twilio_operator.provider.checks import Check
 from twilio_operator.provider.resource import Provider
+from twilio_operator.provider.verification import Check
 
 
 class StatusWriter:

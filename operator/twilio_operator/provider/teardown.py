@@ -19,7 +19,7 @@ from twilio_operator.api import names
 from twilio_operator.api.conditions import ConditionUpdate
 from twilio_operator.api.credentials import CredentialProblem
 from twilio_operator.api.errors import DeletionBlocked, ErrorKind, TwilioError
-from twilio_operator.api.models import PHONE_NUMBER
+from twilio_operator.api.models import PHONE_NUMBER, DeletionPolicy
 from twilio_operator.api.ownership import owns_credential_list, owns_trunk
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.twilio.port import TwilioPort
@@ -33,11 +33,11 @@ from twilio_operator.provider.status import StatusWriter
 
 @dataclass(frozen=True)
 class Teardown:
-    policy: str
+    policy: DeletionPolicy
     removed: tuple[str, ...]
 
 
-def effective_policy(provider: Provider) -> str:
+def effective_policy(provider: Provider) -> DeletionPolicy:
     """Orphan when asked by annotation, and always for ObserveOnly (it never touches Twilio)."""
     override = provider.annotations.get(names.DELETION_POLICY_OVERRIDE)
     if override == "Orphan" or provider.spec.management_policy == "ObserveOnly":

@@ -100,7 +100,7 @@ async def _check(
     work (3), else None."""
     # Imported here: the twilio library is not needed to build the CLI's parser.
     from twilio_operator.ports.twilio.adapter import TwilioLibraryConnector
-    from twilio_operator.provider.preflight import preflight, render, unproven, would_fail
+    from twilio_operator.provider.preflight_report import preflight, render, unproven, would_fail
 
     connector = TwilioLibraryConnector(base_url, timeout=request_timeout)
     try:

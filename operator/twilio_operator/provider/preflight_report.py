@@ -14,7 +14,8 @@ from twilio_operator.api.conditions import AUTH_HINT
 from twilio_operator.api.errors import ErrorKind, TwilioError
 from twilio_operator.ports.twilio.port import TwilioPort
 from twilio_operator.ports.twilio.values import Account
-from twilio_operator.provider.checks import (
+from twilio_operator.provider.observe import observe
+from twilio_operator.provider.verification import (
     ACCOUNT_SKIPPED_RESTRICTED,
     Check,
     Observed,
@@ -22,7 +23,6 @@ from twilio_operator.provider.checks import (
     account_unreadable_by_key,
     first_blocking_error,
 )
-from twilio_operator.provider.observe import observe
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ import pytest
 
 from twilio_operator.api.credentials import TwilioCredentials
 from twilio_operator.api.models import TwilioPhoneNumberStatus
+from twilio_operator.api.twilio_values import CredentialList, Trunk
 from twilio_operator.phone_number.reconcile import PhoneNumber, ProviderView, reconcile_number, release_number
-from twilio_operator.ports.twilio.values import CredentialList, Trunk
 from twilio_operator.provider.provision import ensure_list_attached
 from twilio_operator.provider.reconcile import read_credentials
 from twilio_operator.provider.sip_secret import ensure_sip_credential

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from twilio_operator.api.errors import ErrorKind, TwilioError, classify
-from twilio_operator.ports.twilio.values import Account, NumberPage
+from twilio_operator.api.twilio_values import Account, NumberPage
 from twilio_operator.provider.verification import (
     Check,
     Observed,

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from twilio_operator.api import names
 from twilio_operator.api.models import IpAccessControl, TwilioProviderSpec, TwilioProviderStatus
-from twilio_operator.ports.twilio.values import IpAccessControlList, IpAddress, Trunk
+from twilio_operator.api.twilio_values import IpAccessControlList, IpAddress, Trunk
 from twilio_operator.provider.ip_access import (
     entry_differences,
     find_ip_access_control_list,

@@ -204,7 +204,7 @@ def test_a_sip_secret_is_intact_only_when_every_key_is_what_the_operator_wrote(
 )
 def test_trunk_drift_compares_only_what_the_spec_states(wanted: dict | None, drift: dict) -> None:
     from twilio_operator.api.models import TrunkSettings
-    from twilio_operator.ports.twilio.values import Trunk
+    from twilio_operator.api.twilio_values import Trunk
     from twilio_operator.provider.trunk_settings import trunk_drift
 
     trunk = Trunk(sid="TK1", domain_name="d", friendly_name="f", transfer_mode="disable-all")

@@ -8,7 +8,7 @@ from typing import Any
 
 from twilio_operator.api import names
 from twilio_operator.api.ownership import another_providers_domain, provider_tag
-from twilio_operator.ports.twilio.values import CredentialList, Trunk
+from twilio_operator.api.twilio_values import CredentialList, Trunk
 from twilio_operator.provider.resource import Provider
 
 

@@ -20,8 +20,8 @@ from twilio_operator.api import conditions as c
 from twilio_operator.api import names
 from twilio_operator.api.cidrs import MAX_IP_ACCESS_ENTRIES, parse_cidr
 from twilio_operator.api.models import IpAccessControl
+from twilio_operator.api.twilio_values import IpAccessControlList, IpAddress, Trunk
 from twilio_operator.ports.twilio.port import TwilioPort
-from twilio_operator.ports.twilio.values import IpAccessControlList, IpAddress, Trunk
 from twilio_operator.provider.provision import attach_once, keep_one_of_ours
 from twilio_operator.provider.resource import Provider
 from twilio_operator.provider.status import StatusWriter

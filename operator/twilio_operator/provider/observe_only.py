@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 from twilio_operator.api import names
 from twilio_operator.api.regions import client_region
-from twilio_operator.ports.twilio.port import TwilioPort
-from twilio_operator.ports.twilio.values import (
+from twilio_operator.api.twilio_values import (
     CredentialList,
     IpAccessControlList,
     IpAddress,
@@ -20,6 +19,7 @@ from twilio_operator.ports.twilio.values import (
     Recording,
     Trunk,
 )
+from twilio_operator.ports.twilio.port import TwilioPort
 from twilio_operator.provider.ip_access import (
     entry_differences,
     find_ip_access_control_list,

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from twilio_operator.api import quotas
 from twilio_operator.api.conditions import AUTH_HINT
 from twilio_operator.api.errors import ErrorKind, TwilioError
+from twilio_operator.api.twilio_values import Account
 from twilio_operator.ports.twilio.port import TwilioPort
-from twilio_operator.ports.twilio.values import Account
 from twilio_operator.provider.observe import observe
 from twilio_operator.provider.verification import (
     ACCOUNT_SKIPPED_RESTRICTED,

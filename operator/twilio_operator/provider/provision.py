@@ -14,8 +14,8 @@ from twilio_operator.api.errors import ErrorKind, TwilioError
 from twilio_operator.api.models import OriginationUri
 from twilio_operator.api.regions import client_region
 from twilio_operator.api.sip import normalize_sip_url
+from twilio_operator.api.twilio_values import Account, CredentialList, OriginationUrl, Trunk
 from twilio_operator.ports.twilio.port import TwilioPort
-from twilio_operator.ports.twilio.values import Account, CredentialList, OriginationUrl, Trunk
 from twilio_operator.provider.resource import Provider
 from twilio_operator.provider.status import StatusWriter
 from twilio_operator.provider.verification import Observed

@@ -21,10 +21,10 @@ from twilio_operator.api.credentials import CredentialProblem, TwilioCredentials
 from twilio_operator.api.errors import ErrorKind, KubernetesError, TwilioError
 from twilio_operator.api.models import PROVIDER, AvailableNumber
 from twilio_operator.api.quotas import QuotaExceeded
+from twilio_operator.api.twilio_values import Account, NumberPage
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.kube.port import SecretData
 from twilio_operator.ports.twilio.port import TwilioPort
-from twilio_operator.ports.twilio.values import Account, NumberPage
 from twilio_operator.provider.adoption import adoption_problem
 from twilio_operator.provider.agent_table import agent_table_condition
 from twilio_operator.provider.ip_access import ensure_ip_access, find_or_create_ip_access_control_list

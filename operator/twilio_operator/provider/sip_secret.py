@@ -29,10 +29,10 @@ from twilio_operator.api.errors import ErrorKind, KubernetesError, TwilioError
 from twilio_operator.api.models import SipCredentialsSpec, SipCredentialsStatus
 from twilio_operator.api.ownership import sip_secret_problem
 from twilio_operator.api.regions import Region
+from twilio_operator.api.twilio_values import Credential, CredentialList, Trunk
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.kube.port import SecretData
 from twilio_operator.ports.twilio.port import TwilioPort
-from twilio_operator.ports.twilio.values import Credential, CredentialList, Trunk
 from twilio_operator.provider.resource import Provider
 from twilio_operator.provider.status import StatusWriter
 

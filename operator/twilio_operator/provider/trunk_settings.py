@@ -7,8 +7,8 @@ from typing import Any
 
 from twilio_operator.api import conditions as c
 from twilio_operator.api.models import TrunkRecording, TrunkSettings
+from twilio_operator.api.twilio_values import Recording, Trunk
 from twilio_operator.ports.twilio.port import TwilioPort
-from twilio_operator.ports.twilio.values import Recording, Trunk
 from twilio_operator.provider.resource import Provider
 from twilio_operator.provider.status import StatusWriter
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from twilio_operator.api.conditions import rfc3339
 from twilio_operator.api.errors import ErrorKind, TwilioError
 from twilio_operator.api.models import CheckStatus, VerificationDetail, VerificationStatus
-from twilio_operator.ports.twilio.values import Account, CredentialList, NumberPage, Trunk
+from twilio_operator.api.twilio_values import Account, CredentialList, NumberPage, Trunk
 
 
 @dataclass(frozen=True)

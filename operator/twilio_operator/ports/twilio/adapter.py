@@ -26,12 +26,7 @@ from twilio_operator import metrics
 from twilio_operator.api.credentials import TwilioCredentials
 from twilio_operator.api.errors import ErrorKind, TwilioError, classify, clean_detail
 from twilio_operator.api.regions import edge_of
-from twilio_operator.ports.twilio import operations as op
-from twilio_operator.ports.twilio.http import RewritingAsyncHttpClient
-from twilio_operator.ports.twilio.limits import AccountLimits
-from twilio_operator.ports.twilio.operations import Operation
-from twilio_operator.ports.twilio.port import TwilioPort
-from twilio_operator.ports.twilio.values import (
+from twilio_operator.api.twilio_values import (
     Account,
     Credential,
     CredentialList,
@@ -43,6 +38,11 @@ from twilio_operator.ports.twilio.values import (
     Recording,
     Trunk,
 )
+from twilio_operator.ports.twilio import operations as op
+from twilio_operator.ports.twilio.http import RewritingAsyncHttpClient
+from twilio_operator.ports.twilio.limits import AccountLimits
+from twilio_operator.ports.twilio.operations import Operation
+from twilio_operator.ports.twilio.port import TwilioPort
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

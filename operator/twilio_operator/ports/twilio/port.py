@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from twilio_operator.api.credentials import TwilioCredentials
-from twilio_operator.ports.twilio.values import (
+from twilio_operator.api.twilio_values import (
     Account,
     Credential,
     CredentialList,

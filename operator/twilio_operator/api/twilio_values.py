@@ -1,4 +1,5 @@
-"""The values that cross the Twilio port: frozen, library-free copies of what Twilio returned."""
+"""The values that cross the Twilio port: frozen, library-free copies of what Twilio returned. They
+live in api/ because the pure rules (verification, adoption, the diff) read them too."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from twilio_operator.api.credentials import (
     AUTH_TOKEN_RE,
     TwilioCredentials,
 )
-from twilio_operator.api.regions import EDGES, client_region
+from twilio_operator.api.regions import EDGES, ResolvedRegion
 
 ACCOUNT_ENV = "TWILIO_ACCOUNT_SID"
 REGION_ENV = "TWILIO_REGION"
@@ -82,7 +82,7 @@ def credentials_from(
             raise InputError(
                 f"the API key secret from {source} is malformed: expected 16 to 128 letters and digits"
             )
-        return TwilioCredentials(account_sid, key_sid, secret, client_region(region))
+        return TwilioCredentials(account_sid, key_sid, secret, ResolvedRegion.of(region))
     if not secret:
         raise InputError(f"no Auth Token: set {TOKEN_ENV} or pass it on stdin with --secret-stdin")
     if not AUTH_TOKEN_RE.match(secret):
@@ -90,7 +90,7 @@ def credentials_from(
             f"the Auth Token from {source} is malformed: expected 32 lowercase hexadecimal characters "
             f"(an API key secret needs --api-key-sid or {KEY_SID_ENV})"
         )
-    return TwilioCredentials(account_sid, account_sid, secret, client_region(region))
+    return TwilioCredentials(account_sid, account_sid, secret, ResolvedRegion.of(region))
 
 
 async def _check(

@@ -14,6 +14,7 @@ import yaml
 
 from twilio_operator.api.credentials import CredentialProblem, parse_credentials
 from twilio_operator.api.models import PROVIDER, TwilioProviderSpec
+from twilio_operator.api.regions import ResolvedRegion
 from twilio_operator.phone_number.manifest import manifests, select
 from twilio_operator.ports.kube import adapter as kube_adapter
 from twilio_operator.ports.twilio.adapter import TwilioLibraryConnector
@@ -61,7 +62,7 @@ async def _from_twilio(
     ref = spec.credentials_secret_ref
     secret = await kube.read_secret(namespace, ref.name)
     credentials = parse_credentials(
-        ref, namespace, secret.data if secret else None, spec.account_sid, spec.region
+        ref, namespace, secret.data if secret else None, spec.account_sid, ResolvedRegion.of(spec.region)
     )
     if isinstance(credentials, CredentialProblem):
         raise LookupError(credentials.message)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from twilio_operator.deletion import finalize_provider
 from twilio_operator.provider.reconcile import reconcile_provider
-from twilio_operator.provider.teardown import finalize_provider
 
 from .conftest import World
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from twilio_operator.api import names
 from twilio_operator.api.models import IpAccessControl
-from twilio_operator.provider.teardown import finalize_provider
+from twilio_operator.deletion import finalize_provider
 
 from .conftest import NAMESPACE, World
 

@@ -7,7 +7,8 @@ import uuid
 from typing import Any
 
 from twilio_operator.api.models import TwilioPhoneNumberStatus
-from twilio_operator.phone_number.reconcile import PhoneNumber, ProviderView, reconcile_number, release_number
+from twilio_operator.deletion import release_number
+from twilio_operator.phone_number.reconcile import PhoneNumber, ProviderView, reconcile_number
 
 from .conftest import NAMESPACE, World, make_provider
 

@@ -506,7 +506,7 @@ async def test_a_trunk_the_status_never_recorded_still_blocks_a_deletion_that_ca
     leaves the trunk in the SIP Secret: with credentials that no longer work, the deletion waits
     instead of letting the object go as if nothing had been created."""
     from twilio_operator.api.errors import DeletionBlocked
-    from twilio_operator.provider.teardown import finalize_provider
+    from twilio_operator.deletion import finalize_provider
 
     await world.reconcile()
     trunk = world.status.trunk_sid
@@ -595,14 +595,14 @@ async def test_a_secret_the_operator_did_not_make_for_this_provider_is_never_wri
     assert credential_list["credentials"] == []
     assert world.status.sip_credentials_secret_name is None  # never recorded as the SIP Secret
 
-    from twilio_operator.provider.teardown import finalize_provider
+    from twilio_operator.deletion import finalize_provider
 
     await finalize_provider(world.provider, world.deps)
     assert (NAMESPACE, name) in world.kube.secrets
 
 
 async def test_deletion_removes_only_a_sip_secret_the_provider_owns(world: World) -> None:
-    from twilio_operator.provider.teardown import finalize_provider
+    from twilio_operator.deletion import finalize_provider
 
     assert (await world.reconcile()).ready
     world.kube.secrets[(NAMESPACE, "acme-sip-credentials")]["owners"] = {"someone-else"}  # re-owned by hand

@@ -7,16 +7,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from twilio_operator.provider.provision import ensure_list_attached
 
 from twilio_operator.api.credentials import TwilioCredentials
 from twilio_operator.api.models import TwilioPhoneNumberStatus
 from twilio_operator.api.twilio_values import CredentialList, Trunk
-from twilio_operator.phone_number.reconcile import PhoneNumber, ProviderView, reconcile_number, release_number
-from twilio_operator.provider.provision import ensure_list_attached
+from twilio_operator.deletion import finalize_provider, release_number
+from twilio_operator.phone_number.reconcile import PhoneNumber, ProviderView, reconcile_number
 from twilio_operator.provider.reconcile import read_credentials
 from twilio_operator.provider.sip_secret import ensure_sip_credential
 from twilio_operator.provider.status import StatusWriter
-from twilio_operator.provider.teardown import finalize_provider
 
 from .conftest import NAMESPACE, World
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from twilio_operator import metrics
-from twilio_operator.api.conditions import rfc3339
 from twilio_operator.api.models import SipCredentialsStatus, TwilioProviderStatus
+from twilio_operator.api.times import rfc3339
 from twilio_operator.provider.status import provider_health
 
 

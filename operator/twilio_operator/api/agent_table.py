@@ -39,7 +39,7 @@ def entry_of(body: Mapping[str, Any]) -> AgentEntry | None:
     spec, status = body.get("spec") or {}, body.get("status") or {}
     agent = spec.get("agentRef") or {}
     number = status.get("phoneNumber")
-    if not agent.get("name") or not number or not c.is_true_in_body(status):
+    if not agent.get("name") or not number or not c.ReadyState.of(status).is_true:
         return None
     if (body.get("metadata") or {}).get("deletionTimestamp"):
         return None

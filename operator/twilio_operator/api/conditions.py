@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from twilio_operator.api.errors import ErrorKind, TwilioError
 from twilio_operator.api.models import Condition, ConditionStatus
+from twilio_operator.api.times import rfc3339
 
 # Condition types.
 READY = "Ready"
@@ -108,10 +109,6 @@ class ConditionUpdate:
     message: str = ""
 
 
-def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def merge_conditions(
     existing: Iterable[Condition],
     updates: Iterable[ConditionUpdate],
@@ -147,11 +144,31 @@ def is_true(conditions: Iterable[Condition], type_: str = READY) -> bool:
     return found is not None and found.status == "True"
 
 
-def is_true_in_body(status: Mapping[str, Any] | None, type_: str = READY) -> bool:
-    """is_true on a raw status as kopf hands it over (no model parse on the hot watch path)."""
-    return any(
-        c.get("type") == type_ and c.get("status") == "True" for c in (status or {}).get("conditions") or []
-    )
+@dataclass(frozen=True)
+class ReadyState:
+    """The Ready condition as every reader sees it: of a status model, of a raw status as kopf hands
+    it over (no model parse on the hot watch path), or of a list of conditions."""
+
+    status: str | None = None  # True, False, Unknown; None: no Ready condition
+    reason: str | None = None
+    message: str = ""
+
+    @property
+    def is_true(self) -> bool:
+        return self.status == "True"
+
+    @classmethod
+    def of(cls, source: Any) -> ReadyState:
+        conditions = source.conditions if hasattr(source, "conditions") else source
+        if isinstance(conditions, Mapping):
+            conditions = conditions.get("conditions")
+        for cond in conditions or ():
+            if isinstance(cond, Mapping):
+                if cond.get("type") == READY:
+                    return cls(cond.get("status"), cond.get("reason"), str(cond.get("message") or ""))
+            elif cond.type == READY:
+                return cls(cond.status, cond.reason, cond.message)
+        return cls()
 
 
 def twilio_failure_reason(error: TwilioError, *, quota: bool = False) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from twilio_operator.api import conditions as c
 from twilio_operator.api import names
 from twilio_operator.api.models import CredentialsSecretRef
-from twilio_operator.api.regions import Region, client_region
+from twilio_operator.api.regions import ResolvedRegion
 
 AUTH_TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 API_KEY_SID_RE = re.compile(r"^SK[0-9a-f]{32}$")
@@ -33,7 +33,7 @@ class TwilioCredentials:
     account_sid: str
     username: str  # the Account SID, or an API key SID (SK...)
     secret: str = field(repr=False)
-    region: str | None = None  # client (processing) region: ie1 or au1, else None
+    region: ResolvedRegion = field(default_factory=ResolvedRegion)
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def parse_credentials(
     namespace: str,
     data: Mapping[str, bytes] | None,
     account_sid: str,
-    region: Region | None,
+    region: ResolvedRegion,
 ) -> TwilioCredentials | CredentialProblem:
     where = f"Secret {namespace}/{ref.name}"
     if data is None:
@@ -86,7 +86,7 @@ def parse_credentials(
             return CredentialProblem(
                 c.SECRET_INVALID, f"key {ref.api_key_secret_key} of {where} is not an API key secret"
             )
-        return TwilioCredentials(account_sid, key_sid, key_secret, client_region(region))
+        return TwilioCredentials(account_sid, key_sid, key_secret, region)
     token = value(ref.auth_token_key)
     if isinstance(token, CredentialProblem):
         return token
@@ -95,7 +95,7 @@ def parse_credentials(
             c.SECRET_INVALID,
             f"key {ref.auth_token_key} of {where} is not a Twilio Auth Token (32 lowercase hex characters)",
         )
-    return TwilioCredentials(account_sid, account_sid, token, client_region(region))
+    return TwilioCredentials(account_sid, account_sid, token, region)
 
 
 # --------------------------------------------------------------------------- the SIP password

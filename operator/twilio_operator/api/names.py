@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from twilio_operator.api.models import GROUP, SIP_SECRET_SUFFIX
-from twilio_operator.api.regions import EDGES, Region
+from twilio_operator.api.regions import ResolvedRegion
 
 DOMAIN_SUFFIX = ".pstn.twilio.com"
 FRIENDLY_NAME_LIMIT = 64  # Twilio's limit for friendly names
@@ -145,12 +145,13 @@ def transfer_mode(supports_call_transfer: bool) -> str:
     return "enable-all" if supports_call_transfer else "disable-all"
 
 
-def termination_uri(domain: str, region: Region | None) -> str:
+def termination_uri(domain: str, region: ResolvedRegion) -> str:
     """The SIP URI to dial: the region's edge alias when a region is set, else the global name."""
-    if region is None:
+    edge = region.termination_edge
+    if edge is None:
         return f"sip:{domain}"
     name = domain.removesuffix(DOMAIN_SUFFIX)
-    return f"sip:{name}.pstn.{EDGES[region]}.twilio.com"
+    return f"sip:{name}.pstn.{edge}.twilio.com"
 
 
 def sip_secret_name(name: str, configured: str | None) -> str:

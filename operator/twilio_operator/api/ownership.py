@@ -15,11 +15,12 @@ Pure: the reads happen elsewhere, and every rule takes plain values.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
-from typing import Protocol
+from collections.abc import Collection, Iterable, Mapping
+from typing import Protocol, TypeVar
 
 from twilio_operator.api import names
 from twilio_operator.api.models import TwilioProviderSpec, TwilioProviderStatus
+from twilio_operator.api.twilio_values import CredentialList, IpAccessControlList, Trunk
 
 # The labels of the Secrets the operator writes (its SIP Secrets), also what it watches them by.
 SIP_SECRET_LABELS = {"app.kubernetes.io/managed-by": "twilio-operator"}
@@ -107,3 +108,52 @@ def sip_secret_problem(
         f"Secret {secret_name} {why}: nothing was written to it. Choose another "
         "spec.sipCredentialsSecretName, or delete that Secret to let the operator create it"
     )
+
+
+# --------------------------------------------------------------------------- finding ours in Twilio
+
+
+class HasSidAndName(Protocol):
+    @property
+    def sid(self) -> str: ...
+    @property
+    def friendly_name(self) -> str: ...
+
+
+Tagged = TypeVar("Tagged", bound=HasSidAndName)
+
+
+def find_trunk(provider: ProviderRecord, trunks: Iterable[Trunk]) -> Trunk | None:
+    """The adopted trunk by spec.trunkSid, else by our UID-derived domain (the newest recreation
+    wins). status.trunkSid is not trusted on its own: status can be written by anyone with status
+    access, or come back stale from a backup."""
+    if provider.spec.trunk_sid:
+        return next((t for t in trunks if t.sid == provider.spec.trunk_sid), None)
+    ours = [(names.domain_recreation(provider.uid, t.domain_name), t) for t in trunks]
+    candidates = sorted(((n, t) for n, t in ours if n is not None), key=lambda pair: pair[0])
+    return candidates[-1][1] if candidates else None
+
+
+def tagged_ours(provider: ProviderRecord, listed: Iterable[Tagged]) -> list[Tagged]:
+    """The lists (credential lists, IP access control lists) that carry the provider's tag."""
+    return [item for item in listed if names.is_our_credential_list(item.friendly_name, provider.uid)]
+
+
+def find_credential_list(provider: ProviderRecord, lists: Iterable[CredentialList]) -> CredentialList | None:
+    """The adopted list by spec.credentialListSid, else by the tag in its friendly name; the recorded
+    SID is preferred only among ours."""
+    if provider.spec.credential_list_sid:
+        return next((cl for cl in lists if cl.sid == provider.spec.credential_list_sid), None)
+    ours = tagged_ours(provider, lists)
+    recorded = [cl for cl in ours if cl.sid == provider.status.credential_list_sid]
+    return next(iter(recorded or ours), None)
+
+
+def find_ip_access_control_lists(
+    provider: ProviderRecord, lists: Iterable[IpAccessControlList]
+) -> tuple[IpAccessControlList, ...]:
+    """The provider's IP access control lists, the one its status recorded first (a SID from status
+    alone is not trusted: it could name someone else's list)."""
+    ours = tagged_ours(provider, lists)
+    recorded = provider.status.ip_access_control_list_sid
+    return tuple(sorted(ours, key=lambda a: a.sid != recorded))

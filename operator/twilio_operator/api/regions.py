@@ -6,6 +6,7 @@ there); the others only pick the edge location of the termination URI.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
 Region = Literal["us1", "us2", "ie1", "de1", "au1", "jp1", "br1", "sg1"]
@@ -29,19 +30,43 @@ if set(get_args(Region)) != set(EDGES):  # pragma: no cover - a programming erro
     raise AssertionError("regions.EDGES must name exactly the regions of regions.Region")
 
 
-def edge_of(region: str | None) -> str | None:
-    """The edge location of a region name, None for None or an unknown name."""
-    return next((edge for name, edge in EDGES.items() if name == region), None)
+@dataclass(frozen=True)
+class ResolvedRegion:
+    """spec.region resolved once, and passed along as this value: where the REST resources live and
+    inbound calls are processed, what the REST client is told, and the edge of the termination URI."""
 
+    configured: Region | None = None  # as the spec says; None: unset (the global termination name)
 
-def processing_region(region: str | None) -> str:
-    """The processing region that keeps a provider's Twilio resources (us1 unless ie1 or au1)."""
-    return region if region in NON_DEFAULT_PROCESSING else DEFAULT_PROCESSING
+    @classmethod
+    def of(cls, region: str | None) -> ResolvedRegion:
+        """The spec's value (unknown names count as unset: the API server admits only known ones)."""
+        known = next((name for name in EDGES if name == region), None)
+        return cls(known)
 
+    @property
+    def shown(self) -> Region:
+        """The region as status reports it: unset is us1."""
+        return self.configured or DEFAULT_PROCESSING
 
-def client_region(region: str | None) -> str | None:
-    """The region to hand the REST client: ie1 or au1, else None (Twilio's default, us1)."""
-    return region if region in NON_DEFAULT_PROCESSING else None
+    @property
+    def processing(self) -> Region:
+        """The processing region that keeps the provider's Twilio resources (us1 unless ie1 or au1)."""
+        return self.configured if self.configured in NON_DEFAULT_PROCESSING else DEFAULT_PROCESSING
+
+    @property
+    def client(self) -> Region | None:
+        """The region to hand the REST client and routes v2: ie1 or au1, else None (Twilio's us1)."""
+        return self.configured if self.configured in NON_DEFAULT_PROCESSING else None
+
+    @property
+    def client_edge(self) -> str | None:
+        """The edge the REST client goes through for a non-default processing region."""
+        return EDGES[self.client] if self.client is not None else None
+
+    @property
+    def termination_edge(self) -> str | None:
+        """The edge named in the termination URI; None: the global name (Twilio picks the edge)."""
+        return EDGES[self.configured] if self.configured is not None else None
 
 
 def processing_region_cel(var: str) -> str:

@@ -21,7 +21,9 @@ from typing import Any
 import kopf
 
 from twilio_operator.api import names
+from twilio_operator.api.conditions import ReadyState
 from twilio_operator.api.models import GROUP, PROVIDER, VERSION
+from twilio_operator.api.regions import ResolvedRegion
 from twilio_operator.provider.sip_secret import expected_sip_connection
 from twilio_operator.sharding import SHARD
 
@@ -42,10 +44,9 @@ async def providers(
     status: kopf.Status,
     **_: Any,
 ) -> dict[tuple[Any, ...], Any]:
-    ready: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
     entries: dict[tuple[Any, ...], Any] = {
         ("name", namespace, name): {k: body.get(k) for k in ("metadata", "spec", "status")},
-        ("account", str(spec.get("accountSid"))): (namespace, name, ready.get("reason")),
+        ("account", str(spec.get("accountSid"))): (namespace, name, ReadyState.of(status).reason),
     }
     entries.update(_secret_uses(namespace, name, uid, spec, status))
     return entries
@@ -58,7 +59,7 @@ def _secret_uses(
     domain, trunk_sid = status.get("trunkDomainName"), status.get("trunkSid")
     # Before the trunk is known, only the username and password can be checked.
     expected = (
-        expected_sip_connection(uid, domain, trunk_sid, spec.get("region"))
+        expected_sip_connection(uid, domain, trunk_sid, ResolvedRegion.of(spec.get("region")))
         if domain and trunk_sid
         else {names.SIP_USERNAME: names.sip_username(uid)}
     )

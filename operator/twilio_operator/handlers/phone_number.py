@@ -16,6 +16,7 @@ from twilio_operator.api import conditions as c
 from twilio_operator.api import names
 from twilio_operator.api.errors import DeletionBlocked, ErrorKind, NotFoundError, TwilioError
 from twilio_operator.api.models import GROUP, PHONE_NUMBER, VERSION
+from twilio_operator.deletion import release_number
 from twilio_operator.handlers.indexes import Providers
 from twilio_operator.handlers.runtime import env_seconds, run_periodically, to_kopf_errors
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
@@ -25,7 +26,6 @@ from twilio_operator.phone_number.reconcile import (
     PhoneNumber,
     ProviderView,
     reconcile_number,
-    release_number,
 )
 from twilio_operator.sharding import SHARD
 

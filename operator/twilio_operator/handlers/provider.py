@@ -28,16 +28,16 @@ from twilio_operator.api.errors import (
 )
 from twilio_operator.api.models import GROUP, PROVIDER, VERSION
 from twilio_operator.api.names import ROTATE_SIP_CREDENTIALS
+from twilio_operator.deletion import finalize_provider
 from twilio_operator.handlers import agent_table, probes
 from twilio_operator.handlers.indexes import CREDENTIALS, Providers
 from twilio_operator.handlers.runtime import retried_later, retry_delay, run_periodically, to_kopf_errors
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
 from twilio_operator.provider.reconcile import reconcile_provider
 from twilio_operator.provider.resource import Outcome, Provider
+from twilio_operator.provider.rotation import rotation_requested, seconds_until_next_step
 from twilio_operator.provider.schedule import next_interval, seconds_until_due, verified_recently
-from twilio_operator.provider.sip_secret import rotation_requested, seconds_until_next_step
 from twilio_operator.provider.status import provider_health
-from twilio_operator.provider.teardown import finalize_provider
 from twilio_operator.sharding import SHARD
 
 PROVIDERS = (GROUP, VERSION, PROVIDER.plural)
@@ -326,7 +326,7 @@ async def provider_changed(
         _rotation_seen[(namespace, name)] = annotation
         if type is not None and rotation_requested(meta.get("annotations"), status):
             state.wake(ObjectKey.provider(namespace, name))
-    current = None if type == "DELETED" else (c.is_true_in_body(status), status.get("trunkSid"))
+    current = None if type == "DELETED" else (c.ReadyState.of(status).is_true, status.get("trunkSid"))
     previous = state.provider_states.pop((namespace, name), None)
     if current is not None:
         state.provider_states[(namespace, name)] = current

@@ -25,9 +25,9 @@ from twilio_operator.api.models import (
     TwilioProviderStatus,
 )
 from twilio_operator.api.objects import ObjectRef, identity
-from twilio_operator.api.ownership import ANY_PROVIDER_DOMAIN, owns_trunk
+from twilio_operator.api.ownership import ANY_PROVIDER_DOMAIN
 from twilio_operator.api.patches import status_patch
-from twilio_operator.api.regions import DEFAULT_PROCESSING, client_region
+from twilio_operator.api.regions import DEFAULT_PROCESSING, ResolvedRegion
 from twilio_operator.phone_number.claims import Claimant, Contender, first_claimant, takeover_contest
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.twilio.port import TwilioPort
@@ -76,6 +76,10 @@ class ProviderView:
     @property
     def ready(self) -> bool:
         return c.is_true(self.status.conditions) and bool(self.status.trunk_sid)
+
+    @property
+    def region(self) -> ResolvedRegion:
+        return ResolvedRegion.of(self.spec.region)
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> ProviderView:
@@ -172,7 +176,7 @@ async def reconcile_number(
         return await writer.finish(
             False, c.PROVIDER_NOT_READY, f"waiting for TwilioProvider {provider_name} to become Ready"
         )
-    twilio = await _connect(number, provider, deps)
+    twilio = await connect(number, provider, deps)
     if twilio is None:
         if still_routing:
             return await writer.finish(True, c.ATTACHED, routing_message)
@@ -265,7 +269,7 @@ async def _ensure_voice_region(
     provider's numbers must point there too. The previous value is kept for detach. A change can
     take minutes to show in reads, so a read that still shows the old value is written again, never
     reported as a failure."""
-    wanted = client_region(provider.spec.region)
+    wanted = provider.region.client
     if wanted is None:
         return None
     current = await twilio.fetch_number_voice_region(phone_number) or DEFAULT_PROCESSING
@@ -277,7 +281,8 @@ async def _ensure_voice_region(
     return current
 
 
-async def _connect(number: PhoneNumber, provider: ProviderView, deps: Deps) -> TwilioPort | None:
+async def connect(number: PhoneNumber, provider: ProviderView, deps: Deps) -> TwilioPort | None:
+    """The provider's Twilio account as the number reaches it, or None while its credentials are unusable."""
     ref = provider.spec.credentials_secret_ref
     secret = await deps.kube.read_secret(number.namespace, ref.name)
     credentials = parse_credentials(
@@ -285,40 +290,8 @@ async def _connect(number: PhoneNumber, provider: ProviderView, deps: Deps) -> T
         number.namespace,
         secret.data if secret else None,
         provider.spec.account_sid,
-        provider.spec.region,
+        provider.region,
     )
     if isinstance(credentials, CredentialProblem):
         return None
     return deps.twilio.connect(credentials)
-
-
-async def release_number(number: PhoneNumber, provider: ProviderView | None, deps: Deps) -> str:
-    """Detach the number from the provider's trunk if this object attached it; never release it."""
-    if provider is None or not number.status.sid or number.status.trunk_sid is None:
-        return "nothing to detach"
-    twilio = await _connect(number, provider, deps)
-    if twilio is None:
-        raise TwilioError(
-            "detach phone number",
-            ErrorKind.AUTH,
-            detail=f"the credentials of TwilioProvider {provider.name} are not usable",
-        )
-    found = await twilio.find_incoming_number(sid=number.status.sid, phone_number=None)
-    if found is None or found.trunk_sid != number.status.trunk_sid:
-        return "the number is no longer on the trunk"
-    # The trunk SID came from status, which anyone with status access can write: detach only from
-    # a trunk the provider can prove is its own (created or adopted by it).
-    trunks = {t.sid: t for t in await twilio.list_trunks()}
-    trunk = trunks.get(found.trunk_sid or "")
-    if trunk is None or not owns_trunk(provider, trunk.sid, trunk.domain_name):
-        return (
-            f"left {found.phone_number} on {found.trunk_sid}: not a trunk of TwilioProvider {provider.name}"
-        )
-    await twilio.detach_number(found.sid, found.trunk_sid)
-    previous, ours = number.status.previous_voice_region, client_region(provider.spec.region)
-    if ours is not None and previous is not None and previous != ours:
-        await twilio.update_number_voice_region(found.phone_number, previous)
-    await deps.kube.post_event(
-        number.ref, "Normal", c.DETACHED, f"detached {found.phone_number} from {found.trunk_sid}"
-    )
-    return f"detached {found.phone_number}"

@@ -1,8 +1,8 @@
 """A read-only preflight of a Twilio account: the reads verification makes, as a table of
 check, result, what it means and how to fix it (`twilio-operator check`).
 
-It reuses `observe` (the same four parallel reads) and the verdicts of `checks`, adds the account
-quotas a create would hit, and writes nothing. Pure apart from `observe`.
+It reuses `observe_account` (the same four parallel reads) and the verdicts of provider/verification.py,
+adds the account quotas a create would hit, and writes nothing. Pure apart from `observe_account`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from twilio_operator.api.conditions import AUTH_HINT
 from twilio_operator.api.errors import ErrorKind, TwilioError
 from twilio_operator.api.twilio_values import Account
 from twilio_operator.ports.twilio.port import TwilioPort
-from twilio_operator.provider.observe import observe
+from twilio_operator.provider.observe import observe_account
 from twilio_operator.provider.verification import (
     ACCOUNT_SKIPPED_RESTRICTED,
     Check,
@@ -88,7 +88,7 @@ def _quota_row(name: str, quota: quotas.Quota, count: int, account_type: str | N
 
 async def preflight(twilio: TwilioPort) -> list[Row]:
     """Every row, from reads only."""
-    observed = await observe(twilio)
+    observed = await observe_account(twilio)
     rows = [_row(check, observed) for check in access_checks(observed)]
     account_type = observed.account.type if isinstance(observed.account, Account) else None
     if isinstance(observed.trunks, list):

@@ -8,6 +8,7 @@ from typing import Any
 from twilio_operator.api import names
 from twilio_operator.api.models import PROVIDER, TwilioProviderSpec, TwilioProviderStatus
 from twilio_operator.api.objects import ObjectRef, identity
+from twilio_operator.api.regions import ResolvedRegion
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,10 @@ class Provider:
     status: TwilioProviderStatus
     annotations: dict[str, str] = field(default_factory=dict)
     created: str = ""  # metadata.creationTimestamp
+
+    @property
+    def region(self) -> ResolvedRegion:
+        return ResolvedRegion.of(self.spec.region)
 
     @property
     def adopts_trunk(self) -> bool:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from twilio_operator.api import conditions as c
 from twilio_operator.api.durations import MIN_VERIFICATION_INTERVAL, parse_duration
+from twilio_operator.api.times import parse_rfc3339
 from twilio_operator.provider.resource import Provider
 
 INTERVAL_SCALE_ENV = "TWILIO_OPERATOR_VERIFICATION_INTERVAL_SCALE"
@@ -46,10 +47,10 @@ def next_interval(provider: Provider) -> float:
 def seconds_until_due(provider: Provider, now: datetime | None = None) -> float:
     """Seconds until the next verification is due, from status.lastVerifiedAt (<= 0: overdue)."""
     interval = next_interval(provider)
-    last = provider.status.last_verified_at
-    if not last:
+    last = parse_rfc3339(provider.status.last_verified_at)
+    if last is None:
         return interval
-    elapsed = (now or datetime.now(UTC)) - datetime.fromisoformat(last.replace("Z", "+00:00"))
+    elapsed = (now or datetime.now(UTC)) - last
     return interval - elapsed / timedelta(seconds=1)
 
 

@@ -2,17 +2,50 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import Literal, TypedDict, Unpack
 
 from twilio_operator import metrics
 from twilio_operator.api import conditions as c
 from twilio_operator.api.conditions import ConditionUpdate, merge_conditions
-from twilio_operator.api.models import PROVIDER, TwilioProviderStatus
+from twilio_operator.api.models import (
+    PROVIDER,
+    AvailableNumber,
+    Condition,
+    SipCredentialsStatus,
+    TwilioProviderStatus,
+    VerificationDetail,
+    VerificationStatus,
+)
 from twilio_operator.api.patches import status_patch
+from twilio_operator.api.times import parse_rfc3339
 from twilio_operator.ports.deps import Deps
 from twilio_operator.provider.resource import Provider
 from twilio_operator.provider.verification import Check
+
+
+class ProviderStatusFields(TypedDict, total=False):
+    """The fields of TwilioProviderStatus, typed for `StatusWriter.set` (a unit test keeps the two
+    equal): mypy checks every name and value a reconcile sets."""
+
+    observed_generation: int | None
+    conditions: list[Condition]
+    provider_type: Literal["twilio"] | None
+    verification_status: VerificationStatus | None
+    last_verified_at: str | None
+    verification_details: list[VerificationDetail]
+    phone_number_count: int | None
+    account_phone_number_count: int | None
+    available_numbers: list[AvailableNumber]
+    trunk_sid: str | None
+    trunk_domain_name: str | None
+    termination_uri: str | None
+    credential_list_sid: str | None
+    ip_access_control_list_sid: str | None
+    sip_credentials_secret_name: str | None
+    region: str | None
+    supports_call_transfer: bool | None
+    trunk_recreations: int | None
+    sip_credentials: SipCredentialsStatus | None
 
 
 class StatusWriter:
@@ -21,6 +54,7 @@ class StatusWriter:
     def __init__(self, provider: Provider, deps: Deps) -> None:
         self._provider = provider
         self._deps = deps
+        self.before = provider.status  # as the reconcile found it (what users saw)
         self.status = provider.status
         self._written = provider.status  # what the API server has, as far as this reconcile knows
         self.now = deps.clock()
@@ -32,8 +66,8 @@ class StatusWriter:
         # (one Twilio round trip less on the critical path of a create).
         self.created_now: set[str] = set()
 
-    def set(self, **fields: Any) -> None:
-        self.status = self.status.model_copy(update=fields)
+    def set(self, **fields: Unpack[ProviderStatusFields]) -> None:
+        self.status = self.status.model_copy(update=dict(fields))
 
     def condition(self, *updates: ConditionUpdate) -> None:
         merged = merge_conditions(self.status.conditions, updates, self._provider.generation, self.now)
@@ -78,8 +112,9 @@ def provider_health(status: TwilioProviderStatus) -> metrics.ObjectHealth:
     )
 
 
-def _unix(stamp: str) -> float:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+def _unix(stamp: str) -> float | None:
+    moment = parse_rfc3339(stamp)
+    return moment.timestamp() if moment is not None else None
 
 
 async def post_verification_events(writer: StatusWriter, before: str | None, checks: list[Check]) -> None:

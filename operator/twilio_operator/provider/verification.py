@@ -9,9 +9,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from twilio_operator.api.conditions import rfc3339
 from twilio_operator.api.errors import ErrorKind, TwilioError
 from twilio_operator.api.models import CheckStatus, VerificationDetail, VerificationStatus
+from twilio_operator.api.times import rfc3339
 from twilio_operator.api.twilio_values import Account, CredentialList, NumberPage, Trunk
 
 

@@ -25,7 +25,6 @@ from twilio.rest import Client
 from twilio_operator import metrics
 from twilio_operator.api.credentials import TwilioCredentials
 from twilio_operator.api.errors import ErrorKind, TwilioError, classify, clean_detail
-from twilio_operator.api.regions import edge_of
 from twilio_operator.api.twilio_values import (
     Account,
     Credential,
@@ -129,8 +128,8 @@ class TwilioLibraryConnector:
             username=credentials.username,
             password=credentials.secret,
             account_sid=credentials.account_sid,
-            region=credentials.region,
-            edge=edge_of(credentials.region),
+            region=credentials.region.client,
+            edge=credentials.region.client_edge,
             http_client=http,
             # A non-empty mapping: with {} the library falls back to os.environ (TWILIO_REGION etc.).
             environment={"TWILIO_OPERATOR": "1"},

@@ -1,10 +1,16 @@
-"""Deletion of a TwilioProvider: what the finalizer does before it lets the object go.
+"""Deletion, the whole story: what the finalizers do before they let an object go.
 
-Delete removes what the operator created (numbers detached first, then the
-credential list and IP access control list unlinked, the trunk and the lists
-deleted; 404 counts as done),
-then the SIP Secret. Orphan leaves Twilio alone and keeps the SIP Secret, which
-is the only copy of the password, by dropping our owner reference from it.
+A TwilioProvider (`finalize_provider`): with Delete, what the provider can prove is its own
+(api/ownership.py) leaves Twilio (numbers detached first, then the credential list and IP access
+control list unlinked, the trunk and the lists deleted; 404 counts as done), then its SIP Secrets.
+Orphan leaves Twilio alone and keeps the SIP Secret, the only copy of the password, by dropping our
+owner reference from it. Then the credentials Secret's in-use protection is released, unless another
+provider still uses it (provider/protection.py).
+
+A TwilioPhoneNumber (`release_number`): its number leaves the provider's trunk (only a trunk the
+provider owns); it is never released from the account.
+
+The handlers (handlers/provider.py, handlers/phone_number.py) wait and retry around these.
 """
 
 from __future__ import annotations
@@ -16,15 +22,15 @@ from typing import NoReturn
 
 from twilio_operator.api import conditions as c
 from twilio_operator.api import names
-from twilio_operator.api.conditions import ConditionUpdate
 from twilio_operator.api.credentials import CredentialProblem
 from twilio_operator.api.errors import DeletionBlocked, ErrorKind, TwilioError
 from twilio_operator.api.models import PHONE_NUMBER, DeletionPolicy
-from twilio_operator.api.ownership import owns_credential_list, owns_trunk
+from twilio_operator.api.ownership import owns_credential_list, owns_trunk, tagged_ours
+from twilio_operator.phone_number.reconcile import PhoneNumber, ProviderView, connect
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.twilio.port import TwilioPort
-from twilio_operator.provider.ip_access import ours as our_ip_access_control_lists
-from twilio_operator.provider.ip_access import reads_ip_access
+from twilio_operator.provider import readiness
+from twilio_operator.provider.observe import reads_ip_access
 from twilio_operator.provider.protection import release_credentials
 from twilio_operator.provider.reconcile import read_credentials
 from twilio_operator.provider.resource import Provider
@@ -67,10 +73,7 @@ async def _clean_up(provider: Provider, deps: Deps) -> Teardown:
         )
         paused = c.find(provider.status.conditions, c.PAUSED)
         if paused is None or paused.message != message:
-            writer = StatusWriter(provider, deps)
-            writer.condition(ConditionUpdate(c.PAUSED, "True", c.PAUSED, message))
-            await writer.flush()
-            await writer.event("Warning", c.DELETION_BLOCKED, message)
+            await readiness.record(StatusWriter(provider, deps), readiness.DeletionPaused(message))
         raise DeletionBlocked(message)
     status = provider.status
     recorded = [
@@ -140,9 +143,7 @@ async def _block(writer: StatusWriter, why: str) -> NoReturn:
         f"cannot delete the Twilio resources: {why}. Fix the credentials Secret, or annotate the object with "
         f"{names.DELETION_POLICY_OVERRIDE}=Orphan to leave them in Twilio and let it go"
     )
-    writer.condition(ConditionUpdate(c.READY, "False", c.DELETION_BLOCKED, message))
-    await writer.flush()
-    await writer.event("Warning", c.DELETION_BLOCKED, message)
+    await readiness.record(writer, readiness.DeletionBlocked(message))
     raise DeletionBlocked(message)
 
 
@@ -172,7 +173,7 @@ async def _remove_twilio_resources(provider: Provider, deps: Deps, twilio: Twili
     list_sids = {cl.sid for cl in lists if owns_credential_list(provider, cl.sid, cl.friendly_name)}
     # IP access control lists are looked at only when the provider asked for one or recorded one.
     acl_sids = (
-        {a.sid for a in our_ip_access_control_lists(provider, await twilio.list_ip_access_control_lists())}
+        {a.sid for a in tagged_ours(provider, await twilio.list_ip_access_control_lists())}
         if reads_ip_access(provider)
         else set()
     )
@@ -284,3 +285,38 @@ async def _detach_numbers(
                 await twilio.detach_number(number.sid, number.trunk_sid)
                 detached.append(number.phone_number)
     return detached
+
+
+# --------------------------------------------------------------------------- a TwilioPhoneNumber
+
+
+async def release_number(number: PhoneNumber, provider: ProviderView | None, deps: Deps) -> str:
+    """Detach the number from the provider's trunk if this object attached it; never release it."""
+    if provider is None or not number.status.sid or number.status.trunk_sid is None:
+        return "nothing to detach"
+    twilio = await connect(number, provider, deps)
+    if twilio is None:
+        raise TwilioError(
+            "detach phone number",
+            ErrorKind.AUTH,
+            detail=f"the credentials of TwilioProvider {provider.name} are not usable",
+        )
+    found = await twilio.find_incoming_number(sid=number.status.sid, phone_number=None)
+    if found is None or found.trunk_sid != number.status.trunk_sid:
+        return "the number is no longer on the trunk"
+    # The trunk SID came from status, which anyone with status access can write: detach only from
+    # a trunk the provider can prove is its own (created or adopted by it).
+    trunks = {t.sid: t for t in await twilio.list_trunks()}
+    trunk = trunks.get(found.trunk_sid or "")
+    if trunk is None or not owns_trunk(provider, trunk.sid, trunk.domain_name):
+        return (
+            f"left {found.phone_number} on {found.trunk_sid}: not a trunk of TwilioProvider {provider.name}"
+        )
+    await twilio.detach_number(found.sid, found.trunk_sid)
+    previous, ours = number.status.previous_voice_region, provider.region.client
+    if ours is not None and previous is not None and previous != ours:
+        await twilio.update_number_voice_region(found.phone_number, previous)
+    await deps.kube.post_event(
+        number.ref, "Normal", c.DETACHED, f"detached {found.phone_number} from {found.trunk_sid}"
+    )
+    return f"detached {found.phone_number}"

@@ -7,15 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from twilio_operator.provider.provision import ensure_list_attached
 
 from twilio_operator.api.credentials import TwilioCredentials
 from twilio_operator.api.models import TwilioPhoneNumberStatus
 from twilio_operator.api.twilio_values import CredentialList, Trunk
 from twilio_operator.deletion import finalize_provider, release_number
 from twilio_operator.phone_number.reconcile import PhoneNumber, ProviderView, reconcile_number
+from twilio_operator.provider.act import attach_once
 from twilio_operator.provider.reconcile import read_credentials
-from twilio_operator.provider.sip_secret import ensure_sip_credential
+from twilio_operator.provider.sip_credential import ensure_sip_credential
 from twilio_operator.provider.status import StatusWriter
 
 from .conftest import NAMESPACE, World
@@ -84,7 +84,13 @@ async def test_already_attached_list_and_taken_username_are_found_by_listing(wor
     twilio = world.deps.twilio.connect(credentials)
 
     seq = world.last_seq()
-    assert "is attached" in await ensure_list_attached(writer, twilio, trunk, cl)
+    attached = await attach_once(
+        cl.sid,
+        lambda: twilio.list_trunk_credential_lists(trunk.sid),
+        lambda: twilio.attach_credential_list(trunk.sid, cl.sid),
+        known_detached=True,
+    )
+    assert not attached  # refused as already attached, found by listing
     await ensure_sip_credential(world.provider, world.deps, writer, twilio, trunk, cl)
 
     refused = [r["path"] for r in world.emulator.requests(since=seq) if r["status"] == 400]

@@ -9,16 +9,19 @@ from pydantic import ValidationError
 
 from twilio_operator.api import names
 from twilio_operator.api.models import IpAccessControl, TwilioProviderSpec, TwilioProviderStatus
-from twilio_operator.api.twilio_values import IpAccessControlList, IpAddress, Trunk
-from twilio_operator.provider.ip_access import (
-    entry_differences,
-    find_ip_access_control_list,
-    plan_entries,
-    reads_ip_access,
-    removes_first,
+from twilio_operator.api.ownership import find_ip_access_control_lists
+from twilio_operator.api.twilio_values import CredentialList, IpAccessControlList, IpAddress, Trunk
+from twilio_operator.provider.diff import (
+    AddIpEntry,
+    IpAccessSeen,
+    RemoveIpEntry,
+    TwilioSeen,
+    describe,
+    diff,
+    plan_ip_entries,
     wanted_entries,
 )
-from twilio_operator.provider.observe_only import IpAccessObserved, ip_access_differences
+from twilio_operator.provider.observe import reads_ip_access
 from twilio_operator.provider.resource import Provider
 
 AC = "AC" + "0" * 32
@@ -105,16 +108,16 @@ def ip(sid: str, address: str, prefix: int) -> IpAddress:
 def test_plan_entries(
     wanted: set[tuple[str, int]], existing: list[IpAddress], add: list[tuple[str, int]], remove: list[str]
 ) -> None:
-    plan = plan_entries(frozenset(wanted), existing)
-    assert list(plan.add) == add
-    assert [a.sid for a in plan.remove] == remove
-    assert plan.empty() == (not add and not remove)
+    plan = plan_ip_entries(frozenset(wanted), existing)
+    assert [c.entry for c in plan if isinstance(c, AddIpEntry)] == add
+    assert [c.address.sid for c in plan if isinstance(c, RemoveIpEntry)] == remove
 
 
 def test_adds_go_first_unless_they_would_overflow_the_list() -> None:
-    plan = plan_entries(frozenset({("10.0.0.0", 8)}), [ip("IP1", "11.0.0.0", 8)])
-    assert not removes_first(plan, 1)
-    assert removes_first(plan, 100)
+    one = plan_ip_entries(frozenset({("10.0.0.0", 8)}), [ip("IP1", "11.0.0.0", 8)])
+    assert [type(c) for c in one] == [AddIpEntry, RemoveIpEntry]
+    full = [ip(f"IP{n}", f"11.0.0.{n}", 32) for n in range(100)]
+    assert isinstance(plan_ip_entries(frozenset({("10.0.0.0", 8)}), full)[0], RemoveIpEntry)
 
 
 def test_the_list_is_found_by_its_tag_and_the_recorded_sid_only_among_ours() -> None:
@@ -125,10 +128,10 @@ def test_the_list_is_found_by_its_tag_and_the_recorded_sid_only_among_ours() -> 
         IpAccessControlList("AL2", tagged),
         IpAccessControlList("AL3", "someone else's"),
     ]
-    found = find_ip_access_control_list(p, lists)
-    assert found is not None and found.sid == "AL2"
+    found = find_ip_access_control_lists(p, lists)
+    assert [a.sid for a in found] == ["AL2", "AL1"]
     forged = provider(["10.0.0.0/8"], recorded="AL3")
-    assert find_ip_access_control_list(forged, lists[2:]) is None
+    assert find_ip_access_control_lists(forged, lists[2:]) == ()
 
 
 def test_only_providers_that_use_the_field_read_ip_acls() -> None:
@@ -137,22 +140,30 @@ def test_only_providers_that_use_the_field_read_ip_acls() -> None:
     assert reads_ip_access(provider(recorded="AL1"))  # the field was removed: the list must go
 
 
+def _ip_differences(p: Provider, seen: IpAccessSeen) -> list[str]:
+    trunk = Trunk("TK1", "d.pstn.twilio.com", "Acme", "disable-all")
+    listed = CredentialList("CL1", "x")
+    changes = diff(p, TwilioSeen(trunk, listed, attached_lists=("CL1",), originations=(), ip_access=seen))
+    return [text for text in describe(changes) if "IP access" in text]
+
+
 def test_observe_only_differences() -> None:
     p = provider(["10.0.0.0/8", "203.0.113.5"])
-    trunk = Trunk("TK1", "d.pstn.twilio.com", "Acme", "disable-all")
     acl = IpAccessControlList("AL1", names.ip_access_control_list_name("Acme", p.uid))
-    assert ip_access_differences(p, trunk, IpAccessObserved(None, [], [])) == [
-        "no IP access control list of this provider exists (Full would create one)"
+    assert _ip_differences(p, IpAccessSeen()) == [
+        "no IP access control list of this provider exists (Full would create one)",
+        "IP access control entry 10.0.0.0/8 is missing",
+        "IP access control entry 203.0.113.5/32 is missing",
+        "IP access control list (new) is not attached to the trunk",
     ]
-    seen = IpAccessObserved(acl, [ip("IP1", "10.0.0.0", 8), ip("IP2", "192.0.2.0", 24)], [])
-    assert ip_access_differences(p, trunk, seen) == [
+    seen = IpAccessSeen((acl,), (ip("IP1", "10.0.0.0", 8), ip("IP2", "192.0.2.0", 24)), ())
+    assert _ip_differences(p, seen) == [
         "IP access control entry 203.0.113.5/32 is missing",
         "IP access control entry 192.0.2.0/24 is not in the spec",
-        "IP access control list AL1 is not attached to trunk TK1",
+        "IP access control list AL1 is not attached to the trunk",
     ]
-    converged = IpAccessObserved(acl, [ip("IP1", "10.0.0.0", 8), ip("IP3", "203.0.113.5", 32)], ["AL1"])
-    assert ip_access_differences(p, trunk, converged) == []
-    assert ip_access_differences(provider(recorded="AL1"), trunk, converged) == [
+    converged = IpAccessSeen((acl,), (ip("IP1", "10.0.0.0", 8), ip("IP3", "203.0.113.5", 32)), ("AL1",))
+    assert _ip_differences(p, converged) == []
+    assert _ip_differences(provider(recorded="AL1"), converged) == [
         "IP access control list AL1 is not in the spec (Full would delete it)"
     ]
-    assert entry_differences(frozenset(), []) == []

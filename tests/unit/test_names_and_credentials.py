@@ -9,7 +9,7 @@ import pytest
 from twilio_operator.api import credentials, names
 from twilio_operator.api.credentials import TwilioCredentials
 from twilio_operator.api.models import CredentialsSecretRef
-from twilio_operator.api.regions import client_region
+from twilio_operator.api.regions import ResolvedRegion
 from twilio_operator.provider import verification as checks
 from twilio_operator.provider.verification import Check
 
@@ -64,14 +64,14 @@ def test_names_fit_twilio_limits() -> None:
     ],
 )
 def test_termination_uri_uses_the_edge_of_the_region(region: str | None, uri: str) -> None:
-    assert names.termination_uri("twp-x.pstn.twilio.com", region) == uri
+    assert names.termination_uri("twp-x.pstn.twilio.com", ResolvedRegion.of(region)) == uri
 
 
 @pytest.mark.parametrize(
     ("region", "client"), [(None, None), ("us1", None), ("de1", None), ("ie1", "ie1"), ("au1", "au1")]
 )
 def test_only_processing_regions_change_the_rest_region(region: str | None, client: str | None) -> None:
-    assert client_region(region) == client
+    assert ResolvedRegion.of(region).client == client
 
 
 def test_generated_passwords_meet_twilio_rules_and_differ() -> None:
@@ -111,20 +111,20 @@ KEY_REF = CredentialsSecretRef(name="creds", api_key_sid_key="sid", api_key_secr
         (TOKEN_REF, {}, "SecretKeyMissing"),
         (TOKEN_REF, {"authToken": b"ABCDEF0123456789ABCDEF0123456789"}, "SecretInvalid"),
         (TOKEN_REF, {"authToken": b"\x00\xff"}, "SecretInvalid"),
-        (TOKEN_REF, {"authToken": TOKEN.encode()}, TwilioCredentials(AC, AC, TOKEN, None)),
-        (TOKEN_REF, {"authToken": (TOKEN + "\n").encode()}, TwilioCredentials(AC, AC, TOKEN, None)),
+        (TOKEN_REF, {"authToken": TOKEN.encode()}, TwilioCredentials(AC, AC, TOKEN)),
+        (TOKEN_REF, {"authToken": (TOKEN + "\n").encode()}, TwilioCredentials(AC, AC, TOKEN)),
         (KEY_REF, {"sid": b"SK" + b"1" * 32}, "SecretKeyMissing"),
         (KEY_REF, {"sid": b"AC" + b"1" * 32, "secret": b"s" * 32}, "SecretInvalid"),
         (KEY_REF, {"sid": b"SK" + b"1" * 32, "secret": b"bad secret!"}, "SecretInvalid"),
         (
             KEY_REF,
             {"sid": b"SK" + b"1" * 32, "secret": b"s" * 32},
-            TwilioCredentials(AC, "SK" + "1" * 32, "s" * 32, None),
+            TwilioCredentials(AC, "SK" + "1" * 32, "s" * 32),
         ),
     ],
 )
 def test_parse_credentials(ref: CredentialsSecretRef, data: dict | None, expected: object) -> None:
-    result = credentials.parse_credentials(ref, "ns", data, AC, None)
+    result = credentials.parse_credentials(ref, "ns", data, AC, ResolvedRegion())
     if isinstance(expected, str):
         assert isinstance(result, credentials.CredentialProblem) and result.reason == expected
         assert "Secret ns/creds" in result.message
@@ -135,7 +135,7 @@ def test_parse_credentials(ref: CredentialsSecretRef, data: dict | None, expecte
 
 
 def test_credentials_repr_hides_the_secret() -> None:
-    assert TOKEN not in repr(TwilioCredentials(AC, AC, TOKEN, None))
+    assert TOKEN not in repr(TwilioCredentials(AC, AC, TOKEN))
 
 
 @pytest.mark.parametrize(
@@ -203,13 +203,27 @@ def test_a_sip_secret_is_intact_only_when_every_key_is_what_the_operator_wrote(
     ],
 )
 def test_trunk_drift_compares_only_what_the_spec_states(wanted: dict | None, drift: dict) -> None:
-    from twilio_operator.api.models import TrunkSettings
-    from twilio_operator.api.twilio_values import Trunk
-    from twilio_operator.provider.trunk_settings import trunk_drift
+    from twilio_operator.api.models import TwilioProviderSpec, TwilioProviderStatus
+    from twilio_operator.api.twilio_values import CredentialList, Trunk
+    from twilio_operator.provider.diff import TwilioSeen, UpdateTrunk, diff
+    from twilio_operator.provider.resource import Provider
 
-    trunk = Trunk(sid="TK1", domain_name="d", friendly_name="f", transfer_mode="disable-all")
-    settings = TrunkSettings.model_validate(wanted) if wanted is not None else None
-    assert trunk_drift(settings, trunk) == drift
+    trunk = Trunk(sid="TK" + "1" * 32, domain_name="d", friendly_name="f", transfer_mode="disable-all")
+    body = {
+        "displayName": "f",
+        "accountSid": AC,
+        "credentialsSecretRef": {"name": "s"},
+        "trunkSid": trunk.sid,
+    }
+    if wanted is not None:
+        body["trunk"] = {
+            "".join(w.title() if i else w for i, w in enumerate(k.split("_"))): v for k, v in wanted.items()
+        }
+    spec = TwilioProviderSpec.model_validate(body)  # adopted: name and transfer mode are not compared
+    provider = Provider("ns", "acme", UID, 1, spec, TwilioProviderStatus())
+    seen = TwilioSeen(trunk, CredentialList("CL1", "x"), attached_lists=("CL1",))
+    updates = [c for c in diff(provider, seen) if isinstance(c, UpdateTrunk)]
+    assert (dict(updates[0].fields) if updates else {}) == drift
 
 
 def test_number_manifest_selection_and_names() -> None:
@@ -238,7 +252,7 @@ def test_switching_back_to_a_token_with_a_merge_patch_says_which_fields_to_remov
             "apiKeySecretKey": "keySecret",
         }
     )
-    problem = credentials.parse_credentials(ref, "ns", {"authToken": b"0" * 32}, AC, None)
+    problem = credentials.parse_credentials(ref, "ns", {"authToken": b"0" * 32}, AC, ResolvedRegion())
     assert isinstance(problem, credentials.CredentialProblem)
     assert problem.reason == "SecretKeyMissing"
     assert "remove both fields" in problem.message and "sets them to null" in problem.message

@@ -78,7 +78,7 @@ def test_when_the_next_rotation_step_is_due() -> None:
     from datetime import UTC, datetime
 
     from twilio_operator.api.models import SipCredentialsStatus
-    from twilio_operator.provider.sip_secret import rotation_requested, seconds_until_next_step
+    from twilio_operator.provider.rotation import rotation_requested, seconds_until_next_step
 
     now = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
     assert seconds_until_next_step(None, now) is None
@@ -102,7 +102,8 @@ def test_a_tiny_rotation_interval_counts_as_one_hour() -> None:
 
     from twilio_operator.api.models import SipCredentialsSpec, TwilioProviderSpec, TwilioProviderStatus
     from twilio_operator.provider.resource import Provider
-    from twilio_operator.provider.sip_secret import Held, next_rotation_at
+    from twilio_operator.provider.rotation import next_rotation_at
+    from twilio_operator.provider.sip_secret import Held
 
     spec = TwilioProviderSpec.model_validate(
         {"displayName": "a", "accountSid": "AC" + "0" * 32, "credentialsSecretRef": {"name": "c"}}

@@ -200,9 +200,9 @@ async def _trunk_fields(
     for change in by_kind.get(d.UpdateTrunk, []):
         assert isinstance(change, d.UpdateTrunk)
         fields = dict(change.fields)
-        basic = {k: fields.pop(k) for k in ("friendly_name", "transfer_mode") if k in fields}
-        if basic:
-            await twilio.update_trunk(trunk.sid, **basic)
+        name, mode = fields.pop("friendly_name", None), fields.pop("transfer_mode", None)
+        if name is not None or mode is not None:
+            await twilio.update_trunk(trunk.sid, friendly_name=name, transfer_mode=mode)
         if fields:
             await twilio.update_trunk_settings(trunk.sid, fields)
         await writer.event(

@@ -162,3 +162,26 @@ def _written_status(world: World, name: str) -> Any:
     return TwilioProviderStatus.model_validate(
         world.kube.statuses.get(("twilioproviders", NAMESPACE, name), {})
     )
+
+
+async def test_an_orphaned_providers_trunk_is_adopted_only_when_named(world: World) -> None:
+    """docs/migrating.md, "Another TwilioProvider": the old provider is deleted with Orphan, its trunk
+    (named after its UID) and list stay; a new provider adopts the trunk only with the adopt-from
+    annotation naming the old UID, and then owns it like any adopted trunk."""
+    from twilio_operator.api import names
+
+    world.with_spec(deletion_policy="Orphan")
+    assert (await world.reconcile()).ready
+    old_uid, trunk = world.provider.uid, world.status.trunk_sid
+    await finalize_provider(world.provider, world.deps)
+    assert [t["sid"] for t in world.account_state()["trunks"]] == [trunk]
+
+    successor = _another(world, trunk)
+    refused = await reconcile_provider(successor, world.deps)
+    assert not refused.ready and names.ADOPT_FROM in refused.message
+
+    named = successor.__class__(**{**successor.__dict__, "annotations": {names.ADOPT_FROM: old_uid}})
+    adopted = await reconcile_provider(named, world.deps)
+    assert adopted.ready, adopted.message
+    attached = world.account_state()["trunks"][0]["credential_list_sids"]
+    assert len(attached) == 2  # the old provider's list stays; the new one's beside it

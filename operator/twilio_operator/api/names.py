@@ -43,6 +43,9 @@ SIP_SECRET_OF = f"{GROUP}/sip-credentials-of"
 # On the SIP credentials Secret after a rename of spec.sipCredentialsSecretName: the Secret that held
 # the credentials before; it is deleted with the previous credential when the grace period ends.
 PREVIOUS_SECRET = f"{GROUP}/previous-secret"
+# On a TwilioProvider: the UID of an Orphan-deleted TwilioProvider whose trunk (named after that UID)
+# it may adopt; without it such a trunk counts as another provider's and the adoption is refused.
+ADOPT_FROM = f"{GROUP}/adopt-from"
 # On a TwilioProvider: a new value asks for one rotation of the SIP credential.
 ROTATE_SIP_CREDENTIALS = f"{GROUP}/rotate-sip-credentials"
 

@@ -37,11 +37,18 @@ class ProviderRecord(Protocol):
     def spec(self) -> TwilioProviderSpec: ...
     @property
     def status(self) -> TwilioProviderStatus: ...
+    @property
+    def adopted_from(self) -> str | None:
+        """The UID named by the adopt-from annotation (an Orphan-deleted provider's), if any."""
+        ...
 
 
 def another_providers_domain(provider: ProviderRecord, domain: str) -> bool:
-    """A domain the operator derived from another TwilioProvider's UID."""
-    return bool(ANY_PROVIDER_DOMAIN.match(domain)) and names.domain_recreation(provider.uid, domain) is None
+    """A domain the operator derived from another TwilioProvider's UID (not counting the one the
+    adopt-from annotation names: its provider was deleted and left the trunk behind)."""
+    if not ANY_PROVIDER_DOMAIN.match(domain) or names.domain_recreation(provider.uid, domain) is not None:
+        return False
+    return provider.adopted_from is None or names.domain_recreation(provider.adopted_from, domain) is None
 
 
 def provider_tag(friendly_name: str) -> str | None:

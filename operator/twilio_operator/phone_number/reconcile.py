@@ -13,6 +13,7 @@ from typing import Any
 
 from twilio_operator import metrics
 from twilio_operator.api import conditions as c
+from twilio_operator.api import names
 from twilio_operator.api.conditions import ConditionUpdate, merge_conditions
 from twilio_operator.api.credentials import CredentialProblem, parse_credentials
 from twilio_operator.api.errors import ErrorKind, TwilioError
@@ -72,10 +73,11 @@ class ProviderView:
     uid: str
     spec: TwilioProviderSpec
     status: TwilioProviderStatus
+    adopted_from: str | None = None  # the adopt-from annotation (api/ownership.py)
 
     @property
     def ready(self) -> bool:
-        return c.is_true(self.status.conditions) and bool(self.status.trunk_sid)
+        return c.ReadyState.of(self.status).is_true and bool(self.status.trunk_sid)
 
     @property
     def region(self) -> ResolvedRegion:
@@ -88,6 +90,7 @@ class ProviderView:
             uid=body["metadata"]["uid"],
             spec=TwilioProviderSpec.model_validate(body.get("spec") or {}),
             status=TwilioProviderStatus.model_validate(body.get("status") or {}),
+            adopted_from=(body["metadata"].get("annotations") or {}).get(names.ADOPT_FROM) or None,
         )
 
 

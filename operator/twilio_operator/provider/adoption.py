@@ -28,7 +28,14 @@ def adoption_problem(
         if trunk is None:
             return f"trunk {spec.trunk_sid} is not a trunk of account {account} in this processing region"
         if another_providers_domain(provider, trunk.domain_name):
-            return f"trunk {spec.trunk_sid} ({trunk.domain_name}) is managed by another TwilioProvider"
+            return (
+                f"trunk {spec.trunk_sid} ({trunk.domain_name}) is managed by another TwilioProvider. If that "
+                "provider was deleted with deletionPolicy Orphan, annotate this one "
+                f"{names.ADOPT_FROM}=<its UID> to adopt the trunk it left (docs/migrating.md)"
+            )
+        previous = provider.adopted_from
+        if previous is not None and any(o["metadata"].get("uid") == previous for o in others):
+            return f"{names.ADOPT_FROM} names TwilioProvider {previous}, which still exists in this namespace"
         rival = _older_adopter(provider, others)
         if rival is not None:
             return f"trunk {spec.trunk_sid} is already adopted by TwilioProvider {rival}"
@@ -50,10 +57,10 @@ def _foreign_list_attached(
     that the namespace's objects cannot show (another namespace, shard or cluster). The namespace's
     own providers are left to `_older_adopter`, so that two of them never refuse each other."""
     neighbours = {names.object_tag(str(o["metadata"].get("uid") or "")) for o in others}
-    mine = names.object_tag(provider.uid)
+    allowed = {names.object_tag(u) for u in (provider.uid, provider.adopted_from) if u}
     for credential_list in lists:
         tag = provider_tag(credential_list.friendly_name)
-        if credential_list.sid in attached and tag is not None and tag != mine and tag not in neighbours:
+        if credential_list.sid in attached and tag is not None and tag not in allowed | neighbours:
             return credential_list
     return None
 

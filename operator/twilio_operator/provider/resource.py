@@ -29,6 +29,10 @@ class Provider:
         return ResolvedRegion.of(self.spec.region)
 
     @property
+    def adopted_from(self) -> str | None:
+        return self.annotations.get(names.ADOPT_FROM) or None
+
+    @property
     def adopts_trunk(self) -> bool:
         return self.spec.trunk_sid is not None
 

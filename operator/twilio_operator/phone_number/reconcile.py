@@ -26,10 +26,11 @@ from twilio_operator.api.models import (
     TwilioProviderStatus,
 )
 from twilio_operator.api.objects import ObjectRef, identity
-from twilio_operator.api.ownership import ANY_PROVIDER_DOMAIN
 from twilio_operator.api.patches import status_patch
 from twilio_operator.api.regions import DEFAULT_PROCESSING, ResolvedRegion
-from twilio_operator.phone_number.claims import Claimant, Contender, first_claimant, takeover_contest
+from twilio_operator.api.twilio_values import IncomingNumber, Trunk
+from twilio_operator.phone_number.claims import Claimant, Contender
+from twilio_operator.phone_number.decide import NumberSeen, decide
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.twilio.port import TwilioPort
 
@@ -199,69 +200,44 @@ async def reconcile_number(
         raise
     if found is None:
         writer.set(phone_number=number.spec.phone_number or number.status.phone_number)
-        return await writer.finish(
-            False,
-            c.NOT_FOUND,
-            f"{number.wanted} is not a phone number of Twilio account {provider.spec.account_sid}",
-        )
-    writer.set(
-        sid=found.sid,
-        phone_number=found.phone_number,
-        capabilities=PhoneCapabilities(voice=found.voice, sms=found.sms, mms=found.mms, fax=found.fax),
-    )
-    winner = first_claimant(number.name, number.created, (found.sid, found.phone_number), claimants)
-    if winner is not None:
-        writer.set(trunk_sid=None)
-        return await writer.finish(
-            False, c.DUPLICATE, f"{found.phone_number} is already imported by TwilioPhoneNumber {winner}"
-        )
-    contest = (
-        takeover_contest(number.namespace, (found.sid, found.phone_number), contenders)
-        if number.spec.allow_takeover
-        else []
-    )
-    if contest:
-        # Both sides stop here (each sees the other): neither moves the number again.
-        writer.set(trunk_sid=trunk_sid if found.trunk_sid == trunk_sid else None)
-        return await writer.finish(
-            False,
-            c.CONFLICT,
-            f"{found.phone_number} is also claimed with allowTakeover by TwilioPhoneNumber "
-            f"{', '.join(contest)}: two objects that may take it over would move it between their trunks; "
-            f"it stays on {found.trunk_sid or 'no trunk'}. Keep allowTakeover on one of them only",
-            rivals=tuple(contest),
-        )
-    if found.trunk_sid != trunk_sid:
-        problem = await _takeover_problem(twilio, number, found.trunk_sid) if found.trunk_sid else None
-        if problem is not None:
-            writer.set(trunk_sid=None)
-            return await writer.finish(False, c.CONFLICT, f"{found.phone_number} is on trunk {problem}")
-        await twilio.set_number_trunk(found.sid, trunk_sid)
-        moved = f" (moved from {found.trunk_sid})" if found.trunk_sid else ""
-        message = f"{found.phone_number} attached to trunk {trunk_sid}{moved}"
     else:
-        message = f"{found.phone_number} is on trunk {trunk_sid}"
-    writer.set(trunk_sid=trunk_sid)
-    region = await _ensure_voice_region(twilio, writer, found.phone_number, provider)
-    if region is not None:
-        message += f", inbound calls processed in {region}"
-    return await writer.finish(True, c.ATTACHED, message)
-
-
-async def _takeover_problem(twilio: TwilioPort, number: PhoneNumber, on: str) -> str | None:
-    """Why the number may not be moved off trunk `on`, or None. allowTakeover moves it only off a trunk
-    that no TwilioProvider manages: off another provider's trunk, the two objects (in other namespaces,
-    shards or clusters, where neither may see the other) would take it back from each other forever.
-    That number moves when its TwilioPhoneNumber there is deleted, which detaches it."""
-    if not number.spec.allow_takeover:
-        return f"{on}, not this provider's; set spec.allowTakeover to move it"
-    trunk = next((t for t in await twilio.list_trunks() if t.sid == on), None)
-    if trunk is not None and ANY_PROVIDER_DOMAIN.match(trunk.domain_name):
-        return (
-            f"{on} ({trunk.domain_name}) of another TwilioProvider: allowTakeover does not move a number off "
-            "another provider's trunk; delete the TwilioPhoneNumber that imported it there, which detaches it"
+        writer.set(
+            sid=found.sid,
+            phone_number=found.phone_number,
+            capabilities=PhoneCapabilities(voice=found.voice, sms=found.sms, mms=found.mms, fax=found.fax),
         )
-    return None
+    seen = NumberSeen(found, await _holder(twilio, number, found, trunk_sid))
+    attach, verdict = decide(
+        number.name,
+        number.namespace,
+        number.created,
+        number.spec.allow_takeover,
+        number.wanted,
+        provider.spec.account_sid,
+        trunk_sid,
+        seen,
+        claimants,
+        contenders,
+    )
+    if attach is not None:
+        await twilio.set_number_trunk(attach.number_sid, attach.trunk_sid)
+    writer.set(trunk_sid=verdict.trunk_sid)
+    message = verdict.message
+    if verdict.ready and found is not None:
+        region = await _ensure_voice_region(twilio, writer, found.phone_number, provider)
+        if region is not None:
+            message += f", inbound calls processed in {region}"
+    return await writer.finish(verdict.ready, verdict.reason, message, rivals=verdict.rivals)
+
+
+async def _holder(
+    twilio: TwilioPort, number: PhoneNumber, found: IncomingNumber | None, trunk_sid: str
+) -> Trunk | None:
+    """The other trunk the number is on, read only when the spec allows a takeover (whose rule needs
+    to know whether a TwilioProvider manages that trunk)."""
+    if found is None or found.trunk_sid in (None, trunk_sid) or not number.spec.allow_takeover:
+        return None
+    return next((t for t in await twilio.list_trunks() if t.sid == found.trunk_sid), None)
 
 
 async def _ensure_voice_region(

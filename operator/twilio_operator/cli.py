@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 
 def _build_parser() -> argparse.ArgumentParser:
+    """Every command and flag of the console script, in one place (longer than 60 lines on purpose:
+    it is the CLI's table of arguments, read top to bottom)."""
     parser = argparse.ArgumentParser(prog="twilio-operator", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 

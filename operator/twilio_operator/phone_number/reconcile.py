@@ -159,34 +159,10 @@ async def reconcile_number(
     """Attach the number to the provider's trunk. Raises TwilioError for Twilio to be retried."""
     writer = NumberWriter(number, deps)
     writer.set(agent=number.spec.agent_ref.name if number.spec.agent_ref else None)
-    provider_name = number.spec.provider_ref.name
-    if provider is None:
-        writer.set(trunk_sid=None)
-        return await writer.finish(
-            False, c.PROVIDER_NOT_FOUND, f"TwilioProvider {number.namespace}/{provider_name} not found"
-        )
-    # While the provider has a problem of its own (not Ready, or credentials not usable), a number
-    # still on its trunk keeps routing calls: it stays Ready and the provider's own conditions and
-    # Events report the problem, once, not once per number.
-    attached = bool(provider.status.trunk_sid) and number.status.trunk_sid == provider.status.trunk_sid
-    still_routing = attached and c.is_true(number.status.conditions)
-    routing_message = (
-        f"{number.status.phone_number} is on trunk {provider.status.trunk_sid} (TwilioProvider "
-        f"{provider_name} is not Ready: see its conditions)"
-    )
-    if not provider.ready:
-        if still_routing:
-            return await writer.finish(True, c.ATTACHED, routing_message)
-        return await writer.finish(
-            False, c.PROVIDER_NOT_READY, f"waiting for TwilioProvider {provider_name} to become Ready"
-        )
-    twilio = await connect(number, provider, deps)
-    if twilio is None:
-        if still_routing:
-            return await writer.finish(True, c.ATTACHED, routing_message)
-        return await writer.finish(
-            False, c.PROVIDER_NOT_READY, f"the credentials of TwilioProvider {provider_name} are not usable"
-        )
+    twilio = await _provider_usable(number, provider, deps, writer)
+    if isinstance(twilio, NumberOutcome):
+        return twilio
+    assert provider is not None
     trunk_sid = provider.status.trunk_sid
     assert trunk_sid is not None
     try:
@@ -228,6 +204,38 @@ async def reconcile_number(
         if region is not None:
             message += f", inbound calls processed in {region}"
     return await writer.finish(verdict.ready, verdict.reason, message, rivals=verdict.rivals)
+
+
+async def _provider_usable(
+    number: PhoneNumber, provider: ProviderView | None, deps: Deps, writer: NumberWriter
+) -> TwilioPort | NumberOutcome:
+    """The provider's Twilio account, or how the reconcile ends because the provider cannot be used.
+    While the provider has a problem of its own (not Ready, or credentials not usable), a number still
+    on its trunk keeps routing calls: it stays Ready and the provider's own conditions and Events
+    report the problem, once, not once per number."""
+    provider_name = number.spec.provider_ref.name
+    if provider is None:
+        writer.set(trunk_sid=None)
+        return await writer.finish(
+            False, c.PROVIDER_NOT_FOUND, f"TwilioProvider {number.namespace}/{provider_name} not found"
+        )
+    attached = bool(provider.status.trunk_sid) and number.status.trunk_sid == provider.status.trunk_sid
+    still_routing = attached and c.ReadyState.of(number.status).is_true
+    routing_message = (
+        f"{number.status.phone_number} is on trunk {provider.status.trunk_sid} (TwilioProvider "
+        f"{provider_name} is not Ready: see its conditions)"
+    )
+    twilio = await connect(number, provider, deps) if provider.ready else None
+    if twilio is not None:
+        return twilio
+    if still_routing:
+        return await writer.finish(True, c.ATTACHED, routing_message)
+    why = (
+        f"the credentials of TwilioProvider {provider_name} are not usable"
+        if provider.ready
+        else f"waiting for TwilioProvider {provider_name} to become Ready"
+    )
+    return await writer.finish(False, c.PROVIDER_NOT_READY, why)
 
 
 async def _holder(

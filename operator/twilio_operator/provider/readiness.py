@@ -115,7 +115,8 @@ def gate(conditions: list[Condition]) -> Condition | None:
 
 def decide(result: Result, before: TwilioProviderStatus, now: list[Condition]) -> Decision:
     """The condition updates and the Event for `result`. `before`: the status the reconcile started
-    from (what users saw); `now`: the conditions as this reconcile has set them so far."""
+    from (what users saw); `now`: the conditions as this reconcile has set them so far. (Longer than
+    60 lines on purpose: it is the one table of every way a reconcile ends, a case each.)"""
     ready = c.ReadyState.of(before)
     was_ready = ready.is_true
     verified = ConditionUpdate(c.CREDENTIALS_VERIFIED, "True", c.VERIFIED, "Twilio accepted the credentials")

@@ -35,7 +35,6 @@ from twilio_operator.provider import diff as d
 from twilio_operator.provider.adoption import adoption_problem
 from twilio_operator.provider.agent_table import agent_table_condition
 from twilio_operator.provider.observe import (
-    AdoptionSeen,
     number_objects,
     observe_account,
     observe_adoption,
@@ -187,14 +186,14 @@ async def _converge(
     secret_deleting: bool,
     has_numbers: bool,
 ) -> Outcome:
-    # The number objects are read before Twilio: a count must never combine a Twilio read that is
-    # older than the objects (a number attached in between would look detached). One attached after
-    # the listing is counted when its own reconcile wakes this provider a moment later.
+    # Observe. The number objects are read before Twilio: a count must never combine a Twilio read
+    # that is older than the objects (a number attached in between would look detached). One attached
+    # after the listing is counted when its own reconcile wakes this provider a moment later.
     objects = await number_objects(provider, deps) if has_numbers else NumberObjects([], [])
     observed, _ = await asyncio.gather(observe_account(twilio), protect)
     checks = _verify_access(provider, writer, observed, secret_deleting)
     assert isinstance(observed.trunks, list) and isinstance(observed.lists, list)
-    adoption: AdoptionSeen | None = None
+    adopted_attached: tuple[str, ...] | None = None
     if provider.spec.trunk_sid or provider.spec.credential_list_sid:
         adoption = await observe_adoption(provider, deps, twilio, observed.trunks)
         problem = adoption_problem(
@@ -202,32 +201,19 @@ async def _converge(
         )
         if problem is not None:
             return await _adoption_refused(writer, problem)
-    adopted_attached = adoption.attached if adoption is not None and provider.spec.trunk_sid else None
+        adopted_attached = adoption.attached if provider.spec.trunk_sid else None
     seen = await observe_twilio(
         provider, twilio, observed.trunks, observed.lists, attached_to_adopted=adopted_attached
     )
+    # Diff, then report or act.
     changes = d.diff(provider, seen)
     if provider.spec.management_policy == "ObserveOnly":
         return await _observe_only(provider, writer, observed, seen, changes, checks)
-
-    made = await act.create(provider, writer, twilio, changes, observed)
-    writer.created_now |= made.sids
-    if made.trunk or made.credential_list or made.ip_access_control_list:
-        seen = await observe_twilio(
-            provider,
-            twilio,
-            [*observed.trunks, *([made.trunk] if made.trunk else [])],
-            [*observed.lists, *([made.credential_list] if made.credential_list else [])],
-            attached_to_adopted=adopted_attached,
-            created=frozenset(writer.created_now),
-            acls=_acls_after(seen, made),
-        )
-        changes = d.diff(provider, seen)
+    seen, changes = await _create(provider, writer, twilio, observed, seen, changes, adopted_attached)
     assert seen.trunk is not None and seen.credential_list is not None  # just found or created
     trunk, credential_list = seen.trunk, seen.credential_list
     acl = seen.ip_access.acl if seen.ip_access is not None and provider.spec.ip_access_control else None
     trunk_check = await _record_resources(provider, writer, seen)
-
     target = act.Target(trunk, credential_list, acl, frozenset(writer.created_now))
     await asyncio.gather(
         act.apply(provider, writer, twilio, target, changes),
@@ -235,25 +221,65 @@ async def _converge(
     )
     if provider.spec.ip_access_control is None and writer.status.ip_access_control_list_sid:
         writer.set(ip_access_control_list_sid=None)  # removed (or gone already)
-
-    numbers = observed.numbers
-    assert isinstance(numbers, NumberPage)
-    imported = objects.imported
-    detached = [n for n in imported if numbers.trunk_of.get(n.sid) != trunk.sid]
     checks += [
         trunk_check,
         _attached_check(credential_list.sid, changes),
         *_ip_access_checks(provider, trunk.sid, acl, changes),
-        numbers_check(imported, detached, numbers),
     ]
+    return await _provisioned(provider, writer, observed, objects, checks, trunk.sid, credential_list.sid)
+
+
+async def _create(
+    provider: Provider,
+    writer: StatusWriter,
+    twilio: TwilioPort,
+    observed: Observed,
+    seen: d.TwilioSeen,
+    changes: list[d.Change],
+    adopted_attached: tuple[str, ...] | None,
+) -> tuple[d.TwilioSeen, list[d.Change]]:
+    """The creations first; then what the new resources are (known to be empty) joins the snapshot,
+    and the diff is made again: how a new trunk is set up depends on what Twilio created."""
+    assert isinstance(observed.trunks, list) and isinstance(observed.lists, list)
+    made = await act.create(provider, writer, twilio, changes, observed)
+    writer.created_now |= made.sids
+    if not (made.trunk or made.credential_list or made.ip_access_control_list):
+        return seen, changes
+    seen = await observe_twilio(
+        provider,
+        twilio,
+        [*observed.trunks, *([made.trunk] if made.trunk else [])],
+        [*observed.lists, *([made.credential_list] if made.credential_list else [])],
+        attached_to_adopted=adopted_attached,
+        created=frozenset(writer.created_now),
+        acls=_acls_after(seen, made),
+    )
+    return seen, d.diff(provider, seen)
+
+
+async def _provisioned(
+    provider: Provider,
+    writer: StatusWriter,
+    observed: Observed,
+    objects: NumberObjects,
+    checks: list[Check],
+    trunk_sid: str,
+    list_sid: str,
+) -> Outcome:
+    """Verification's last check (the numbers on the trunk), the status, Ready, and the Events."""
+    numbers = observed.numbers
+    assert isinstance(numbers, NumberPage)
+    imported = objects.imported
+    detached = [n for n in imported if numbers.trunk_of.get(n.sid) != trunk_sid]
+    checks = [*checks, numbers_check(imported, detached, numbers)]
     _set_verification(writer, checks, observed)
     writer.set(phone_number_count=len(imported) - len(detached), observed_generation=provider.generation)
     table = agent_table_condition(provider.name, provider.namespace, provider.spec, writer.status)
     if table is not None:
         writer.condition(table)
-    message = f"trunk {trunk.sid} ready at {writer.status.termination_uri}"
+    message = f"trunk {trunk_sid} ready at {writer.status.termination_uri}"
     was_ready = c.ReadyState.of(provider.status).is_true
-    await readiness.record(writer, readiness.Provisioned(trunk.sid, credential_list.sid, message))
+    await readiness.record(writer, readiness.Provisioned(trunk_sid, list_sid, message))
     ready = c.ReadyState.of(writer.status).is_true
     if not was_ready and ready:
         await writer.unfold(c.PROVISIONED, message)

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
 CLUSTER_ARGS ?=
 
-.PHONY: help venv controlplane openapi test test-reliability-strict smoke-twilio test-unit lint fmt crds cluster cluster-down demo bench e2e clean helm manifests argocd-cm lint-chart lint-docker test-packaging image lint-workflows chart-docs
+.PHONY: help venv controlplane openapi livekit test test-reliability-strict smoke-twilio test-unit lint fmt crds cluster cluster-down demo bench e2e clean helm manifests argocd-cm lint-chart lint-docker test-packaging image lint-workflows chart-docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -25,6 +25,10 @@ controlplane: ## kube-apiserver, etcd, kubectl: envtest download, else Go build 
 
 openapi: ## fetch Twilio's OpenAPI documents for the contract tests (cached)
 	bash hack/fetch-twilio-openapi.sh
+
+livekit: ## livekit-server from its Go module (into .cache/livekit/bin, or LIVEKIT_BIN) and Debian's redis-server, for the LiveKit tests
+	bash hack/livekit/build.sh
+	bash hack/livekit/install-redis.sh
 
 test: venv controlplane openapi helm ## the whole suite: unit, component, contract, integration, packaging
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -81,6 +81,26 @@ async def test_an_outbound_trunk_without_numbers_is_invalid_and_never_shows_its_
     assert PASSWORD not in livekit.livekit_log.read_text()  # LiveKit redacts it in its own log too
 
 
+async def test_livekit_checks_numbers_on_create_but_not_on_an_update_that_adds_one(
+    livekit_port: LiveKitPort,
+) -> None:
+    # livekit-server 1.13.5 validates an update only against trunks that already hold the new numbers,
+    # which leaves out the trunk being updated: a reconcile must not count on a CONFLICT here.
+    first = await livekit_port.create_inbound_trunk(InboundTrunkSpec(name="first", numbers=(A,)))
+    second = await livekit_port.create_inbound_trunk(InboundTrunkSpec(name="second", numbers=(B,)))
+    updated = await livekit_port.update_inbound_trunk(
+        second.id, InboundTrunkSpec(name="second", numbers=(A,))
+    )
+    assert updated.spec.numbers == (A,)
+    assert sorted(t.id for t in await livekit_port.list_inbound_trunks(numbers=[A])) == sorted(
+        [first.id, second.id]
+    )
+    with pytest.raises(LiveKitError) as caught:  # a create still sees the clash
+        await livekit_port.create_inbound_trunk(InboundTrunkSpec(name="third", numbers=(A,)))
+    assert caught.value.kind is LiveKitErrorKind.CONFLICT
+    assert caught.value.conflicting_id in (first.id, second.id)
+
+
 async def test_updating_a_trunk_that_does_not_exist_is_not_found(livekit_port: LiveKitPort) -> None:
     with pytest.raises(LiveKitError) as inbound:
         await livekit_port.update_inbound_trunk("ST_doesnotexist", InboundTrunkSpec(name="in", numbers=(A,)))
@@ -107,7 +127,10 @@ async def test_a_wrong_key_or_secret_is_auth_and_never_shows_the_secret(
         await livekit_connector.connect(server).list_inbound_trunks()
     error = caught.value
     assert (error.kind, error.status) == (LiveKitErrorKind.AUTH, 401)
-    assert str(error) == "cannot list LiveKit inbound trunks: HTTP 401, unknown"
+    assert (
+        str(error)
+        == "cannot list LiveKit inbound trunks: HTTP 401: LiveKit did not accept the API key and secret"
+    )
     assert server.api_secret not in str(error) and server.api_secret not in repr(error.args)
 
 

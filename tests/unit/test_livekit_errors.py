@@ -95,6 +95,8 @@ def test_livekit_error_message() -> None:
         "list LiveKit inbound trunks", LiveKitErrorKind.UNREACHABLE, detail="cannot connect to h:1: refused"
     )
     assert str(unreachable) == "cannot list LiveKit inbound trunks: cannot connect to h:1: refused"
+    refused = LiveKitError("list LiveKit inbound trunks", LiveKitErrorKind.AUTH, status=401, code="unknown")
+    assert str(refused) == "cannot list LiveKit inbound trunks: HTTP 401"  # twirp's "unknown" left out
 
 
 def test_values_never_show_a_secret() -> None:

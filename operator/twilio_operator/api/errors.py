@@ -154,9 +154,8 @@ class LiveKitError(Exception):
         super().__init__(self.describe())
 
     def describe(self) -> str:
-        answer = ", ".join(
-            part for part in (f"HTTP {self.status}" if self.status else "", self.code or "") if part
-        )
+        code = "" if self.code in (None, "unknown") else self.code  # "unknown" says nothing to a reader
+        answer = ", ".join(part for part in (f"HTTP {self.status}" if self.status else "", code) if part)
         text = f"cannot {self.operation}" + (f": {answer}" if answer else "")
         return f"{text}: {self.detail}" if self.detail else text
 

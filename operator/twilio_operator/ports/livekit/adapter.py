@@ -156,6 +156,8 @@ class LiveKitSipClient(LiveKitPort):
         detail = clean_detail(message, (self._secret, password), limit=DETAIL_LIMIT)
         if kind is LiveKitErrorKind.UNREACHABLE:
             detail = f"{self._host} answered HTTP {exc.status}, but not as LiveKit's API"
+        elif kind is LiveKitErrorKind.AUTH and not detail:
+            detail = "LiveKit did not accept the API key and secret"  # its 401 has no message
         return LiveKitError(
             operation.description,
             kind,

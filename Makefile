@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
 CLUSTER_ARGS ?=
 
-.PHONY: help venv controlplane openapi test test-reliability-strict smoke-twilio test-unit lint fmt crds cluster cluster-down demo bench e2e clean helm manifests argocd-cm lint-chart lint-docker test-packaging image lint-workflows chart-docs
+.PHONY: help venv controlplane openapi livekit test test-livekit test-reliability-strict smoke-twilio test-unit lint fmt crds cluster cluster-down demo bench e2e clean helm manifests argocd-cm lint-chart lint-docker test-packaging image lint-workflows chart-docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -26,8 +26,15 @@ controlplane: ## kube-apiserver, etcd, kubectl: envtest download, else Go build 
 openapi: ## fetch Twilio's OpenAPI documents for the contract tests (cached)
 	bash hack/fetch-twilio-openapi.sh
 
-test: venv controlplane openapi helm ## the whole suite: unit, component, contract, integration, packaging
+livekit: ## livekit-server from its Go module (into .cache/livekit/bin, or LIVEKIT_BIN) and Debian's redis-server, for the LiveKit tests
+	bash hack/livekit/build.sh
+	bash hack/livekit/install-redis.sh
+
+test: venv controlplane openapi helm livekit ## the whole suite: unit, component, contract, integration, LiveKit, packaging
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-livekit: venv livekit ## only the LiveKit tier: the LiveKit port against a real livekit-server
+	$(BIN)/pytest tests/livekit_sip $(PYTEST_ARGS)
 
 test-reliability-strict: venv controlplane openapi ## the reliability tier against the emulator's strict mode
 	$(BIN)/pytest tests/reliability --emulator-strict $(PYTEST_ARGS)

@@ -1,7 +1,8 @@
 """Prometheus metrics of the operator.
 
-Label values are bounded: kinds, results, Twilio operations (the fixed table in
-ports/twilio/operations.py), HTTP status codes, verification statuses. The one per-object series,
+Label values are bounded: kinds, results, Twilio and LiveKit operations (the fixed tables in
+ports/twilio/operations.py and ports/livekit/operations.py), HTTP status codes, error kinds,
+verification statuses. The one per-object series,
 the last successful verification time, is keyed by namespace and name because
 an on-call engineer needs exactly that, and it exists once per TwilioProvider.
 """
@@ -42,6 +43,23 @@ TWILIO_SECONDS = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 TWILIO_RATE_LIMITED = Counter(f"{PREFIX}_twilio_rate_limited_total", "Twilio answers with HTTP 429.")
+LIVEKIT_REQUESTS = Counter(
+    f"{PREFIX}_livekit_requests_total",
+    "LiveKit API calls by operation and HTTP status code ('error' when no answer arrived).",
+    ["operation", "code"],
+)
+LIVEKIT_SECONDS = Histogram(
+    f"{PREFIX}_livekit_request_duration_seconds",
+    "LiveKit API call latency.",
+    ["operation"],
+    buckets=LATENCY_BUCKETS,
+)
+LIVEKIT_ERRORS = Counter(
+    f"{PREFIX}_livekit_errors_total",
+    "Failed LiveKit API calls by operation and kind (unreachable, transient, auth, not_found, conflict, "
+    "invalid).",
+    ["operation", "kind"],
+)
 RETRIES = Counter(
     f"{PREFIX}_retries_total", "Attempts that will be retried, by handler and reason.", ["handler", "reason"]
 )
@@ -92,6 +110,13 @@ def observe_twilio_call(label: str, code: int | None, seconds: float) -> None:
     uid = CURRENT_OBJECT.get()
     if uid is not None:
         CALLS_PER_OBJECT.count(uid)
+
+
+def observe_livekit_call(label: str, code: int | None, seconds: float, error_kind: str | None) -> None:
+    LIVEKIT_REQUESTS.labels(label, str(code) if code else "error").inc()
+    LIVEKIT_SECONDS.labels(label).observe(seconds)
+    if error_kind is not None:
+        LIVEKIT_ERRORS.labels(label, error_kind).inc()
 
 
 @dataclass(eq=False)  # registries hash their collectors

@@ -2,7 +2,8 @@
 
 The Twilio adapter turns every exception of the twilio library (and of the network
 under it) into a `TwilioError`; the Kubernetes adapter turns the API server's refusals
-into a `KubernetesError`. Nothing else in the operator looks at a client library's
+into a `KubernetesError`; the LiveKit adapter turns livekit-api's into a `LiveKitError`.
+Nothing else in the operator looks at a client library's
 exception: `str()` of TwilioRestException carries the request URI and ANSI colours,
 and a message built from arbitrary exception text could carry a secret.
 """
@@ -104,6 +105,97 @@ class KubernetesError(Exception):
         return self.status == 409 or not self.transient
 
 
+class LiveKitErrorKind(enum.Enum):
+    UNREACHABLE = "unreachable"  # no LiveKit API answered at this URL: down, wrong host or port, not LiveKit
+    TRANSIENT = "transient"  # LiveKit answered but failed (5xx, e.g. its Redis is down; throttled): retry
+    AUTH = "auth"  # the API key or secret is wrong, or lacks the SIP admin grant: wait for a new Secret
+    NOT_FOUND = "not_found"  # the trunk or dispatch rule does not exist (LiveKit's own not_found code)
+    CONFLICT = "conflict"  # another trunk or rule already holds these numbers: permanent until one changes
+    INVALID = "invalid"  # LiveKit refused the request as it is (e.g. an outbound trunk without numbers)
+
+
+# LiveKit's SIP conflict messages (github.com/livekit/protocol sip/sip.go, v1.50.5 as in livekit-server
+# v1.13.5). Both are twirp invalid_argument; the message is the only way to tell them from other
+# refusals. IDs are printed with %q; a request's own object not stored yet is "<new>".
+_TRUNK_CONFLICT = re.compile(r"^Conflicting inbound SIP Trunks: ")
+_RULE_CONFLICT = re.compile(r"^Dispatch rule for the same trunk.* already exists in dispatch rule ")
+_QUOTED_LIVEKIT_ID = re.compile(r'"((?:ST|SDR)_[A-Za-z0-9]+)"')
+# Twirp codes (github.com/twitchtv/twirp errors.go) by what the operator should do about them.
+_TWIRP_AUTH = frozenset({"unauthenticated", "permission_denied"})
+_TWIRP_TRANSIENT = frozenset(
+    {"canceled", "deadline_exceeded", "resource_exhausted", "aborted", "internal", "unavailable", "dataloss"}
+)
+
+
+class LiveKitError(Exception):
+    """A failed LiveKit API call. `str()` is sanitised: operation, HTTP status, twirp code and LiveKit's
+    own message with the API secret and any SIP password of the request redacted.
+
+    `conflicting_id` names the other inbound trunk (ST_...) or dispatch rule (SDR_...) of a CONFLICT,
+    when LiveKit's message names one other than the request's own object.
+    """
+
+    def __init__(
+        self,
+        operation: str,
+        kind: LiveKitErrorKind,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        detail: str = "",
+        conflicting_id: str | None = None,
+    ) -> None:
+        self.operation = operation
+        self.kind = kind
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.conflicting_id = conflicting_id
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        code = "" if self.code in (None, "unknown") else self.code  # "unknown" says nothing to a reader
+        answer = ", ".join(part for part in (f"HTTP {self.status}" if self.status else "", code) if part)
+        text = f"cannot {self.operation}" + (f": {answer}" if answer else "")
+        return f"{text}: {self.detail}" if self.detail else text
+
+
+def classify_livekit(status: int | None, code: str | None, message: str) -> LiveKitErrorKind:
+    """The one mapping from LiveKit's answer (HTTP status, twirp error code, message) to what the
+    operator should do about it. `status` None means no answer arrived.
+
+    NOT_FOUND only on LiveKit's own not_found code: a 404 from something that is not LiveKit's API
+    (a wrong URL path, a proxy) must never read as "already deleted".
+    """
+    if status is None:
+        return LiveKitErrorKind.UNREACHABLE
+    if code in _TWIRP_AUTH or status in (401, 403):
+        return LiveKitErrorKind.AUTH
+    if code == "not_found":
+        return LiveKitErrorKind.NOT_FOUND
+    if code == "already_exists" or (
+        code == "invalid_argument" and (_TRUNK_CONFLICT.match(message) or _RULE_CONFLICT.match(message))
+    ):
+        return LiveKitErrorKind.CONFLICT
+    if code == "bad_route" or (code in (None, "", "unknown") and not message and status < 500):
+        return LiveKitErrorKind.UNREACHABLE  # an HTTP server, but not LiveKit's API at this URL
+    if code in _TWIRP_TRANSIENT or status == 429 or status >= 500:
+        return LiveKitErrorKind.TRANSIENT
+    return LiveKitErrorKind.INVALID
+
+
+def conflicting_livekit_id(message: str, own_id: str | None = None) -> str | None:
+    """The trunk or dispatch rule ID a LiveKit conflict message names, other than the request's own.
+
+    LiveKit prints the pair in either order ("<new>" or the updated object's ID, and the other one),
+    and a dispatch rule conflict may name the updated rule itself: then None.
+    """
+    for found in _QUOTED_LIVEKIT_ID.findall(message):
+        if found != own_id:
+            return str(found)
+    return None
+
+
 class NotFoundError(Exception):
     """The Kubernetes object a reconcile works on vanished under it (deleted meanwhile)."""
 
@@ -148,7 +240,7 @@ def clean_detail(text: str, secrets: Iterable[str] = (), limit: int = 300) -> st
 
 def describe(error: BaseException) -> str:
     """The one way an error is put into words for a condition, an Event or a log line."""
-    if isinstance(error, TwilioError | KubernetesError):
+    if isinstance(error, TwilioError | KubernetesError | LiveKitError):
         return error.describe()
     if isinstance(error, DeletionBlocked):
         return str(error)

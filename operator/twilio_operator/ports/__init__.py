@@ -1,6 +1,6 @@
-"""The operator's two ports to the outside world, each a narrow Protocol plus one adapter.
+"""The operator's ports to the outside world, each a narrow Protocol plus one adapter.
 
-`twilio/` and `kube/` each hold the values that cross the port, the port itself (pure: no client
-library) and the adapter over the client library. Logic imports the port; only the handlers'
+`twilio/`, `kube/` and `livekit/` each hold the values that cross the port, the port itself (pure: no
+client library) and the adapter over the client library. Logic imports the port; only the handlers'
 startup constructs an adapter.
 """

@@ -1,4 +1,5 @@
-"""Test support shipped with the package (like kopf.testing): a real local kube-apiserver + etcd.
+"""Test support shipped with the package (like kopf.testing): a real local kube-apiserver + etcd, and a
+real livekit-server with its Redis (`testing.livekit`).
 
 Needs the `test` extra (cryptography). Names are imported lazily so that
 `python -m twilio_operator.testing.controlplane` does not import its own module twice.

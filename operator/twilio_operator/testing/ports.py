@@ -25,3 +25,10 @@ def free_ports(count: int, host: str = HOST) -> list[int]:
 
 def free_port(host: str = HOST) -> int:
     return free_ports(1, host)[0]
+
+
+def free_udp_port(host: str = HOST) -> int:
+    """A free UDP port (TCP and UDP ports are separate: a free TCP port says nothing about UDP)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])

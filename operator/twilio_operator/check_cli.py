@@ -23,7 +23,7 @@ from twilio_operator.api.credentials import (
     AUTH_TOKEN_RE,
     TwilioCredentials,
 )
-from twilio_operator.api.regions import EDGES, ResolvedRegion
+from twilio_operator.api.regions import DEFAULT_PROCESSING, EDGES, ResolvedRegion
 
 ACCOUNT_ENV = "TWILIO_ACCOUNT_SID"
 REGION_ENV = "TWILIO_REGION"
@@ -60,7 +60,7 @@ def credentials_from(
     options: argparse.Namespace, environ: Mapping[str, str], stdin: TextIO
 ) -> TwilioCredentials:
     account_sid = options.account_sid or environ.get(ACCOUNT_ENV, "")
-    region = options.region or environ.get(REGION_ENV) or "us1"
+    region = options.region or environ.get(REGION_ENV) or DEFAULT_PROCESSING
     key_sid = options.api_key_sid or environ.get(KEY_SID_ENV, "")
     if not re.match(ACCOUNT_SID_RE, account_sid):
         raise InputError(f"the account SID (--account-sid or {ACCOUNT_ENV}) must be AC followed by 32 hex")

@@ -6,7 +6,7 @@ process; each test failed before the fix."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -173,13 +173,6 @@ def test_a_shorter_verification_interval_applies_at_once(
         return at if (at - after_change).total_seconds() >= 4 else None
 
     assert wait_for(verified_again, timeout=20, what="verifications every interval after the change")
-
-
-@pytest.fixture
-def other_namespace(crds: ControlPlane) -> Iterator[str]:
-    name = crds.create_namespace("other")
-    yield name
-    crds.delete_namespace(name)
 
 
 def test_two_objects_that_may_both_take_a_number_over_stop_each_other(

@@ -41,13 +41,6 @@ RENAMED = "SipCredentialsSecretRenamed"
 
 
 @pytest.fixture
-def other_namespace(crds: ControlPlane) -> Iterator[str]:
-    name = crds.create_namespace("other")
-    yield name
-    crds.delete_namespace(name)
-
-
-@pytest.fixture
 def launch_both(
     crds: ControlPlane, emulator: EmulatorAdmin, namespace: str, other_namespace: str, tmp_path: Path
 ) -> Iterator[StartOperator]:

@@ -223,18 +223,29 @@ async def _attach_credential_list(
     if not by_kind.get(d.AttachCredentialList):
         return
     trunk, listed = target.trunk, target.credential_list
-    newly = await attach_once(
+    await _attach_to_trunk(
+        writer,
+        target,
         listed.sid,
         lambda: twilio.list_trunk_credential_lists(trunk.sid),
         lambda: twilio.attach_credential_list(trunk.sid, listed.sid),
-        known_detached=trunk.sid in target.created or listed.sid in target.created,
+        (c.CREDENTIAL_LIST_ATTACHED, "credential list"),
     )
-    if newly:
-        await writer.event(
-            "Normal",
-            c.CREDENTIAL_LIST_ATTACHED,
-            f"attached credential list {listed.sid} to trunk {trunk.sid}",
-        )
+
+
+async def _attach_to_trunk(
+    writer: StatusWriter,
+    target: Target,
+    sid: str,
+    attached: Callable[[], Awaitable[list[str]]],
+    attach: Callable[[], Awaitable[object]],
+    said: tuple[str, str],
+) -> None:
+    """Attach a list (credential or IP access control) to the trunk once, and say so when it was
+    attached now: (the Event's reason, what the list is)."""
+    known_detached = target.trunk.sid in target.created or sid in target.created
+    if await attach_once(sid, attached, attach, known_detached=known_detached):
+        await writer.event("Normal", said[0], f"attached {said[1]} {sid} to trunk {target.trunk.sid}")
 
 
 async def attach_once(
@@ -326,18 +337,14 @@ async def _ip_access(
         )
     if by_kind.get(d.AttachIpAccessControlList):
         trunk = target.trunk
-        newly = await attach_once(
+        await _attach_to_trunk(
+            writer,
+            target,
             acl.sid,
             lambda: twilio.list_trunk_ip_access_control_lists(trunk.sid),
             lambda: twilio.attach_ip_access_control_list(trunk.sid, acl.sid),
-            known_detached=trunk.sid in target.created or acl.sid in target.created,
+            (c.IP_ACCESS_CONTROL_UPDATED, "IP access control list"),
         )
-        if newly:
-            await writer.event(
-                "Normal",
-                c.IP_ACCESS_CONTROL_UPDATED,
-                f"attached IP access control list {acl.sid} to trunk {trunk.sid}",
-            )
 
 
 async def _remove_ip_access(

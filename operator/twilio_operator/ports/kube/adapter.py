@@ -27,6 +27,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from twilio_operator.api.errors import KubernetesError, NotFoundError
 from twilio_operator.api.models import GROUP, VERSION, ResourceKind
 from twilio_operator.api.objects import ObjectRef
+from twilio_operator.api.times import rfc3339
 from twilio_operator.ports.kube.port import SIP_SECRET_LABELS, KubernetesPort, SecretData, SecretEvent
 
 P = ParamSpec("P")
@@ -571,7 +572,7 @@ class KubernetesGateway(KubernetesPort):
         """Post a core/v1 Event; a repeat within EVENT_DEDUP_WINDOW bumps the count of the first one."""
         key = (subject.uid, reason, message)
         now = time.monotonic()
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = rfc3339(datetime.now(UTC))
         recent = self._recent_events.get(key)
         try:
             if recent is not None and now - recent[2] < EVENT_DEDUP_WINDOW:

@@ -67,12 +67,18 @@ async def test_restricted_key_without_a_permission_is_permission_denied(world: W
     assert world.account_state()["trunks"] == []
 
 
-@pytest.mark.parametrize("mode", ["reject", "readable"])
-async def test_suspended_account_is_account_inactive_in_both_modes(world: World, mode: str) -> None:
+@pytest.mark.parametrize(("mode", "code"), [("forbidden", 20403), ("reject", 20005), ("readable", 20005)])
+async def test_suspended_account_is_account_inactive_in_every_mode(
+    world: World, mode: str, code: int
+) -> None:
+    """forbidden (the default) is twilio.com/docs/api/errors/20403: 403, "Typically this means the
+    account has been suspended or closed"."""
     world.emulator.patch_account(world.account["sid"], status="suspended", suspension_mode=mode)
 
-    with pytest.raises(TwilioError):
+    with pytest.raises(TwilioError) as failure:
         await world.reconcile()
+
+    assert failure.value.code == code and failure.value.account_inactive
 
     assert conditions(world)["Ready"] == ("False", "AccountInactive")
     assert conditions(world)["CredentialsVerified"] == ("False", "AccountInactive")

@@ -129,6 +129,24 @@ async def test_the_101st_trunk_is_quota_exceeded_and_leaves_nothing(
     assert [(r["path"], r["status"]) for r in posts] == [("/v1/Trunks", 400)] * 2  # one domain, twice
 
 
+async def test_a_quota_below_the_documented_one_is_read_from_twilios_code(
+    world: World, twilio_client: Client
+) -> None:
+    """An account whose trunk limit is lower than the documented 100: the count cannot explain the
+    refusal, Twilio's code (21244, "Maximum Number of Trunks reached") does."""
+    world.emulator.patch_account(world.account["sid"], quotas={"trunks": 2})
+    fill_trunks(twilio_client, 2)
+
+    with pytest.raises(TwilioError) as failure:
+        await world.reconcile()
+
+    assert failure.value.code == 21244
+    status, reason, message = ready_condition(world)
+    assert (status, reason) == ("False", "QuotaExceeded")
+    assert "SIP trunks" in message and "quota reached" in message
+    assert world.account_state()["credential_lists"] == []
+
+
 async def test_trial_account_gets_one_trunk(world: World, twilio_client: Client) -> None:
     world.emulator.patch_account(world.account["sid"], type="Trial")
     fill_trunks(twilio_client, 1)

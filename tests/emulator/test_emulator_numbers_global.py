@@ -230,11 +230,16 @@ def test_same_domain_once_per_region_and_the_route_is_per_domain(
     assert err.value.code == 21248
 
 
+@pytest.mark.parametrize("strict", [False, True])  # documented: the same in both modes
 def test_subdomains_need_a_parent_of_the_same_account(
-    emulator_url: str, emulator: EmulatorAdmin, account: dict[str, Any]
+    emulator_url: str,
+    emulator: EmulatorAdmin,
+    account: dict[str, Any],
+    strict: bool,
 ) -> None:
     """Catalogue 21247 "Trunk Dependencies": subdomains need their parent; a parent with subdomains
     cannot be deleted or renamed."""
+    emulator.configure(strict=strict)
     us1, _, _ = clients(emulator_url, account)
     with pytest.raises(TwilioRestException) as err:
         us1.trunking.v1.trunks.create(domain_name="east.acme.pstn.twilio.com")

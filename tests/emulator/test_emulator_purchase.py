@@ -117,20 +117,30 @@ def test_buy_by_number_and_by_area_code(
         ({"phone_number": "+493012345678"}, 21631),
     ],
 )
+@pytest.mark.parametrize("strict", [False, True])  # documented: the same in both modes
 def test_purchase_refusals(
     twilio_client: Client,
     twilio_account: dict[str, Any],
     inventory: list[dict[str, Any]],
     params: dict[str, str],
     code: int,
+    emulator: EmulatorAdmin,
+    strict: bool,
 ) -> None:
+    emulator.configure(strict=strict)
     api = twilio_client.api.v2010.accounts(twilio_account["sid"])
     assert refused(lambda: api.incoming_phone_numbers.create(**params)) == (400, code)
 
 
+@pytest.mark.parametrize("strict", [False, True])  # documented: the same in both modes
 def test_address_and_bundle_requirements(
-    twilio_client: Client, twilio_account: dict[str, Any], inventory: list[dict[str, Any]]
+    twilio_client: Client,
+    twilio_account: dict[str, Any],
+    inventory: list[dict[str, Any]],
+    emulator: EmulatorAdmin,
+    strict: bool,
 ) -> None:
+    emulator.configure(strict=strict)
     api = twilio_client.api.v2010.accounts(twilio_account["sid"])
     fields = {"customer_name": "Acme", "street": "1 Str", "city": "C", "region": "R", "postal_code": "1"}
     gb = api.addresses.create(iso_country="GB", **fields)
@@ -161,9 +171,14 @@ def test_address_and_bundle_requirements(
     assert [d.phone_number for d in dependents] == [german]
 
 
+@pytest.mark.parametrize("strict", [False, True])  # documented: the same in both modes
 def test_trial_account_holds_one_number(
-    emulator_url: str, emulator: EmulatorAdmin, inventory: list[dict[str, Any]]
+    emulator_url: str,
+    emulator: EmulatorAdmin,
+    inventory: list[dict[str, Any]],
+    strict: bool,
 ) -> None:
+    emulator.configure(strict=strict)
     trial = emulator.create_account(type="Trial")
     api = client_for(emulator_url, trial).api.v2010.accounts(trial["sid"])
     api.incoming_phone_numbers.create(phone_number=SF)

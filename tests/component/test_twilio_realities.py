@@ -67,12 +67,18 @@ async def test_restricted_key_without_a_permission_is_permission_denied(world: W
     assert world.account_state()["trunks"] == []
 
 
-@pytest.mark.parametrize("mode", ["reject", "readable"])
-async def test_suspended_account_is_account_inactive_in_both_modes(world: World, mode: str) -> None:
+@pytest.mark.parametrize(("mode", "code"), [("forbidden", 20403), ("reject", 20005), ("readable", 20005)])
+async def test_suspended_account_is_account_inactive_in_every_mode(
+    world: World, mode: str, code: int
+) -> None:
+    """forbidden (the default) is twilio.com/docs/api/errors/20403: 403, "Typically this means the
+    account has been suspended or closed"."""
     world.emulator.patch_account(world.account["sid"], status="suspended", suspension_mode=mode)
 
-    with pytest.raises(TwilioError):
+    with pytest.raises(TwilioError) as failure:
         await world.reconcile()
+
+    assert failure.value.code == code and failure.value.account_inactive
 
     assert conditions(world)["Ready"] == ("False", "AccountInactive")
     assert conditions(world)["CredentialsVerified"] == ("False", "AccountInactive")
@@ -121,6 +127,24 @@ async def test_the_101st_trunk_is_quota_exceeded_and_leaves_nothing(
     assert len(state["trunks"]) == 100 and state["credential_lists"] == []
     posts = [r for r in world.emulator.requests(since=seq) if r["method"] == "POST"]
     assert [(r["path"], r["status"]) for r in posts] == [("/v1/Trunks", 400)] * 2  # one domain, twice
+
+
+async def test_a_quota_below_the_documented_one_is_read_from_twilios_code(
+    world: World, twilio_client: Client
+) -> None:
+    """An account whose trunk limit is lower than the documented 100: the count cannot explain the
+    refusal, Twilio's code (21244, "Maximum Number of Trunks reached") does."""
+    world.emulator.patch_account(world.account["sid"], quotas={"trunks": 2})
+    fill_trunks(twilio_client, 2)
+
+    with pytest.raises(TwilioError) as failure:
+        await world.reconcile()
+
+    assert failure.value.code == 21244
+    status, reason, message = ready_condition(world)
+    assert (status, reason) == ("False", "QuotaExceeded")
+    assert "SIP trunks" in message and "quota reached" in message
+    assert world.account_state()["credential_lists"] == []
 
 
 async def test_trial_account_gets_one_trunk(world: World, twilio_client: Client) -> None:

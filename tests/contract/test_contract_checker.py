@@ -251,3 +251,68 @@ def test_session_emulator_checks_ip_access_control_contract(
     addresses(ip.sid).delete()
     sip.ip_access_control_lists(acl.sid).delete()
     assert emulator.contract_violations()[before:] == []
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_empty_emergency_address_sid_unlinks_in_both_modes(strict: bool) -> None:
+    """Twilio's emergency-calling pages say to "Set Emergency Address to Null": in a form that is ""."""
+    checker = ContractChecker(str(OPENAPI_DIR), strict=lambda: strict)
+    path = f"/2010-04-01/Accounts/{AC}/IncomingPhoneNumbers/PN{'c' * 32}.json"
+    found = check(
+        checker, exchange("POST", path, 200, {"sid": "PN" + "c" * 32}, body=b"EmergencyAddressSid=")
+    )
+    assert not any("request" in v["problem"] for v in found), found
+    bad = check(
+        checker, exchange("POST", path, 200, {"sid": "PN" + "c" * 32}, body=b"EmergencyAddressSid=XX1")
+    )
+    assert any("request" in v["problem"] for v in bad), bad
+
+
+def test_number_lifecycle_shapes_are_checked(checker: ContractChecker) -> None:
+    path = f"/2010-04-01/Accounts/{AC}/AvailablePhoneNumbers/US/Local.json"
+    listing = {
+        "available_phone_numbers": [{"phone_number": "+14155550100", "latitude": "north"}],
+        "uri": path,
+    }
+    found = check(checker, exchange("GET", path, 200, listing, query="AreaCode=415"))
+    assert any("latitude" in v["problem"] for v in found), found
+    address = f"/2010-04-01/Accounts/{AC}/Addresses/AD{'e' * 32}.json"
+    found = check(
+        checker, exchange("GET", address, 200, {"sid": "AD" + "e" * 32, "emergency_enabled": "yes"})
+    )
+    assert any("emergency_enabled" in v["problem"] for v in found), found
+
+
+def test_session_emulator_checks_number_lifecycle_contract(
+    emulator: EmulatorAdmin, twilio_client: Client, twilio_account: dict[str, Any]
+) -> None:
+    """Searching, buying, addresses, dependents, the balance and a release, as the twilio library sends
+    them, with no violation."""
+    before = len(emulator.contract_violations())
+    emulator.add_available_numbers(count=3, area_code="415")
+    emulator.add_available_numbers(count=1, prefix="+1800", type="toll-free")
+    emulator.add_available_numbers(count=1, prefix="+44770", iso_country="GB", type="mobile")
+    api = twilio_client.api.v2010.accounts(twilio_account["sid"])
+    available = api.available_phone_numbers("US")
+    found = available.local.list(
+        area_code=415, contains="555", voice_enabled=True, sms_enabled=True, page_size=2
+    )
+    assert len(found) == 3  # two pages of two
+    available.toll_free.list(page_size=5)
+    api.available_phone_numbers("GB").mobile.list(exclude_all_address_required=True)
+    address = api.addresses.create(
+        customer_name="Acme", street="1 Main St", city="SF", region="CA", postal_code="94105",
+        iso_country="US", emergency_enabled=True, friendly_name="e911",
+    )  # fmt: skip
+    api.addresses(address.sid).fetch()
+    api.addresses(address.sid).update(street_secondary="Suite 3")
+    api.addresses.list(emergency_enabled=True, page_size=1)
+    trunk = twilio_client.trunking.v1.trunks.create()
+    bought = api.incoming_phone_numbers.create(area_code="415", friendly_name="tp-x", trunk_sid=trunk.sid)
+    api.incoming_phone_numbers(bought.sid).update(emergency_address_sid=address.sid, address_sid=address.sid)
+    api.addresses(address.sid).dependent_phone_numbers.list()
+    api.incoming_phone_numbers(bought.sid).update(emergency_address_sid="")
+    api.balance.fetch()
+    api.incoming_phone_numbers(bought.sid).delete()
+    api.addresses(address.sid).delete()
+    assert emulator.contract_violations()[before:] == []

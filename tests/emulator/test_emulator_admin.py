@@ -88,9 +88,12 @@ def test_bulk_numbers_and_patch(emulator: EmulatorAdmin, twilio_account: dict[st
     added = emulator.add_numbers(twilio_account["sid"], count=2000)
     assert len(added) == 2000 and len({n["sid"] for n in added}) == 2000
     explicit = emulator.add_numbers(
-        twilio_account["sid"], numbers=[{"phone_number": "+15550000001", "sid": "PN" + "1" * 32}]
+        twilio_account["sid"], numbers=[{"phone_number": "+15559990001", "sid": "PN" + "1" * 32}]
     )
     assert explicit[0]["sid"] == "PN" + "1" * 32
+    with pytest.raises(EmulatorAdminError) as err:  # one account holds a number once
+        emulator.add_numbers(twilio_account["sid"], numbers=[{"phone_number": "+15559990001"}])
+    assert err.value.status == 409
     with pytest.raises(EmulatorAdminError) as err:
         emulator.add_numbers(twilio_account["sid"], count=0)
     assert err.value.status == 400
@@ -147,3 +150,42 @@ def test_state_file_seeds_accounts(tmp_path: Path) -> None:
         assert [a["sid"] for a in admin.state()["accounts"]] == [sid]
     finally:
         stop(process)
+
+
+def test_number_lifecycle_admin_calls(emulator: EmulatorAdmin, twilio_account: dict[str, Any]) -> None:
+    sid = twilio_account["sid"]
+    generated = emulator.add_available_numbers(count=2, area_code="212", price="2.50", bundle_required=True)
+    assert [(n["phone_number"], n["price"], n["bundle_required"]) for n in generated] == [
+        ("+12125550001", "2.50", True),
+        ("+12125550002", "2.50", True),
+    ]
+    assert len(emulator.available_numbers()) == 2
+    emulator.clear_available_numbers()
+    assert emulator.available_numbers() == []
+    assert emulator.get_account(sid)["balance"] == "1000.00"
+    assert emulator.patch_account(sid, balance="12.5")["balance"] == "12.50"
+    bad_calls = [
+        lambda: emulator.add_available_numbers([{"phone_number": "12345"}]),
+        lambda: emulator.add_available_numbers(count=1, type="premium"),
+        lambda: emulator.add_available_numbers(count=0),
+        lambda: emulator.patch_account(sid, balance=-1),
+        lambda: emulator.add_address_rule("x", "explode"),
+        lambda: emulator.patch_number(sid, "+15005550006", voice={"mars": {}}),
+        lambda: emulator.patch_number(sid, "+15005550006", emergency_address_sid="AD" + "0" * 32),
+        lambda: emulator.create_account(incoming_phone_numbers=[{"type": "premium"}]),
+    ]
+    for call in bad_calls:
+        with pytest.raises(EmulatorAdminError) as err:
+            call()
+        assert err.value.status == 400
+    for call in (
+        lambda: emulator.patch_number(sid, "+19999999999", friendly_name="x"),
+        lambda: emulator.patch_address(sid, "AD" + "0" * 32, verified=True),
+    ):
+        with pytest.raises(EmulatorAdminError) as err:
+            call()
+        assert err.value.status == 404
+    rule = emulator.add_address_rule("Nowhere", message="no such street")
+    assert rule == {"street_contains": "Nowhere", "action": "reject", "message": "no such street"}
+    emulator.reset()
+    assert emulator.available_numbers() == []

@@ -90,17 +90,27 @@ def test_resources_of_another_account_are_404(
 
 
 @pytest.mark.parametrize("status", ["suspended", "closed"])
-def test_inactive_account_is_401_20005(
-    emulator_url: str, emulator: EmulatorAdmin, twilio_account: dict[str, Any], status: str
+@pytest.mark.parametrize(
+    ("mode", "answer"),
+    [(None, (403, 20403)), ("forbidden", (403, 20403)), ("reject", (401, 20005))],
+)
+@pytest.mark.parametrize("strict", [False, True])  # documented: the same in both modes
+def test_inactive_account_is_refused(
+    emulator_url: str,
+    emulator: EmulatorAdmin,
+    twilio_account: dict[str, Any],
+    status: str,
+    mode: str | None,
+    answer: tuple[int, int],
+    strict: bool,
 ) -> None:
-    emulator.patch_account(twilio_account["sid"], status=status)
-    response = raw(
-        emulator_url,
-        "GET",
-        f"/2010-04-01/Accounts/{twilio_account['sid']}.json",
-        headers=account_auth(twilio_account),
-    )
-    assert_twilio_error(response, 401, 20005)
+    """Default: 403 / 20403, twilio.com/docs/api/errors/20403 ("Typically this means the account has
+    been suspended or closed"); mode reject: 401 / 20005."""
+    emulator.configure(strict=strict)
+    emulator.patch_account(twilio_account["sid"], status=status, suspension_mode=mode)
+    for path in (f"/2010-04-01/Accounts/{twilio_account['sid']}.json", "/v1/Trunks"):
+        response = raw(emulator_url, "GET", path, headers=account_auth(twilio_account))
+        assert_twilio_error(response, *answer)
     emulator.patch_account(twilio_account["sid"], status="active")
     response = raw(
         emulator_url,

@@ -201,9 +201,11 @@ def _duplicates(client: Client, account: dict[str, Any]) -> list[tuple[int, int]
 def test_duplicates_get_the_modelled_answers_and_strict_mode_the_unexpected_one(
     twilio_client: Client, twilio_account: dict[str, Any], emulator: EmulatorAdmin
 ) -> None:
-    assert _duplicates(twilio_client, twilio_account) == [(400, 20001), (409, 20409)]
+    # Linking twice is documented (catalogue 21245, "Credential List or IP-ACL already associated
+    # with Trunk"); the duplicate address is not.
+    assert _duplicates(twilio_client, twilio_account) == [(400, 20001), (400, 21245)]
     emulator.configure(strict=True)
-    assert _duplicates(twilio_client, twilio_account) == [STRICT, STRICT]
+    assert _duplicates(twilio_client, twilio_account) == [STRICT, (400, 21245)]
 
 
 def test_documented_limits(
@@ -218,12 +220,26 @@ def test_documented_limits(
     acl = sip.ip_access_control_lists.create(friendly_name="pbx")
     with pytest.raises(TwilioRestException) as too_many_lists:
         sip.ip_access_control_lists.create(friendly_name="second")
-    assert too_many_lists.value.status == 400
+    assert (too_many_lists.value.status, too_many_lists.value.code) == (400, 21255)
     for n in range(2):
         sip.ip_access_control_lists(acl.sid).ip_addresses.create(friendly_name="a", ip_address=f"10.0.0.{n}")
     with pytest.raises(TwilioRestException) as too_many_addresses:
         sip.ip_access_control_lists(acl.sid).ip_addresses.create(friendly_name="a", ip_address="10.0.0.9")
-    assert too_many_addresses.value.status == 400
+    assert (too_many_addresses.value.status, too_many_addresses.value.code) == (400, 21237)
+
+
+def test_strict_mode_allows_25_addresses_per_list(
+    twilio_client: Client, twilio_account: dict[str, Any], emulator: EmulatorAdmin
+) -> None:
+    """The resource pages say 100 addresses per list, catalogue 21237 says 25: strict mode holds 25."""
+    emulator.configure(strict=True)
+    sip = _sip(twilio_client, twilio_account)
+    acl = sip.ip_access_control_lists.create(friendly_name="pbx")
+    for n in range(25):
+        sip.ip_access_control_lists(acl.sid).ip_addresses.create(friendly_name="a", ip_address=f"10.0.1.{n}")
+    with pytest.raises(TwilioRestException) as err:
+        sip.ip_access_control_lists(acl.sid).ip_addresses.create(friendly_name="a", ip_address="10.0.2.1")
+    assert (err.value.status, err.value.code) == (400, 21237)
 
 
 def test_paging_walks_every_address_and_list(

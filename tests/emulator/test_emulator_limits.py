@@ -106,12 +106,12 @@ def test_trial_account_gets_one_trunk_and_one_number(emulator_url: str, emulator
     trunk = client.trunking.v1.trunks.create()
     with pytest.raises(TwilioRestException) as err:
         client.trunking.v1.trunks.create()
-    assert (err.value.status, err.value.code) == (400, 20001)
+    assert (err.value.status, err.value.code) == (400, 21244)  # "Maximum Number of Trunks reached"
     first, second = (n["sid"] for n in account["incoming_phone_numbers"])
     client.trunking.v1.trunks(trunk.sid).phone_numbers.create(phone_number_sid=first)
     with pytest.raises(TwilioRestException) as err:
         client.api.v2010.accounts(account["sid"]).incoming_phone_numbers(second).update(trunk_sid=trunk.sid)
-    assert err.value.status == 400
+    assert (err.value.status, err.value.code) == (400, 20001)  # no code documented for this one
     with pytest.raises(TwilioRestException):
         client.trunking.v1.trunks(trunk.sid).phone_numbers.create(phone_number_sid=second)
     # Detaching frees the slot.
@@ -129,12 +129,14 @@ def test_quota_overrides(emulator_url: str, emulator: EmulatorAdmin) -> None:
     cred_list = sip.credential_lists.create(friendly_name="only one")
     with pytest.raises(TwilioRestException) as err:
         sip.credential_lists.create(friendly_name="second")
-    assert (err.value.status, err.value.code) == (400, 20001)
+    assert (err.value.status, err.value.code) == (400, 21239)  # "Maximum Credential Lists Reached"
     for user in ("a", "b"):
         sip.credential_lists(cred_list.sid).credentials.create(username=user, password=PASSWORD)
-    with pytest.raises(TwilioRestException):
+    with pytest.raises(TwilioRestException) as err:
         sip.credential_lists(cred_list.sid).credentials.create(username="c", password=PASSWORD)
+    assert (err.value.status, err.value.code) == (400, 21242)  # "Maximum Credentials Reached for List"
     emulator.patch_account(account["sid"], quotas={"trunks": 0})
-    with pytest.raises(TwilioRestException):
+    with pytest.raises(TwilioRestException) as err:
         client.trunking.v1.trunks.create()
+    assert err.value.code == 21244
     assert emulator.state()["accounts"][0]["trunks"] == []

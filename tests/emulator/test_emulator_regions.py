@@ -54,7 +54,7 @@ def test_api_keys_work_only_in_their_region(emulator_url: str, regional: dict[st
         assert err.value.status == 401
 
 
-def test_data_of_regions_is_separate(
+def test_data_of_regions_is_separate_but_numbers_are_global(
     emulator_url: str, regional: dict[str, Any], emulator: EmulatorAdmin
 ) -> None:
     sid = regional["sid"]
@@ -68,18 +68,23 @@ def test_data_of_regions_is_separate(
     with pytest.raises(TwilioRestException) as err:
         us1.trunking.v1.trunks(trunk.sid).fetch()
     assert err.value.status == 404
-    assert [n.phone_number for n in us1.api.v2010.accounts(sid).incoming_phone_numbers.list()] == [
-        "+15005550100"
-    ]
-    assert [n.phone_number for n in ie1.api.v2010.accounts(sid).incoming_phone_numbers.list()] == [
-        "+353100000001"
-    ]
-    # Domain names stay unique across all regions.
+    # Numbers are the account's in every home region (regional-migration-best-practices).
+    both = ["+15005550100", "+353100000001"]
+    assert [n.phone_number for n in us1.api.v2010.accounts(sid).incoming_phone_numbers.list()] == both
+    assert [n.phone_number for n in ie1.api.v2010.accounts(sid).incoming_phone_numbers.list()] == both
+    # Another account cannot take the domain; this account may hold it once more in another region.
+    other = emulator.create_account()
     with pytest.raises(TwilioRestException) as err:
-        us1.trunking.v1.trunks.create(domain_name="dublin-only.pstn.twilio.com")
+        client(emulator_url, other["sid"], other["auth_token"]).trunking.v1.trunks.create(
+            domain_name="dublin-only.pstn.twilio.com"
+        )
     assert err.value.code == 21248
+    twin = us1.trunking.v1.trunks.create(domain_name="dublin-only.pstn.twilio.com")
+    assert twin.sid != trunk.sid
     [state] = [a for a in emulator.state()["accounts"] if a["sid"] == sid]
-    assert [(t["sid"], t["region"]) for t in state["trunks"]] == [(trunk.sid, "ie1")]
+    assert sorted((t["sid"], t["region"]) for t in state["trunks"]) == sorted(
+        [(trunk.sid, "ie1"), (twin.sid, "us1")]
+    )
     assert state["regions"] == ["ie1", "us1"]
 
 
@@ -119,18 +124,22 @@ def test_admin_adds_regions_keys_and_numbers(emulator_url: str, emulator: Emulat
     assert (account["region"], list(account["regions"])) == ("au1", ["au1"])
     sid = account["sid"]
     added = emulator.add_region(sid, "ie1", auth_token="f" * 32, incoming_phone_numbers=[{}, {}])
+    # Numbers are the account's: the region lists all three.
     assert (added["region"], added["auth_token"], len(added["incoming_phone_numbers"])) == (
         "ie1",
         "f" * 32,
-        2,
+        3,
     )
     emulator.add_numbers(sid, count=3, region="ie1")
     key = emulator.add_api_key(sid, region="ie1", type="standard")
     assert key["region"] == "ie1"
     ie1 = client(emulator_url, key["sid"], key["secret"], sid, **IE1)
-    assert len(ie1.api.v2010.accounts(sid).incoming_phone_numbers.list()) == 5
+    assert len(ie1.api.v2010.accounts(sid).incoming_phone_numbers.list()) == 6
     au1 = client(emulator_url, sid, account["auth_token"], **AU1)
-    assert len(au1.api.v2010.accounts(sid).incoming_phone_numbers.list()) == 1
+    assert len(au1.api.v2010.accounts(sid).incoming_phone_numbers.list()) == 6
+    with pytest.raises(EmulatorAdminError) as err:  # changelog 2025-12-10: restricted keys are US1 only
+        emulator.add_api_key(sid, region="ie1", type="restricted", permissions=[])
+    assert err.value.status == 400 and "us1" in err.value.body
     emulator.patch_account(sid, region="ie1", auth_token="e" * 32)
     assert emulator.get_account(sid)["regions"]["ie1"]["auth_token"] == "e" * 32
     for bad in ("us2", "de1", "mars"):

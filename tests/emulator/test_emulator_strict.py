@@ -20,7 +20,8 @@ APP = "AP" + "a" * 32
 
 
 def _duplicates(client: Client, account_sid: str) -> list[tuple[int, int]]:
-    """Provoke the three conflicts Twilio documents no answer for; return (status, code) of each."""
+    """Provoke three conflicts: a taken username and a number attached twice (no answer documented)
+    and a credential list linked twice (catalogue 21245); return (status, code) of each."""
     sip = client.api.v2010.accounts(account_sid).sip
     cred_list = sip.credential_lists.create(friendly_name="dup")
     sip.credential_lists(cred_list.sid).credentials.create(username="u", password=PASSWORD)
@@ -46,23 +47,29 @@ def test_default_mode_keeps_the_modelled_conflict_codes(
     twilio_client: Client, twilio_account: dict[str, Any], emulator: EmulatorAdmin
 ) -> None:
     assert emulator.configure()["strict"] is False
-    assert _duplicates(twilio_client, twilio_account["sid"]) == [(400, 21623), (409, 20409), (409, 20409)]
+    assert _duplicates(twilio_client, twilio_account["sid"]) == [(400, 21243), (400, 21245), (409, 20409)]
 
 
 def test_strict_mode_answers_undocumented_conflicts_unexpectedly(
     twilio_client: Client, twilio_account: dict[str, Any], emulator: EmulatorAdmin
 ) -> None:
     assert emulator.configure(strict=True)["strict"] is True
-    assert _duplicates(twilio_client, twilio_account["sid"]) == [STRICT, STRICT, STRICT]
+    assert _duplicates(twilio_client, twilio_account["sid"]) == [STRICT, (400, 21245), STRICT]
 
 
-def test_strict_mode_answers_quota_errors_unexpectedly(
+def test_strict_mode_keeps_documented_quota_codes_and_hides_the_undocumented_one(
     twilio_client: Client, twilio_account: dict[str, Any], emulator: EmulatorAdmin
 ) -> None:
     emulator.configure(strict=True)
-    emulator.patch_account(twilio_account["sid"], quotas={"trunks": 0})
+    emulator.patch_account(twilio_account["sid"], quotas={"trunks": 1, "trunk_phone_numbers": 0})
+    trunk = twilio_client.trunking.v1.trunks.create()
     with pytest.raises(TwilioRestException) as err:
         twilio_client.trunking.v1.trunks.create()
+    assert (err.value.status, err.value.code) == (400, 21244)
+    with pytest.raises(TwilioRestException) as err:
+        twilio_client.trunking.v1.trunks(trunk.sid).phone_numbers.create(
+            phone_number_sid=twilio_account["incoming_phone_numbers"][0]["sid"]
+        )
     assert (err.value.status, err.value.code) == STRICT
 
 
@@ -131,8 +138,8 @@ def test_readable_suspension_mode(
     assert_twilio_error(fetched, 401, 20005)
 
 
-def test_default_suspension_mode_is_reject(emulator: EmulatorAdmin) -> None:
-    assert emulator.create_account()["suspension_mode"] == "reject"
+def test_default_suspension_mode_is_forbidden(emulator: EmulatorAdmin) -> None:
+    assert emulator.create_account()["suspension_mode"] == "forbidden"
     with pytest.raises(EmulatorAdminError) as err:
         emulator.create_account(suspension_mode="lenient")
     assert err.value.status == 400

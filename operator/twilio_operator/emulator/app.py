@@ -14,7 +14,14 @@ from typing import Any
 
 from aiohttp import web
 
-from twilio_operator.emulator import admin, behaviour, routes_api, routes_trunking
+from twilio_operator.emulator import (
+    admin,
+    admin_numbers,
+    behaviour,
+    routes_api,
+    routes_numbers,
+    routes_trunking,
+)
 from twilio_operator.emulator.context import (
     ACCOUNT,
     RUNTIME,
@@ -198,7 +205,9 @@ def build_app(
     app[WORLD] = world
     app[RUNTIME] = runtime
     app.add_routes(admin.routes)
+    app.add_routes(admin_numbers.routes)
     app.add_routes(routes_api.routes)
+    app.add_routes(routes_numbers.routes)
     app.add_routes(routes_trunking.routes)
     return app
 

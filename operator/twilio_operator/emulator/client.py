@@ -53,11 +53,15 @@ class EmulatorAdmin:
         suspension_mode: str | None = None,
         concurrency_limit: int | None = None,
         quotas: dict[str, int] | None = None,
+        balance: str | float | None = None,
     ) -> dict[str, Any]:
         """Returns the account with sid, auth_token, api_keys [{sid, secret, type, permissions}] and
         numbers [{sid, ...}] of its home `region` (us1 unless given), and `regions` {name: the same}.
-        api_keys entries: {sid?, secret?, type?: main (default)|standard|restricted, permissions?}.
-        regions: more processing regions, {name: {auth_token?, api_keys?, incoming_phone_numbers?}}."""
+        api_keys entries: {sid?, secret?, type?: main (default)|standard|restricted (us1 only),
+        permissions?}. regions: more processing regions, {name: {auth_token?, api_keys?,
+        incoming_phone_numbers?}}. Numbers are the account's in every region; a number spec's
+        voice_url/voice_application_sid/trunk_sid are its voice settings in the region it is listed
+        under, "voice": {region: {...}} sets any region's. balance: the opening balance (USD)."""
         spec = {
             "sid": sid,
             "auth_token": auth_token,
@@ -71,6 +75,7 @@ class EmulatorAdmin:
             "suspension_mode": suspension_mode,
             "concurrency_limit": concurrency_limit,
             "quotas": quotas,
+            "balance": balance,
         }
         result: dict[str, Any] = self._call(
             "POST", "/accounts", {k: v for k, v in spec.items() if v is not None}
@@ -88,9 +93,11 @@ class EmulatorAdmin:
         suspension_mode: str | None = None,
         concurrency_limit: int | None = None,
         quotas: dict[str, int] | None = None,
+        balance: str | float | None = None,
     ) -> dict[str, Any]:
         """auth_token rotates the token of `region` (default: the home region). concurrency_limit
-        0 means unlimited; use clear_concurrency_limit() to fall back to the global setting."""
+        0 means unlimited; use clear_concurrency_limit() to fall back to the global setting.
+        suspension_mode: forbidden (default, 403/20403) | reject (401/20005) | readable."""
         given = {
             "status": status,
             "type": type,
@@ -99,6 +106,7 @@ class EmulatorAdmin:
             "suspension_mode": suspension_mode,
             "concurrency_limit": concurrency_limit,
             "quotas": quotas,
+            "balance": balance,
         }
         spec = {k: v for k, v in given.items() if v is not None}
         result: dict[str, Any] = self._call("PATCH", f"/accounts/{quote(sid)}", spec)
@@ -163,6 +171,77 @@ class EmulatorAdmin:
         result = self._call("POST", f"/accounts/{quote(sid)}/incoming_phone_numbers", spec)
         added: list[dict[str, Any]] = result["incoming_phone_numbers"]
         return added
+
+    def numbers(self, sid: str) -> list[dict[str, Any]]:
+        """The account's numbers, each with `voice` {region: {trunk_sid, voice_url,
+        voice_application_sid}} and `voice_region` (its inbound route, None when never set)."""
+        result: list[dict[str, Any]] = self._call("GET", f"/accounts/{quote(sid)}/incoming_phone_numbers")[
+            "incoming_phone_numbers"
+        ]
+        return result
+
+    def patch_number(self, sid: str, number: str, **changes: Any) -> dict[str, Any]:
+        """`number`: PN sid or E.164. changes: friendly_name, voice={region: {trunk_sid?, voice_url?,
+        voice_application_sid?}}, voice_region=region|None (the inbound route), address_sid,
+        emergency_address_sid (None unlinks)."""
+        result: dict[str, Any] = self._call(
+            "PATCH", f"/accounts/{quote(sid)}/incoming_phone_numbers/{quote(number)}", changes
+        )
+        return result
+
+    # --- numbers for sale, addresses -------------------------------------------------------------
+    def add_available_numbers(
+        self, numbers: list[dict[str, Any]] | None = None, *, count: int | None = None, **spec: Any
+    ) -> list[dict[str, Any]]:
+        """Twilio's inventory. numbers: [{phone_number, iso_country?, type?, capabilities?,
+        address_requirements?, bundle_required?, price?, locality?, region?, postal_code?, beta?}], or
+        count=N with the same fields plus area_code or prefix (numbers generated)."""
+        body: dict[str, Any] = (
+            {"numbers": numbers} if numbers is not None else {"count": 1 if count is None else count, **spec}
+        )
+        added: list[dict[str, Any]] = self._call("POST", "/available_phone_numbers", body)[
+            "available_phone_numbers"
+        ]
+        return added
+
+    def available_numbers(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self._call("GET", "/available_phone_numbers")["available_phone_numbers"]
+        return found
+
+    def clear_available_numbers(self) -> None:
+        self._call("DELETE", "/available_phone_numbers")
+
+    def add_address_rule(
+        self,
+        street_contains: str,
+        action: str = "reject",
+        *,
+        corrected: dict[str, str] | None = None,
+        message: str | None = None,
+    ) -> dict[str, Any]:
+        """Addresses whose street contains the text are refused (21628), or corrected (21629 with
+        AutoCorrectAddress=false)."""
+        body: dict[str, Any] = {"street_contains": street_contains, "action": action}
+        if corrected is not None:
+            body["corrected"] = corrected
+        if message is not None:
+            body["message"] = message
+        result: dict[str, Any] = self._call("POST", "/address_rules", body)
+        return result
+
+    def clear_address_rules(self) -> None:
+        self._call("DELETE", "/address_rules")
+
+    def patch_address(
+        self, sid: str, address_sid: str, *, validated: bool | None = None, verified: bool | None = None
+    ) -> dict[str, Any]:
+        given = {"validated": validated, "verified": verified}
+        result: dict[str, Any] = self._call(
+            "PATCH",
+            f"/accounts/{quote(sid)}/addresses/{quote(address_sid)}",
+            {k: v for k, v in given.items() if v is not None},
+        )
+        return result
 
     # --- request log -----------------------------------------------------------------------------
     def requests(self, since: int = 0) -> list[dict[str, Any]]:
@@ -239,22 +318,46 @@ class EmulatorAdmin:
         result: dict[str, Any] = self._call("GET", "/state")
         return result
 
-    def sip_auth(self, domain_name: str, username: str, password: str) -> bool:
-        result = self._call(
-            "POST", "/sip-auth", {"domain_name": domain_name, "username": username, "password": password}
-        )
-        return bool(result["ok"])
+    def sip_auth(self, domain_name: str, username: str, password: str, region: str | None = None) -> bool:
+        return bool(self.sip_auth_detail(domain_name, username, password, region)["ok"])
 
-    def sip_auth_detail(self, domain_name: str, username: str, password: str) -> dict[str, Any]:
+    def sip_auth_detail(
+        self, domain_name: str, username: str, password: str, region: str | None = None
+    ) -> dict[str, Any]:
+        body = {"domain_name": domain_name, "username": username, "password": password}
         result: dict[str, Any] = self._call(
-            "POST", "/sip-auth", {"domain_name": domain_name, "username": username, "password": password}
+            "POST", "/sip-auth", {**body, **({"region": region} if region else {})}
         )
         return result
 
-    def ip_auth(self, domain_name: str, source_ip: str) -> bool:
+    def ip_auth(self, domain_name: str, source_ip: str, region: str | None = None) -> bool:
         """Would the trunk accept a SIP request from `source_ip` by its IP access control lists."""
-        result = self._call("POST", "/ip-auth", {"domain_name": domain_name, "source_ip": source_ip})
+        body = {"domain_name": domain_name, "source_ip": source_ip, **({"region": region} if region else {})}
+        result = self._call("POST", "/ip-auth", body)
         return bool(result["ok"])
+
+    def call_auth(
+        self,
+        domain_name: str,
+        *,
+        source_ip: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        region: str | None = None,
+    ) -> dict[str, Any]:
+        """Would a call to the trunk be admitted from `source_ip` with these credentials: {ok, reason,
+        mode (either|both), ip: {ok, reason}|None, credentials: {ok, reason}|None}; None: not attached."""
+        given = {
+            "domain_name": domain_name,
+            "source_ip": source_ip,
+            "username": username,
+            "password": password,
+            "region": region,
+        }
+        result: dict[str, Any] = self._call(
+            "POST", "/call-auth", {k: v for k, v in given.items() if v is not None}
+        )
+        return result
 
     def contract_violations(self) -> list[dict[str, Any]]:
         violations: list[dict[str, Any]] = self._call("GET", "/contract-violations")["violations"]

@@ -24,7 +24,7 @@ API_KEY = "twilio_api_key"  # request key: the ApiKey used, or None for the Auth
 ORIGINAL_HOST_HEADER = "X-Twilio-Original-Host"
 _SID_RE = {
     prefix: re.compile(prefix + r"[0-9a-f]{32}")
-    for prefix in ("AC", "TK", "CL", "CR", "PN", "OU", "AL", "IP")
+    for prefix in ("AC", "TK", "CL", "CR", "PN", "OU", "AL", "IP", "AD", "BU", "AP")
 }
 
 
@@ -81,6 +81,12 @@ def authenticate(request: web.Request) -> Region:
         raise auth_failed()
     request[API_KEY] = key
     if region.status != "active" and not _readable_while_inactive(request, region):
+        if region.account.suspension_mode == "forbidden":
+            raise TwilioError(
+                behaviour.FORBIDDEN_ACCOUNT_STATUS,
+                behaviour.CODE_ACCOUNT_FORBIDDEN,
+                "The account lacks permission to access the Twilio API",
+            )
         raise TwilioError(
             behaviour.INACTIVE_ACCOUNT_STATUS, behaviour.CODE_ACCOUNT_NOT_ACTIVE, "Account not active"
         )
@@ -305,8 +311,18 @@ def runtime(request: web.Request) -> Runtime:
 
 
 def check_quota(request: web.Request, account: Region, name: str, used: int) -> None:
-    """A documented limit; the error Twilio answers when it is reached is not documented."""
+    """A documented limit with its documented code (the trial's origination number: undocumented)."""
     try:
-        World.check_quota(account, name, used)
+        World.check_quota(account, name, used, runtime(request).strict)
     except TwilioError as exc:
-        raise undocumented(request, exc.status, exc.code, exc.message) from None
+        if name in behaviour.UNDOCUMENTED_QUOTA_CODES:
+            raise undocumented(request, exc.status, exc.code, exc.message) from None
+        raise
+
+
+def refuse(request: web.Request, answer: tuple[int, int], message: str, *, documented: bool) -> TwilioError:
+    """An error to raise: as given when Twilio documents it, else through `undocumented`."""
+    status, code = answer
+    if documented:
+        return TwilioError(status, code, message)
+    return undocumented(request, status, code, message)

@@ -46,9 +46,11 @@ _KNOWN_FORMATS = frozenset(
         "uuid",
     }
 )
-# Form fields the emulator accepts as "" to clear a value although the spec's pattern forbids it
-# (IncomingPhoneNumbers update: TrunkSid= detaches the number). Dropped before request checks, except
-# in strict mode: there the emulator refuses them and the checker holds them to the spec.
+# Form fields the emulator accepts as "" to clear a value although the spec's pattern forbids it,
+# dropped before request checks. EmergencyAddressSid= always: Twilio's emergency-calling pages say to
+# "Set Emergency Address to Null", which a form can only say as "". TrunkSid= (detaches the number)
+# only outside strict mode: there the emulator refuses it and the checker holds it to the spec.
+ALWAYS_CLEARABLE = frozenset({"EmergencyAddressSid"})
 EMPTY_MEANS_CLEAR = frozenset({"TrunkSid"})
 
 
@@ -146,7 +148,10 @@ class ContractChecker:
             path=ex.path,
             method=ex.method.lower(),
             parameters=_Parameters(query=ex.query, header=headers),
-            body=(ex.body if self._strict() else _without_clearing_fields(ex.body)) or None,
+            body=_without_clearing_fields(
+                ex.body, ALWAYS_CLEARABLE if self._strict() else ALWAYS_CLEARABLE | EMPTY_MEANS_CLEAR
+            )
+            or None,
             content_type=ex.content_type or "application/x-www-form-urlencoded",
         )
         problems = []
@@ -200,11 +205,11 @@ def _identity(value: Any) -> Any:
     return value
 
 
-def _without_clearing_fields(body: bytes | None) -> bytes | None:
+def _without_clearing_fields(body: bytes | None, fields: frozenset[str]) -> bytes | None:
     if not body:
         return body
     pairs = parse_qsl(body.decode(errors="replace"), keep_blank_values=True)
-    kept = [(k, v) for k, v in pairs if not (k in EMPTY_MEANS_CLEAR and v == "")]
+    kept = [(k, v) for k, v in pairs if not (k in fields and v == "")]
     return body if len(kept) == len(pairs) else urlencode(kept).encode()
 
 

@@ -4,11 +4,14 @@ and absolute URLs built on `base` (the host the client aimed at, see app.public_
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from email.utils import format_datetime
 from typing import Any
 
 from twilio_operator.emulator import behaviour
 from twilio_operator.emulator.state import (
+    Address,
+    AvailableNumber,
     Credential,
     CredentialList,
     IpAccessControlList,
@@ -125,10 +128,19 @@ def ip_address(ip: IpAddress) -> dict[str, Any]:
     }
 
 
-def _number_common(num: Number) -> dict[str, Any]:
+def friendly_phone(e164: str) -> str:
+    """Twilio's default friendly name: (415) 555-0100 for NANP numbers, else the E.164 form."""
+    digits = e164[2:] if e164.startswith("+1") else ""
+    if len(digits) == 10 and digits.isdigit():
+        return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+    return e164
+
+
+def _number_common(num: Number, region: str) -> dict[str, Any]:
+    voice = num.voice_in(region)
     return {
         "account_sid": num.account_sid,
-        "address_requirements": "none",
+        "address_requirements": num.address_requirements,
         "api_version": "2010-04-01",
         "beta": False,
         "capabilities": dict(num.capabilities),
@@ -142,38 +154,68 @@ def _number_common(num: Number) -> dict[str, Any]:
         "sms_url": "",
         "status_callback": "",
         "status_callback_method": "POST",
-        "trunk_sid": num.trunk_sid,
-        "voice_application_sid": num.voice_application_sid,
+        "trunk_sid": voice.trunk_sid,
+        "voice_application_sid": voice.voice_application_sid,
         "voice_caller_id_lookup": False,
         "voice_fallback_method": "POST",
         "voice_fallback_url": None,
         "voice_method": "POST",
-        "voice_url": num.voice_url,
+        "voice_url": voice.voice_url,
     }
 
 
-def incoming_number(num: Number) -> dict[str, Any]:
+def emergency_status(num: Number) -> str:
+    """Active with an emergency address, else Inactive (assumed: since 2021 setting it is ignored)."""
+    return "Active" if num.emergency_address_sid else "Inactive"
+
+
+def incoming_number(num: Number, region: str) -> dict[str, Any]:
+    """The number as seen from `region` (its voice configuration there)."""
     return {
-        **_number_common(num),
-        "address_sid": None,
+        **_number_common(num, region),
+        "address_sid": num.address_sid,
         "date_created": rfc2822(num.date_created),
         "date_updated": rfc2822(num.date_updated),
-        "emergency_status": "Inactive",
-        "emergency_address_sid": None,
-        "emergency_address_status": "unregistered",
+        "emergency_status": emergency_status(num),
+        "emergency_address_sid": num.emergency_address_sid,
+        "emergency_address_status": num.emergency_address_status,
         "identity_sid": None,
         "origin": "twilio",
         "uri": f"{API}/Accounts/{num.account_sid}/IncomingPhoneNumbers/{num.sid}.json",
         "voice_receive_mode": "voice",
         "status": "in-use",
-        "bundle_sid": None,
-        "type": "local",
+        "bundle_sid": num.bundle_sid,
+        "type": num.number_type,
     }
 
 
-def trunk_number(num: Number, trunk_sid: str, base: str, api_base: str) -> dict[str, Any]:
+_DEPENDENT_KEYS = frozenset(
+    {
+        "sid", "account_sid", "friendly_name", "phone_number", "voice_url", "voice_method",
+        "voice_fallback_method", "voice_fallback_url", "voice_caller_id_lookup", "sms_fallback_method",
+        "sms_fallback_url", "sms_method", "sms_url", "address_requirements", "capabilities",
+        "status_callback", "status_callback_method", "api_version", "sms_application_sid",
+        "voice_application_sid", "trunk_sid",
+    }
+)  # fmt: skip
+
+
+def dependent_number(num: Number, region: str) -> dict[str, Any]:
+    common = _number_common(num, region)
+    keys = [k for k in common if k in _DEPENDENT_KEYS]
     return {
-        **_number_common(num),
+        **{k: common[k] for k in keys},
+        "date_created": rfc2822(num.date_created),
+        "date_updated": rfc2822(num.date_updated),
+        "emergency_status": emergency_status(num),
+        "emergency_address_sid": num.emergency_address_sid,
+        "uri": f"{API}/Accounts/{num.account_sid}/IncomingPhoneNumbers/{num.sid}.json",
+    }
+
+
+def trunk_number(num: Number, region: str, trunk_sid: str, base: str, api_base: str) -> dict[str, Any]:
+    return {
+        **_number_common(num, region),
         "date_created": iso8601(num.date_created),
         "date_updated": iso8601(num.date_updated),
         "url": f"{base}/v1/Trunks/{trunk_sid}/PhoneNumbers/{num.sid}",
@@ -181,6 +223,49 @@ def trunk_number(num: Number, trunk_sid: str, base: str, api_base: str) -> dict[
             "phone_number": f"{api_base}{API}/Accounts/{num.account_sid}/IncomingPhoneNumbers/{num.sid}"
         },
     }
+
+
+def available_number(avail: AvailableNumber) -> dict[str, Any]:
+    return {
+        "friendly_name": friendly_phone(avail.phone_number),
+        "phone_number": avail.phone_number,
+        "lata": None,
+        "locality": avail.locality,
+        "rate_center": None,
+        "latitude": None,
+        "longitude": None,
+        "region": avail.region,
+        "postal_code": avail.postal_code,
+        "iso_country": avail.iso_country,
+        "address_requirements": avail.address_requirements,
+        "beta": avail.beta,
+        "capabilities": dict(avail.capabilities),
+    }
+
+
+def address(addr: Address) -> dict[str, Any]:
+    return {
+        "account_sid": addr.account_sid,
+        "city": addr.city,
+        "customer_name": addr.customer_name,
+        "date_created": rfc2822(addr.date_created),
+        "date_updated": rfc2822(addr.date_updated),
+        "friendly_name": addr.friendly_name,
+        "iso_country": addr.iso_country,
+        "postal_code": addr.postal_code,
+        "region": addr.region,
+        "sid": addr.sid,
+        "street": addr.street,
+        "street_secondary": addr.street_secondary,
+        "uri": f"{API}/Accounts/{addr.account_sid}/Addresses/{addr.sid}.json",
+        "emergency_enabled": addr.emergency_enabled,
+        "validated": addr.validated,
+        "verified": addr.verified,
+    }
+
+
+def balance(account_sid: str, amount: Decimal, currency: str) -> dict[str, Any]:
+    return {"account_sid": account_sid, "balance": f"{amount:.2f}", "currency": currency}
 
 
 def trunk(tk: Trunk, base: str) -> dict[str, Any]:

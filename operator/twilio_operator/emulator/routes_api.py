@@ -1,9 +1,9 @@
-"""api.twilio.com/2010-04-01: account, SIP credential lists and credentials, incoming numbers."""
+"""api.twilio.com/2010-04-01: account, SIP credential lists and credentials, IP access control lists
+(numbers, addresses and the balance: routes_numbers)."""
 
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Mapping
 
 from aiohttp import web
@@ -15,20 +15,21 @@ from twilio_operator.emulator.context import (
     int_param,
     json_response,
     path_account,
+    refuse,
     runtime,
     sid_param,
     text_param,
     undocumented,
-    valid_sid,
     world,
 )
-from twilio_operator.emulator.errors import TwilioError, invalid, not_found
+from twilio_operator.emulator.errors import invalid, not_found
 from twilio_operator.emulator.paging import Window, page_2010
 from twilio_operator.emulator.state import (
     Credential,
     CredentialList,
     IpAccessControlList,
     IpAddress,
+    Region,
     World,
     now,
     sip_digest,
@@ -37,7 +38,6 @@ from twilio_operator.emulator.state import (
 routes = web.RouteTableDef()
 ACC = "/2010-04-01/Accounts/{account_sid}"
 CLS = ACC + "/SIP/CredentialLists"
-NUMS = ACC + "/IncomingPhoneNumbers"
 ACLS = ACC + "/SIP/IpAccessControlLists"
 
 
@@ -61,6 +61,12 @@ async def create_credential_list(request: web.Request) -> web.Response:
     params = await form(request)
     name = text_param(params, "FriendlyName", required=True, max_len=behaviour.FRIENDLY_NAME_MAX)
     w = world(request)
+    if runtime(request).strict and any(cl.friendly_name == name for cl in account.credential_lists.values()):
+        # Catalogue 21240: "A Credential List with the same FriendlyName may already exist" (unconfirmed).
+        raise invalid(
+            "A Credential List with the same FriendlyName already exists",
+            behaviour.CODE_CREDENTIAL_LIST_INVALID,
+        )
     check_quota(request, account, "credential_lists", len(account.credential_lists))
     created = now()
     cl = CredentialList(w.new_sid("CL"), account.sid, name or "", created, created)
@@ -90,20 +96,62 @@ async def update_credential_list(request: web.Request) -> web.Response:
     return json_response(render.credential_list(cl))
 
 
+def _refuse_if_linked(
+    request: web.Request, region: Region, attribute: str, sid: str, code: int, what: str
+) -> None:
+    """Strict mode: a list still mapped to a trunk cannot be deleted (catalogue 21241 / 21236 name SIP
+    Domains; for trunks unconfirmed). Default: the delete unlinks it (assumed cascade)."""
+    linked = World.trunks_linking(region, attribute, sid)
+    if linked and runtime(request).strict:
+        raise refuse(
+            request,
+            (behaviour.DEPENDENCY_STATUS, code),
+            f"Cannot delete {what} {sid}: still mapped to trunk {', '.join(linked)}",
+            documented=True,
+        )
+
+
 @routes.delete(CLS + "/{cl_sid}.json")
 async def delete_credential_list(request: web.Request) -> web.Response:
     w, cl = _credential_list(request)
-    w.delete_credential_list(path_account(request), cl)
+    region = path_account(request)
+    _refuse_if_linked(
+        request,
+        region,
+        "credential_lists",
+        cl.sid,
+        behaviour.CODE_CREDENTIAL_LIST_DEPENDENCIES,
+        "credential list",
+    )
+    w.delete_credential_list(region, cl)
     return web.Response(status=204)
 
 
 # --- credentials ---------------------------------------------------------------------------------
-def _checked_password(params: dict[str, str]) -> str:
-    password = text_param(params, "Password", required=True) or ""
-    problem = behaviour.password_problem(password)
+def _credential_code(request: web.Request) -> int:
+    """The code of a username or password that breaks the documented rules (see behaviour)."""
+    return behaviour.CODE_BAD_PASSWORD_STRICT if runtime(request).strict else behaviour.CODE_BAD_PASSWORD
+
+
+def _checked_password(request: web.Request, params: dict[str, str]) -> str:
+    password = params.get("Password")
+    problem = (
+        "Required parameter Password missing." if password is None else behaviour.password_problem(password)
+    )
     if problem:
-        raise invalid(problem, behaviour.CODE_BAD_PASSWORD)
-    return password
+        raise invalid(problem, _credential_code(request))
+    return password or ""
+
+
+def _checked_username(request: web.Request, params: dict[str, str]) -> str:
+    username = params.get("Username") or ""
+    if not username:
+        raise invalid("Username must be given and not empty", _credential_code(request))
+    if len(username) > behaviour.USERNAME_MAX:
+        raise invalid(
+            f"Username must be at most {behaviour.USERNAME_MAX} characters long", _credential_code(request)
+        )
+    return username
 
 
 @routes.get(CLS + "/{cl_sid}/Credentials.json")
@@ -118,10 +166,8 @@ async def list_credentials(request: web.Request) -> web.Response:
 async def create_credential(request: web.Request) -> web.Response:
     w, cl = _credential_list(request)
     params = await form(request)
-    username = text_param(params, "Username", required=True, max_len=behaviour.USERNAME_MAX) or ""
-    if not username:
-        raise invalid("Username must not be empty")
-    password = _checked_password(params)
+    username = _checked_username(request, params)
+    password = _checked_password(request, params)
     if any(c.username == username for c in cl.credentials.values()):
         raise undocumented(
             request, 400, behaviour.CODE_DUPLICATE_USERNAME, "Username already exists in this list"
@@ -152,7 +198,7 @@ async def fetch_credential(request: web.Request) -> web.Response:
 @routes.post(CLS + "/{cl_sid}/Credentials/{cr_sid}.json")
 async def update_credential(request: web.Request) -> web.Response:
     _, cred = _credential(request)
-    password = _checked_password(await form(request))
+    password = _checked_password(request, await form(request))
     cred.password_digest = sip_digest(cred.username, password)
     cred.date_updated = now()
     return json_response(render.credential(cred))
@@ -211,7 +257,16 @@ async def update_ip_access_control_list(request: web.Request) -> web.Response:
 @routes.delete(ACLS + "/{al_sid}.json")
 async def delete_ip_access_control_list(request: web.Request) -> web.Response:
     w, acl = _ip_access_control_list(request)
-    w.delete_ip_access_control_list(path_account(request), acl)
+    region = path_account(request)
+    _refuse_if_linked(
+        request,
+        region,
+        "ip_access_control_lists",
+        acl.sid,
+        behaviour.CODE_IP_ACL_DEPENDENCIES,
+        "IP access control list",
+    )
+    w.delete_ip_access_control_list(region, acl)
     return web.Response(status=204)
 
 
@@ -301,73 +356,4 @@ async def update_ip_address(request: web.Request) -> web.Response:
 async def delete_ip_address(request: web.Request) -> web.Response:
     acl, ip = _ip_address(request)
     del acl.ip_addresses[ip.sid]
-    return web.Response(status=204)
-
-
-# --- incoming phone numbers ----------------------------------------------------------------------
-def _phone_filter(pattern: str) -> re.Pattern[str]:
-    return re.compile(re.escape(pattern).replace(r"\*", r"\d"))
-
-
-@routes.get(NUMS + ".json")
-async def list_numbers(request: web.Request) -> web.Response:
-    account = path_account(request)
-    numbers = list(account.numbers.values())
-    phone, name = request.query.get("PhoneNumber"), request.query.get("FriendlyName")
-    if phone:
-        matcher = _phone_filter(phone)
-        numbers = [n for n in numbers if matcher.search(n.phone_number)]
-    if name is not None:
-        numbers = [n for n in numbers if n.friendly_name == name]
-    window = Window(request.query, numbers, {"PhoneNumber": phone or "", "FriendlyName": name or ""})
-    window.extra = {k: v for k, v in window.extra.items() if v}
-    rendered = [render.incoming_number(n) for n in window.items]
-    return json_response(page_2010(window, request.path, "incoming_phone_numbers", rendered))
-
-
-@routes.get(NUMS + "/{pn_sid}.json")
-async def fetch_number(request: web.Request) -> web.Response:
-    account = path_account(request)
-    number = world(request).get_number(account, sid_param(request, "pn_sid", "PN"))
-    return json_response(render.incoming_number(number))
-
-
-@routes.post(NUMS + "/{pn_sid}.json")
-async def update_number(request: web.Request) -> web.Response:
-    account = path_account(request)
-    w = world(request)
-    number = w.get_number(account, sid_param(request, "pn_sid", "PN"))
-    params = await form(request)
-    name = text_param(params, "FriendlyName", max_len=behaviour.FRIENDLY_NAME_MAX)
-    trunk_sid = params.get("TrunkSid")
-    if trunk_sid == "" and runtime(request).strict:
-        # The spec's pattern forbids an empty TrunkSid; Twilio documents no "empty means detach".
-        raise invalid("TrunkSid must be a trunk SID (the spec's pattern forbids an empty value)")
-    if trunk_sid and (not valid_sid(trunk_sid, "TK") or trunk_sid not in account.trunks):
-        raise TwilioError(
-            behaviour.UNKNOWN_TRUNK_SID_STATUS, behaviour.CODE_INVALID_PARAMETER, "TrunkSid is not valid"
-        )
-    if trunk_sid and not number.trunk_sid:
-        check_quota(request, account, "trunk_phone_numbers", len(w.numbers_on_trunks(account)))
-    if name is not None:
-        number.friendly_name = name
-    if "VoiceUrl" in params:
-        number.voice_url = params["VoiceUrl"] or None
-    if "VoiceApplicationSid" in params:
-        number.voice_application_sid = params["VoiceApplicationSid"] or None
-        if number.voice_application_sid:
-            number.trunk_sid = None  # documented: setting an application deletes the trunk_sid
-    if trunk_sid is not None:
-        w.attach_number(number, trunk_sid or None)  # documented: a trunk deletes the application
-    number.date_updated = now()
-    return json_response(render.incoming_number(number))
-
-
-@routes.delete(NUMS + "/{pn_sid}.json")
-async def release_number(request: web.Request) -> web.Response:
-    account = path_account(request)
-    number = world(request).get_number(account, sid_param(request, "pn_sid", "PN"))
-    del account.numbers[number.sid]
-    if not any(n.phone_number == number.phone_number for n in account.numbers.values()):
-        account.number_routes.pop(number.phone_number, None)  # a released number takes its route along
     return web.Response(status=204)

@@ -19,6 +19,8 @@ from twilio_operator.emulator.context import (
     int_param,
     json_response,
     public_base,
+    refuse,
+    runtime,
     sid_param,
     text_param,
     undocumented,
@@ -27,7 +29,7 @@ from twilio_operator.emulator.context import (
 )
 from twilio_operator.emulator.errors import TwilioError, invalid, not_found
 from twilio_operator.emulator.paging import Window, page_v1
-from twilio_operator.emulator.state import OriginationUrl, Route, Trunk, now
+from twilio_operator.emulator.state import OriginationUrl, Region, Route, Trunk, World, now
 
 routes = web.RouteTableDef()
 TRUNK = "/v1/Trunks/{trunk_sid}"
@@ -65,12 +67,19 @@ def _apply_trunk_fields(request: web.Request, trunk: Trunk, params: Mapping[str,
     domain = params.get("DomainName")
     if domain is not None and domain.lower() != (trunk.domain_name or ""):
         w = world(request)
+        region = current_account(request)
+        if trunk.domain_name and w.last_holder(region, trunk) and w.has_subdomains(trunk.domain_name):
+            raise TwilioError(
+                behaviour.DEPENDENCY_STATUS,
+                behaviour.CODE_TRUNK_DEPENDENCIES,
+                "Cannot rename domain while it has subdomains",
+            )
         if domain:
-            claimed = w.claim_domain(domain, trunk.sid)
-            w.release_domain(trunk.domain_name)
+            claimed = w.claim_domain(region, domain, trunk.sid, runtime(request).strict)
+            w.release_domain(region, trunk.domain_name)
             trunk.domain_name = claimed
         else:
-            w.release_domain(trunk.domain_name)
+            w.release_domain(region, trunk.domain_name)
             trunk.domain_name = None
     if name is not None:
         trunk.friendly_name = name
@@ -118,9 +127,51 @@ async def update_trunk(request: web.Request) -> web.Response:
     return json_response(render.trunk(trunk, public_base(request)))
 
 
+def _refuse_trunk_delete(request: web.Request, region: Region, trunk: Trunk) -> None:
+    """Documented refusals (subdomains: 21247; numbers provisioned for emergency calling: 21634), and
+    in strict mode the unconfirmed one: a trunk with subresources (origination URLs, numbers, credential
+    list or IP ACL links) is refused with 21247 instead of cascading."""
+    w = world(request)
+    if trunk.domain_name and w.last_holder(region, trunk) and w.has_subdomains(trunk.domain_name):
+        raise TwilioError(
+            behaviour.DEPENDENCY_STATUS,
+            behaviour.CODE_TRUNK_DEPENDENCIES,
+            "Cannot delete trunk while it has subdomains",
+        )
+    numbers = World.trunk_numbers(region, trunk.sid)
+    emergency = [n.phone_number for n in numbers if n.emergency_address_sid]
+    if emergency:
+        raise TwilioError(
+            behaviour.DEPENDENCY_STATUS,
+            behaviour.CODE_TRUNK_EMERGENCY,
+            f"SIP Trunk is in use for emergency calling: {', '.join(emergency)}",
+        )
+    if not runtime(request).strict:
+        return
+    held = [
+        what
+        for what, count in (
+            ("origination URLs", len(trunk.origination_urls)),
+            ("phone numbers", len(numbers)),
+            ("credential lists", len(trunk.credential_lists)),
+            ("IP access control lists", len(trunk.ip_access_control_lists)),
+        )
+        if count
+    ]
+    if held:
+        raise refuse(
+            request,
+            (behaviour.DEPENDENCY_STATUS, behaviour.CODE_TRUNK_DEPENDENCIES),
+            f"Cannot delete trunk while it has {', '.join(held)}",
+            documented=True,
+        )
+
+
 @routes.delete(TRUNK)
 async def delete_trunk(request: web.Request) -> web.Response:
-    world(request).delete_trunk(current_account(request), _trunk(request))
+    region, trunk = current_account(request), _trunk(request)
+    _refuse_trunk_delete(request, region, trunk)
+    world(request).delete_trunk(region, trunk)
     return web.Response(status=204)
 
 
@@ -169,12 +220,8 @@ async def link_credential_list(request: web.Request) -> web.Response:
         raise invalid("CredentialListSid is not a valid credential list SID")
     cl = world(request).get_credential_list(account, cl_sid)
     if cl_sid in trunk.credential_lists:
-        raise undocumented(
-            request,
-            behaviour.DUPLICATE_CREDENTIAL_LIST_STATUS,
-            behaviour.CODE_CONFLICT,
-            "Credential list is already associated with this trunk",
-        )
+        status, code = behaviour.DUPLICATE_LINK
+        raise TwilioError(status, code, "Credential List already associated with Trunk")
     trunk.credential_lists[cl_sid] = now()
     trunk.date_updated = now()
     body = render.trunk_credential_list(cl, trunk.sid, trunk.credential_lists[cl_sid], public_base(request))
@@ -231,12 +278,8 @@ async def link_ip_access_control_list(request: web.Request) -> web.Response:
         raise invalid("IpAccessControlListSid is not a valid IP access control list SID")
     acl = world(request).get_ip_access_control_list(account, al_sid)
     if al_sid in trunk.ip_access_control_lists:
-        raise undocumented(
-            request,
-            behaviour.DUPLICATE_IP_ACL_STATUS,
-            behaviour.CODE_CONFLICT,
-            "IP access control list is already associated with this trunk",
-        )
+        status, code = behaviour.DUPLICATE_LINK
+        raise TwilioError(status, code, "IP-ACL already associated with Trunk")
     trunk.ip_access_control_lists[al_sid] = now()
     trunk.date_updated = now()
     body = render.trunk_ip_access_control_list(
@@ -354,42 +397,62 @@ async def delete_origination_url(request: web.Request) -> web.Response:
 
 
 # --- trunk phone numbers -------------------------------------------------------------------------
+def _trunk_numbers_served(request: web.Request) -> Trunk:
+    """The subresource exists only where Twilio serves it (see behaviour.TRUNK_PHONE_NUMBERS_*)."""
+    region = current_account(request)
+    strict = runtime(request).strict
+    unsupported = (
+        behaviour.TRUNK_PHONE_NUMBERS_UNSUPPORTED_STRICT
+        if strict
+        else behaviour.TRUNK_PHONE_NUMBERS_UNSUPPORTED
+    )
+    if region.name in unsupported:
+        raise undocumented(
+            request,
+            404,
+            behaviour.CODE_NOT_FOUND,
+            f"The SIP Trunk Phone Number API subresource is not supported in {region.name.upper()}",
+        )
+    return _trunk(request)
+
+
 @routes.get(TRUNK + "/PhoneNumbers")
 async def list_trunk_numbers(request: web.Request) -> web.Response:
-    trunk, account = _trunk(request), current_account(request)
-    window = Window(request.query, world(request).trunk_numbers(account, trunk.sid), {})
+    trunk, region = _trunk_numbers_served(request), current_account(request)
+    window = Window(request.query, World.trunk_numbers(region, trunk.sid), {})
     base, api = public_base(request), api_base(request)
-    rendered = [render.trunk_number(n, trunk.sid, base, api) for n in window.items]
+    rendered = [render.trunk_number(n, region.name, trunk.sid, base, api) for n in window.items]
     return json_response(page_v1(window, _list_url(request), "phone_numbers", rendered))
 
 
 @routes.post(TRUNK + "/PhoneNumbers")
 async def attach_trunk_number(request: web.Request) -> web.Response:
-    trunk, account = _trunk(request), current_account(request)
+    trunk, region = _trunk_numbers_served(request), current_account(request)
     w = world(request)
     pn_sid = text_param(await form(request), "PhoneNumberSid", required=True) or ""
     if not valid_sid(pn_sid, "PN"):
         raise invalid("PhoneNumberSid is not a valid phone number SID")
-    number = w.get_number(account, pn_sid)
-    if number.trunk_sid == trunk.sid or (number.trunk_sid and not behaviour.MOVE_NUMBER_FROM_OTHER_TRUNK):
+    number = w.get_number(region, pn_sid)
+    on = number.trunk_in(region.name)
+    if on == trunk.sid or (on and not behaviour.MOVE_NUMBER_FROM_OTHER_TRUNK):
         raise undocumented(
             request,
             behaviour.DUPLICATE_PHONE_NUMBER_STATUS,
             behaviour.CODE_CONFLICT,
             "Phone number is already associated with a trunk",
         )
-    if not number.trunk_sid:
-        check_quota(request, account, "trunk_phone_numbers", len(w.numbers_on_trunks(account)))
-    w.attach_number(number, trunk.sid)
-    body = render.trunk_number(number, trunk.sid, public_base(request), api_base(request))
+    if not on:
+        check_quota(request, region, "trunk_phone_numbers", len(w.numbers_on_trunks(region)))
+    w.attach_number(region, number, trunk.sid)
+    body = render.trunk_number(number, region.name, trunk.sid, public_base(request), api_base(request))
     return json_response(body, status=201)
 
 
 def _trunk_number_sid(request: web.Request) -> tuple[Trunk, str]:
-    trunk = _trunk(request)
+    trunk, region = _trunk_numbers_served(request), current_account(request)
     pn_sid = sid_param(request, "pn_sid", "PN")
-    number = current_account(request).numbers.get(pn_sid)
-    if number is None or number.trunk_sid != trunk.sid:
+    number = region.numbers.get(pn_sid)
+    if number is None or number.trunk_in(region.name) != trunk.sid:
         raise not_found(f"The requested resource {request.path}")
     return trunk, pn_sid
 
@@ -397,14 +460,18 @@ def _trunk_number_sid(request: web.Request) -> tuple[Trunk, str]:
 @routes.get(TRUNK + "/PhoneNumbers/{pn_sid}")
 async def fetch_trunk_number(request: web.Request) -> web.Response:
     trunk, pn_sid = _trunk_number_sid(request)
-    number = current_account(request).numbers[pn_sid]
-    return json_response(render.trunk_number(number, trunk.sid, public_base(request), api_base(request)))
+    region = current_account(request)
+    number = region.numbers[pn_sid]
+    return json_response(
+        render.trunk_number(number, region.name, trunk.sid, public_base(request), api_base(request))
+    )
 
 
 @routes.delete(TRUNK + "/PhoneNumbers/{pn_sid}")
 async def detach_trunk_number(request: web.Request) -> web.Response:
     _, pn_sid = _trunk_number_sid(request)
-    world(request).attach_number(current_account(request).numbers[pn_sid], None)
+    region = current_account(request)
+    World.attach_number(region, region.numbers[pn_sid], None)
     return web.Response(status=204)
 
 
@@ -452,8 +519,8 @@ def _upsert_route(
 
 
 def _trunk_domain(request: web.Request) -> str:
-    trunk = world(request).trunk_by_domain(current_account(request), request.match_info["domain"])
-    return trunk.domain_name or ""
+    """A domain the account holds (a trunk with it in any region): one route per domain."""
+    return world(request).owned_domain(current_account(request), request.match_info["domain"])
 
 
 @routes.get("/v2/Trunks/{domain}")
@@ -475,7 +542,7 @@ async def update_trunk_route(request: web.Request) -> web.Response:
 def _own_number(request: web.Request) -> str:
     phone = request.match_info["phone_number"]
     account = current_account(request)
-    if not E164_RE.fullmatch(phone) or not any(n.phone_number == phone for n in account.numbers.values()):
+    if not E164_RE.fullmatch(phone) or account.account.number_by_e164(phone) is None:
         raise not_found(f"The requested resource {request.path}")
     return phone
 

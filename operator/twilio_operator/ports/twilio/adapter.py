@@ -25,6 +25,7 @@ from twilio.rest import Client
 from twilio_operator import metrics
 from twilio_operator.api.credentials import TwilioCredentials
 from twilio_operator.api.errors import ErrorKind, TwilioError, classify, clean_detail
+from twilio_operator.api.quotas import QuotaExceeded
 from twilio_operator.api.twilio_values import (
     Account,
     Credential,
@@ -53,6 +54,16 @@ CALL_ATTEMPTS = 3
 RATE_LIMITED_ATTEMPTS = 8
 RETRY_BASE_DELAY = 0.5  # seconds, doubled per attempt, jittered
 MAX_IN_PLACE_RETRY_AFTER = 2.0  # a longer Retry-After goes back to the handler's backoff, freeing the object
+# Twilio's quota codes (its error catalogue, twilio.com/docs/api/errors/<code>): a refusal with one of
+# them is QuotaExceeded whatever the counts say (an account's limits may differ from the documented
+# ones). api.quotas keeps the count-based guess for refusals without such a code.
+QUOTA_CODES = {
+    21244: "SIP trunks",  # "Maximum Number of Trunks reached"
+    21239: "credential lists",  # "Maximum Credential Lists Reached"
+    21242: "credentials in one credential list",  # "Maximum Credentials Reached for List"
+    21237: "IP addresses in one IP access control list",  # "Maximum IP Addresses Reached for List"
+    21255: "IP access control lists",  # "Maximum IP Access Control Lists reached"
+}
 
 
 # --------------------------------------------------------------------------- the adapter
@@ -197,13 +208,20 @@ class TwilioAccount(TwilioPort):
             raise error
 
     def _error(self, operation: str, status: int | None, code: int | None, message: str) -> TwilioError:
+        kind = classify(status, code)
+        detail = clean_detail(str(message or ""), self._secrets)
+        if kind is ErrorKind.REJECTED and code in QUOTA_CODES:
+            what = QUOTA_CODES[code]
+            return QuotaExceeded(
+                operation,
+                kind,
+                status=status,
+                code=code,
+                detail=f"quota reached: Twilio allows no more {what} in this account and region ({detail}); "
+                f"delete unused {what} or ask Twilio to raise the limit",
+            )
         return TwilioError(
-            operation,
-            classify(status, code),
-            status=status,
-            code=code,
-            detail=clean_detail(str(message or ""), self._secrets),
-            retry_after=_retry_after.get(),
+            operation, kind, status=status, code=code, detail=detail, retry_after=_retry_after.get()
         )
 
     def _page_error(self, operation: str, exc: TwilioException) -> TwilioError:

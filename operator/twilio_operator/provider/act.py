@@ -26,6 +26,7 @@ from twilio_operator.provider.resource import Provider
 from twilio_operator.provider.status import StatusWriter
 from twilio_operator.provider.verification import Observed
 
+T = TypeVar("T")
 MAX_DOMAIN_ATTEMPTS = 5
 DOMAIN_TAKEN = 21248  # Twilio's code for a trunk domain that exists (or is reserved)
 
@@ -49,20 +50,26 @@ async def create(
     account_type = account.account.type if isinstance(account.account, Account) else None
     made = Created()
     kinds = {type(change) for change in changes}
+
+    async def counted(create: Awaitable[T], quota: quotas.Quota, count: int) -> T:
+        """A refused create that the account's count explains is QuotaExceeded (api/quotas.py)."""
+        try:
+            return await create
+        except TwilioError as error:
+            raise quotas.as_quota_error(
+                error, quota, count, account_type, provider.spec.account_sid
+            ) from None
+
     if d.CreateTrunk in kinds:
-        try:
-            made.trunk = await _create_trunk(provider, writer, twilio, made)
-        except TwilioError as error:
-            raise quotas.as_quota_error(
-                error, quotas.TRUNKS, len(account.trunks), account_type, provider.spec.account_sid
-            ) from None
+        made.trunk = await counted(
+            _create_trunk(provider, writer, twilio, made), quotas.TRUNKS, len(account.trunks)
+        )
     if d.CreateCredentialList in kinds:
-        try:
-            made.credential_list = await _create_credential_list(provider, writer, twilio, made)
-        except TwilioError as error:
-            raise quotas.as_quota_error(
-                error, quotas.CREDENTIAL_LISTS, len(account.lists), account_type, provider.spec.account_sid
-            ) from None
+        made.credential_list = await counted(
+            _create_credential_list(provider, writer, twilio, made),
+            quotas.CREDENTIAL_LISTS,
+            len(account.lists),
+        )
     if d.CreateIpAccessControlList in kinds:
         made.ip_access_control_list = await _create_ip_access_control_list(provider, writer, twilio, made)
     return made

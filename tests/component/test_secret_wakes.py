@@ -4,15 +4,17 @@ protection of its credentials Secret (which brings the Secret into the label-sel
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
+import kopf
 import pytest
 
 from twilio_operator.api import names
 from twilio_operator.api.credentials import data_digest
 from twilio_operator.handlers.indexes import Providers
 from twilio_operator.handlers.provider import note_missing_credentials
-from twilio_operator.handlers.secrets import CREDENTIALS, secret_changed
+from twilio_operator.handlers.secrets import CREDENTIALS, secret_changed, stop_secret_watches, watch_secrets
 from twilio_operator.handlers.state import ObjectKey, OperatorState
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.kube.port import SecretData, SecretEvent
@@ -79,3 +81,15 @@ async def test_a_secret_made_again_while_the_reconcile_missed_it_is_still_looked
     paused = Outcome(ready=True, blocked=True, message="paused")
     assert not await note_missing_credentials(provider, paused, state)
     assert not state.missing_credentials
+
+
+async def test_the_secret_watches_live_in_the_state_and_stop_at_cleanup() -> None:
+    """The watch tasks are a field of OperatorState, the one thing kept in kopf's memo."""
+    state = OperatorState(Deps(twilio=None, kube=FakeKube()), max_concurrent_reconciles=1)  # type: ignore[arg-type]
+    memo = kopf.Memo(state=state)
+    await watch_secrets(memo=memo, logger=logging.getLogger(__name__), providers=Index({}))
+    await asyncio.sleep(0)  # the watches start
+    assert set(memo) == {"state"}
+    assert len(state.secret_watches) == 2  # one per label selector, cluster-wide
+    await stop_secret_watches(memo=memo)
+    assert all(task.cancelled() for task in state.secret_watches)

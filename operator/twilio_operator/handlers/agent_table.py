@@ -1,11 +1,12 @@
 """kopf glue for the number-to-agent table: any change of a TwilioPhoneNumber (attached, agent
 changed, deleted) or of its provider re-publishes that provider's ConfigMap. Two in-memory indexes
 (`agent_entries` here, `providers` in indexes.py) hold what the table is built from, so
-a change costs no API-server read and no Twilio call."""
+a change costs no API-server read and no Twilio call. What was published last, and the lock that
+keeps two publications of one provider apart, are the provider's `AgentTable` in the OperatorState
+(by uid: a provider made again under the same name publishes its table anew)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -16,15 +17,12 @@ from twilio_operator.api.errors import KubernetesError, describe
 from twilio_operator.api.models import GROUP, PHONE_NUMBER, VERSION
 from twilio_operator.handlers.indexes import Providers
 from twilio_operator.handlers.state import state_of
-from twilio_operator.provider.agent_table import Published, publish_agent_table
+from twilio_operator.provider.agent_table import publish_agent_table
 from twilio_operator.sharding import SHARD
 
 NUMBERS = (GROUP, VERSION, PHONE_NUMBER.plural)
 ProviderKey = tuple[str | None, str | None]
 log = logging.getLogger(__name__)
-
-_published = Published()
-_locks: dict[ProviderKey, asyncio.Lock] = {}
 
 
 @kopf.index(*NUMBERS, id="agent_entries", **SHARD)
@@ -60,10 +58,12 @@ async def _publish(key: ProviderKey, memo: kopf.Memo, indexes: dict[str, Any]) -
         # Published once the provider has a trunk: before that no number can be on it, and the
         # provider's first events (the create, kopf's finalizer) reach the reconcile sooner.
         return
-    async with _locks.setdefault(key, asyncio.Lock()):
+    state = state_of(memo)
+    table = state.agent_table(str(found["metadata"]["uid"]))
+    async with table.lock:
         try:
             done = await publish_agent_table(
-                state_of(memo).deps.kube, found, list(entries.get(key, [])), _published
+                state.deps.kube, found, list(entries.get(key, [])), table.published
             )
         except KubernetesError as error:
             # The next change of a number or of the provider (at least its hourly status write) retries.

@@ -31,7 +31,7 @@ from twilio_operator.api.names import ROTATE_SIP_CREDENTIALS
 from twilio_operator.handlers import agent_table, probes
 from twilio_operator.handlers.indexes import CREDENTIALS, Providers
 from twilio_operator.handlers.runtime import retried_later, retry_delay, run_periodically, to_kopf_errors
-from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
+from twilio_operator.handlers.state import ObjectKey, OperatorState, ProviderSummary, state_of
 from twilio_operator.provider.reconcile import reconcile_provider
 from twilio_operator.provider.resource import Outcome, Provider
 from twilio_operator.provider.schedule import next_interval, seconds_until_due, verified_recently
@@ -157,9 +157,6 @@ def _wake_siblings(provider: Provider, state: OperatorState, providers: Provider
             state.wake(ObjectKey.provider(namespace, name))
 
 
-_rotation_seen: dict[tuple[str | None, str | None], str | None] = {}  # last rotate annotation seen
-
-
 def _wake_for_next_step(provider: Provider, state: OperatorState, outcome: Outcome) -> None:
     """A rotation step due before the next verification (the previous SIP credential's retirement
     after a rotation started by the update handler) wakes the provider's daemon when it is due."""
@@ -261,8 +258,7 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: A
             if failures > MAX_BLOCKED_ROUNDS:
                 raise
             provider = await _wait_while_blocked(state, provider, wakeup, retry_delay(blocked, failures))
-    state.missing_credentials.pop(key, None)
-    state.forget(provider.uid, key)
+    state.forget(key=key)  # what it kept by uid goes with the DELETED event (provider_changed)
     metrics.STATES.forget(provider.uid)
     logger.info(
         "TwilioProvider finalized with policy %s; removed %s",
@@ -304,32 +300,32 @@ async def provider_changed(
     state = state_of(memo)
     numbers_by_provider: NumbersByProvider = kwargs["numbers_by_provider"]  # kopf passes indexes by name
     meta = body.get("metadata", {})
-    namespace, name = meta.get("namespace"), meta.get("name")
-    probes.provider_event(type, namespace, name, body.get("spec") or {})
+    namespace, name, uid = meta.get("namespace"), meta.get("name"), str(meta.get("uid"))
+    annotations, status = meta.get("annotations") or {}, body.get("status") or {}
+    probes.provider_event(state, type, uid, body.get("spec") or {})
     await agent_table.provider_changed(type, namespace, name, memo, kwargs)
-    # kopf leaves annotations under its own storage prefix (ours) out of the diff it runs update
-    # handlers on, so a change of the paused annotation is noticed here and wakes the provider.
-    paused = (meta.get("annotations") or {}).get(names.PAUSED_ANNOTATION)
-    if type not in (None, "DELETED") and state.provider_paused.get((namespace, name), paused) != paused:
-        state.wake(ObjectKey.provider(namespace, name))
-    state.provider_paused[(namespace, name)] = paused
+    previous = state.provider_states.get(uid)
     if type == "DELETED":
-        state.provider_paused.pop((namespace, name), None)
+        state.forget(uid)  # its finalizer dropped what its daemon kept by name
         await _release_unused_credentials(state, body, Providers.of(kwargs), logger)
-    status = body.get("status") or {}
-    # Annotations are not in kopf's essence, so a new rotate-sip-credentials value fires no update
-    # handler: wake the daemon, once per new value (the operator's own status writes come here too).
-    annotation = (meta.get("annotations") or {}).get(ROTATE_SIP_CREDENTIALS)
-    if type == "DELETED":
-        _rotation_seen.pop((namespace, name), None)
-    elif _rotation_seen.get((namespace, name)) != annotation:
-        _rotation_seen[(namespace, name)] = annotation
-        if type is not None and rotation_requested(meta.get("annotations"), status):
-            state.wake(ObjectKey.provider(namespace, name))
-    current = None if type == "DELETED" else (c.is_true_in_body(status), status.get("trunkSid"))
-    previous = state.provider_states.pop((namespace, name), None)
-    if current is not None:
-        state.provider_states[(namespace, name)] = current
+        current = None
+    else:
+        key = ObjectKey.provider(namespace, name)
+        # kopf leaves annotations under its own storage prefix (ours) out of the diff it runs update
+        # handlers on, so a change of the paused annotation is noticed here and wakes the provider.
+        paused = annotations.get(names.PAUSED_ANNOTATION)
+        if type is not None and state.provider_paused.get(uid, paused) != paused:
+            state.wake(key)
+        state.provider_paused[uid] = paused
+        # Annotations are not in kopf's essence, so a new rotate-sip-credentials value fires no update
+        # handler: wake the daemon, once per new value (the operator's own status writes come here too).
+        rotation = annotations.get(ROTATE_SIP_CREDENTIALS)
+        if state.rotation_seen.get(uid) != rotation:
+            state.rotation_seen[uid] = rotation
+            if type is not None and rotation_requested(annotations, status):
+                state.wake(key)
+        current = ProviderSummary(c.is_true_in_body(status), status.get("trunkSid"))
+        state.provider_states[uid] = current
     if type is None or previous == current:  # the initial listing: resume handlers cover the numbers
         return
     for number, _ in numbers_by_provider.get((namespace, name), []):

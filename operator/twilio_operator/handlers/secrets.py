@@ -48,7 +48,7 @@ async def watch_secrets(memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any) -> 
     state = state_of(memo)
     index = Providers.of(kwargs)  # a live view, filled as providers arrive
     scopes: list[str | None] = list(watched_namespaces()) or [None]
-    memo.secret_watches = [
+    state.secret_watches = [
         asyncio.create_task(follow_secrets(state, index, selector, scope), name=f"secrets {selector} {scope}")
         for selector in WATCHED_SELECTORS
         for scope in scopes
@@ -58,7 +58,7 @@ async def watch_secrets(memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any) -> 
 
 @kopf.on.cleanup(id="stop_secret_watches")
 async def stop_secret_watches(memo: kopf.Memo, **_: Any) -> None:
-    tasks: list[asyncio.Task[None]] = getattr(memo, "secret_watches", [])
+    tasks = state_of(memo).secret_watches
     for task in tasks:
         task.cancel()
     for task in tasks:

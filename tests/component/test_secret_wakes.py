@@ -12,7 +12,7 @@ import pytest
 
 from twilio_operator.api import names
 from twilio_operator.api.credentials import data_digest
-from twilio_operator.handlers.indexes import Providers
+from twilio_operator.handlers.indexes import Providers, SecretRef, SecretUse
 from twilio_operator.handlers.provider import note_missing_credentials
 from twilio_operator.handlers.secrets import CREDENTIALS, secret_changed, stop_secret_watches, watch_secrets
 from twilio_operator.handlers.state import ObjectKey, OperatorState
@@ -32,10 +32,10 @@ KEY = ObjectKey.provider(NAMESPACE, "acme")
 class Index:
     """The providers index as kopf hands it over: key -> the values of that key."""
 
-    def __init__(self, values: dict[tuple[Any, ...], list[Any]]) -> None:
+    def __init__(self, values: dict[Any, list[Any]]) -> None:
         self.values = values
 
-    def get(self, key: tuple[Any, ...], default: Any = None) -> Any:
+    def get(self, key: Any, default: Any = None) -> Any:
         return self.values.get(key, default)
 
 
@@ -47,7 +47,7 @@ def protected(data: dict[str, bytes], digest_of: dict[str, bytes] | None = None)
 async def woken(event_type: str, secret: SecretData) -> bool:
     state = OperatorState(Deps(twilio=None, kube=FakeKube()), max_concurrent_reconciles=1)  # type: ignore[arg-type]
     state.wakeups[KEY] = asyncio.Event()
-    index = Providers(Index({("secret", NAMESPACE, SECRET): [("acme", "uid-1", CREDENTIALS, ())]}))  # type: ignore[arg-type]
+    index = Providers(Index({SecretRef(NAMESPACE, SECRET): [SecretUse("acme", "uid-1", CREDENTIALS, ())]}))  # type: ignore[arg-type]
     await secret_changed(state, index, SecretEvent(event_type, NAMESPACE, SECRET, secret))  # type: ignore[arg-type]
     return state.wakeups[KEY].is_set()
 

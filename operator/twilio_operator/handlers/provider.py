@@ -29,7 +29,7 @@ from twilio_operator.api.errors import (
 from twilio_operator.api.models import GROUP, PROVIDER, VERSION
 from twilio_operator.api.names import ROTATE_SIP_CREDENTIALS
 from twilio_operator.handlers import agent_table, probes
-from twilio_operator.handlers.indexes import CREDENTIALS, Providers
+from twilio_operator.handlers.indexes import CREDENTIALS, Indexes, NumberOnTrunk, Providers
 from twilio_operator.handlers.runtime import retried_later, retry_delay, run_periodically, to_kopf_errors
 from twilio_operator.handlers.state import ObjectKey, OperatorState, ProviderSummary, state_of
 from twilio_operator.provider.reconcile import reconcile_provider
@@ -41,7 +41,6 @@ from twilio_operator.provider.teardown import finalize_provider
 from twilio_operator.sharding import SHARD
 
 PROVIDERS = (GROUP, VERSION, PROVIDER.plural)
-NumbersByProvider = kopf.Index[tuple[str | None, str | None], tuple[str, str | None]]
 SIBLING_WAKE_COOLDOWN = 60.0  # seconds between two sibling wake-ups for one account
 ACCOUNT_REFUSALS = frozenset({c.AUTH_FAILED, c.ACCOUNT_INACTIVE, c.PERMISSION_DENIED})
 BLOCKED_POLL_SECONDS = 3.0  # how soon a blocked deletion sees the Orphan annotation
@@ -84,17 +83,16 @@ async def reconcile_locked(
     from_daemon: bool = False,
 ) -> Outcome:
     """One reconcile, never two of one provider at once; `indexes` are kopf's, by id."""
-    providers = Providers.of(indexes)
-    numbers: NumbersByProvider = indexes["numbers_by_provider"]
+    typed = Indexes.of(indexes)
     with metrics.timed_reconcile(PROVIDER.kind) as record:
         async with state.turn(provider.uid):
             # Read once the turn is ours: a number made while this reconcile waited is counted.
-            has_numbers = any(True for _ in numbers.get((provider.namespace, provider.name), []))
+            has_numbers = bool(typed.numbers_of(provider.namespace, provider.name))
             try:
                 outcome = await reconcile_provider(provider, state.deps, has_numbers=has_numbers)
             except TwilioError as error:
                 if error.kind is ErrorKind.AUTH and not _refused_before(provider):
-                    _wake_siblings(provider, state, providers)
+                    _wake_siblings(provider, state, typed.providers)
                 raise
         record.result = "ready" if outcome.ready else "blocked" if outcome.blocked else "not_ready"
     # Their own reconciles re-attach them, or import the number the account has now.
@@ -117,7 +115,7 @@ async def _release_unused_credentials(
     secret = ((body.get("spec") or {}).get("credentialsSecretRef") or {}).get("name")
     if not namespace or not secret:
         return
-    users = [u for u in providers.of_secret(namespace, secret) if u[2] == CREDENTIALS and u[1] != uid]
+    users = [u for u in providers.of_secret(namespace, secret) if u.role == CREDENTIALS and u.uid != uid]
     if users:
         return
     try:
@@ -126,14 +124,12 @@ async def _release_unused_credentials(
         logger.warning("cannot release Secret %s/%s: %s", namespace, secret, error)
 
 
-def _count_agrees(provider: Provider, numbers: NumbersByProvider) -> bool:
+def _count_agrees(provider: Provider, numbers: list[NumberOnTrunk]) -> bool:
     """Whether status.phoneNumberCount matches the numbers that report this provider's trunk: after
     a crash between a number's attach and the provider's recount they differ, and the resume must
     recount instead of trusting the recent verification."""
     trunk = provider.status.trunk_sid
-    attached = sum(
-        1 for _, on in numbers.get((provider.namespace, provider.name), []) if trunk and on == trunk
-    )
+    attached = sum(1 for number in numbers if trunk and number.trunk_sid == trunk)
     return attached == (provider.status.phone_number_count or 0)
 
 
@@ -152,9 +148,10 @@ def _wake_siblings(provider: Provider, state: OperatorState, providers: Provider
     if now < state.sibling_wake_not_before.get(account, 0.0):
         return
     state.sibling_wake_not_before[account] = now + SIBLING_WAKE_COOLDOWN
-    for namespace, name, reason in providers.of_account(account):
-        if (namespace, name) != (provider.namespace, provider.name) and reason not in ACCOUNT_REFUSALS:
-            state.wake(ObjectKey.provider(namespace, name))
+    for sibling in providers.of_account(account):
+        itself = (sibling.namespace, sibling.name) == (provider.namespace, provider.name)
+        if not itself and sibling.ready_reason not in ACCOUNT_REFUSALS:
+            state.wake(ObjectKey.provider(str(sibling.namespace), sibling.name))
 
 
 def _wake_for_next_step(provider: Provider, state: OperatorState, outcome: Outcome) -> None:
@@ -173,7 +170,7 @@ async def reconcile(
     body: kopf.Body, reason: str, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any
 ) -> None:
     provider = Provider.from_body(dict(body))
-    numbers: NumbersByProvider = kwargs["numbers_by_provider"]
+    numbers = Indexes.of(kwargs).numbers_of(provider.namespace, provider.name)
     if reason == kopf.Reason.RESUME and verified_recently(provider) and _count_agrees(provider, numbers):
         # An operator restart is not a reason to call Twilio: the status is recent and for this
         # generation, and the daemon verifies again when the interval is up.
@@ -298,7 +295,7 @@ async def provider_changed(
     """Note the watch's progress (liveness); publish the agent table; wake the provider's numbers when
     its readiness or trunk changes, or when it is gone."""
     state = state_of(memo)
-    numbers_by_provider: NumbersByProvider = kwargs["numbers_by_provider"]  # kopf passes indexes by name
+    indexes = Indexes.of(kwargs)  # kopf passes indexes by name
     meta = body.get("metadata", {})
     namespace, name, uid = meta.get("namespace"), meta.get("name"), str(meta.get("uid"))
     annotations, status = meta.get("annotations") or {}, body.get("status") or {}
@@ -307,7 +304,7 @@ async def provider_changed(
     previous = state.provider_states.get(uid)
     if type == "DELETED":
         state.forget(uid)  # its finalizer dropped what its daemon kept by name
-        await _release_unused_credentials(state, body, Providers.of(kwargs), logger)
+        await _release_unused_credentials(state, body, indexes.providers, logger)
         current = None
     else:
         key = ObjectKey.provider(namespace, name)
@@ -328,5 +325,5 @@ async def provider_changed(
         state.provider_states[uid] = current
     if type is None or previous == current:  # the initial listing: resume handlers cover the numbers
         return
-    for number, _ in numbers_by_provider.get((namespace, name), []):
-        state.wake(ObjectKey.phone_number(namespace, number))
+    for number in indexes.numbers_of(namespace, name):
+        state.wake(ObjectKey.phone_number(namespace, number.name))

@@ -93,7 +93,7 @@ async def secret_changed(state: OperatorState, index: Providers, event: SecretEv
     metrics.SECRET_EVENTS.labels(_role_label(uses)).inc()
     secret = event.secret
     finalizer = state.deps.in_use_finalizer
-    deleting_unused = secret.deleting and not any(role == CREDENTIALS for _, _, role, _ in uses)
+    deleting_unused = secret.deleting and not any(use.role == CREDENTIALS for use in uses)
     if deleting_unused and finalizer in secret.finalizers:
         # Protected once, referenced by no provider now (its reference changed, or it is gone).
         try:
@@ -106,15 +106,15 @@ async def secret_changed(state: OperatorState, index: Providers, event: SecretEv
     unchanged = event.type in ("ADDED", "MODIFIED") and seen == data_digest(
         f"{event.namespace}/{event.name}", secret.data
     )
-    for provider_name, uid, role, connection in uses:
-        intact = role == SIP and event.type != "DELETED"
-        if intact and sip_secret_intact(uid, secret.data, secret.annotations, dict(connection)):
+    for use in uses:
+        intact = use.role == SIP and event.type != "DELETED"
+        if intact and sip_secret_intact(use.uid, secret.data, secret.annotations, dict(use.connection)):
             continue  # our own write; nothing to repair
-        if role == CREDENTIALS and unchanged and not secret.deleting:
+        if use.role == CREDENTIALS and unchanged and not secret.deleting:
             continue  # the data the providers use did not change (e.g. the operator's protection patch)
-        state.wake(ObjectKey.provider(event.namespace, provider_name), by_user=True)
+        state.wake(ObjectKey.provider(event.namespace, use.provider), by_user=True)
 
 
 def _role_label(uses: list[SecretUse]) -> str:
-    roles = {role for _, _, role, _ in uses}
+    roles = {use.role for use in uses}
     return CREDENTIALS if CREDENTIALS in roles else SIP if SIP in roles else "unreferenced"

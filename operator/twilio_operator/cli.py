@@ -130,10 +130,9 @@ def _run(options: argparse.Namespace) -> int:
     """Start kopf with our handlers module; TWILIO_OPERATOR_LOG_* choose verbosity and format."""
     import os
 
-    from twilio_operator.handlers.launch import run_kopf
-    from twilio_operator.ports.kube.leader import settings_from_env
+    from twilio_operator.process.launch import election_from_env, run_kopf
 
-    election = settings_from_env()
+    election = election_from_env()
     args = [f"--namespace={ns}" for ns in options.namespace] or ["--all-namespaces"]
     if options.liveness:
         args.append(f"--liveness={options.liveness}")

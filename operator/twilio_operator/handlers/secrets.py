@@ -29,11 +29,13 @@ from twilio_operator.api.errors import KubernetesError
 # were registered, and ours needs the state that `configure` builds.
 from twilio_operator.handlers import settings as _settings  # noqa: F401
 from twilio_operator.handlers.indexes import CREDENTIALS, SIP, Providers, SecretUse
-from twilio_operator.handlers.launch import WATCH_NAMESPACES_ENV
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
 from twilio_operator.ports.kube.port import SIP_SECRET_LABELS, SecretEvent
 
 logger = logging.getLogger(__name__)
+# The --namespace patterns, comma-separated (empty: all namespaces), for the watches that the
+# operator runs itself rather than through kopf; set by `twilio-operator run` (process/launch.py).
+WATCH_NAMESPACES_ENV = "TWILIO_OPERATOR_WATCH_NAMESPACES"
 # Server-side label selectors; a selector cannot say "either label", so there are two watches.
 WATCHED_SELECTORS = (
     names.CREDENTIALS_LABEL,  # credentials Secrets the operator protects (any value)

@@ -1,4 +1,4 @@
-"""Start kopf with this package's handlers: what `twilio-operator run` calls.
+"""Start kopf with the operator's handlers (twilio_operator.handlers): what `twilio-operator run` calls.
 
 With leader election on (TWILIO_OPERATOR_LEADER_ELECTION, see ports/kube/leader.py) the process
 first campaigns for the Lease and starts kopf only once it holds it. A standby therefore runs no
@@ -8,29 +8,30 @@ Lease attempts. Meanwhile it answers the liveness probe itself, so the kubelet l
 
 from __future__ import annotations
 
-import http.server
 import json
 import logging
 import os
 import signal
 import sys
-import threading
 from collections.abc import Sequence
 from types import FrameType
-from urllib.parse import urlsplit
 
 from kopf.cli import main as kopf_main
 
 from twilio_operator import metrics
+from twilio_operator.handlers.secrets import WATCH_NAMESPACES_ENV
 from twilio_operator.handlers.settings import DEFAULT_METRICS_PORT, METRICS_PORT_ENV
-from twilio_operator.ports.kube.leader import ElectionSettings, Elector
+from twilio_operator.ports.kube.leader import ElectionSettings, Elector, settings_from_env
+from twilio_operator.process.standby import StandbyHealth, liveness_address
 
 HANDLERS_MODULE = "twilio_operator.handlers"
-# The --namespace patterns, comma-separated (empty: all namespaces), for the watches that the
-# operator runs itself rather than through kopf (handlers/secrets.py).
-WATCH_NAMESPACES_ENV = "TWILIO_OPERATOR_WATCH_NAMESPACES"
 
 log = logging.getLogger("twilio_operator.leader")
+
+
+def election_from_env() -> ElectionSettings | None:
+    """The Lease settings, or None when leader election is off."""
+    return settings_from_env()
 
 
 def run_kopf(options: Sequence[str], election: ElectionSettings | None = None) -> None:
@@ -52,7 +53,7 @@ def run_kopf(options: Sequence[str], election: ElectionSettings | None = None) -
     leader = metrics.LEADER.labels(election.lease_name)
     leader.set(0)
     elector = Elector(election)
-    health = _StandbyHealth(_liveness_address(options), elector)
+    health = StandbyHealth(liveness_address(options), elector)
     # Until kopf installs its own handler: SIGTERM unwinds through the finally clauses below, so a
     # process that has just taken the Lease still releases it.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -108,44 +109,3 @@ class _JsonLines(logging.Formatter):
                 "message": record.getMessage(),
             }
         )
-
-
-def _liveness_address(options: Sequence[str]) -> tuple[str, int, str] | None:
-    for option in options:
-        if option.startswith("--liveness="):
-            url = urlsplit(option.partition("=")[2])
-            if url.hostname and url.port:
-                return url.hostname, url.port, url.path or "/"
-    return None
-
-
-class _StandbyHealth:
-    """The liveness endpoint of a standby: 200 while its elector is alive."""
-
-    def __init__(self, address: tuple[str, int, str] | None, elector: Elector) -> None:
-        self._server: http.server.ThreadingHTTPServer | None = None
-        if address is None:
-            return
-        host, port, path = address
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # the name http.server calls
-                alive = elector.alive()
-                self.send_response(
-                    200 if self.path == path and alive else (404 if self.path != path else 500)
-                )
-                self.end_headers()
-                self.wfile.write(b'{"standby": true}' if alive else b"{}")
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        http.server.ThreadingHTTPServer.allow_reuse_address = True
-        self._server = http.server.ThreadingHTTPServer((host, port), Handler)
-        threading.Thread(target=self._server.serve_forever, name="standby-health", daemon=True).start()
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None

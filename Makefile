@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
 CLUSTER_ARGS ?=
 
-.PHONY: help venv controlplane openapi test test-reliability-strict smoke-twilio test-unit lint fmt crds cluster cluster-down demo bench e2e clean helm manifests argocd-cm lint-chart lint-docker test-packaging image lint-workflows chart-docs
+.PHONY: help venv controlplane openapi test test-reliability-strict smoke-twilio test-unit lint fmt crds settings-docs cluster cluster-down demo bench e2e clean helm manifests argocd-cm lint-chart lint-docker test-packaging image lint-workflows chart-docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ fmt: venv ## apply ruff's formatting and fixes
 
 crds: venv ## regenerate crds/ and the chart's crds/ from the pydantic models
 	$(BIN)/twilio-operator crds --output-dir crds
+
+settings-docs: venv ## regenerate the table of settings in docs/install.md from operator/twilio_operator/settings.py
+	$(BIN)/python hack/render_settings_table.py
 
 clean: ## remove the virtualenv and caches (not the Go caches)
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

@@ -22,6 +22,7 @@ import kopf
 from twilio_operator.handlers import provider as provider_handlers
 from twilio_operator.handlers.state import ObjectKey, OperatorState
 from twilio_operator.provider.resource import Provider
+from twilio_operator.settings import Settings
 
 from .conftest import NAMESPACE, World, make_provider
 from .kopf_indexes import kopf_indexes
@@ -69,7 +70,7 @@ async def watch_event(memo: kopf.Memo, event_type: str, body: dict[str, Any], *,
 
 
 async def test_a_provider_made_again_under_its_name_gets_its_agent_table_back(world: World) -> None:
-    state = OperatorState(world.deps, max_concurrent_reconciles=1)
+    state = OperatorState(world.deps, Settings())
     memo = kopf.Memo(state=state)
     config_map = (NAMESPACE, f"{world.provider.name}-agents")
     number = ObjectKey.phone_number(NAMESPACE, NUMBER_NAME)

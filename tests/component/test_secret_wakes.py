@@ -19,6 +19,7 @@ from twilio_operator.handlers.state import ObjectKey, OperatorState
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.kube.port import SecretData, SecretEvent
 from twilio_operator.provider.resource import Outcome
+from twilio_operator.settings import Settings
 
 from .conftest import CREDENTIALS_SECRET, make_provider
 from .conftest import NAMESPACE as WORLD_NAMESPACE
@@ -45,7 +46,7 @@ def protected(data: dict[str, bytes], digest_of: dict[str, bytes] | None = None)
 
 
 async def woken(event_type: str, secret: SecretData) -> bool:
-    state = OperatorState(Deps(twilio=None, kube=FakeKube()), max_concurrent_reconciles=1)  # type: ignore[arg-type]
+    state = OperatorState(Deps(twilio=None, kube=FakeKube()), Settings(max_concurrent_reconciles=1))  # type: ignore[arg-type]
     state.wakeups[KEY] = asyncio.Event()
     index = Providers(Index({SecretRef(NAMESPACE, SECRET): [SecretUse("acme", "uid-1", CREDENTIALS, ())]}))  # type: ignore[arg-type]
     await secret_changed(state, index, SecretEvent(event_type, NAMESPACE, SECRET, secret))  # type: ignore[arg-type]
@@ -71,7 +72,7 @@ async def test_a_secret_made_again_while_the_reconcile_missed_it_is_still_looked
     (without the labels the watch selects). The daemon must look again soon, not in an hour."""
     kube = FakeKube()
     kube.put_secret(WORLD_NAMESPACE, CREDENTIALS_SECRET, {"authToken": "made-again"})
-    state = OperatorState(Deps(twilio=None, kube=kube), max_concurrent_reconciles=1)  # type: ignore[arg-type]
+    state = OperatorState(Deps(twilio=None, kube=kube), Settings(max_concurrent_reconciles=1))  # type: ignore[arg-type]
     provider = make_provider("AC" + "0" * 32)
     missed = Outcome(ready=False, blocked=True, message="Secret not found", secret_missing=True)
     assert await note_missing_credentials(provider, missed, state)
@@ -85,7 +86,7 @@ async def test_a_secret_made_again_while_the_reconcile_missed_it_is_still_looked
 
 async def test_the_secret_watches_live_in_the_state_and_stop_at_cleanup() -> None:
     """The watch tasks are a field of OperatorState, the one thing kept in kopf's memo."""
-    state = OperatorState(Deps(twilio=None, kube=FakeKube()), max_concurrent_reconciles=1)  # type: ignore[arg-type]
+    state = OperatorState(Deps(twilio=None, kube=FakeKube()), Settings(max_concurrent_reconciles=1))  # type: ignore[arg-type]
     memo = kopf.Memo(state=state)
     await watch_secrets(memo=memo, logger=logging.getLogger(__name__), providers=Index({}))
     await asyncio.sleep(0)  # the watches start

@@ -8,7 +8,7 @@ import pytest
 from twilio_operator.handlers import probes as liveness
 from twilio_operator.handlers.state import OperatorState, Progress
 from twilio_operator.ports.deps import Deps
-from twilio_operator.provider.schedule import INTERVAL_SCALE_ENV
+from twilio_operator.settings import Settings
 
 
 class Clock:
@@ -34,12 +34,16 @@ def test_horizon_is_the_larger_of_the_setting_and_twice_the_shortest_interval() 
     assert progress.horizon(10) is None and progress.silence() == 10_000
 
 
-async def test_probe_fails_only_after_the_horizon(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_probe_fails_only_after_the_horizon() -> None:
     clock = Clock()
-    state = OperatorState(Deps(twilio=None, kube=None), max_concurrent_reconciles=1, progress=Progress(clock))  # type: ignore[arg-type]
+    settings = Settings.from_environ(
+        {
+            "TWILIO_OPERATOR_LIVENESS_STALL_SECONDS": "30",
+            "TWILIO_OPERATOR_VERIFICATION_INTERVAL_SCALE": str(5 / 60),  # 1m -> 5 s
+        }
+    )
+    state = OperatorState(Deps(twilio=None, kube=None), settings, progress=Progress(clock))  # type: ignore[arg-type]
     memo = kopf.Memo(state=state)
-    monkeypatch.setenv(liveness.STALL_ENV, "30")
-    monkeypatch.setenv(INTERVAL_SCALE_ENV, str(5 / 60))  # 1m -> 5 s
     clock.now += 1000
     assert await liveness.watch_progress(memo=memo) == 1000  # idle with nothing to watch is fine
     liveness.provider_event(state, type=None, uid="uid-a", spec={"verificationInterval": "1m"})
@@ -55,8 +59,7 @@ async def test_probe_fails_only_after_the_horizon(monkeypatch: pytest.MonkeyPatc
     assert await liveness.watch_progress(memo=memo) == 10_000
 
 
-def test_stall_setting_falls_back_to_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(liveness.STALL_ENV, "soon")
-    assert liveness.stall_seconds() == liveness.DEFAULT_STALL_SECONDS
-    monkeypatch.delenv(liveness.STALL_ENV)
-    assert liveness.stall_seconds() == 600
+def test_stall_setting_falls_back_to_the_default() -> None:
+    stall = Settings.from_environ({"TWILIO_OPERATOR_LIVENESS_STALL_SECONDS": "soon"}).liveness_stall_seconds
+    assert stall == Settings().liveness_stall_seconds
+    assert Settings.from_environ({}).liveness_stall_seconds == 600

@@ -16,9 +16,9 @@ from twilio_operator.api.agent_table import AgentEntry, entry_of
 from twilio_operator.api.errors import KubernetesError, describe
 from twilio_operator.api.models import GROUP, PHONE_NUMBER, VERSION
 from twilio_operator.handlers.indexes import Indexes, ProviderRef
+from twilio_operator.handlers.runtime import SHARD
 from twilio_operator.handlers.state import state_of
 from twilio_operator.provider.agent_table import publish_agent_table
-from twilio_operator.sharding import SHARD
 
 NUMBERS = (GROUP, VERSION, PHONE_NUMBER.plural)
 log = logging.getLogger(__name__)

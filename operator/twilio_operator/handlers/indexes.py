@@ -35,9 +35,9 @@ import kopf
 from twilio_operator.api import names
 from twilio_operator.api.agent_table import AgentEntry
 from twilio_operator.api.models import GROUP, PROVIDER, VERSION
+from twilio_operator.handlers.runtime import SHARD
 from twilio_operator.phone_number.claims import Claimant, Contender
 from twilio_operator.provider.sip_secret import expected_sip_connection
-from twilio_operator.sharding import SHARD
 
 INDEX_ID = "providers"
 CREDENTIALS: Literal["credentials"] = "credentials"

@@ -24,7 +24,7 @@ from twilio_operator.handlers.indexes import (
     ProviderRef,
     Providers,
 )
-from twilio_operator.handlers.runtime import env_seconds, run_periodically, to_kopf_errors
+from twilio_operator.handlers.runtime import SHARD, run_periodically, to_kopf_errors
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
 from twilio_operator.phone_number.claims import Claimant, Contender, claim_keys, contender_of
 from twilio_operator.phone_number.reconcile import (
@@ -34,14 +34,12 @@ from twilio_operator.phone_number.reconcile import (
     reconcile_number,
     release_number,
 )
-from twilio_operator.sharding import SHARD
 
 NUMBERS = (GROUP, VERSION, PHONE_NUMBER.plural)
 RECHECK_READY = 3600.0  # the provider's verification notices a detached number sooner and wakes us
-# A number that is not Ready (not in the account yet, in Conflict) is rechecked this often at most;
-# the provider also wakes NotFound numbers as soon as its verification sees them in the account.
-RECHECK_NOT_READY_ENV = "TWILIO_OPERATOR_NUMBER_RECHECK_SECONDS"
-DEFAULT_RECHECK_NOT_READY = 600.0
+# A number that is not Ready (not in the account yet, in Conflict) is rechecked at most every
+# Settings.number_recheck_seconds; the provider also wakes NotFound numbers as soon as its
+# verification sees them in the account.
 # A number on another trunk: rechecked after 30 s, 1 min, then every 2 minutes (one read each), so a
 # number freed by hand is attached within minutes; one freed by deleting its TwilioPhoneNumber
 # elsewhere wakes the objects waiting for it at once.
@@ -150,7 +148,7 @@ async def keep_number_attached(
         nonlocal conflicts
         outcome = await _reconcile(body, state, indexes)
         conflicts = conflicts + 1 if outcome.reason == c.CONFLICT else 0
-        not_ready = env_seconds(RECHECK_NOT_READY_ENV, DEFAULT_RECHECK_NOT_READY)
+        not_ready = state.settings.number_recheck_seconds
         if conflicts:
             return float(min(CONFLICT_RECHECK_BASE * 2 ** (conflicts - 1), CONFLICT_RECHECK_MAX, not_ready))
         return RECHECK_READY if outcome.ready else not_ready

@@ -30,7 +30,13 @@ from twilio_operator.api.models import GROUP, PROVIDER, VERSION
 from twilio_operator.api.names import ROTATE_SIP_CREDENTIALS
 from twilio_operator.handlers import agent_table, probes
 from twilio_operator.handlers.indexes import CREDENTIALS, Indexes, NumberOnTrunk, Providers
-from twilio_operator.handlers.runtime import retried_later, retry_delay, run_periodically, to_kopf_errors
+from twilio_operator.handlers.runtime import (
+    SHARD,
+    retried_later,
+    retry_delay,
+    run_periodically,
+    to_kopf_errors,
+)
 from twilio_operator.handlers.state import ObjectKey, OperatorState, ProviderSummary, state_of
 from twilio_operator.provider.reconcile import reconcile_provider
 from twilio_operator.provider.resource import Outcome, Provider
@@ -38,7 +44,6 @@ from twilio_operator.provider.schedule import next_interval, seconds_until_due, 
 from twilio_operator.provider.sip_secret import rotation_requested, seconds_until_next_step
 from twilio_operator.provider.status import provider_health
 from twilio_operator.provider.teardown import finalize_provider
-from twilio_operator.sharding import SHARD
 
 PROVIDERS = (GROUP, VERSION, PROVIDER.plural)
 SIBLING_WAKE_COOLDOWN = 60.0  # seconds between two sibling wake-ups for one account
@@ -158,7 +163,7 @@ def _wake_for_next_step(provider: Provider, state: OperatorState, outcome: Outco
     """A rotation step due before the next verification (the previous SIP credential's retirement
     after a rotation started by the update handler) wakes the provider's daemon when it is due."""
     due = outcome.next_step_in
-    if due is not None and due < next_interval(provider):
+    if due is not None and due < next_interval(provider, scale=state.settings.verification_interval_scale):
         state.wake_later(ObjectKey.provider(provider.namespace, provider.name), due)
 
 
@@ -171,7 +176,10 @@ async def reconcile(
 ) -> None:
     provider = Provider.from_body(dict(body))
     numbers = Indexes.of(kwargs).numbers_of(provider.namespace, provider.name)
-    if reason == kopf.Reason.RESUME and verified_recently(provider) and _count_agrees(provider, numbers):
+    state = state_of(memo)
+    scale = state.settings.verification_interval_scale
+    recent = verified_recently(provider, scale=scale)
+    if reason == kopf.Reason.RESUME and recent and _count_agrees(provider, numbers):
         # An operator restart is not a reason to call Twilio: the status is recent and for this
         # generation, and the daemon verifies again when the interval is up.
         metrics.STATES.record(
@@ -179,10 +187,9 @@ async def reconcile(
         )
         logger.info("TwilioProvider resumed: verified at %s, nothing to do", provider.status.last_verified_at)
         return
-    state = state_of(memo)
     key = ObjectKey.provider(provider.namespace, provider.name)
     # The next verification follows this one by the (possibly new) interval, not by the old one.
-    state.wake_later(key, next_interval(provider))
+    state.wake_later(key, next_interval(provider, scale=scale))
     try:
         outcome = await reconcile_locked(provider, state, kwargs)
         if await note_missing_credentials(provider, outcome, state):
@@ -195,7 +202,7 @@ async def reconcile(
         # keep this spec's handling pending, so that a change back to the spec it handled last would
         # fire nothing (a provider stuck in AuthFailed after the user undid the change), and a
         # correcting change would wait for the pending retry's delay.
-        delay = retried_later(error)
+        delay = retried_later(error, state.settings)
         if delay is None:
             raise
         state.wake_later(key, delay)
@@ -223,15 +230,15 @@ async def verify_periodically(
         outcome = await reconcile_locked(provider, state, kwargs, from_daemon=True)
         if await note_missing_credentials(provider, outcome, state):
             return MISSING_SECRET_POLL
-        return min(next_interval(provider), outcome.next_step_in or float("inf"))
+        interval = next_interval(provider, scale=state.settings.verification_interval_scale)
+        return min(interval, outcome.next_step_in or float("inf"))
 
     provider = Provider.from_body(dict(body))
     step = seconds_until_next_step(provider.status.sip_credentials, datetime.now(UTC))
     if rotation_requested(provider.annotations, body.get("status") or {}):
         step = 0.0  # asked for, or started before a restart: do not leave a pending pair waiting
-    first = max(
-        MIN_FIRST_VERIFICATION_DELAY, min(seconds_until_due(provider), float("inf") if step is None else step)
-    )
+    due = seconds_until_due(provider, scale=state.settings.verification_interval_scale)
+    first = max(MIN_FIRST_VERIFICATION_DELAY, min(due, float("inf") if step is None else step))
     await run_periodically(key, state, stopped, body, logger, first, run_once)
 
 
@@ -254,7 +261,8 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: A
             failures += 1
             if failures > MAX_BLOCKED_ROUNDS:
                 raise
-            provider = await _wait_while_blocked(state, provider, wakeup, retry_delay(blocked, failures))
+            delay = retry_delay(blocked, failures, state.settings)
+            provider = await _wait_while_blocked(state, provider, wakeup, delay)
     state.forget(key=key)  # what it kept by uid goes with the DELETED event (provider_changed)
     metrics.STATES.forget(provider.uid)
     logger.info(

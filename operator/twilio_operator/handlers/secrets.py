@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
+from collections.abc import Sequence
 from typing import Any
 
 import kopf
@@ -33,9 +33,6 @@ from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
 from twilio_operator.ports.kube.port import SIP_SECRET_LABELS, SecretEvent
 
 logger = logging.getLogger(__name__)
-# The --namespace patterns, comma-separated (empty: all namespaces), for the watches that the
-# operator runs itself rather than through kopf; set by `twilio-operator run` (process/launch.py).
-WATCH_NAMESPACES_ENV = "TWILIO_OPERATOR_WATCH_NAMESPACES"
 # Server-side label selectors; a selector cannot say "either label", so there are two watches.
 WATCHED_SELECTORS = (
     names.CREDENTIALS_LABEL,  # credentials Secrets the operator protects (any value)
@@ -49,7 +46,7 @@ async def watch_secrets(memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any) -> 
     namespace (as the operator was started, so the namespaced RBAC of the chart suffices)."""
     state = state_of(memo)
     index = Providers.of(kwargs)  # a live view, filled as providers arrive
-    scopes: list[str | None] = list(watched_namespaces()) or [None]
+    scopes: list[str | None] = list(watched_namespaces(state.settings.watch_namespaces)) or [None]
     state.secret_watches = [
         asyncio.create_task(follow_secrets(state, index, selector, scope), name=f"secrets {selector} {scope}")
         for selector in WATCHED_SELECTORS
@@ -68,13 +65,13 @@ async def stop_secret_watches(memo: kopf.Memo, **_: Any) -> None:
             await task
 
 
-def watched_namespaces() -> tuple[str, ...]:
-    """The namespaces the operator serves; empty means every namespace. A glob pattern (or a
-    negation) cannot be a watch's scope, so it makes the Secret watch cluster-wide."""
-    patterns = tuple(p for p in os.environ.get(WATCH_NAMESPACES_ENV, "").split(",") if p)
+def watched_namespaces(patterns: Sequence[str]) -> tuple[str, ...]:
+    """The namespaces the operator serves (its --namespace patterns); empty means every namespace.
+    A glob pattern (or a negation) cannot be a watch's scope, so it makes the Secret watch
+    cluster-wide."""
     if any(char in pattern for pattern in patterns for char in "*?[!"):
         return ()
-    return patterns
+    return tuple(patterns)
 
 
 async def follow_secrets(

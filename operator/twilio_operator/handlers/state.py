@@ -1,7 +1,9 @@
 """The operator's runtime state, typed: what the startup handler builds and every handler uses.
 
 kopf hands each handler the same `memo`; the one thing we keep in it is an `OperatorState`, so the
-contract between startup and the handlers is a class, not a set of attribute names. Everything the
+contract between startup and the handlers is a class, not a set of attribute names. The process that
+starts kopf (process/launch.py) hands the startup handler the settings through the memo it gives
+kopf (`memo_with`); the startup handler moves them into the OperatorState (`take_settings`). Everything the
 process remembers between two handler calls is a field here (no handler module keeps a mutable
 global: tests/unit/test_no_module_state.py), and `forget` drops what belongs to an object that is
 gone, so an object made again under the same name starts from nothing.
@@ -17,10 +19,15 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import kopf
+
 from twilio_operator import metrics
 from twilio_operator.api.models import PHONE_NUMBER, PROVIDER, ResourceKind
 from twilio_operator.ports.deps import Deps
 from twilio_operator.provider.agent_table import Published
+from twilio_operator.settings import Settings
+
+SETTINGS_KEY = "settings"  # in the memo kopf is started with, until the startup handler takes them
 
 
 class ObjectKey(NamedTuple):
@@ -96,7 +103,7 @@ class OperatorState:
     object's finalizer, which always ends before a successor can exist."""
 
     deps: Deps
-    max_concurrent_reconciles: int
+    settings: Settings
     # ---- by uid
     locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
     provider_states: dict[str, ProviderSummary] = field(default_factory=dict)
@@ -123,7 +130,7 @@ class OperatorState:
     slots: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
-        self.slots = asyncio.Semaphore(self.max_concurrent_reconciles)
+        self.slots = asyncio.Semaphore(self.settings.max_concurrent_reconciles)
 
     @contextlib.asynccontextmanager
     async def turn(self, uid: str) -> AsyncIterator[None]:
@@ -195,6 +202,18 @@ class OperatorState:
             if by_user:
                 self.user_wakes.add(key)
             event.set()
+
+
+def memo_with(settings: Settings) -> kopf.Memo:
+    """The memo to start kopf with: the settings, for the startup handler to take."""
+    return kopf.Memo({SETTINGS_KEY: settings})
+
+
+def take_settings(memo: kopf.Memo) -> Settings | None:
+    """The settings the process started kopf with, taken out of the memo (None when kopf was started
+    without them: `kopf run -m twilio_operator.handlers`)."""
+    given = memo.pop(SETTINGS_KEY, None)
+    return given if isinstance(given, Settings) else None
 
 
 def state_of(memo: Any) -> OperatorState:

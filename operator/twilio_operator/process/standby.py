@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import http.server
 import threading
-from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from twilio_operator.ports.kube.leader import Elector
 
 
-def liveness_address(options: Sequence[str]) -> tuple[str, int, str] | None:
-    """(host, port, path) of the `--liveness=URL` option kopf is given, or None without one."""
-    for option in options:
-        if option.startswith("--liveness="):
-            url = urlsplit(option.partition("=")[2])
-            if url.hostname and url.port:
-                return url.hostname, url.port, url.path or "/"
+def liveness_address(url: str | None) -> tuple[str, int, str] | None:
+    """(host, port, path) of the liveness endpoint's URL, or None without one."""
+    parts = urlsplit(url or "")
+    if parts.hostname and parts.port:
+        return parts.hostname, parts.port, parts.path or "/"
     return None
 
 

@@ -55,10 +55,10 @@ clean: ## remove the virtualenv and caches (not the Go caches)
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
 
 cluster: venv controlplane ## start etcd, kube-apiserver, kube-controller-manager in the background; last line = kubeconfig path (CLUSTER_ARGS=--without-controller-manager)
-	@$(BIN)/python -m twilio_operator.testing.controlplane up $(CLUSTER_ARGS)
+	@$(BIN)/python -m twilio_operator.testing.cluster_cli up $(CLUSTER_ARGS)
 
 cluster-down: ## stop the control plane started by `make cluster` and remove its state
-	@$(BIN)/python -m twilio_operator.testing.controlplane down
+	@$(BIN)/python -m twilio_operator.testing.cluster_cli down
 
 # ---- packaging: image, Helm chart, plain manifests, ArgoCD health checks, kind e2e
 IMAGE ?= twilio-operator:dev

@@ -35,11 +35,12 @@ test-reliability-strict: venv controlplane openapi ## the reliability tier again
 test-unit: venv ## only the tests that need no control plane
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
-lint: venv lint-workflows ## ruff (lint and format check), mypy --strict, the import contracts (.importlinter), actionlint
+lint: venv lint-workflows ## ruff (lint and format check), mypy --strict, the import contracts (.importlinter), dead code (vulture), actionlint
 	$(BIN)/ruff check operator tests hack bench
 	$(BIN)/ruff format --check operator tests hack bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/vulture
 
 fmt: venv ## apply ruff's formatting and fixes
 	$(BIN)/ruff format operator tests hack bench

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
 CLUSTER_ARGS ?=
 
-.PHONY: help venv controlplane openapi livekit test test-livekit test-reliability-strict smoke-twilio test-unit lint fmt crds cluster cluster-down demo bench e2e clean helm manifests argocd-cm lint-chart lint-docker test-packaging image lint-workflows chart-docs
+.PHONY: help venv controlplane openapi livekit test test-livekit test-reliability-strict smoke-twilio test-unit lint fmt crds cluster cluster-down demo bench e2e clean helm manifests argocd-cm lint-chart lint-docker test-packaging image lint-workflows chart-docs settings-docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -42,11 +42,12 @@ test-reliability-strict: venv controlplane openapi ## the reliability tier again
 test-unit: venv ## only the tests that need no control plane
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
-lint: venv lint-workflows ## ruff (lint and format check), mypy --strict, the import contracts (.importlinter), actionlint
+lint: venv lint-workflows ## ruff (lint and format check), mypy --strict, the import contracts (.importlinter), dead code (vulture), actionlint
 	$(BIN)/ruff check operator tests hack bench
 	$(BIN)/ruff format --check operator tests hack bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/vulture
 
 fmt: venv ## apply ruff's formatting and fixes
 	$(BIN)/ruff format operator tests hack bench
@@ -55,14 +56,17 @@ fmt: venv ## apply ruff's formatting and fixes
 crds: venv ## regenerate crds/ and the chart's crds/ from the pydantic models
 	$(BIN)/twilio-operator crds --output-dir crds
 
+settings-docs: venv ## regenerate the table of settings in docs/install.md from operator/twilio_operator/settings.py
+	$(BIN)/python hack/render_settings_table.py
+
 clean: ## remove the virtualenv and caches (not the Go caches)
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
 
 cluster: venv controlplane ## start etcd, kube-apiserver, kube-controller-manager in the background; last line = kubeconfig path (CLUSTER_ARGS=--without-controller-manager)
-	@$(BIN)/python -m twilio_operator.testing.controlplane up $(CLUSTER_ARGS)
+	@$(BIN)/python -m twilio_operator.testing.cluster_cli up $(CLUSTER_ARGS)
 
 cluster-down: ## stop the control plane started by `make cluster` and remove its state
-	@$(BIN)/python -m twilio_operator.testing.controlplane down
+	@$(BIN)/python -m twilio_operator.testing.cluster_cli down
 
 # ---- packaging: image, Helm chart, plain manifests, ArgoCD health checks, kind e2e
 IMAGE ?= twilio-operator:dev

@@ -32,7 +32,7 @@ from pathlib import Path
 # Frames every stack of the running operator passes through (the interpreter's entry, click, kopf's
 # run, the event loop's dispatch): left out of the cumulative lists, where they would fill the top.
 _ENTRY = re.compile(
-    r"^(<frozen runpy>|click/|twilio_operator/cli\.py|twilio_operator/handlers/launch\.py|kopf/cli\.py"
+    r"^(<frozen runpy>|click/|twilio_operator/cli\.py|twilio_operator/process/launch\.py|kopf/cli\.py"
     r"|kopf/_core/reactor/running\.py: run$|asyncio/runners\.py|asyncio/base_events\.py: "
     r"(BaseEventLoop\.)?(run_forever|run_until_complete|_run_once)$|asyncio/events\.py: (Handle\.)?_run$"
     r"|threading\.py: (Thread\.)?(_bootstrap|_bootstrap_inner|run)$|memray/)"

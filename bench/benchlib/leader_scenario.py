@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 
 from twilio_operator.ports.kube import leader as election
+from twilio_operator.settings import env_name
 
 from .kube import DoneWatcher, KubeClient, operator_ready, providers_path
 from .procs import REPO, Operator, loadavg, machine_busy_seconds
@@ -128,10 +129,10 @@ class Candidate:
         self.pod = f"bench-leader-{slot}"
         extra = {
             **election_env,
-            election.ENABLED_ENV: "true",
-            election.NAMESPACE_ENV: namespace,
-            election.LEASE_NAME_ENV: LEASE_NAME,
-            election.POD_NAME_ENV: self.pod,
+            env_name("leader_election"): "true",
+            env_name("leader_election_namespace"): namespace,
+            env_name("leader_election_lease_name"): LEASE_NAME,
+            env_name("pod_name"): self.pod,
         }
         # No kopf settings overlay: the overlay runs kopf directly, without the election.
         self.operator = Operator(
@@ -186,9 +187,9 @@ def scenario_leader(env: Env, providers: int, repeats: int, timeout: float = 120
     namespace = env.namespace("bench-l")
     settings = chart_election_settings()
     election_env = {
-        election.LEASE_DURATION_ENV: str(settings["lease_duration_s"]),
-        election.RENEW_DEADLINE_ENV: str(settings["renew_deadline_s"]),
-        election.RETRY_PERIOD_ENV: str(settings["retry_period_s"]),
+        env_name("leader_election_lease_duration"): str(settings["lease_duration_s"]),
+        env_name("leader_election_renew_deadline"): str(settings["renew_deadline_s"]),
+        env_name("leader_election_retry_period"): str(settings["retry_period_s"]),
     }
     standby_settle = 3 * float(settings["retry_period_s"])
     names = [f"l-{i:03d}" for i in range(providers)]

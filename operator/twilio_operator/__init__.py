@@ -10,6 +10,8 @@ Module map, by layer (import-linter keeps the layers; see .importlinter):
                     reconcile, teardown, schedule
     phone_number/   the TwilioPhoneNumber reconcile and its claims
     handlers/       kopf glue only (kopf loads this package)
+    process/        the process around kopf: its launch, leader election wiring, the standby's
+                    liveness endpoint
     metrics, sharding, crdgen, cli
     emulator/       the Twilio API emulator (independent of the above)
     testing/        the local control plane harness (independent of the above)

@@ -24,13 +24,13 @@ from twilio_operator.api.credentials import (
     TwilioCredentials,
 )
 from twilio_operator.api.regions import DEFAULT_PROCESSING, EDGES, ResolvedRegion
+from twilio_operator.settings import read_setting
 
 ACCOUNT_ENV = "TWILIO_ACCOUNT_SID"
 REGION_ENV = "TWILIO_REGION"
 KEY_SID_ENV = "TWILIO_API_KEY"
 KEY_SECRET_ENV = "TWILIO_API_SECRET"
 TOKEN_ENV = "TWILIO_AUTH_TOKEN"
-BASE_URL_ENV = "TWILIO_OPERATOR_TWILIO_BASE_URL"
 ACCOUNT_SID_RE = r"^AC[0-9a-f]{32}$"
 
 
@@ -122,7 +122,7 @@ def run(options: argparse.Namespace) -> int:
     except InputError as error:
         print(f"twilio-operator check: {error}", file=sys.stderr)
         return 2
-    base_url = os.environ.get(BASE_URL_ENV) or None
+    base_url: str | None = read_setting("twilio_base_url", os.environ)
     failure = asyncio.run(_check(credentials, base_url, options.timeout))
     if failure is not None:
         print(f"twilio-operator check: {failure[0]}", file=sys.stderr)

@@ -129,28 +129,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(options: argparse.Namespace) -> int:
-    """Start kopf with our handlers module; TWILIO_OPERATOR_LOG_* choose verbosity and format."""
+    """Start kopf with our handlers; the settings (TWILIO_OPERATOR_*) are read once, here."""
     import os
 
-    from twilio_operator.handlers.launch import run_kopf
-    from twilio_operator.ports.kube.leader import settings_from_env
+    from twilio_operator.process.launch import RunOptions, run_operator
+    from twilio_operator.settings import Settings
 
-    election = settings_from_env()
-    args = [f"--namespace={ns}" for ns in options.namespace] or ["--all-namespaces"]
-    if options.liveness:
-        args.append(f"--liveness={options.liveness}")
-    if options.standalone or election is not None:  # the Lease decides who acts; kopf peering would write
-        args.append("--standalone")
-    elif options.peering:
-        args.append(f"--peering={options.peering}")
-    level = os.environ.get("TWILIO_OPERATOR_LOG_LEVEL", "INFO").upper()
-    if options.verbose or level == "DEBUG":
-        args.append("--verbose")
-    elif options.quiet or level in ("WARNING", "ERROR"):
-        args.append("--quiet")
-    if os.environ.get("TWILIO_OPERATOR_LOG_FORMAT", "text").lower() == "json":
-        args.append("--log-format=json")
-    run_kopf(args, election)
+    run = RunOptions(
+        namespaces=tuple(options.namespace),
+        liveness=options.liveness or None,
+        standalone=options.standalone,
+        peering=options.peering,
+        verbose=options.verbose,
+        quiet=options.quiet,
+    )
+    run_operator(run, Settings.from_environ(os.environ))
     return 0
 
 

@@ -18,8 +18,8 @@ from twilio_operator.api.regions import ResolvedRegion
 from twilio_operator.phone_number.manifest import manifests, select
 from twilio_operator.ports.kube import adapter as kube_adapter
 from twilio_operator.ports.twilio.adapter import TwilioLibraryConnector
+from twilio_operator.settings import read_setting
 
-BASE_URL_ENV = "TWILIO_OPERATOR_TWILIO_BASE_URL"
 ALL_NUMBERS = 1_000_000
 
 
@@ -66,7 +66,7 @@ async def _from_twilio(
     )
     if isinstance(credentials, CredentialProblem):
         raise LookupError(credentials.message)
-    connector = TwilioLibraryConnector(os.environ.get(BASE_URL_ENV) or None)
+    connector = TwilioLibraryConnector(read_setting("twilio_base_url", os.environ))
     try:
         page = await connector.connect(credentials).page_incoming_numbers(ALL_NUMBERS)
     finally:

@@ -18,11 +18,11 @@ one leader among themselves, and never wait for another shard's leader.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
-SHARD_ENV = "TWILIO_OPERATOR_SHARD_SELECTOR"
 _KEY = re.compile(
     r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
 )
@@ -39,15 +39,15 @@ def parse_selector(raw: str | None) -> dict[str, str]:
         key, sep, value = part.partition("=")
         key, value = key.strip(), value.strip()
         if not sep or not _KEY.match(key) or not _VALUE.match(value):
-            raise ValueError(f"{SHARD_ENV}: {part!r} is not a label equality like shard=a")
+            raise ValueError(f"{part!r} is not a label equality like shard=a")
         selector[key] = value
     return selector
 
 
-def handler_filter() -> dict[str, Any]:
-    """Keyword arguments for kopf decorators: a labels filter when this process owns a shard."""
-    selector = current_selector()
-    return {"labels": selector} if selector else {}
+def handler_filter(selector: Mapping[str, str]) -> Mapping[str, Any]:
+    """Keyword arguments for kopf decorators: a labels filter when this process owns a shard
+    (read-only: kopf's handlers share it)."""
+    return MappingProxyType({"labels": MappingProxyType(dict(selector))} if selector else {})
 
 
 def finalizer_name(group: str, selector: dict[str, str], base: str = "finalizer") -> str:
@@ -77,10 +77,3 @@ def lease_name(base: str, selector: dict[str, str]) -> str:
             :16
         ]
     return f"{base}-{text}"
-
-
-def current_selector() -> dict[str, str]:
-    return parse_selector(os.environ.get(SHARD_ENV))
-
-
-SHARD = handler_filter()  # evaluated once, when kopf imports the handler modules

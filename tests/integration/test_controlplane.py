@@ -304,7 +304,7 @@ def test_restarts_keep_the_data(control_plane: ControlPlane, namespace: str) -> 
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "twilio_operator.testing.controlplane", *args]
+    argv = [sys.executable, "-m", "twilio_operator.testing.cluster_cli", *args]
     return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
 
 

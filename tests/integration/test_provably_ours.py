@@ -36,8 +36,6 @@ from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
 
 NUMBER = "+15005550006"
-SUFFIX = "-sip-credentials"
-RENAMED = "SipCredentialsSecretRenamed"
 
 
 @pytest.fixture

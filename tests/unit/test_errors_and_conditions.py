@@ -133,12 +133,13 @@ def test_calls_per_object_reports_the_busiest_object_of_the_last_two_minutes() -
 def test_retry_delays_grow_for_every_kind_of_lasting_refusal() -> None:
     from twilio_operator.api.errors import KubernetesError
     from twilio_operator.handlers.runtime import retry_delay
+    from twilio_operator.settings import Settings
 
     for error in (
         KubernetesError("write status", 409, "Conflict"),
         KubernetesError("write Secret", 422, "Unprocessable Entity", "field is immutable"),
         KubernetesError("write Secret", 403, "Forbidden"),
     ):
-        delays = [retry_delay(error, failures) for failures in range(8)]
+        delays = [retry_delay(error, failures, Settings()) for failures in range(8)]
         assert delays[-1] > 4 * delays[0], (error, delays)  # bounded: it backs off, no hot loop
         assert max(delays) <= MAX_BACKOFF * 1.25

@@ -4,13 +4,22 @@ name of each shard."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from pathlib import Path
 
 import pytest
 
-from twilio_operator.ports.kube.leader import ElectionSettings, settings_from_env
+from twilio_operator.ports.kube.leader import ElectionSettings
+from twilio_operator.process.election import election_settings
+from twilio_operator.settings import Settings
 from twilio_operator.sharding import lease_name, parse_selector
 
 ON = {"TWILIO_OPERATOR_LEADER_ELECTION": "true", "TWILIO_OPERATOR_LEADER_ELECTION_NAMESPACE": "ops"}
+
+
+def settings_from_env(environ: Mapping[str, str]) -> ElectionSettings | None:
+    """The election settings of a process started with `environ` (outside a pod: no namespace file)."""
+    return election_settings(Settings.from_environ(environ), namespace_file=Path("/nonexistent"))
 
 
 @pytest.mark.parametrize("raw", [None, "", "false", "0", "no"])

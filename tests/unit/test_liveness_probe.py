@@ -6,7 +6,9 @@ import kopf
 import pytest
 
 from twilio_operator.handlers import probes as liveness
-from twilio_operator.provider.schedule import INTERVAL_SCALE_ENV
+from twilio_operator.handlers.state import OperatorState, Progress
+from twilio_operator.ports.deps import Deps
+from twilio_operator.settings import Settings
 
 
 class Clock:
@@ -19,41 +21,45 @@ class Clock:
 
 def test_horizon_is_the_larger_of_the_setting_and_twice_the_shortest_interval() -> None:
     clock = Clock()
-    progress = liveness.Progress(clock)
+    progress = Progress(clock)
     assert progress.horizon(600) is None  # nothing to watch: never stalled
-    progress.seen(("ns", "a"), 3600.0)
-    progress.seen(("ns", "b"), 120.0)
+    progress.seen("uid-a", 3600.0)
+    progress.seen("uid-b", 120.0)
     assert progress.horizon(600) == 600
     assert progress.horizon(10) == 240
-    progress.gone(("ns", "b"))
+    progress.gone("uid-b")
     assert progress.horizon(10) == 7200
-    progress.gone(("ns", "a"))
+    progress.gone("uid-a")
     clock.now += 10_000
     assert progress.horizon(10) is None and progress.silence() == 10_000
 
 
-async def test_probe_fails_only_after_the_horizon(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_probe_fails_only_after_the_horizon() -> None:
     clock = Clock()
-    monkeypatch.setattr(liveness, "PROGRESS", liveness.Progress(clock))
-    monkeypatch.setenv(liveness.STALL_ENV, "30")
-    monkeypatch.setenv(INTERVAL_SCALE_ENV, str(5 / 60))  # 1m -> 5 s
+    settings = Settings.from_environ(
+        {
+            "TWILIO_OPERATOR_LIVENESS_STALL_SECONDS": "30",
+            "TWILIO_OPERATOR_VERIFICATION_INTERVAL_SCALE": str(5 / 60),  # 1m -> 5 s
+        }
+    )
+    state = OperatorState(Deps(twilio=None, kube=None), settings, progress=Progress(clock))  # type: ignore[arg-type]
+    memo = kopf.Memo(state=state)
     clock.now += 1000
-    assert await liveness.watch_progress() == 1000  # idle with nothing to watch is fine
-    liveness.provider_event(type=None, namespace="ns", name="a", spec={"verificationInterval": "1m"})
+    assert await liveness.watch_progress(memo=memo) == 1000  # idle with nothing to watch is fine
+    liveness.provider_event(state, type=None, uid="uid-a", spec={"verificationInterval": "1m"})
     clock.now += 29
-    assert await liveness.watch_progress() == 29
+    assert await liveness.watch_progress(memo=memo) == 29
     clock.now += 2
     with pytest.raises(kopf.PermanentError, match="watch is stalled"):
-        await liveness.watch_progress()
-    liveness.provider_event(type="MODIFIED", namespace="ns", name="a", spec={})
-    assert await liveness.watch_progress() == 0
-    liveness.provider_event(type="DELETED", namespace="ns", name="a", spec={})
+        await liveness.watch_progress(memo=memo)
+    liveness.provider_event(state, type="MODIFIED", uid="uid-a", spec={})
+    assert await liveness.watch_progress(memo=memo) == 0
+    liveness.provider_event(state, type="DELETED", uid="uid-a", spec={})
     clock.now += 10_000
-    assert await liveness.watch_progress() == 10_000
+    assert await liveness.watch_progress(memo=memo) == 10_000
 
 
-def test_stall_setting_falls_back_to_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(liveness.STALL_ENV, "soon")
-    assert liveness.stall_seconds() == liveness.DEFAULT_STALL_SECONDS
-    monkeypatch.delenv(liveness.STALL_ENV)
-    assert liveness.stall_seconds() == 600
+def test_stall_setting_falls_back_to_the_default() -> None:
+    stall = Settings.from_environ({"TWILIO_OPERATOR_LIVENESS_STALL_SECONDS": "soon"}).liveness_stall_seconds
+    assert stall == Settings().liveness_stall_seconds
+    assert Settings.from_environ({}).liveness_stall_seconds == 600

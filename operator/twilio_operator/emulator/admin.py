@@ -11,7 +11,7 @@ from aiohttp import web
 
 from twilio_operator.emulator import behaviour, render
 from twilio_operator.emulator.context import json_response, runtime, world
-from twilio_operator.emulator.errors import TwilioError, invalid, not_found
+from twilio_operator.emulator.errors import invalid, not_found
 from twilio_operator.emulator.state import Account, ApiKey, Number, Region, World
 
 PREFIX = "/_emulator"
@@ -504,7 +504,3 @@ async def contract_violations(request: web.Request) -> web.Response:
     return json_response(
         {"enabled": checker is not None, "violations": checker.violations if checker else []}
     )
-
-
-def admin_error(exc: TwilioError) -> web.Response:
-    return json_response(exc.body(), status=exc.status)

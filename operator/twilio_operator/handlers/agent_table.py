@@ -1,11 +1,12 @@
 """kopf glue for the number-to-agent table: any change of a TwilioPhoneNumber (attached, agent
 changed, deleted) or of its provider re-publishes that provider's ConfigMap. Two in-memory indexes
 (`agent_entries` here, `providers` in indexes.py) hold what the table is built from, so
-a change costs no API-server read and no Twilio call."""
+a change costs no API-server read and no Twilio call. What was published last, and the lock that
+keeps two publications of one provider apart, are the provider's `AgentTable` in the OperatorState
+(by uid: a provider made again under the same name publishes its table anew)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -14,31 +15,27 @@ import kopf
 from twilio_operator.api.agent_table import AgentEntry, entry_of
 from twilio_operator.api.errors import KubernetesError, describe
 from twilio_operator.api.models import GROUP, PHONE_NUMBER, VERSION
-from twilio_operator.handlers.indexes import Providers
+from twilio_operator.handlers.indexes import Indexes, ProviderRef
+from twilio_operator.handlers.runtime import SHARD
 from twilio_operator.handlers.state import state_of
-from twilio_operator.provider.agent_table import Published, publish_agent_table
-from twilio_operator.sharding import SHARD
+from twilio_operator.provider.agent_table import publish_agent_table
 
 NUMBERS = (GROUP, VERSION, PHONE_NUMBER.plural)
-ProviderKey = tuple[str | None, str | None]
 log = logging.getLogger(__name__)
-
-_published = Published()
-_locks: dict[ProviderKey, asyncio.Lock] = {}
 
 
 @kopf.index(*NUMBERS, id="agent_entries", **SHARD)
-async def agent_entries(namespace: str | None, body: kopf.Body, **_: Any) -> dict[ProviderKey, AgentEntry]:
-    """(namespace, provider name) -> the table entry of each attached number that names an agent."""
+async def agent_entries(namespace: str | None, body: kopf.Body, **_: Any) -> dict[ProviderRef, AgentEntry]:
+    """The provider -> the table entry of each attached number that names an agent."""
     entry = entry_of(dict(body))
     provider = ((body.get("spec") or {}).get("providerRef") or {}).get("name")
-    return {(namespace, provider): entry} if entry is not None else {}
+    return {ProviderRef(namespace, provider): entry} if entry is not None else {}
 
 
 @kopf.on.event(*NUMBERS, id="agent_table_number_changed", **SHARD)
 async def number_changed(namespace: str | None, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
     provider = ((body.get("spec") or {}).get("providerRef") or {}).get("name")
-    await _publish((namespace, provider), memo, kwargs)
+    await _publish(ProviderRef(namespace, provider), memo, kwargs)
 
 
 async def provider_changed(
@@ -48,25 +45,29 @@ async def provider_changed(
     event instead of two."""
     if type == "DELETED":  # the ConfigMap is owned by the provider: garbage collection removes it
         return
-    await _publish((namespace, name), memo, indexes)
+    await _publish(ProviderRef(namespace, name), memo, indexes)
 
 
-async def _publish(key: ProviderKey, memo: kopf.Memo, indexes: dict[str, Any]) -> None:
-    entries: kopf.Index[ProviderKey, AgentEntry] = indexes["agent_entries"]
-    found = Providers.of(indexes).body(*key)
+async def _publish(key: ProviderRef, memo: kopf.Memo, kwargs: dict[str, Any]) -> None:
+    indexes = Indexes.of(kwargs)
+    found = indexes.providers.body(key.namespace, key.name)
     if found is None or (found.get("metadata") or {}).get("deletionTimestamp"):
         return
     if not (found.get("status") or {}).get("trunkSid"):
         # Published once the provider has a trunk: before that no number can be on it, and the
         # provider's first events (the create, kopf's finalizer) reach the reconcile sooner.
         return
-    async with _locks.setdefault(key, asyncio.Lock()):
+    state = state_of(memo)
+    table = state.agent_table(str(found["metadata"]["uid"]))
+    async with table.lock:
         try:
             done = await publish_agent_table(
-                state_of(memo).deps.kube, found, list(entries.get(key, [])), _published
+                state.deps.kube, found, indexes.agent_entries_of(key.namespace, key.name), table.published
             )
         except KubernetesError as error:
             # The next change of a number or of the provider (at least its hourly status write) retries.
-            log.warning("cannot publish the agent table of %s/%s: %s", key[0], key[1], describe(error))
+            log.warning(
+                "cannot publish the agent table of %s/%s: %s", key.namespace, key.name, describe(error)
+            )
             return
-    log.debug("agent table of %s/%s: %s", key[0], key[1], done)
+    log.debug("agent table of %s/%s: %s", key.namespace, key.name, done)

@@ -6,7 +6,6 @@ The provider and the other numbers of the namespace come from in-memory kopf ind
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import kopf
@@ -17,8 +16,16 @@ from twilio_operator.api import names
 from twilio_operator.api.errors import DeletionBlocked, ErrorKind, NotFoundError, TwilioError
 from twilio_operator.api.models import GROUP, PHONE_NUMBER, VERSION
 from twilio_operator.deletion import release_number
-from twilio_operator.handlers.indexes import Providers
-from twilio_operator.handlers.runtime import env_seconds, run_periodically, to_kopf_errors
+from twilio_operator.handlers.indexes import (
+    ClaimKey,
+    Indexes,
+    NamespaceClaims,
+    NumberClaim,
+    NumberOnTrunk,
+    ProviderRef,
+    Providers,
+)
+from twilio_operator.handlers.runtime import SHARD, run_periodically, to_kopf_errors
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
 from twilio_operator.phone_number.claims import Claimant, Contender, claim_keys, contender_of
 from twilio_operator.phone_number.reconcile import (
@@ -27,53 +34,41 @@ from twilio_operator.phone_number.reconcile import (
     ProviderView,
     reconcile_number,
 )
-from twilio_operator.sharding import SHARD
 
 NUMBERS = (GROUP, VERSION, PHONE_NUMBER.plural)
 RECHECK_READY = 3600.0  # the provider's verification notices a detached number sooner and wakes us
-# A number that is not Ready (not in the account yet, in Conflict) is rechecked this often at most;
-# the provider also wakes NotFound numbers as soon as its verification sees them in the account.
-RECHECK_NOT_READY_ENV = "TWILIO_OPERATOR_NUMBER_RECHECK_SECONDS"
-DEFAULT_RECHECK_NOT_READY = 600.0
+# A number that is not Ready (not in the account yet, in Conflict) is rechecked at most every
+# Settings.number_recheck_seconds; the provider also wakes NotFound numbers as soon as its
+# verification sees them in the account.
 # A number on another trunk: rechecked after 30 s, 1 min, then every 2 minutes (one read each), so a
 # number freed by hand is attached within minutes; one freed by deleting its TwilioPhoneNumber
 # elsewhere wakes the objects waiting for it at once.
 CONFLICT_RECHECK_BASE = 30.0
 CONFLICT_RECHECK_MAX = 120.0
-ClaimsByNamespace = kopf.Index[Any, Any]  # see number_claims
-
-
-@dataclass(frozen=True)
-class Indexes:
-    """The in-memory indexes a number's handlers read; kopf passes each by its id as a keyword."""
-
-    providers: Providers
-    number_claims: ClaimsByNamespace
-
-    @classmethod
-    def of(cls, kwargs: dict[str, Any]) -> Indexes:
-        return cls(Providers.of(kwargs), kwargs["number_claims"])
 
 
 @kopf.index(*NUMBERS, id="numbers_by_provider", **SHARD)
 async def numbers_by_provider(
     namespace: str | None, name: str, spec: kopf.Spec, status: kopf.Status, **_: Any
-) -> dict[tuple[str | None, str | None], tuple[str, str | None]]:
-    """(namespace, provider) -> (number object, the trunk its status says it is on)."""
-    return {(namespace, (spec.get("providerRef") or {}).get("name")): (name, status.get("trunkSid"))}
+) -> dict[ProviderRef, NumberOnTrunk]:
+    """The provider -> this number object, and the trunk its status says it is on."""
+    provider = (spec.get("providerRef") or {}).get("name")
+    return {ProviderRef(namespace, provider): NumberOnTrunk(name, status.get("trunkSid"))}
 
 
 @kopf.index(*NUMBERS, id="number_claims", **SHARD)
 async def number_claims(
     namespace: str | None, name: str, body: kopf.Body, **_: Any
-) -> dict[Any, Claimant | Contender]:
-    """namespace -> Claimant (one number per namespace: the oldest object wins), and, cluster-wide,
-    ("number", SID or E.164) -> Contender (objects of several namespaces asking for one number)."""
+) -> dict[ClaimKey, Claimant | Contender]:
+    """The namespace -> Claimant (one number per namespace: the oldest object wins), and, cluster-wide,
+    each SID or E.164 form it asks for -> Contender (objects of several namespaces asking for one number)."""
     created = str(body.get("metadata", {}).get("creationTimestamp") or "")
     keys = claim_keys(dict(body))
-    entries: dict[Any, Claimant | Contender] = {namespace: Claimant(name=name, created=created, keys=keys)}
+    entries: dict[ClaimKey, Claimant | Contender] = {
+        NamespaceClaims(namespace): Claimant(name=name, created=created, keys=keys)
+    }
     contender = contender_of(str(namespace), name, dict(body))
-    entries.update({("number", key): contender for key in keys})
+    entries.update({NumberClaim(key): contender for key in keys})
     return entries
 
 
@@ -86,12 +81,8 @@ def _provider(number: PhoneNumber, providers: Providers) -> ProviderView | None:
 
 async def _reconcile(body: kopf.Body, state: OperatorState, indexes: Indexes) -> NumberOutcome:
     number = PhoneNumber.from_body(dict(body))
-    claimants = list(indexes.number_claims.get(number.namespace, []))
-    contenders = {
-        contender
-        for key in claim_keys(dict(body))
-        for contender in indexes.number_claims.get(("number", key), [])
-    }
+    claimants = indexes.claimants(number.namespace)
+    contenders = {contender for key in claim_keys(dict(body)) for contender in indexes.contenders(key)}
     with metrics.timed_reconcile(PHONE_NUMBER.kind) as record:
         async with state.turn(number.uid):
             outcome = await reconcile_number(
@@ -157,7 +148,7 @@ async def keep_number_attached(
         nonlocal conflicts
         outcome = await _reconcile(body, state, indexes)
         conflicts = conflicts + 1 if outcome.reason == c.CONFLICT else 0
-        not_ready = env_seconds(RECHECK_NOT_READY_ENV, DEFAULT_RECHECK_NOT_READY)
+        not_ready = state.settings.number_recheck_seconds
         if conflicts:
             return float(min(CONFLICT_RECHECK_BASE * 2 ** (conflicts - 1), CONFLICT_RECHECK_MAX, not_ready))
         return RECHECK_READY if outcome.ready else not_ready
@@ -191,9 +182,9 @@ async def detach_number(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, *
     metrics.STATES.forget(number.uid)
     state.wake(ObjectKey.provider(number.namespace, number.spec.provider_ref.name))  # recount its numbers
     # Objects that wait for this number (Duplicate here, Conflict elsewhere) may take it now.
-    claims = Indexes.of(kwargs).number_claims
+    indexes = Indexes.of(kwargs)
     for key in claim_keys(dict(body)):
-        for other in claims.get(("number", key), []):
+        for other in indexes.contenders(key):
             if (other.namespace, other.name) != (number.namespace, number.name):
                 state.wake(ObjectKey.phone_number(other.namespace, other.name))
     logger.info("deleted: %s", result)

@@ -8,76 +8,37 @@ for longer than the horizon.
 Every verification of a provider writes its status (lastVerifiedAt), and that write comes back
 through the watch as an event. So while providers exist, a healthy operator hears from its watch at
 least once per verification interval. The horizon is therefore the larger of
-TWILIO_OPERATOR_LIVENESS_STALL_SECONDS (default 600) and twice the shortest verification interval
-of the providers it knows: no false alarm for an idle operator with hourly verifications, and no
-extra API writes just to prove liveness. With no provider to watch, the probe never fails.
+Settings.liveness_stall_seconds (TWILIO_OPERATOR_LIVENESS_STALL_SECONDS, default 600) and twice the
+shortest verification interval of the providers it knows: no false alarm for an idle operator with
+hourly verifications, and no extra API writes just to prove liveness. With no provider to watch, the
+probe never fails.
 """
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Callable
 from typing import Any
 
 import kopf
 
+from twilio_operator.handlers.state import OperatorState, state_of
 from twilio_operator.provider.schedule import verification_interval_seconds
 
-STALL_ENV = "TWILIO_OPERATOR_LIVENESS_STALL_SECONDS"
-DEFAULT_STALL_SECONDS = 600.0
 
-
-class Progress:
-    """When the provider watch last delivered an event, and which providers it knows."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self.last_event = clock()
-        self._intervals: dict[tuple[str, str], float] = {}
-
-    def seen(self, key: tuple[str, str], interval: float) -> None:
-        self.last_event = self._clock()
-        self._intervals[key] = interval
-
-    def gone(self, key: tuple[str, str]) -> None:
-        self.last_event = self._clock()
-        self._intervals.pop(key, None)
-
-    def horizon(self, stall: float) -> float | None:
-        """Seconds of silence that mean a stall; None when there is nothing to watch."""
-        if not self._intervals:
-            return None
-        return max(stall, 2 * min(self._intervals.values()))
-
-    def silence(self) -> float:
-        return self._clock() - self.last_event
-
-
-PROGRESS = Progress()
-
-
-def stall_seconds() -> float:
-    raw = os.environ.get(STALL_ENV)
-    try:
-        return float(raw) if raw else DEFAULT_STALL_SECONDS
-    except ValueError:
-        return DEFAULT_STALL_SECONDS
-
-
-def provider_event(type: str | None, namespace: str, name: str, spec: Any) -> None:
+def provider_event(state: OperatorState, type: str | None, uid: str, spec: Any) -> None:
     """Record a TwilioProvider watch event (called by the handlers' one provider event handler)."""
     if type == "DELETED":
-        PROGRESS.gone((namespace, name))
+        state.progress.gone(uid)
     else:
-        PROGRESS.seen((namespace, name), verification_interval_seconds(spec.get("verificationInterval")))
+        scale = state.settings.verification_interval_scale
+        state.progress.seen(uid, verification_interval_seconds(spec.get("verificationInterval"), scale=scale))
 
 
 @kopf.on.probe(id="watchProgress", errors=kopf.ErrorsMode.PERMANENT)
-async def watch_progress(**_: Any) -> float:
+async def watch_progress(memo: kopf.Memo, **_: Any) -> float:
     """Seconds since the last provider event; fails the liveness probe after the horizon."""
-    silence = PROGRESS.silence()
-    horizon = PROGRESS.horizon(stall_seconds())
+    state = state_of(memo)
+    silence = state.progress.silence()
+    horizon = state.progress.horizon(state.settings.liveness_stall_seconds)
     if horizon is not None and silence > horizon:
         raise kopf.PermanentError(
             f"no TwilioProvider watch event for {silence:.0f}s (limit {horizon:.0f}s): the watch is stalled"

@@ -30,18 +30,22 @@ from twilio_operator.api.models import GROUP, PROVIDER, VERSION
 from twilio_operator.api.names import ROTATE_SIP_CREDENTIALS
 from twilio_operator.deletion import finalize_provider
 from twilio_operator.handlers import agent_table, probes
-from twilio_operator.handlers.indexes import CREDENTIALS, Providers
-from twilio_operator.handlers.runtime import retried_later, retry_delay, run_periodically, to_kopf_errors
-from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
+from twilio_operator.handlers.indexes import CREDENTIALS, Indexes, NumberOnTrunk, Providers
+from twilio_operator.handlers.runtime import (
+    SHARD,
+    retried_later,
+    retry_delay,
+    run_periodically,
+    to_kopf_errors,
+)
+from twilio_operator.handlers.state import ObjectKey, OperatorState, ProviderSummary, state_of
 from twilio_operator.provider.reconcile import reconcile_provider
 from twilio_operator.provider.resource import Outcome, Provider
 from twilio_operator.provider.rotation import rotation_requested, seconds_until_next_step
 from twilio_operator.provider.schedule import next_interval, seconds_until_due, verified_recently
 from twilio_operator.provider.status import provider_health
-from twilio_operator.sharding import SHARD
 
 PROVIDERS = (GROUP, VERSION, PROVIDER.plural)
-NumbersByProvider = kopf.Index[tuple[str | None, str | None], tuple[str, str | None]]
 SIBLING_WAKE_COOLDOWN = 60.0  # seconds between two sibling wake-ups for one account
 ACCOUNT_REFUSALS = frozenset({c.AUTH_FAILED, c.ACCOUNT_INACTIVE, c.PERMISSION_DENIED})
 BLOCKED_POLL_SECONDS = 3.0  # how soon a blocked deletion sees the Orphan annotation
@@ -84,17 +88,16 @@ async def reconcile_locked(
     from_daemon: bool = False,
 ) -> Outcome:
     """One reconcile, never two of one provider at once; `indexes` are kopf's, by id."""
-    providers = Providers.of(indexes)
-    numbers: NumbersByProvider = indexes["numbers_by_provider"]
+    typed = Indexes.of(indexes)
     with metrics.timed_reconcile(PROVIDER.kind) as record:
         async with state.turn(provider.uid):
             # Read once the turn is ours: a number made while this reconcile waited is counted.
-            has_numbers = any(True for _ in numbers.get((provider.namespace, provider.name), []))
+            has_numbers = bool(typed.numbers_of(provider.namespace, provider.name))
             try:
                 outcome = await reconcile_provider(provider, state.deps, has_numbers=has_numbers)
             except TwilioError as error:
                 if error.kind is ErrorKind.AUTH and not _refused_before(provider):
-                    _wake_siblings(provider, state, providers)
+                    _wake_siblings(provider, state, typed.providers)
                 raise
         record.result = "ready" if outcome.ready else "blocked" if outcome.blocked else "not_ready"
     # Their own reconciles re-attach them, or import the number the account has now.
@@ -117,7 +120,7 @@ async def _release_unused_credentials(
     secret = ((body.get("spec") or {}).get("credentialsSecretRef") or {}).get("name")
     if not namespace or not secret:
         return
-    users = [u for u in providers.of_secret(namespace, secret) if u[2] == CREDENTIALS and u[1] != uid]
+    users = [u for u in providers.of_secret(namespace, secret) if u.role == CREDENTIALS and u.uid != uid]
     if users:
         return
     try:
@@ -126,14 +129,12 @@ async def _release_unused_credentials(
         logger.warning("cannot release Secret %s/%s: %s", namespace, secret, error)
 
 
-def _count_agrees(provider: Provider, numbers: NumbersByProvider) -> bool:
+def _count_agrees(provider: Provider, numbers: list[NumberOnTrunk]) -> bool:
     """Whether status.phoneNumberCount matches the numbers that report this provider's trunk: after
     a crash between a number's attach and the provider's recount they differ, and the resume must
     recount instead of trusting the recent verification."""
     trunk = provider.status.trunk_sid
-    attached = sum(
-        1 for _, on in numbers.get((provider.namespace, provider.name), []) if trunk and on == trunk
-    )
+    attached = sum(1 for number in numbers if trunk and number.trunk_sid == trunk)
     return attached == (provider.status.phone_number_count or 0)
 
 
@@ -152,19 +153,17 @@ def _wake_siblings(provider: Provider, state: OperatorState, providers: Provider
     if now < state.sibling_wake_not_before.get(account, 0.0):
         return
     state.sibling_wake_not_before[account] = now + SIBLING_WAKE_COOLDOWN
-    for namespace, name, reason in providers.of_account(account):
-        if (namespace, name) != (provider.namespace, provider.name) and reason not in ACCOUNT_REFUSALS:
-            state.wake(ObjectKey.provider(namespace, name))
-
-
-_rotation_seen: dict[tuple[str | None, str | None], str | None] = {}  # last rotate annotation seen
+    for sibling in providers.of_account(account):
+        itself = (sibling.namespace, sibling.name) == (provider.namespace, provider.name)
+        if not itself and sibling.ready_reason not in ACCOUNT_REFUSALS:
+            state.wake(ObjectKey.provider(str(sibling.namespace), sibling.name))
 
 
 def _wake_for_next_step(provider: Provider, state: OperatorState, outcome: Outcome) -> None:
     """A rotation step due before the next verification (the previous SIP credential's retirement
     after a rotation started by the update handler) wakes the provider's daemon when it is due."""
     due = outcome.next_step_in
-    if due is not None and due < next_interval(provider):
+    if due is not None and due < next_interval(provider, scale=state.settings.verification_interval_scale):
         state.wake_later(ObjectKey.provider(provider.namespace, provider.name), due)
 
 
@@ -176,8 +175,11 @@ async def reconcile(
     body: kopf.Body, reason: str, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any
 ) -> None:
     provider = Provider.from_body(dict(body))
-    numbers: NumbersByProvider = kwargs["numbers_by_provider"]
-    if reason == kopf.Reason.RESUME and verified_recently(provider) and _count_agrees(provider, numbers):
+    numbers = Indexes.of(kwargs).numbers_of(provider.namespace, provider.name)
+    state = state_of(memo)
+    scale = state.settings.verification_interval_scale
+    recent = verified_recently(provider, scale=scale)
+    if reason == kopf.Reason.RESUME and recent and _count_agrees(provider, numbers):
         # An operator restart is not a reason to call Twilio: the status is recent and for this
         # generation, and the daemon verifies again when the interval is up.
         metrics.STATES.record(
@@ -185,10 +187,9 @@ async def reconcile(
         )
         logger.info("TwilioProvider resumed: verified at %s, nothing to do", provider.status.last_verified_at)
         return
-    state = state_of(memo)
     key = ObjectKey.provider(provider.namespace, provider.name)
     # The next verification follows this one by the (possibly new) interval, not by the old one.
-    state.wake_later(key, next_interval(provider))
+    state.wake_later(key, next_interval(provider, scale=scale))
     try:
         outcome = await reconcile_locked(provider, state, kwargs)
         if await note_missing_credentials(provider, outcome, state):
@@ -201,7 +202,7 @@ async def reconcile(
         # keep this spec's handling pending, so that a change back to the spec it handled last would
         # fire nothing (a provider stuck in AuthFailed after the user undid the change), and a
         # correcting change would wait for the pending retry's delay.
-        delay = retried_later(error)
+        delay = retried_later(error, state.settings)
         if delay is None:
             raise
         state.wake_later(key, delay)
@@ -229,15 +230,15 @@ async def verify_periodically(
         outcome = await reconcile_locked(provider, state, kwargs, from_daemon=True)
         if await note_missing_credentials(provider, outcome, state):
             return MISSING_SECRET_POLL
-        return min(next_interval(provider), outcome.next_step_in or float("inf"))
+        interval = next_interval(provider, scale=state.settings.verification_interval_scale)
+        return min(interval, outcome.next_step_in or float("inf"))
 
     provider = Provider.from_body(dict(body))
     step = seconds_until_next_step(provider.status.sip_credentials, datetime.now(UTC))
     if rotation_requested(provider.annotations, body.get("status") or {}):
         step = 0.0  # asked for, or started before a restart: do not leave a pending pair waiting
-    first = max(
-        MIN_FIRST_VERIFICATION_DELAY, min(seconds_until_due(provider), float("inf") if step is None else step)
-    )
+    due = seconds_until_due(provider, scale=state.settings.verification_interval_scale)
+    first = max(MIN_FIRST_VERIFICATION_DELAY, min(due, float("inf") if step is None else step))
     await run_periodically(key, state, stopped, body, logger, first, run_once)
 
 
@@ -260,9 +261,9 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: A
             failures += 1
             if failures > MAX_BLOCKED_ROUNDS:
                 raise
-            provider = await _wait_while_blocked(state, provider, wakeup, retry_delay(blocked, failures))
-    state.missing_credentials.pop(key, None)
-    state.forget(provider.uid, key)
+            delay = retry_delay(blocked, failures, state.settings)
+            provider = await _wait_while_blocked(state, provider, wakeup, delay)
+    state.forget(key=key)  # what it kept by uid goes with the DELETED event (provider_changed)
     metrics.STATES.forget(provider.uid)
     logger.info(
         "TwilioProvider finalized with policy %s; removed %s",
@@ -302,35 +303,35 @@ async def provider_changed(
     """Note the watch's progress (liveness); publish the agent table; wake the provider's numbers when
     its readiness or trunk changes, or when it is gone."""
     state = state_of(memo)
-    numbers_by_provider: NumbersByProvider = kwargs["numbers_by_provider"]  # kopf passes indexes by name
+    indexes = Indexes.of(kwargs)  # kopf passes indexes by name
     meta = body.get("metadata", {})
-    namespace, name = meta.get("namespace"), meta.get("name")
-    probes.provider_event(type, namespace, name, body.get("spec") or {})
+    namespace, name, uid = meta.get("namespace"), meta.get("name"), str(meta.get("uid"))
+    annotations, status = meta.get("annotations") or {}, body.get("status") or {}
+    probes.provider_event(state, type, uid, body.get("spec") or {})
     await agent_table.provider_changed(type, namespace, name, memo, kwargs)
-    # kopf leaves annotations under its own storage prefix (ours) out of the diff it runs update
-    # handlers on, so a change of the paused annotation is noticed here and wakes the provider.
-    paused = (meta.get("annotations") or {}).get(names.PAUSED_ANNOTATION)
-    if type not in (None, "DELETED") and state.provider_paused.get((namespace, name), paused) != paused:
-        state.wake(ObjectKey.provider(namespace, name))
-    state.provider_paused[(namespace, name)] = paused
+    previous = state.provider_states.get(uid)
     if type == "DELETED":
-        state.provider_paused.pop((namespace, name), None)
-        await _release_unused_credentials(state, body, Providers.of(kwargs), logger)
-    status = body.get("status") or {}
-    # Annotations are not in kopf's essence, so a new rotate-sip-credentials value fires no update
-    # handler: wake the daemon, once per new value (the operator's own status writes come here too).
-    annotation = (meta.get("annotations") or {}).get(ROTATE_SIP_CREDENTIALS)
-    if type == "DELETED":
-        _rotation_seen.pop((namespace, name), None)
-    elif _rotation_seen.get((namespace, name)) != annotation:
-        _rotation_seen[(namespace, name)] = annotation
-        if type is not None and rotation_requested(meta.get("annotations"), status):
-            state.wake(ObjectKey.provider(namespace, name))
-    current = None if type == "DELETED" else (c.ReadyState.of(status).is_true, status.get("trunkSid"))
-    previous = state.provider_states.pop((namespace, name), None)
-    if current is not None:
-        state.provider_states[(namespace, name)] = current
+        state.forget(uid)  # its finalizer dropped what its daemon kept by name
+        await _release_unused_credentials(state, body, indexes.providers, logger)
+        current = None
+    else:
+        key = ObjectKey.provider(namespace, name)
+        # kopf leaves annotations under its own storage prefix (ours) out of the diff it runs update
+        # handlers on, so a change of the paused annotation is noticed here and wakes the provider.
+        paused = annotations.get(names.PAUSED_ANNOTATION)
+        if type is not None and state.provider_paused.get(uid, paused) != paused:
+            state.wake(key)
+        state.provider_paused[uid] = paused
+        # Annotations are not in kopf's essence, so a new rotate-sip-credentials value fires no update
+        # handler: wake the daemon, once per new value (the operator's own status writes come here too).
+        rotation = annotations.get(ROTATE_SIP_CREDENTIALS)
+        if state.rotation_seen.get(uid) != rotation:
+            state.rotation_seen[uid] = rotation
+            if type is not None and rotation_requested(annotations, status):
+                state.wake(key)
+        current = ProviderSummary(c.ReadyState.of(status).is_true, status.get("trunkSid"))
+        state.provider_states[uid] = current
     if type is None or previous == current:  # the initial listing: resume handlers cover the numbers
         return
-    for number, _ in numbers_by_provider.get((namespace, name), []):
-        state.wake(ObjectKey.phone_number(namespace, number))
+    for number in indexes.numbers_of(namespace, name):
+        state.wake(ObjectKey.phone_number(namespace, number.name))

@@ -1,4 +1,5 @@
-"""What the kopf handler modules share: the one error boundary, backoff and the periodic loop.
+"""What the kopf handler modules share: the one error boundary, backoff, the periodic loop and the
+shard filter of every handler.
 
 Failures become kopf retries in exactly one place (`to_kopf_errors`, with `retry_delay` deciding how
 long to wait). Per-object daemons sleep until their next check or until something they depend on (a
@@ -20,7 +21,7 @@ from typing import Any, ParamSpec, TypeVar
 import kopf
 import pydantic
 
-from twilio_operator import metrics
+from twilio_operator import metrics, sharding
 from twilio_operator.api.errors import (
     DeletionBlocked,
     ErrorKind,
@@ -29,24 +30,20 @@ from twilio_operator.api.errors import (
     TwilioError,
     describe,
 )
-from twilio_operator.handlers.state import ObjectKey, OperatorState
+from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
+from twilio_operator.settings import Settings, read_setting
 
 P = ParamSpec("P")
 R = TypeVar("R")
-# After Twilio refused the credentials: a Secret change wakes the provider at once; this retry
-# notices a re-activated account or a fixed key without one.
-AUTH_RETRY_ENV = "TWILIO_OPERATOR_AUTH_RETRY_SECONDS"
-DEFAULT_AUTH_RETRY = 60.0
+# kopf fixes a handler's filters when its module is imported, before any startup handler runs and so
+# before the OperatorState (with the settings) exists: the one setting read at import, with the
+# settings' own parser. Every handler of our kinds carries it: `@kopf.on.xxx(..., **SHARD)`.
+SHARD = sharding.handler_filter(dict(read_setting("shard_selector", os.environ)))
 MAX_BACKOFF = 300.0
-# After Twilio refused a request for good (a quota, a value): 1, 2, 4, 5, 5... minutes; a spec change
-# runs a reconcile at once anyway, this retry notices a quota freed in the account.
-REFUSED_RETRY_ENV = "TWILIO_OPERATOR_REFUSED_RETRY_SECONDS"
-DEFAULT_REFUSED_RETRY = 60.0
 # Wake-ups are rate bound per object: a woken run never follows the previous run closer than the
-# spacing, and the spacing doubles (up to the maximum) while wake-ups keep coming that fast, so two
-# objects that wake each other cannot make a loop against the customer's Twilio account.
-MIN_WAKE_SPACING_ENV = "TWILIO_OPERATOR_MIN_WAKE_SPACING_SECONDS"
-DEFAULT_MIN_WAKE_SPACING = 2.0
+# spacing (Settings.min_wake_spacing_seconds), and the spacing doubles (up to the maximum) while
+# wake-ups keep coming that fast, so two objects that wake each other cannot make a loop against the
+# customer's Twilio account.
 MAX_WAKE_SPACING = 120.0
 # The failures a handler retries; anything else is a bug and goes to kopf's default handling.
 RETRIED = (TwilioError, DeletionBlocked, KubernetesError, pydantic.ValidationError)
@@ -58,13 +55,18 @@ def backoff(retry: int, retry_after: float | None = None, base: float = 5.0) -> 
     return float(max(delay, retry_after or 0.0))
 
 
-def retry_delay(error: Exception, failures: int) -> float:
-    """How long to wait after a failed attempt, by kind of failure."""
+def retry_delay(error: Exception, failures: int, settings: Settings) -> float:
+    """How long to wait after a failed attempt, by kind of failure.
+
+    After Twilio refused the credentials, a Secret change wakes the provider at once; the auth retry
+    notices a re-activated account or a fixed key without one. After Twilio refused a request for
+    good (a quota, a value): 1, 2, 4, 5, 5... times the refused retry; a spec change runs a reconcile
+    at once anyway, this retry notices a quota freed in the account."""
     if isinstance(error, TwilioError):
         if error.kind is ErrorKind.AUTH:
-            return env_seconds(AUTH_RETRY_ENV, DEFAULT_AUTH_RETRY)
+            return settings.auth_retry_seconds
         if error.kind is not ErrorKind.TRANSIENT:
-            return backoff(failures, base=env_seconds(REFUSED_RETRY_ENV, DEFAULT_REFUSED_RETRY))
+            return backoff(failures, base=settings.refused_retry_seconds)
         return backoff(failures, error.retry_after)
     if isinstance(error, DeletionBlocked):
         return backoff(failures, base=30.0)
@@ -84,17 +86,18 @@ def retry_reason(error: Exception) -> str:
     return "invalid_object"
 
 
-def retried_later(error: Exception) -> float | None:
+def retried_later(error: Exception, settings: Settings) -> float | None:
     """For a handler whose object has a daemon: the seconds until the daemon retries `error`, counted
     as a retry; None when the error is not retried at all (an invalid spec)."""
     if not isinstance(error, RETRIED) or isinstance(error, pydantic.ValidationError):
         return None
     metrics.RETRIES.labels("reconcile", retry_reason(error)).inc()
-    return retry_delay(error, 0)
+    return retry_delay(error, 0, settings)
 
 
 def to_kopf_errors(fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
-    """Map every failure of a handler to kopf's retry semantics, in one place."""
+    """Map every failure of a handler to kopf's retry semantics, in one place (the handler is given
+    kopf's `memo`, which holds the settings that time the retries)."""
 
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -107,7 +110,8 @@ def to_kopf_errors(fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Corou
             if isinstance(error, pydantic.ValidationError):
                 raise kopf.PermanentError(describe(error)) from None
             metrics.RETRIES.labels(fn.__name__, retry_reason(error)).inc()
-            raise kopf.TemporaryError(describe(error), delay=retry_delay(error, retry)) from None
+            delay = retry_delay(error, retry, state_of(kwargs["memo"]).settings)
+            raise kopf.TemporaryError(describe(error), delay=delay) from None
 
     return wrapper
 
@@ -128,7 +132,7 @@ async def run_periodically(
     event = state.wakeups.setdefault(key, asyncio.Event())
     failures = 0
     delay = first_delay
-    spacing = WakeSpacing(min_wake_spacing())
+    spacing = WakeSpacing(state.settings.min_wake_spacing_seconds)
     try:
         while not stopped:
             woken = False
@@ -152,23 +156,9 @@ async def run_periodically(
                 failures += 1
                 metrics.RETRIES.labels("periodic", retry_reason(error)).inc()
                 logger.warning("periodic check failed: %s", describe(error))
-                delay = retry_delay(error, failures)
+                delay = retry_delay(error, failures, state.settings)
     finally:
         state.wakeups.pop(key, None)
-
-
-def env_seconds(name: str, default: float) -> float:
-    """A delay setting from the environment; an empty, malformed or negative value means the default."""
-    raw = os.environ.get(name)
-    try:
-        value = float(raw) if raw else default
-    except ValueError:
-        return default
-    return value if value >= 0 else default
-
-
-def min_wake_spacing() -> float:
-    return env_seconds(MIN_WAKE_SPACING_ENV, DEFAULT_MIN_WAKE_SPACING)
 
 
 class WakeSpacing:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
+from collections.abc import Sequence
 from typing import Any
 
 import kopf
@@ -29,7 +29,6 @@ from twilio_operator.api.errors import KubernetesError
 # were registered, and ours needs the state that `configure` builds.
 from twilio_operator.handlers import settings as _settings  # noqa: F401
 from twilio_operator.handlers.indexes import CREDENTIALS, SIP, Providers, SecretUse
-from twilio_operator.handlers.launch import WATCH_NAMESPACES_ENV
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
 from twilio_operator.ports.kube.port import SIP_SECRET_LABELS, SecretEvent
 
@@ -47,8 +46,8 @@ async def watch_secrets(memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any) -> 
     namespace (as the operator was started, so the namespaced RBAC of the chart suffices)."""
     state = state_of(memo)
     index = Providers.of(kwargs)  # a live view, filled as providers arrive
-    scopes: list[str | None] = list(watched_namespaces()) or [None]
-    memo.secret_watches = [
+    scopes: list[str | None] = list(watched_namespaces(state.settings.watch_namespaces)) or [None]
+    state.secret_watches = [
         asyncio.create_task(follow_secrets(state, index, selector, scope), name=f"secrets {selector} {scope}")
         for selector in WATCHED_SELECTORS
         for scope in scopes
@@ -58,7 +57,7 @@ async def watch_secrets(memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any) -> 
 
 @kopf.on.cleanup(id="stop_secret_watches")
 async def stop_secret_watches(memo: kopf.Memo, **_: Any) -> None:
-    tasks: list[asyncio.Task[None]] = getattr(memo, "secret_watches", [])
+    tasks = state_of(memo).secret_watches
     for task in tasks:
         task.cancel()
     for task in tasks:
@@ -66,13 +65,13 @@ async def stop_secret_watches(memo: kopf.Memo, **_: Any) -> None:
             await task
 
 
-def watched_namespaces() -> tuple[str, ...]:
-    """The namespaces the operator serves; empty means every namespace. A glob pattern (or a
-    negation) cannot be a watch's scope, so it makes the Secret watch cluster-wide."""
-    patterns = tuple(p for p in os.environ.get(WATCH_NAMESPACES_ENV, "").split(",") if p)
+def watched_namespaces(patterns: Sequence[str]) -> tuple[str, ...]:
+    """The namespaces the operator serves (its --namespace patterns); empty means every namespace.
+    A glob pattern (or a negation) cannot be a watch's scope, so it makes the Secret watch
+    cluster-wide."""
     if any(char in pattern for pattern in patterns for char in "*?[!"):
         return ()
-    return patterns
+    return tuple(patterns)
 
 
 async def follow_secrets(
@@ -93,7 +92,7 @@ async def secret_changed(state: OperatorState, index: Providers, event: SecretEv
     metrics.SECRET_EVENTS.labels(_role_label(uses)).inc()
     secret = event.secret
     finalizer = state.deps.in_use_finalizer
-    deleting_unused = secret.deleting and not any(role == CREDENTIALS for _, _, role, _ in uses)
+    deleting_unused = secret.deleting and not any(use.role == CREDENTIALS for use in uses)
     if deleting_unused and finalizer in secret.finalizers:
         # Protected once, referenced by no provider now (its reference changed, or it is gone).
         try:
@@ -106,15 +105,15 @@ async def secret_changed(state: OperatorState, index: Providers, event: SecretEv
     unchanged = event.type in ("ADDED", "MODIFIED") and seen == data_digest(
         f"{event.namespace}/{event.name}", secret.data
     )
-    for provider_name, uid, role, connection in uses:
-        intact = role == SIP and event.type != "DELETED"
-        if intact and sip_secret_intact(uid, secret.data, secret.annotations, dict(connection)):
+    for use in uses:
+        intact = use.role == SIP and event.type != "DELETED"
+        if intact and sip_secret_intact(use.uid, secret.data, secret.annotations, dict(use.connection)):
             continue  # our own write; nothing to repair
-        if role == CREDENTIALS and unchanged and not secret.deleting:
+        if use.role == CREDENTIALS and unchanged and not secret.deleting:
             continue  # the data the providers use did not change (e.g. the operator's protection patch)
-        state.wake(ObjectKey.provider(event.namespace, provider_name), by_user=True)
+        state.wake(ObjectKey.provider(event.namespace, use.provider), by_user=True)
 
 
 def _role_label(uses: list[SecretUse]) -> str:
-    roles = {role for _, _, role, _ in uses}
+    roles = {use.role for use in uses}
     return CREDENTIALS if CREDENTIALS in roles else SIP if SIP in roles else "unreferenced"

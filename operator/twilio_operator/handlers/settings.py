@@ -1,4 +1,9 @@
-"""Operator startup and shutdown: kopf's settings, the ports, metrics, and the typed runtime state."""
+"""Operator startup and shutdown: kopf's settings, the ports, metrics, and the typed runtime state.
+
+The operator's own settings (twilio_operator/settings.py) come from the process that started kopf
+(process/launch.py, through the memo); kopf started directly (`kopf run -m twilio_operator.handlers`,
+as the benchmarks' settings overlay does) reads them from the environment here.
+"""
 
 from __future__ import annotations
 
@@ -11,23 +16,17 @@ import kopf
 from twilio_operator import metrics, sharding
 from twilio_operator.api.models import GROUP
 from twilio_operator.handlers.runtime import quiet_noisy_loggers, shrink_tls_read_buffers
-from twilio_operator.handlers.state import OperatorState, state_of
+from twilio_operator.handlers.state import OperatorState, state_of, take_settings
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.kube import adapter as kube_adapter
 from twilio_operator.ports.twilio.adapter import TwilioLibraryConnector
-
-BASE_URL_ENV = "TWILIO_OPERATOR_TWILIO_BASE_URL"
-MAX_CONCURRENCY_ENV = "TWILIO_OPERATOR_MAX_CONCURRENCY_PER_ACCOUNT"
-METRICS_PORT_ENV = "TWILIO_OPERATOR_METRICS_PORT"
-MAX_RECONCILES_ENV = "TWILIO_OPERATOR_MAX_CONCURRENT_RECONCILES"
-DEFAULT_METRICS_PORT = 9090
-DEFAULT_MAX_CONCURRENCY_PER_ACCOUNT = 8
-DEFAULT_MAX_RECONCILES = 50
+from twilio_operator.settings import Settings
 
 
 @kopf.on.startup(id="configure")
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    settings.persistence.finalizer = sharding.finalizer_name(GROUP, sharding.current_selector())
+    ours = take_settings(memo) or Settings.from_environ(os.environ)
+    settings.persistence.finalizer = sharding.finalizer_name(GROUP, ours.shard_labels)
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=GROUP, key="last-handled-configuration"
@@ -44,18 +43,13 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     shrink_tls_read_buffers()  # before the first connection of our clients and of kopf's watches
     deps = Deps(
         twilio=TwilioLibraryConnector(
-            os.environ.get(BASE_URL_ENV) or None,
-            max_concurrency_per_account=int(
-                os.environ.get(MAX_CONCURRENCY_ENV) or DEFAULT_MAX_CONCURRENCY_PER_ACCOUNT
-            ),
+            ours.twilio_base_url, max_concurrency_per_account=ours.max_concurrency_per_account
         ),
         kube=await kube_adapter.connect(),
-        in_use_finalizer=sharding.finalizer_name(GROUP, sharding.current_selector(), base="in-use"),
+        in_use_finalizer=sharding.finalizer_name(GROUP, ours.shard_labels, base="in-use"),
     )
-    metrics.serve(int(os.environ.get(METRICS_PORT_ENV) or DEFAULT_METRICS_PORT))
-    memo.state = OperatorState(
-        deps, max_concurrent_reconciles=int(os.environ.get(MAX_RECONCILES_ENV) or DEFAULT_MAX_RECONCILES)
-    )
+    metrics.serve(ours.metrics_port)
+    memo.state = OperatorState(deps, ours)
 
 
 @kopf.on.cleanup(id="shutdown")

@@ -1,21 +1,33 @@
 """The operator's runtime state, typed: what the startup handler builds and every handler uses.
 
 kopf hands each handler the same `memo`; the one thing we keep in it is an `OperatorState`, so the
-contract between startup and the handlers is a class, not a set of attribute names.
+contract between startup and the handlers is a class, not a set of attribute names. The process that
+starts kopf (process/launch.py) hands the startup handler the settings through the memo it gives
+kopf (`memo_with`); the startup handler moves them into the OperatorState (`take_settings`). Everything the
+process remembers between two handler calls is a field here (no handler module keeps a mutable
+global: tests/unit/test_no_module_state.py), and `forget` drops what belongs to an object that is
+gone, so an object made again under the same name starts from nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+
+import kopf
 
 from twilio_operator import metrics
 from twilio_operator.api.models import PHONE_NUMBER, PROVIDER, ResourceKind
 from twilio_operator.ports.deps import Deps
+from twilio_operator.provider.agent_table import Published
+from twilio_operator.settings import Settings
+
+SETTINGS_KEY = "settings"  # in the memo kopf is started with, until the startup handler takes them
 
 
 class ObjectKey(NamedTuple):
@@ -34,31 +46,91 @@ class ObjectKey(NamedTuple):
         return cls(PHONE_NUMBER, namespace, name)
 
 
+class ProviderSummary(NamedTuple):
+    """What a provider's numbers care about, as its watch last showed it."""
+
+    ready: bool
+    trunk_sid: str | None
+
+
+@dataclass
+class AgentTable:
+    """One provider's agent-table ConfigMap: one publication at a time, and what was applied last."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    published: Published = field(default_factory=Published)
+
+
+class Progress:
+    """When the provider watch last delivered an event, and the verification interval (seconds) of
+    each provider it knows, by uid: what the liveness probe decides from (handlers/probes.py)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self.last_event = clock()
+        self._intervals: dict[str, float] = {}
+
+    def seen(self, uid: str, interval: float) -> None:
+        self.last_event = self._clock()
+        self._intervals[uid] = interval
+
+    def gone(self, uid: str) -> None:
+        self.last_event = self._clock()
+        self.forget(uid)
+
+    def forget(self, uid: str) -> None:
+        self._intervals.pop(uid, None)
+
+    def horizon(self, stall: float) -> float | None:
+        """Seconds of silence that mean a stall; None when there is nothing to watch."""
+        if not self._intervals:
+            return None
+        return max(stall, 2 * min(self._intervals.values()))
+
+    def silence(self) -> float:
+        return self._clock() - self.last_event
+
+
 @dataclass
 class OperatorState:
-    """Dependencies, per-object locks, the process-wide reconcile bound and the daemons' wake-ups."""
+    """Dependencies, per-object locks, the process-wide reconcile bound, the daemons' wake-ups and
+    what the watches last showed.
+
+    What the watch of an object showed is kept by uid: kopf handles the events of two objects one
+    after the other only when they are the same object, so the DELETED event of a provider can come
+    after the first events of its successor under the same name, and must not drop what the
+    successor's events left. What a daemon uses is kept by name (ObjectKey) and dropped by the
+    object's finalizer, which always ends before a successor can exist."""
 
     deps: Deps
-    max_concurrent_reconciles: int
+    settings: Settings
+    # ---- by uid
     locks: defaultdict[str, asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
+    provider_states: dict[str, ProviderSummary] = field(default_factory=dict)
+    # the provider's paused annotation as last seen on its watch
+    provider_paused: dict[str, str | None] = field(default_factory=dict)
+    # the provider's rotate-sip-credentials annotation as last seen on its watch
+    rotation_seen: dict[str, str | None] = field(default_factory=dict)
+    agent_tables: dict[str, AgentTable] = field(default_factory=dict)
+    progress: Progress = field(default_factory=Progress)
+    # ---- by name
     wakeups: dict[ObjectKey, asyncio.Event] = field(default_factory=dict)
-    # (namespace, name) -> what the provider's numbers care about: (ready, trunk SID)
-    provider_states: dict[tuple[str, str], tuple[bool, str | None]] = field(default_factory=dict)
     # providers whose credentials Secret does not exist -> monotonic time since when; their daemons
     # look for it (a Secret created after its provider has none of the labels the watch selects)
     missing_credentials: dict[ObjectKey, float] = field(default_factory=dict)
-    # (namespace, name) -> the provider's paused annotation as last seen on its watch
-    provider_paused: dict[tuple[str, str], str | None] = field(default_factory=dict)
     # objects whose pending wake-up came (also) from a person's change
     user_wakes: set[ObjectKey] = field(default_factory=set)
-    # account SID -> monotonic time before which its siblings are not woken again
-    sibling_wake_not_before: dict[str, float] = field(default_factory=dict)
     # objects whose daemon is to be woken at a set time (a retry, a rotation step, a new interval)
     timers: dict[ObjectKey, asyncio.TimerHandle] = field(default_factory=dict)
+    # ---- process-wide
+    # account SID -> monotonic time before which its siblings are not woken again
+    sibling_wake_not_before: dict[str, float] = field(default_factory=dict)
+    # the label-selected Secret watches (handlers/secrets.py), cancelled at shutdown
+    secret_watches: list[asyncio.Task[None]] = field(default_factory=list)
     slots: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
-        self.slots = asyncio.Semaphore(self.max_concurrent_reconciles)
+        self.slots = asyncio.Semaphore(self.settings.max_concurrent_reconciles)
 
     @contextlib.asynccontextmanager
     async def turn(self, uid: str) -> AsyncIterator[None]:
@@ -75,11 +147,29 @@ class OperatorState:
             finally:
                 metrics.CURRENT_OBJECT.reset(token)
 
-    def forget(self, uid: str, key: ObjectKey | None = None) -> None:
-        """Drop what the process keeps of an object that is gone."""
-        self.locks.pop(uid, None)
+    def agent_table(self, provider_uid: str) -> AgentTable:
+        return self.agent_tables.setdefault(provider_uid, AgentTable())
+
+    def forget(self, uid: str | None = None, key: ObjectKey | None = None) -> None:
+        """Drop what the process keeps of an object that is gone, at the two moments it is gone:
+
+        - `key`, from the object's finalizer: what its daemon kept by name (a successor under the
+          same name cannot exist before the finalizer ends);
+        - `uid`, when its watch says DELETED (or, for a kind without a watch-event handler, from
+          its finalizer too): what is kept by its uid, what its watch showed included. The
+          finalizer of a provider must leave that: the DELETED event that follows compares with it
+          (and wakes the provider's numbers).
+        """
+        if uid is not None:
+            self.locks.pop(uid, None)
+            self.provider_states.pop(uid, None)
+            self.provider_paused.pop(uid, None)
+            self.rotation_seen.pop(uid, None)
+            self.agent_tables.pop(uid, None)
+            self.progress.forget(uid)
         if key is not None:
             self.wakeups.pop(key, None)
+            self.missing_credentials.pop(key, None)
             self.user_wakes.discard(key)
             self.cancel_timer(key)
 
@@ -112,6 +202,18 @@ class OperatorState:
             if by_user:
                 self.user_wakes.add(key)
             event.set()
+
+
+def memo_with(settings: Settings) -> kopf.Memo:
+    """The memo to start kopf with: the settings, for the startup handler to take."""
+    return kopf.Memo({SETTINGS_KEY: settings})
+
+
+def take_settings(memo: kopf.Memo) -> Settings | None:
+    """The settings the process started kopf with, taken out of the memo (None when kopf was started
+    without them: `kopf run -m twilio_operator.handlers`)."""
+    given = memo.pop(SETTINGS_KEY, None)
+    return given if isinstance(given, Settings) else None
 
 
 def state_of(memo: Any) -> OperatorState:

@@ -1,8 +1,9 @@
 """Test support shipped with the package (like kopf.testing): a real local kube-apiserver + etcd, and a
 real livekit-server with its Redis (`testing.livekit`).
 
-Needs the `test` extra (cryptography). Names are imported lazily so that
-`python -m twilio_operator.testing.controlplane` does not import its own module twice.
+Needs the `test` extra (cryptography). Names are imported lazily so that running one of these
+modules (`python -m twilio_operator.testing.cluster_cli`, what `make cluster` runs) imports only
+what it needs, and never its own module twice.
 """
 
 from __future__ import annotations

@@ -72,10 +72,6 @@ class CertAuthority:
     def cert_pem(self) -> bytes:
         return self._cert.public_bytes(serialization.Encoding.PEM)
 
-    @property
-    def key_pair(self) -> KeyPair:
-        return KeyPair(self.cert_pem, _key_pem(self._key))
-
     def issue_serving(self, common_name: str, hosts: tuple[str, ...]) -> KeyPair:
         return self._issue(_name(common_name), ExtendedKeyUsageOID.SERVER_AUTH, _sans(hosts))
 

@@ -1,9 +1,9 @@
 """`make cluster`: a detached control plane kept alive by a supervisor process.
 
-    python -m twilio_operator.testing.controlplane up [--dir DIR] [--without-controller-manager]
+    python -m twilio_operator.testing.cluster_cli up [--dir DIR] [--without-controller-manager]
                                                                       # last line: the kubeconfig path
-    python -m twilio_operator.testing.controlplane status [--dir DIR]
-    python -m twilio_operator.testing.controlplane down [--dir DIR]
+    python -m twilio_operator.testing.cluster_cli status [--dir DIR]
+    python -m twilio_operator.testing.cluster_cli down [--dir DIR]
 
 State directory (default <repo>/.cache/cluster): supervisor.pid, pids.json, kubeconfig, supervisor.log and
 work/ (certificates, etcd data, process logs). The supervisor owns etcd, kube-apiserver and
@@ -28,7 +28,10 @@ from types import FrameType
 from twilio_operator.testing.binaries import find_binaries, repo_root
 from twilio_operator.testing.controlplane import START_ATTEMPTS, ControlPlane, start_timeout
 
-MODULE = "twilio_operator.testing.controlplane"
+MODULE = "twilio_operator.testing.cluster_cli"
+# The module a supervisor ran as before this one was its own entry point (controlplane.py ran this
+# module's main): a supervisor started then is still one of ours.
+EARLIER_MODULE = "twilio_operator.testing.controlplane"
 DOWN_TIMEOUT = 30.0
 WITHOUT_CONTROLLER_MANAGER = "--without-controller-manager"
 
@@ -60,7 +63,8 @@ def _supervisor_pid(state: Path) -> int | None:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return None
-    return pid if MODULE.encode() in cmdline and is_running(pid) else None
+    ours = any(module.encode() in cmdline for module in (MODULE, EARLIER_MODULE))
+    return pid if ours and is_running(pid) else None
 
 
 def _recorded_pids(state: Path) -> dict[str, int]:
@@ -189,3 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.command == "supervise":
         return supervise(state, controller_manager=options.controller_manager)
     return down(state) if options.command == "down" else status(state)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,7 +7,7 @@ plus the kube-controller-manager that envtest lacks, running only the controller
     with ControlPlane(controller_manager=False) as bare:  # namespaces stay Terminating, no GC
         ...
 
-Run as a module it is the `make cluster` CLI: `python -m twilio_operator.testing.controlplane up|down|status`.
+The `make cluster` CLI around it is cluster_cli.py (`python -m twilio_operator.testing.cluster_cli`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import secrets
 import shutil
 import ssl
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -489,9 +488,3 @@ def _decode(raw: bytes) -> Any:
         return json.loads(raw)
     except ValueError:
         return raw.decode(errors="replace")
-
-
-if __name__ == "__main__":
-    from twilio_operator.testing.cluster_cli import main
-
-    sys.exit(main())

@@ -31,12 +31,9 @@ import json
 import logging
 import os
 import signal
-import socket
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
@@ -50,26 +47,18 @@ from kubernetes_asyncio.leaderelection.leaderelection import LeaderElection
 from kubernetes_asyncio.leaderelection.leaderelectionrecord import LeaderElectionRecord
 from kubernetes_asyncio.leaderelection.resourcelock.leaselock import LeaseLock
 
-from twilio_operator import sharding
+from twilio_operator.settings import Settings, env_name
 
 log = logging.getLogger(__name__)
 
-ENABLED_ENV = "TWILIO_OPERATOR_LEADER_ELECTION"
-LEASE_NAME_ENV = "TWILIO_OPERATOR_LEADER_ELECTION_LEASE_NAME"
-NAMESPACE_ENV = "TWILIO_OPERATOR_LEADER_ELECTION_NAMESPACE"
-LEASE_DURATION_ENV = "TWILIO_OPERATOR_LEADER_ELECTION_LEASE_DURATION"
-RENEW_DEADLINE_ENV = "TWILIO_OPERATOR_LEADER_ELECTION_RENEW_DEADLINE"
-RETRY_PERIOD_ENV = "TWILIO_OPERATOR_LEADER_ELECTION_RETRY_PERIOD"
-POD_NAME_ENV = "POD_NAME"
-POD_NAMESPACE_ENV = "POD_NAMESPACE"
-IN_CLUSTER_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
-
-DEFAULT_LEASE_NAME = "twilio-operator"
-# Failover after a crash takes at most lease duration + retry period + kopf's start (about 1 s):
-# 12-13 s with these. A handover on SIGTERM takes at most one retry period + kopf's start.
-DEFAULT_LEASE_DURATION = 10
-DEFAULT_RENEW_DEADLINE = 7.0
-DEFAULT_RETRY_PERIOD = 1.0
+# The defaults are the settings' (twilio_operator/settings.py): failover after a crash takes at most
+# lease duration + retry period + kopf's start (about 1 s): 12-13 s with them. A handover on SIGTERM
+# takes at most one retry period + kopf's start.
+_DEFAULTS = Settings()
+DEFAULT_LEASE_NAME = _DEFAULTS.leader_election_lease_name
+DEFAULT_LEASE_DURATION = _DEFAULTS.leader_election_lease_duration
+DEFAULT_RENEW_DEADLINE = _DEFAULTS.leader_election_renew_deadline
+DEFAULT_RETRY_PERIOD = _DEFAULTS.leader_election_retry_period
 LOST_LEADERSHIP_EXIT_CODE = 75  # EX_TEMPFAIL: "try again", which is what a restart as standby does
 WATCHDOG_PERIOD = 0.1
 
@@ -86,56 +75,14 @@ class ElectionSettings:
     def __post_init__(self) -> None:
         # The library's own rules (electionconfig.Config), said here with the variable names.
         if not self.lease_duration > self.renew_deadline > 1.2 * self.retry_period or self.retry_period < 1:
+            duration, deadline, retry = (
+                env_name(f"leader_election_{name}")
+                for name in ("lease_duration", "renew_deadline", "retry_period")
+            )
             raise ValueError(
-                f"{LEASE_DURATION_ENV} > {RENEW_DEADLINE_ENV} > 1.2 x {RETRY_PERIOD_ENV} >= 1.2 is required, "
+                f"{duration} > {deadline} > 1.2 x {retry} >= 1.2 is required, "
                 f"got {self.lease_duration}, {self.renew_deadline}, {self.retry_period}"
             )
-
-
-def _truthy(raw: str | None) -> bool:
-    return (raw or "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
-    raw = environ.get(name)
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(f"{name}: {raw!r} is not a number of seconds") from None
-
-
-def _default_namespace(environ: Mapping[str, str]) -> str | None:
-    if environ.get(POD_NAMESPACE_ENV):
-        return environ[POD_NAMESPACE_ENV]
-    try:
-        with open(IN_CLUSTER_NAMESPACE_FILE, encoding="utf-8") as file:
-            return file.read().strip() or None
-    except OSError:
-        return None
-
-
-def settings_from_env(environ: Mapping[str, str] = os.environ) -> ElectionSettings | None:
-    """The election settings, or None when election is off (the default: one replica)."""
-    if not _truthy(environ.get(ENABLED_ENV)):
-        return None
-    namespace = environ.get(NAMESPACE_ENV) or _default_namespace(environ)
-    if not namespace:
-        raise ValueError(
-            f"{ENABLED_ENV} is on: set {NAMESPACE_ENV} (or {POD_NAMESPACE_ENV}) to the Lease's namespace"
-        )
-    base = environ.get(LEASE_NAME_ENV) or DEFAULT_LEASE_NAME
-    # A fresh suffix per process: a restarted pod is a new candidate, never "still the leader".
-    identity = f"{environ.get(POD_NAME_ENV) or socket.gethostname()}_{uuid.uuid4().hex[:8]}"
-    return ElectionSettings(
-        lease_name=sharding.lease_name(base, sharding.parse_selector(environ.get(sharding.SHARD_ENV))),
-        namespace=namespace,
-        identity=identity,
-        lease_duration=int(_seconds(environ, LEASE_DURATION_ENV, DEFAULT_LEASE_DURATION)),
-        renew_deadline=_seconds(environ, RENEW_DEADLINE_ENV, DEFAULT_RENEW_DEADLINE),
-        retry_period=_seconds(environ, RETRY_PERIOD_ENV, DEFAULT_RETRY_PERIOD),
-    )
 
 
 class _TimedLeaseLock(LeaseLock):

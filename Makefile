@@ -84,8 +84,8 @@ lint-docker: venv ## lint the Dockerfile with hadolint
 test-packaging: venv controlplane ## chart, manifests, Dockerfile and ArgoCD health-check tests
 	$(BIN)/pytest tests/packaging $(PYTEST_ARGS)
 
-image: ## build the operator image (needs a Docker daemon): make image IMAGE=repo/name:tag
-	docker build -t $(IMAGE) .
+image: ## build the operator image: make image IMAGE=repo/name:tag (starts Debian's dockerd if none answers; base from Debian's packages when python:3.11-slim cannot be pulled)
+	bash hack/image/build.sh $(IMAGE)
 
 smoke-twilio: venv controlplane ## opt-in, costs a trunk create+delete: provider and number import against a REAL Twilio account (env TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN or TWILIO_API_KEY/TWILIO_API_SECRET)
 	$(BIN)/pytest tests/smoke -m smoke_twilio -rs $(PYTEST_ARGS)

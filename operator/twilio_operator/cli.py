@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+
+from twilio_operator import __version__
+
+# Set by the image (the Dockerfile's REVISION build argument, `make image` passes the commit).
+REVISION_ENV = "TWILIO_OPERATOR_REVISION"
+
+
+def version_line() -> str:
+    """What `twilio-operator --version` prints: the version and the commit it was built from."""
+    return f"twilio-operator {__version__} (commit {os.environ.get(REVISION_ENV) or 'unknown'})"
 
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="twilio-operator", description=__doc__)
+    parser.add_argument("--version", action="version", version=version_line())
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the operator (wraps kopf run)")
@@ -122,8 +134,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(options: argparse.Namespace) -> int:
     """Start kopf with our handlers module; TWILIO_OPERATOR_LOG_* choose verbosity and format."""
-    import os
-
     from twilio_operator.handlers.launch import run_kopf
     from twilio_operator.ports.kube.leader import settings_from_env
 

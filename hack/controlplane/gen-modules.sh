@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Regenerates the go.mod/go.sum of the wrapper modules (kube-apiserver,
-# kube-controller-manager, etcd, kubectl) from the Go module proxy alone (no
-# GitHub access needed). Run after changing versions.env.
+# Regenerates the go.mod/go.sum of the wrapper modules from the Go module proxy
+# alone (no GitHub access needed). Run after changing versions.env.
+#
+#   gen-modules.sh [MODULE...]   # default: all of them: kube-apiserver,
+#                                # kube-controller-manager, kubelet, kube-scheduler,
+#                                # kube-proxy (the last three for the local node),
+#                                # etcd, kubectl
 #
 # k8s.io/kubernetes requires every staging module at v0.0.0 and relies on
 # `=> ./staging/...` replaces that Go ignores for a dependency, so we map each
@@ -30,17 +34,29 @@ kube_module() {
 	go mod tidy
 }
 
-kube_module kube-apiserver
-kube_module kube-controller-manager
+etcd_module() {
+	cd "$here/etcd"
+	rm -f go.mod go.sum
+	go mod init twilio-operator.dev/hack/etcd
+	go get "go.etcd.io/etcd/server/v3@v$ETCD_VERSION"
+	go mod tidy
+}
 
-cd "$here/etcd"
-rm -f go.mod go.sum
-go mod init twilio-operator.dev/hack/etcd
-go get "go.etcd.io/etcd/server/v3@v$ETCD_VERSION"
-go mod tidy
+kubectl_module() {
+	cd "$here/kubectl"
+	rm -f go.mod go.sum
+	go mod init twilio-operator.dev/hack/kubectl
+	go get "k8s.io/kubectl@$staging" "k8s.io/component-base@$staging"
+	go mod tidy
+}
 
-cd "$here/kubectl"
-rm -f go.mod go.sum
-go mod init twilio-operator.dev/hack/kubectl
-go get "k8s.io/kubectl@$staging" "k8s.io/component-base@$staging"
-go mod tidy
+modules=("$@")
+[[ ${#modules[@]} -gt 0 ]] || modules=(kube-apiserver kube-controller-manager kubelet kube-scheduler kube-proxy etcd kubectl)
+for m in "${modules[@]}"; do
+	case $m in
+	kube-apiserver | kube-controller-manager | kubelet | kube-scheduler | kube-proxy) (kube_module "$m") ;;
+	etcd) (etcd_module) ;;
+	kubectl) (kubectl_module) ;;
+	*) echo "gen-modules.sh: unknown module '$m'" >&2; exit 2 ;;
+	esac
+done

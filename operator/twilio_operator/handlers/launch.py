@@ -12,6 +12,7 @@ import http.server
 import json
 import logging
 import os
+import pwd
 import signal
 import sys
 import threading
@@ -39,6 +40,7 @@ def run_kopf(options: Sequence[str], election: ElectionSettings | None = None) -
     With `election`, only after this process holds the Lease; the Lease is released once kopf has
     stopped (so nothing writes any more), which lets a standby take over within one retry period.
     """
+    name_the_user()
     # The Secret watches serve the namespaces kopf serves (handlers/secrets.py reads this).
     namespaces = [option.split("=", 1)[1] for option in options if option.startswith("--namespace=")]
     os.environ[WATCH_NAMESPACES_ENV] = ",".join(namespaces)
@@ -66,6 +68,26 @@ def run_kopf(options: Sequence[str], election: ElectionSettings | None = None) -
         _kopf(options)
     finally:
         elector.release()
+
+
+USER_VARIABLES = ("LOGNAME", "USER", "LNAME", "USERNAME")  # what getpass.getuser() reads, in order
+
+
+def name_the_user(environ: dict[str, str] | os._Environ[str] = os.environ) -> None:
+    """Give kopf a user name when the uid has none.
+
+    kopf names the process `user@host` at start (getpass.getuser(), also with --standalone), and
+    getuser() falls back to /etc/passwd when LOGNAME, USER, LNAME and USERNAME are unset. The image
+    runs as uid 65532, which has no entry there, nor has the arbitrary uid some clusters assign: kopf
+    then dies with "getpwuid(): uid not found" as soon as it starts (the first run on a real node,
+    `make e2e`, showed it). USER=uid-<uid> is set for that case only.
+    """
+    if any(environ.get(name) for name in USER_VARIABLES):
+        return
+    try:
+        pwd.getpwuid(os.getuid())
+    except KeyError:
+        environ["USER"] = f"uid-{os.getuid()}"
 
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:

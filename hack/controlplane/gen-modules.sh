@@ -27,9 +27,9 @@ kube_module() {
 	go mod init "twilio-operator.dev/hack/$1"
 	gomod=$(go mod download -json "k8s.io/kubernetes@v$KUBE_VERSION" |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
-	for m in $(sed -n 's|^[[:space:]]*\(k8s.io/[^ ]*\) => ./staging/.*|\1|p' "$gomod"); do
+	while read -r m; do
 		go mod edit -replace="$m=$m@$staging"
-	done
+	done < <(sed -n 's|^[[:space:]]*\(k8s.io/[^ ]*\) => ./staging/.*|\1|p' "$gomod")
 	go get "k8s.io/kubernetes@v$KUBE_VERSION"
 	go mod tidy
 }

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
 CLUSTER_ARGS ?=
 
-.PHONY: help venv controlplane openapi test test-reliability-strict smoke-twilio test-unit lint fmt crds cluster cluster-down demo bench e2e clean helm manifests argocd-cm lint-chart lint-docker test-packaging image lint-workflows chart-docs
+.PHONY: help venv controlplane openapi test test-reliability-strict smoke-twilio test-unit lint fmt crds cluster cluster-down demo bench e2e node node-down node-status clean helm manifests argocd-cm lint-chart lint-docker test-packaging image lint-workflows chart-docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -57,7 +57,7 @@ cluster: venv controlplane ## start etcd, kube-apiserver, kube-controller-manage
 cluster-down: ## stop the control plane started by `make cluster` and remove its state
 	@$(BIN)/python -m twilio_operator.testing.controlplane down
 
-# ---- packaging: image, Helm chart, plain manifests, ArgoCD health checks, kind e2e
+# ---- packaging: image, Helm chart, plain manifests, ArgoCD health checks, the local node, e2e
 IMAGE ?= twilio-operator:dev
 
 helm: ## build (or reuse) the helm CLI from its Go module into .cache/helm/bin
@@ -89,6 +89,16 @@ image: ## build the operator image: make image IMAGE=repo/name:tag (starts Debia
 
 smoke-twilio: venv controlplane ## opt-in, costs a trunk create+delete: provider and number import against a REAL Twilio account (env TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN or TWILIO_API_KEY/TWILIO_API_SECRET)
 	$(BIN)/pytest tests/smoke -m smoke_twilio -rs $(PYTEST_ARGS)
+
+node: venv ## a single-node cluster (kubelet, containerd) in a network namespace of its own; needs root; last line = kubeconfig
+	bash hack/node/build.sh
+	@$(BIN)/python -m twilio_operator.testing.node up
+
+node-down: venv ## complete teardown of `make node` (processes, mounts, cgroups, namespace); names each step and what failed
+	@$(BIN)/python -m twilio_operator.testing.node down
+
+node-status: venv ## is `make node` running
+	@$(BIN)/python -m twilio_operator.testing.node status
 
 e2e: venv ## kind end-to-end test (needs a Docker daemon, kind and kubectl)
 	@bash hack/e2e-preflight.sh

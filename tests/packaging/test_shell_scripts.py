@@ -22,7 +22,7 @@ def shellcheck() -> str:
 
 def test_the_scripts_are_found() -> None:
     names = {str(p.relative_to(REPO)) for p in SCRIPTS}
-    assert {"hack/image/build.sh", "hack/controlplane/build.sh", ".ci/run"} <= names
+    assert {"hack/image/build.sh", "hack/node/build.sh", "hack/controlplane/build.sh", ".ci/run"} <= names
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: str(p.relative_to(REPO)))

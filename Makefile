@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
 CLUSTER_ARGS ?=
 
-.PHONY: help venv controlplane openapi test test-reliability-strict smoke-twilio test-unit lint fmt crds cluster cluster-down demo bench e2e node node-down node-status clean helm manifests argocd-cm lint-chart lint-docker test-packaging image lint-workflows chart-docs
+.PHONY: help venv controlplane openapi test test-reliability-strict smoke-twilio test-unit lint fmt crds cluster cluster-down demo bench e2e e2e-kind node node-down node-status clean helm manifests argocd-cm lint-chart lint-docker test-packaging image lint-workflows chart-docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -100,9 +100,13 @@ node-down: venv ## complete teardown of `make node` (processes, mounts, cgroups,
 node-status: venv ## is `make node` running
 	@$(BIN)/python -m twilio_operator.testing.node status
 
-e2e: venv ## kind end-to-end test (needs a Docker daemon, kind and kubectl)
-	@bash hack/e2e-preflight.sh
+e2e: venv helm ## end to end as a user runs it: the image, the chart via helm, on the local node (needs root; CI runs it)
+	bash hack/node/build.sh
 	$(BIN)/pytest tests/e2e -m e2e $(PYTEST_ARGS)
+
+e2e-kind: venv ## the same on kind, for machines with Docker and registry access (needs a Docker daemon, kind and kubectl)
+	@bash hack/e2e-preflight.sh
+	$(BIN)/pytest tests/e2e -m kind $(PYTEST_ARGS)
 
 demo: venv openapi ## the operator end to end on this machine (control plane + emulator); KEEP=1 keeps it running
 	bash hack/controlplane/build.sh etcd kube-apiserver kubectl

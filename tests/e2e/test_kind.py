@@ -6,7 +6,8 @@ through the emulator admin API -> helm install with twilioBaseUrl pointing at th
 emulator -> apply examples/ (the Secret and the TwilioProvider) -> wait for Ready ->
 delete the provider (the finalizer cleans up) -> helm uninstall -> delete the cluster.
 
-Opt-in: `make e2e`. Environment knobs: E2E_CLUSTER (kind cluster name, default
+Opt-in: `make e2e-kind` (`make e2e` runs tests/e2e/test_node.py on the local node instead: no
+Docker registry or kind needed). Environment knobs: E2E_CLUSTER (kind cluster name, default
 twilio-operator-e2e), E2E_KEEP_CLUSTER=1 (keep the cluster for debugging; an existing
 cluster of that name is reused), E2E_IMAGE (default twilio-operator:e2e).
 """
@@ -28,7 +29,7 @@ import yaml
 
 from twilio_operator.testing.binaries import BinaryNotFoundError, find_binary
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.kind, pytest.mark.timeout(1800)]
 
 REPO = Path(__file__).resolve().parents[2]
 CLUSTER = os.environ.get("E2E_CLUSTER", "twilio-operator-e2e")

@@ -51,10 +51,16 @@ ca=${PIP_CERT:-${SSL_CERT_FILE:-}}
 [[ -n $ca && -s $ca ]] && secret=(--secret "id=pip-ca,src=$ca")
 
 say "building $image from $base (version $version, commit $revision)"
+previous=$("$docker" image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
 start=$SECONDS
 DOCKER_BUILDKIT=1 "$docker" build --tag "$image" \
 	--build-arg "BASE_IMAGE=$base" --build-arg "VERSION=$version" --build-arg "REVISION=$revision" \
 	${secret[@]+"${secret[@]}"} "$@" "$repo"
+# The image the tag named before, now untagged, is removed unless something still uses it (rmi
+# without --force refuses then): repeated builds would otherwise pile up 130 MB layers.
+if [[ -n $previous && $previous != "$("$docker" image inspect --format '{{.Id}}' "$image")" ]]; then
+	"$docker" image rm "$previous" >/dev/null 2>&1 || true
+fi
 size=$("$docker" image inspect --format '{{.Size}}' "$image")
 say "$image: built in $((SECONDS - start))s, $((size / 1000000)) MB"
 echo "$image"

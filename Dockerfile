@@ -17,14 +17,15 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 # The virtualenv the final stage copies. Its pip and setuptools are removed once it is filled.
 RUN python3 -m venv /opt/venv
 WORKDIR /src
-# The dependencies first, read from pyproject.toml alone: a change of the source rebuilds only the
-# project's own wheel.
-COPY pyproject.toml README.md ./
+# The dependencies first, read from pyproject.toml alone: a change of the source or of README.md
+# rebuilds only the project's own wheel.
+COPY pyproject.toml ./
 RUN --mount=type=secret,id=pip-ca \
     if [ -s /run/secrets/pip-ca ]; then export PIP_CERT=/run/secrets/pip-ca; fi \
     && python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
         > /tmp/requirements.txt \
     && /opt/venv/bin/pip wheel --no-cache-dir --wheel-dir /wheels -r /tmp/requirements.txt
+COPY README.md ./
 COPY operator/ operator/
 # --no-index: install exactly the wheels resolved above, nothing else from the network.
 RUN --mount=type=secret,id=pip-ca \

@@ -44,6 +44,7 @@ from twilio_operator.testing.netns import Forwarder, NetworkNamespace
 from twilio_operator.testing.node_config import (
     APISERVER_PORT,
     CNI_BIN_DIR,
+    CONTROLLER_MANAGER_PORT,
     ETCD_PORT,
     KUBE_PROXY_HEALTHZ_PORT,
     KUBELET_HEALTHZ_PORT,
@@ -52,6 +53,7 @@ from twilio_operator.testing.node_config import (
     NODE_NAME,
     PAUSE_IMAGE,
     RUNC,
+    SCHEDULER_PORT,
     SERVICE_CIDR,
     NodeLayout,
     apiserver_argv,
@@ -420,12 +422,16 @@ class Node:
             controller_manager_argv(binaries["kube-controller-manager"], self.layout),
         )
         self._wait(
-            process, lambda: self._healthz_inside(10257, https=True), "kube-controller-manager /healthz"
+            process,
+            lambda: self._healthz_inside(CONTROLLER_MANAGER_PORT, https=True),
+            "kube-controller-manager /healthz",
         )
 
     def _start_scheduler(self, binaries: dict[str, Path]) -> None:
         process = self._process("kube-scheduler", scheduler_argv(binaries["kube-scheduler"], self.layout))
-        self._wait(process, lambda: self._healthz_inside(10259, https=True), "kube-scheduler /healthz")
+        self._wait(
+            process, lambda: self._healthz_inside(SCHEDULER_PORT, https=True), "kube-scheduler /healthz"
+        )
 
     def _start_kubelet(self, binaries: dict[str, Path]) -> None:
         process = self._process("kubelet", kubelet_argv(binaries["kubelet"], self.layout))

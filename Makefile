@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
 CLUSTER_ARGS ?=
 
-.PHONY: help venv controlplane openapi livekit test test-livekit test-reliability-strict smoke-twilio test-unit lint fmt crds cluster cluster-down demo bench e2e clean helm manifests argocd-cm lint-chart lint-docker test-packaging image lint-workflows chart-docs settings-docs
+.PHONY: help venv controlplane openapi livekit test test-livekit test-reliability-strict smoke-twilio test-unit lint fmt crds settings-docs cluster cluster-down demo bench e2e e2e-kind node node-down node-status clean helm manifests argocd-cm lint-chart lint-docker test-packaging image lint-workflows chart-docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -68,7 +68,7 @@ cluster: venv controlplane ## start etcd, kube-apiserver, kube-controller-manage
 cluster-down: ## stop the control plane started by `make cluster` and remove its state
 	@$(BIN)/python -m twilio_operator.testing.cluster_cli down
 
-# ---- packaging: image, Helm chart, plain manifests, ArgoCD health checks, kind e2e
+# ---- packaging: image, Helm chart, plain manifests, ArgoCD health checks, the local node, e2e
 IMAGE ?= twilio-operator:dev
 
 helm: ## build (or reuse) the helm CLI from its Go module into .cache/helm/bin
@@ -95,15 +95,29 @@ lint-docker: venv ## lint the Dockerfile with hadolint
 test-packaging: venv controlplane ## chart, manifests, Dockerfile and ArgoCD health-check tests
 	$(BIN)/pytest tests/packaging $(PYTEST_ARGS)
 
-image: ## build the operator image (needs a Docker daemon): make image IMAGE=repo/name:tag
-	docker build -t $(IMAGE) .
+image: ## build the operator image: make image IMAGE=repo/name:tag (starts Debian's dockerd if none answers; base from Debian's packages when python:3.11-slim cannot be pulled)
+	bash hack/image/build.sh $(IMAGE)
 
 smoke-twilio: venv controlplane ## opt-in, costs a trunk create+delete: provider and number import against a REAL Twilio account (env TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN or TWILIO_API_KEY/TWILIO_API_SECRET)
 	$(BIN)/pytest tests/smoke -m smoke_twilio -rs $(PYTEST_ARGS)
 
-e2e: venv ## kind end-to-end test (needs a Docker daemon, kind and kubectl)
-	@bash hack/e2e-preflight.sh
+node: venv ## a single-node cluster (kubelet, containerd) in a network namespace of its own; needs root; last line = kubeconfig
+	bash hack/node/build.sh
+	@$(BIN)/python -m twilio_operator.testing.node_cli up
+
+node-down: venv ## complete teardown of `make node` (processes, mounts, cgroups, namespace); names each step and what failed
+	@$(BIN)/python -m twilio_operator.testing.node_cli down
+
+node-status: venv ## is `make node` running
+	@$(BIN)/python -m twilio_operator.testing.node_cli status
+
+e2e: venv helm ## end to end as a user runs it: the image, the chart via helm, on the local node (needs root; CI runs it)
+	bash hack/node/build.sh
 	$(BIN)/pytest tests/e2e -m e2e $(PYTEST_ARGS)
+
+e2e-kind: venv ## the same on kind, for machines with Docker and registry access (needs a Docker daemon, kind and kubectl)
+	@bash hack/e2e-preflight.sh
+	$(BIN)/pytest tests/e2e -m kind $(PYTEST_ARGS)
 
 demo: venv openapi ## the operator end to end on this machine (control plane + emulator); KEEP=1 keeps it running
 	bash hack/controlplane/build.sh etcd kube-apiserver kubectl

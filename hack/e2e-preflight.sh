@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Checks what the kind end-to-end tier needs before pytest starts: a reachable Docker daemon, kind and
-# kubectl on PATH. Prints every missing piece and exits 1, so `make e2e` says what to install instead
+# Checks what the kind end-to-end tier (`make e2e-kind`) needs before pytest starts: a reachable Docker daemon, kind and
+# kubectl on PATH. Prints every missing piece and exits 1, so `make e2e-kind` says what to install instead
 # of failing deep inside a test.
 set -uo pipefail
 missing=()
@@ -12,7 +12,7 @@ fi
 command -v kind >/dev/null 2>&1 || missing+=("kind: not installed (go install sigs.k8s.io/kind@latest)")
 command -v kubectl >/dev/null 2>&1 || missing+=("kubectl: not installed (or run \`make controlplane\` and put the directory of its kubectl on PATH)")
 if ((${#missing[@]})); then
-	echo "make e2e needs a Docker daemon, kind and kubectl; missing:" >&2
+	echo "make e2e-kind needs a Docker daemon, kind and kubectl; missing:" >&2
 	printf '  - %s\n' "${missing[@]}" >&2
 	exit 1
 fi

@@ -3,6 +3,7 @@
 # (operator/twilio_operator/testing/binaries.py):
 #
 #   build.sh [COMPONENT...]   # etcd kube-apiserver kubectl kube-controller-manager (default: all four)
+#                             # kubelet kube-scheduler kube-proxy: the local node's (`make node`), never by default
 #
 # etcd, kube-apiserver and kubectl are what envtest's release archives hold. Where
 # the network allows, they are downloaded with setup-envtest (built from its Go
@@ -16,7 +17,9 @@
 #
 # kube-controller-manager is not in envtest's archives: it is always built, from
 # the same k8s.io/kubernetes module as kube-apiserver (wrapper module
-# ./kube-controller-manager, same replaces).
+# ./kube-controller-manager, same replaces). So are kubelet, kube-scheduler and
+# kube-proxy (wrapper modules ./kubelet, ./kube-scheduler, ./kube-proxy), which
+# only the local node needs.
 #
 # Nothing is fetched or built when the binaries are already there: KUBEBUILDER_ASSETS
 # holding them, a local build at the pinned version, or the pinned envtest version
@@ -44,14 +47,15 @@ auto | download | build) ;;
 *) say "CONTROLPLANE_SOURCE must be auto, download or build, not '$source'"; exit 2 ;;
 esac
 all=(etcd kube-apiserver kubectl kube-controller-manager)
+node=(kubelet kube-scheduler kube-proxy) # always built, never by default
 components=("$@")
 [[ ${#components[@]} -gt 0 ]] || components=("${all[@]}")
 envtest=() # the wanted components an envtest archive holds
 for c in "${components[@]}"; do
 	case $c in
 	etcd | kube-apiserver | kubectl) envtest+=("$c") ;;
-	kube-controller-manager) ;;
-	*) say "unknown component '$c' (one of: ${all[*]})"; exit 2 ;;
+	kube-controller-manager | kubelet | kube-scheduler | kube-proxy) ;;
+	*) say "unknown component '$c' (one of: ${all[*]} ${node[*]})"; exit 2 ;;
 	esac
 done
 
@@ -172,8 +176,10 @@ fi
 
 for c in ${envtest[@]+"${envtest[@]}"}; do build "$c"; done
 for c in "${components[@]}"; do
-	if [[ $c == kube-controller-manager ]]; then
-		built "$c" || say "kube-controller-manager: building from Go modules (envtest archives do not ship it)"
+	case $c in
+	kube-controller-manager | kubelet | kube-scheduler | kube-proxy)
+		built "$c" || say "$c: building from Go modules (envtest archives do not ship it)"
 		build "$c"
-	fi
+		;;
+	esac
 done

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import os
+import pwd
 import sys
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
+
+from twilio_operator import __version__
+
+# Set by the image (the Dockerfile's REVISION build argument, `make image` passes the commit).
+REVISION_ENV = "TWILIO_OPERATOR_REVISION"
+
+
+def version_line() -> str:
+    """What `twilio-operator --version` prints: the version and the commit it was built from."""
+    return f"twilio-operator {__version__} (commit {os.environ.get(REVISION_ENV) or 'unknown'})"
 
 
 def _build_parser() -> argparse.ArgumentParser:
     """Every command and flag of the console script, in one place (longer than 60 lines on purpose:
     it is the CLI's table of arguments, read top to bottom)."""
     parser = argparse.ArgumentParser(prog="twilio-operator", description=__doc__)
+    parser.add_argument("--version", action="version", version=version_line())
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the operator (wraps kopf run)")
@@ -130,8 +143,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(options: argparse.Namespace) -> int:
     """Start kopf with our handlers; the settings (TWILIO_OPERATOR_*) are read once, here."""
-    import os
-
     from twilio_operator.process.launch import RunOptions, run_operator
     from twilio_operator.settings import Settings
 
@@ -143,8 +154,29 @@ def _run(options: argparse.Namespace) -> int:
         verbose=options.verbose,
         quiet=options.quiet,
     )
+    name_the_user()
     run_operator(run, Settings.from_environ(os.environ))
     return 0
+
+
+USER_VARIABLES = ("LOGNAME", "USER", "LNAME", "USERNAME")  # what getpass.getuser() reads, in order
+
+
+def name_the_user(environ: MutableMapping[str, str] = os.environ) -> None:
+    """Give kopf a user name when the uid has none.
+
+    kopf names the process `user@host` at start (getpass.getuser(), also with --standalone), and
+    getuser() falls back to /etc/passwd when LOGNAME, USER, LNAME and USERNAME are unset. The image
+    runs as uid 65532, which has no entry there, nor has the arbitrary uid some clusters assign: kopf
+    then dies with "getpwuid(): uid not found" as soon as it starts (the first run on a real node,
+    `make e2e`, showed it). USER=uid-<uid> is set for that case only.
+    """
+    if any(environ.get(name) for name in USER_VARIABLES):
+        return
+    try:
+        pwd.getpwuid(os.getuid())
+    except KeyError:
+        environ["USER"] = f"uid-{os.getuid()}"
 
 
 def _crds(output_dir: str | None) -> int:

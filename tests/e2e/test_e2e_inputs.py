@@ -1,4 +1,4 @@
-"""What the kind e2e test relies on, checked without Docker in every run.
+"""What the e2e tests rely on, checked without a cluster in every run.
 
 The kind test itself only runs where Docker and kind exist; these checks keep
 its inputs from rotting in between.
@@ -60,20 +60,39 @@ def test_chart_accepts_the_e2e_values() -> None:
     assert {"name": "TWILIO_OPERATOR_TWILIO_BASE_URL", "value": EMULATOR_URL} in container["env"]
 
 
-def test_the_e2e_tier_collects_as_make_e2e_selects_it() -> None:
-    """`make e2e` runs `pytest tests/e2e -m e2e`: those exact options must collect the kind test."""
+def collect(*options: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/e2e", "-m", "e2e", "--collect-only", "-q"],
+        [sys.executable, "-m", "pytest", "tests/e2e", *options, "--collect-only", "-q"],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "test_kind.py::test_install_reconcile_delete_uninstall" in result.stdout, result.stdout
+    assert result.returncode in (0, 5), result.stdout + result.stderr  # 5: nothing collected
+    return result.stdout
 
 
-def test_make_e2e_names_what_is_missing(tmp_path: Path) -> None:
+def test_make_e2e_collects_the_node_tests_only() -> None:
+    """`make e2e` runs `pytest tests/e2e -m e2e`: the node tests, in file order, and not the kind test."""
+    out = collect("-m", "e2e")
+    node_tests = [line for line in out.splitlines() if line.startswith("tests/e2e/test_node.py::")]
+    assert len(node_tests) == 14, out
+    assert node_tests == sorted(node_tests), "the node tests must run in the order of their numbers"
+    assert "test_kind.py" not in out
+
+
+def test_make_e2e_kind_collects_the_kind_test_only() -> None:
+    out = collect("-m", "kind")
+    assert "test_kind.py::test_install_reconcile_delete_uninstall" in out, out
+    assert "test_node.py" not in out
+
+
+def test_a_plain_run_deselects_both_tiers() -> None:
+    out = collect()
+    assert "test_node.py::" not in out and "test_kind.py::" not in out, out
+
+
+def test_make_e2e_kind_names_what_is_missing(tmp_path: Path) -> None:
     """Without Docker, kind and kubectl, the preflight lists each of them instead of a pytest error."""
     bare = tmp_path / "bin"
     bare.mkdir()
@@ -89,7 +108,7 @@ def test_make_e2e_names_what_is_missing(tmp_path: Path) -> None:
         assert tool in result.stderr, result.stderr
 
 
-def test_make_e2e_says_when_the_docker_daemon_is_unreachable(tmp_path: Path) -> None:
+def test_make_e2e_kind_says_when_the_docker_daemon_is_unreachable(tmp_path: Path) -> None:
     bare = tmp_path / "bin"
     bare.mkdir()
     for tool, script in (("docker", "exit 1"), ("kind", "exit 0"), ("kubectl", "exit 0")):

@@ -451,3 +451,37 @@ def test_rbac_rules_are_labelled_framework_or_application(helm_bin: Path, tmp_pa
                 if stripped.startswith("#") and not previous.startswith("#"):
                     assert stripped.startswith(("# Framework:", "# Application:")), stripped
                 previous = stripped
+
+
+# ---------------------------------------------------------------------------- NetworkPolicy
+
+
+def test_network_policy_off_by_default(render: Render) -> None:
+    assert not by_kind(render(), "NetworkPolicy")
+
+
+def test_network_policy_admits_probes_and_scrapers_only(render: Render) -> None:
+    """Ingress to the liveness port (the kubelet) and to the metrics port (from metricsFrom); egress
+    stays open unless rules are given. Enforcement is the CNI plugin's: tests/e2e only checks that a
+    real API server accepts it (the bridge plugin there does not enforce it)."""
+    monitoring = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+    objects = render({"networkPolicy": {"enabled": True, "metricsFrom": monitoring}})
+    policy = one(objects, "NetworkPolicy")["spec"]
+    pod_labels = one(objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert policy["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    assert policy["policyTypes"] == ["Ingress"]
+    assert policy["ingress"] == [
+        {"ports": [{"port": "health", "protocol": "TCP"}]},
+        {"ports": [{"port": "metrics", "protocol": "TCP"}], "from": monitoring},
+    ]
+    named_ports = {p["name"] for p in container(objects)["ports"]}
+    assert {"health", "metrics"} <= named_ports  # the policy's named ports exist on the container
+
+
+def test_network_policy_without_metrics_and_with_egress(render: Render) -> None:
+    egress = [{"ports": [{"port": 443, "protocol": "TCP"}, {"port": 53, "protocol": "UDP"}]}]
+    objects = render({"metrics": {"enabled": False}, "networkPolicy": {"enabled": True, "egress": egress}})
+    policy = one(objects, "NetworkPolicy")["spec"]
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    assert policy["ingress"] == [{"ports": [{"port": "health", "protocol": "TCP"}]}]
+    assert policy["egress"] == egress

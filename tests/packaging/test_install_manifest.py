@@ -169,8 +169,13 @@ def test_namespaced_chart_passes_server_side_validation(
         "peering.enabled=true",
         "--set",
         "metrics.serviceMonitor.enabled=false",
+        "--set",
+        "networkPolicy.enabled=true",
+        "--set-json",
+        'networkPolicy.egress=[{"ports": [{"port": 443, "protocol": "TCP"}]}]',
     )
     assert rendered.returncode == 0, rendered.stderr
+    assert "NetworkPolicy" in [doc["kind"] for doc in yaml.safe_load_all(rendered.stdout) if doc]
     objects = [doc for doc in yaml.safe_load_all(rendered.stdout) if doc]
     assert sorted(o["metadata"]["namespace"] for o in objects if o["kind"] == "Role") == sorted(
         [first, second]

@@ -1,0 +1,18 @@
+// Command kube-scheduler is the upstream kube-scheduler entry point, built from
+// the same k8s.io/kubernetes module and versions as kube-apiserver, for the
+// local node (`make node`).
+package main
+
+import (
+	"os"
+
+	"k8s.io/component-base/cli"
+	_ "k8s.io/component-base/logs/json/register"
+	_ "k8s.io/component-base/metrics/prometheus/clientgo"
+	_ "k8s.io/component-base/metrics/prometheus/version"
+	"k8s.io/kubernetes/cmd/kube-scheduler/app"
+)
+
+func main() {
+	os.Exit(cli.Run(app.NewSchedulerCommand()))
+}

@@ -25,6 +25,7 @@ from fixtures.kube import (
     wait_ready,
 )
 from fixtures.operator_process import MakeReadyProvider, StartOperator
+from fixtures.twilio_user import delete_trunk_as_a_user
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
 
@@ -222,7 +223,8 @@ def test_drift_is_repaired_periodically(
     twilio_client: Any,
 ) -> None:
     status = make_ready_provider(verificationInterval="1m")["status"]
-    twilio_client.trunking.v1.trunks(status["trunkSid"]).delete()
+    # Deleted by hand, emptied first as Twilio may demand (strict mode does).
+    delete_trunk_as_a_user(twilio_client, twilio_account["sid"], status["trunkSid"])
 
     obj = wait_for(
         lambda: (

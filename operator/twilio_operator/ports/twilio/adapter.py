@@ -105,6 +105,23 @@ def _parse_retry_after(headers: Any) -> float | None:
         return None
 
 
+def library_client(credentials: TwilioCredentials, http_client: Any = None) -> Client:
+    """The twilio library's Client as the operator builds it: for ie1 and au1 both the region and its
+    edge (`{product}.{edge}.{region}.twilio.com`; the region alone builds `{product}.{region}.twilio.com`,
+    a host pattern Twilio retired), for the other regions neither (us1). `http_client` None: the
+    library's own sync client (tools, the smoke tier)."""
+    return Client(
+        username=credentials.username,
+        password=credentials.secret,
+        account_sid=credentials.account_sid,
+        region=credentials.region.client,
+        edge=credentials.region.client_edge,
+        http_client=http_client,
+        # A non-empty mapping: with {} the library falls back to os.environ (TWILIO_REGION etc.).
+        environment={"TWILIO_OPERATOR": "1"},
+    )
+
+
 class TwilioLibraryConnector:
     """TwilioConnector over the twilio library. Create it inside the running event loop.
 
@@ -135,16 +152,7 @@ class TwilioLibraryConnector:
 
     @staticmethod
     def _client(credentials: TwilioCredentials, http: _HttpClient) -> Client:
-        return Client(
-            username=credentials.username,
-            password=credentials.secret,
-            account_sid=credentials.account_sid,
-            region=credentials.region.client,
-            edge=credentials.region.client_edge,
-            http_client=http,
-            # A non-empty mapping: with {} the library falls back to os.environ (TWILIO_REGION etc.).
-            environment={"TWILIO_OPERATOR": "1"},
-        )
+        return library_client(credentials, http)
 
     async def close(self) -> None:
         http, self._http = self._http, None

@@ -359,6 +359,15 @@ def test_changes_made_while_the_operator_is_down_are_applied_on_restart(
         ({"trunk": {"transferCallerId": "me"}}, 'Unsupported value: "me"'),
         ({"trunk": {"disasterRecoveryUrl": "ftp://x"}}, "should match"),
         ({"verificationInterval": "0m"}, "verificationInterval must be at least 1m"),
+        ({"transferMode": "sometimes"}, 'Unsupported value: "sometimes"'),
+        (
+            {"transferMode": "sip-only", "supportsCallTransfer": False},
+            "supportsCallTransfer and transferMode",
+        ),
+        (
+            {"transferMode": "disable-all", "supportsCallTransfer": True},
+            "supportsCallTransfer and transferMode",
+        ),
     ],
 )
 def test_api_server_refuses_malformed_providers(

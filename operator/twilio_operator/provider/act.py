@@ -84,7 +84,7 @@ async def _create_trunk(provider: Provider, writer: StatusWriter, twilio: Twilio
             trunk = await twilio.create_trunk(
                 names.trunk_friendly_name(provider.spec.display_name),
                 domain,
-                names.transfer_mode(provider.spec.supports_call_transfer),
+                d.wanted_transfer_mode(provider) or names.transfer_mode(None),
             )
         except TwilioError as error:
             if error.code not in DOMAIN_IN_USE:

@@ -51,6 +51,7 @@ from twilio_operator.provider.verification import (
     Observed,
     access_checks,
     first_blocking_error,
+    ip_admission_check,
     numbers_check,
     verdict,
     verification_details,
@@ -434,7 +435,12 @@ def _ip_access_checks(
             "passed",
             f"IP access control list {acl.sid} with {entries} entries is {how} trunk {trunk_sid}",
             (("entries", str(entries)),),
-        )
+        ),
+        ip_admission_check(
+            provider.spec.ip_access_control.cidrs,
+            [u.sip_url for u in provider.spec.origination_uris],
+            provider.sip_secret_name,
+        ),
     ]
 
 

@@ -706,11 +706,17 @@ class TwilioPhoneNumberStatus(_Status):
     agent: str | None = Field(default=None, description="The agent that answers the number.")
     voice_region: str | None = Field(
         default=None,
-        description="The number's inbound processing region as last verified in Twilio (set for ie1 "
-        "and au1 providers, whose trunk lives in that region).",
+        description="The number's inbound processing region (one for the whole account) as last read "
+        "or written by the operator; its calls reach the provider's trunk only when it is the "
+        "provider's processing region.",
     )
     previous_voice_region: str | None = Field(
         default=None,
         description="The number's inbound processing region before the operator changed it (us1 when "
         "it was never set); restored when the number is detached.",
+    )
+    previous_voice_application_sid: str | None = Field(
+        default=None,
+        description="The voice application (AP...) the number had before the operator attached it (setting "
+        "a trunk deletes it in Twilio); given back when the number is detached.",
     )

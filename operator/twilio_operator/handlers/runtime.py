@@ -42,6 +42,10 @@ MAX_BACKOFF = 300.0
 # runs a reconcile at once anyway, this retry notices a quota freed in the account.
 REFUSED_RETRY_ENV = "TWILIO_OPERATOR_REFUSED_RETRY_SECONDS"
 DEFAULT_REFUSED_RETRY = 60.0
+# A deletion that waits (credentials not usable, a number Twilio will not let go of): 30 s, then
+# doubling up to 5 minutes, each try a handful of requests; a fix by hand is noticed within that.
+DELETION_RETRY_ENV = "TWILIO_OPERATOR_DELETION_RETRY_SECONDS"
+DEFAULT_DELETION_RETRY = 30.0
 # Wake-ups are rate bound per object: a woken run never follows the previous run closer than the
 # spacing, and the spacing doubles (up to the maximum) while wake-ups keep coming that fast, so two
 # objects that wake each other cannot make a loop against the customer's Twilio account.
@@ -67,7 +71,7 @@ def retry_delay(error: Exception, failures: int) -> float:
             return backoff(failures, base=env_seconds(REFUSED_RETRY_ENV, DEFAULT_REFUSED_RETRY))
         return backoff(failures, error.retry_after)
     if isinstance(error, DeletionBlocked):
-        return backoff(failures, base=30.0)
+        return backoff(failures, base=env_seconds(DELETION_RETRY_ENV, DEFAULT_DELETION_RETRY))
     if isinstance(error, KubernetesError) and error.status == 409:
         return backoff(failures, base=1.0)  # a conflict usually clears at once; a lasting one backs off
     return backoff(failures)

@@ -196,6 +196,10 @@ async def reconcile_number(
         contenders,
     )
     if attach is not None:
+        if found is not None and found.voice_application_sid:
+            # Setting the trunk deletes the number's voice application (Twilio's API reference): kept,
+            # to be given back on detach (phone_number/detach.py).
+            writer.set(previous_voice_application_sid=found.voice_application_sid)
         await twilio.set_number_trunk(attach.number_sid, attach.trunk_sid)
     writer.set(trunk_sid=verdict.trunk_sid)
     message = verdict.message

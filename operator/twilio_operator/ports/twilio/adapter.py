@@ -491,26 +491,43 @@ class TwilioAccount(TwilioPort):
         exact = [n for n in items if n.phone_number == phone_number]
         return _number(exact[0]) if exact else None
 
+    async def list_trunk_numbers(self, trunk_sid: str) -> list[IncomingNumber]:
+        """The numbers whose voice configuration in this region names the trunk, read from the
+        account's numbers: the trunk's PhoneNumbers subresource is not served in every region (IE1)."""
+
+        async def scan() -> list[IncomingNumber]:
+            return [
+                _number(n)
+                async for n in await self._numbers.stream_async(page_size=LIST_PAGE_SIZE)
+                if n.trunk_sid == trunk_sid
+            ]
+
+        return await self._call(op.LIST_TRUNK_NUMBERS, scan)
+
     async def set_number_trunk(self, number_sid: str, trunk_sid: str | None) -> IncomingNumber:
-        # Updating the number works in every region; the trunk's PhoneNumbers subresource does not (IE1).
+        """TrunkSid on the number (works in every region). None sends `TrunkSid=""`, which the API's
+        own pattern forbids: Twilio may refuse it (phone_number/detach.py reads the number back)."""
         n = await self._call(
             op.MOVE_NUMBER if trunk_sid else op.DETACH_NUMBER,
             lambda: self._numbers(number_sid).update_async(trunk_sid=trunk_sid or ""),
         )
         return _number(n)
 
-    async def detach_number(self, number_sid: str, trunk_sid: str) -> None:
-        """Take the number off the trunk. `TrunkSid=""` on the number works in every region, but the
-        API's own pattern forbids the empty value; if Twilio refuses it, the trunk's PhoneNumbers
-        subresource is used instead (which IE1 does not offer: there the refusal stands)."""
-        try:
-            await self.set_number_trunk(number_sid, None)
-        except TwilioError as error:
-            if error.kind is not ErrorKind.REJECTED:
-                raise
-            await self._delete(
-                op.REMOVE_TRUNK_NUMBER, self._trunks(trunk_sid).phone_numbers(number_sid).delete_async
-            )
+    async def set_number_voice_application(self, number_sid: str, application_sid: str) -> IncomingNumber:
+        """VoiceApplicationSid on the number: Twilio documents that it deletes the trunk_sid, so this
+        is a detach the spec allows in every region (used to give a number back its own application)."""
+        n = await self._call(
+            op.SET_VOICE_APPLICATION,
+            lambda: self._numbers(number_sid).update_async(voice_application_sid=application_sid),
+        )
+        return _number(n)
+
+    async def remove_trunk_number(self, trunk_sid: str, number_sid: str) -> bool:
+        """The trunk's PhoneNumbers subresource; False when Twilio answers 404 (not on that trunk, or a
+        region that does not serve the subresource: only a read of the number tells which)."""
+        return await self._delete(
+            op.REMOVE_TRUNK_NUMBER, self._trunks(trunk_sid).phone_numbers(number_sid).delete_async
+        )
 
     # ---- routes
 
@@ -605,4 +622,6 @@ def _number(n: Any) -> IncomingNumber:
         sms=bool(caps.get("sms") or caps.get("SMS")),
         mms=bool(caps.get("mms") or caps.get("MMS")),
         fax=bool(caps.get("fax")),
+        voice_application_sid=n.voice_application_sid or None,
+        voice_url=n.voice_url or None,
     )

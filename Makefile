@@ -94,7 +94,7 @@ test-packaging: venv controlplane ## chart, manifests, Dockerfile and ArgoCD hea
 image: ## build the operator image (needs a Docker daemon): make image IMAGE=repo/name:tag
 	docker build -t $(IMAGE) .
 
-smoke-twilio: venv controlplane ## opt-in, costs a trunk create+delete: provider and number import against a REAL Twilio account (env TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN or TWILIO_API_KEY/TWILIO_API_SECRET)
+smoke-twilio: venv controlplane ## opt-in, costs a trunk create+delete: provider and number import against a REAL Twilio account (env TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN or TWILIO_API_KEY/TWILIO_API_SECRET; TWILIO_SMOKE_REGION=ie1 + TWILIO_SMOKE_PHONE_NUMBER for IE1; the steps that confirm issue 24's unconfirmed rows: docs/emulator.md)
 	$(BIN)/pytest tests/smoke -m smoke_twilio -rs $(PYTEST_ARGS)
 
 e2e: venv ## kind end-to-end test (needs a Docker daemon, kind and kubectl)

@@ -1,6 +1,6 @@
 """Issue 24 on the real API server with the operator process, in the session's emulator mode (run
-with `--emulator-strict` for the harsher world): teardown meets dependencies (item 3), a detach is
-done only when the number reads back detached (item 4)."""
+with `--emulator-strict` for the harsher world): numbers are global (item 1), teardown meets
+dependencies (item 3), a detach is done only when the number reads back detached (item 4)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 
 from fixtures.emulator import account_state, last_seq
 from fixtures.kube import (
+    CREDENTIALS_SECRET,
     NUMBERS,
     PROVIDERS,
     create,
@@ -21,6 +22,7 @@ from fixtures.kube import (
     events,
     get,
     provider_spec,
+    put_secret,
     wait_gone,
     wait_ready,
     wait_reason,
@@ -58,6 +60,52 @@ def number_of(emulator: EmulatorAdmin, account: dict[str, Any], e164: str) -> di
 def message(obj: dict[str, Any]) -> str:
     ready = next(c for c in obj["status"]["conditions"] if c["type"] == "Ready")
     return str(ready["message"])
+
+
+def test_two_providers_of_one_account_in_us1_and_ie1_and_one_number(
+    crds: ControlPlane,
+    namespace: str,
+    other_namespace: str,
+    emulator: EmulatorAdmin,
+    twilio_account: dict[str, Any],
+    launch_both: StartOperator,
+) -> None:
+    """The number is live on the us1 provider's trunk: the ie1 provider's TwilioPhoneNumber is a
+    Conflict naming the region and the trunk, moves nothing (not even with allowTakeover: it is
+    another provider's trunk), and takes the number once the us1 object is deleted."""
+    launch_both()
+    for ns in (namespace, other_namespace):
+        put_secret(crds, ns, CREDENTIALS_SECRET, {"authToken": twilio_account["auth_token"]})
+    us1 = create_ready_provider(crds, namespace, "acme", provider_spec(twilio_account))
+    ie1 = create_ready_provider(crds, other_namespace, "acme-eu", provider_spec(twilio_account, region="ie1"))
+    us1_trunk, ie1_trunk = us1["status"]["trunkSid"], ie1["status"]["trunkSid"]
+    create(crds, NUMBERS, namespace, "line", {"providerRef": {"name": "acme"}, "phoneNumber": NUMBER})
+    wait_ready(crds, NUMBERS, namespace, "line")
+    seq = last_seq(emulator)
+
+    create(
+        crds,
+        NUMBERS,
+        other_namespace,
+        "line",
+        {"providerRef": {"name": "acme-eu"}, "phoneNumber": NUMBER, "allowTakeover": True},
+    )
+    refused = wait_reason(crds, other_namespace, "line", "Conflict", plural=NUMBERS)
+    assert f"{us1_trunk} in us1" in message(refused) and "another TwilioProvider" in message(refused)
+    writes = [r for r in emulator.requests(since=seq) if r["write"]]
+    assert writes == [], writes
+    number = number_of(emulator, twilio_account, NUMBER)
+    assert number["voice"]["us1"]["trunk_sid"] == us1_trunk and number["voice_region"] is None
+    assert "ie1" not in number["voice"]
+
+    # The us1 side lets go (its deletion detaches the number and wakes the waiting object).
+    delete(crds, namespace, "line", plural=NUMBERS)
+    wait_gone(crds, namespace, "line", plural=NUMBERS)
+    taken = wait_ready(crds, NUMBERS, other_namespace, "line", timeout=60)
+    assert taken["status"]["trunkSid"] == ie1_trunk and "processed in ie1" in message(taken)
+    number = number_of(emulator, twilio_account, NUMBER)
+    assert number["voice"]["ie1"]["trunk_sid"] == ie1_trunk and number["voice_region"] == "ie1"
+    assert number["voice"].get("us1", {}).get("trunk_sid") is None
 
 
 def test_deleting_a_provider_empties_its_trunk_and_names_every_number(

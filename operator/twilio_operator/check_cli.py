@@ -17,6 +17,7 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
+from twilio_operator.api.cidrs import checked_cidr
 from twilio_operator.api.credentials import (
     API_KEY_SECRET_RE,
     API_KEY_SID_RE,
@@ -50,6 +51,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"read the secret from stdin (else env {KEY_SECRET_ENV} for a key, {TOKEN_ENV} for a token)",
     )
     parser.add_argument("--timeout", type=float, default=15.0, help="seconds per Twilio request")
+    parser.add_argument(
+        "--ip-access-control",
+        default="",
+        metavar="CIDR[,CIDR...]",
+        help="the spec.ipAccessControl.cidrs you mean to apply: say what they would require of the "
+        "platform that dials out through the trunk",
+    )
+    parser.add_argument(
+        "--origination-uri",
+        action="append",
+        default=[],
+        metavar="SIP_URI",
+        help="a spec.originationUris sipUrl (repeatable): one on an IP address outside "
+        "--ip-access-control is named as locked out",
+    )
+
+
+def ip_access_from(options: argparse.Namespace) -> list[str]:
+    """The --ip-access-control entries, each checked like the CRD checks them."""
+    entries = [e.strip() for e in str(options.ip_access_control or "").split(",") if e.strip()]
+    for entry in entries:
+        try:
+            checked_cidr(entry)
+        except ValueError as error:
+            raise InputError(f"--ip-access-control: {error}") from None
+    return entries
 
 
 class InputError(Exception):
@@ -94,7 +121,11 @@ def credentials_from(
 
 
 async def _check(
-    credentials: TwilioCredentials, base_url: str | None, request_timeout: float
+    credentials: TwilioCredentials,
+    base_url: str | None,
+    request_timeout: float,
+    ip_access: list[str],
+    origination_uris: list[str],
 ) -> tuple[str, int] | None:
     """Print the table; (why, exit code) when provisioning would fail (1) or could not be shown to
     work (3), else None."""
@@ -104,7 +135,9 @@ async def _check(
 
     connector = TwilioLibraryConnector(base_url, timeout=request_timeout)
     try:
-        rows = await preflight(connector.connect(credentials))
+        rows = await preflight(
+            connector.connect(credentials), ip_access_control=ip_access, origination_uris=origination_uris
+        )
     finally:
         await connector.close()
     sys.stdout.write(render(rows))
@@ -119,11 +152,13 @@ async def _check(
 def run(options: argparse.Namespace) -> int:
     try:
         credentials = credentials_from(options, os.environ, sys.stdin)
+        ip_access = ip_access_from(options)
     except InputError as error:
         print(f"twilio-operator check: {error}", file=sys.stderr)
         return 2
     base_url: str | None = read_setting("twilio_base_url", os.environ)
-    failure = asyncio.run(_check(credentials, base_url, options.timeout))
+    origination_uris = list(options.origination_uri or [])
+    failure = asyncio.run(_check(credentials, base_url, options.timeout, ip_access, origination_uris))
     if failure is not None:
         print(f"twilio-operator check: {failure[0]}", file=sys.stderr)
         return failure[1]

@@ -18,15 +18,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 from twilio_operator.api import conditions as c
 from twilio_operator.api import names
 from twilio_operator.api.credentials import CredentialProblem
 from twilio_operator.api.errors import DeletionBlocked, ErrorKind, TwilioError
-from twilio_operator.api.models import PHONE_NUMBER, DeletionPolicy
+from twilio_operator.api.models import PHONE_NUMBER, DeletionPolicy, TwilioPhoneNumberStatus
 from twilio_operator.api.ownership import owns_credential_list, owns_trunk, tagged_ours
-from twilio_operator.phone_number.reconcile import PhoneNumber, ProviderView, connect
+from twilio_operator.phone_number.detach import detach, still_attached
+from twilio_operator.phone_number.reconcile import NumberWriter, PhoneNumber, ProviderView, connect
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.twilio.port import TwilioPort
 from twilio_operator.provider import readiness
@@ -35,6 +36,8 @@ from twilio_operator.provider.protection import release_credentials
 from twilio_operator.provider.reconcile import read_credentials
 from twilio_operator.provider.resource import Provider
 from twilio_operator.provider.status import StatusWriter
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -104,12 +107,16 @@ async def _clean_up(provider: Provider, deps: Deps) -> Teardown:
     twilio = deps.twilio.connect(credentials)
     try:
         removed = await _remove_twilio_resources(provider, deps, twilio)
+    except NumbersStillAttached as stuck:
+        await _block(writer, str(stuck), fix=None)
     except TwilioError as error:
         if error.kind is ErrorKind.TRANSIENT:
             raise
         if not recorded and error.kind is ErrorKind.AUTH and not await _trunk_in_sip_secret(provider, deps):
             return await _nothing_recorded(provider, deps, str(error))
-        await _block(writer, str(error))
+        await _block(
+            writer, str(error), fix=FIX_DEPENDENCIES if error.code in DEPENDENCY_CODES else FIX_CREDENTIALS
+        )
     await _delete_sip_secrets(provider, deps)
     return Teardown(policy, tuple(removed))
 
@@ -138,11 +145,24 @@ async def _nothing_recorded(provider: Provider, deps: Deps, why: str) -> Teardow
     return Teardown(effective_policy(provider), ())
 
 
-async def _block(writer: StatusWriter, why: str) -> NoReturn:
-    message = (
-        f"cannot delete the Twilio resources: {why}. Fix the credentials Secret, or annotate the object with "
-        f"{names.DELETION_POLICY_OVERRIDE}=Orphan to leave them in Twilio and let it go"
-    )
+FIX_CREDENTIALS = "Fix the credentials Secret, or annotate"
+# Twilio's "Dependencies Violation" codes (its error catalogue): a credential list (21241) or IP access
+# control list (21236) still linked to a trunk, a trunk with dependencies (21247).
+DEPENDENCY_CODES = frozenset({21241, 21236, 21247})
+FIX_DEPENDENCIES = (
+    "Twilio refuses while something still depends on it (the teardown removes every number, origination "
+    "URL and link of the provider's own trunk first, so it was added meanwhile, or the list is linked to "
+    "another trunk): remove that, and the deletion goes on by itself; or annotate"
+)
+
+
+async def _block(writer: StatusWriter, why: str, *, fix: str | None = FIX_CREDENTIALS) -> NoReturn:
+    message = f"cannot delete the Twilio resources: {why}"
+    if fix:
+        message += (
+            f". {fix} the object with {names.DELETION_POLICY_OVERRIDE}=Orphan to leave them in Twilio and "
+            "let it go"
+        )
     await readiness.record(writer, readiness.DeletionBlocked(message))
     raise DeletionBlocked(message)
 
@@ -164,11 +184,20 @@ async def _delete_sip_secrets(provider: Provider, deps: Deps) -> None:
         await deps.kube.delete_owned_secret(provider.namespace, name, provider.uid)
 
 
+class NumbersStillAttached(Exception):
+    """A teardown that stopped at its first step: numbers that no way took off the trunk (read back).
+    Nothing after them is removed: the trunk keeps serving those numbers' calls meanwhile."""
+
+
 async def _remove_twilio_resources(provider: Provider, deps: Deps, twilio: TwilioPort) -> list[str]:
+    """Empty and delete what is provably the provider's, in the one order that works whether Twilio
+    cascades or refuses deletes with dependencies (21241, 21236, 21247): numbers, origination URLs,
+    list and IP ACL links, the lists and IP ACLs, the trunk. Every step reads first and a 404 counts as
+    done, so a teardown stopped anywhere (a crash, a refusal) starts again from the top."""
     trunks, lists = await asyncio.gather(twilio.list_trunks(), twilio.list_credential_lists())
-    # Only what this provider can prove it created or adopted is deleted (provider/ownership.py): a
-    # SID in the spec or the status alone could name another's trunk (a refused adoption, a forged or
-    # stale status).
+    # Only what this provider can prove it created or adopted is deleted (api/ownership.py): a SID in
+    # the spec or the status alone could name another's trunk (a refused adoption, a forged or stale
+    # status).
     trunk_sids = {t.sid for t in trunks if owns_trunk(provider, t.sid, t.domain_name)}
     list_sids = {cl.sid for cl in lists if owns_credential_list(provider, cl.sid, cl.friendly_name)}
     # IP access control lists are looked at only when the provider asked for one or recorded one.
@@ -177,43 +206,23 @@ async def _remove_twilio_resources(provider: Provider, deps: Deps, twilio: Twili
         if reads_ip_access(provider)
         else set()
     )
-    kept: list[str] = []
-    adopted_trunk, adopted_list = provider.spec.trunk_sid, provider.spec.credential_list_sid
-    if adopted_trunk and (keeps_adopted(provider) or adopted_trunk not in trunk_sids):
-        # The adopted trunk stays (kept by policy, or never proven adopted); what the operator added
-        # to it goes: its own lists.
-        trunk_sids.discard(adopted_trunk)
-        kept.append(adopted_trunk)
-        if list_sids:
-            on_adopted = await _unless_gone(twilio.list_trunk_credential_lists(adopted_trunk))
-            for list_sid in sorted(list_sids & set(on_adopted) - {adopted_list}):
-                await twilio.detach_credential_list(adopted_trunk, list_sid)
-        await _detach_ip_access_control_lists(twilio, adopted_trunk, acl_sids)
+    kept = await _keep_adopted(provider, twilio, trunk_sids, list_sids, acl_sids)
     removed: list[str] = []
-    if adopted_list and (keeps_adopted(provider) or adopted_list not in list_sids):
-        # Likewise the adopted list stays; the operator's own credential in it goes.
-        list_sids.discard(adopted_list)
-        kept.append(adopted_list)
+    adopted_list = provider.spec.credential_list_sid
+    if adopted_list and adopted_list in kept:
         removed += await _delete_own_credential(provider, twilio, adopted_list)
-    detached = await _detach_numbers(provider, deps, twilio, trunk_sids)
+    detached = await _detach_numbers(provider, deps, twilio, trunk_sids)  # 1. numbers
     for trunk_sid in sorted(trunk_sids):
-        try:
-            attached = set(await twilio.list_trunk_credential_lists(trunk_sid))
-        except TwilioError as error:
-            if error.kind is not ErrorKind.NOT_FOUND:
-                raise
-            continue  # deleted meanwhile (by hand, or by a concurrent finalizer)
-        for list_sid in sorted(attached & list_sids):
-            await twilio.detach_credential_list(trunk_sid, list_sid)
-        await _detach_ip_access_control_lists(twilio, trunk_sid, acl_sids)
-        if await twilio.delete_trunk(trunk_sid):
-            removed.append(trunk_sid)
-    for list_sid in sorted(list_sids):
+        await _empty_trunk(twilio, trunk_sid)  # 2. origination URLs, 3. list and IP ACL links
+    for list_sid in sorted(list_sids):  # 4. the lists and IP ACLs
         if await twilio.delete_credential_list(list_sid):
             removed.append(list_sid)
     for acl_sid in sorted(acl_sids):
         if await twilio.delete_ip_access_control_list(acl_sid):
             removed.append(acl_sid)
+    for trunk_sid in sorted(trunk_sids):  # 5. the trunk
+        if await twilio.delete_trunk(trunk_sid):
+            removed.append(trunk_sid)
     if removed or detached or kept:
         parts = [f"deleted {', '.join(removed)} in Twilio"] if removed else []
         if detached:
@@ -222,6 +231,48 @@ async def _remove_twilio_resources(provider: Provider, deps: Deps, twilio: Twili
             parts.append(f"kept {', '.join(kept)}: {_why_kept(provider)}")
         await deps.kube.post_event(provider.ref, "Normal", c.DELETED, "; ".join(parts))
     return removed
+
+
+async def _keep_adopted(
+    provider: Provider, twilio: TwilioPort, trunk_sids: set[str], list_sids: set[str], acl_sids: set[str]
+) -> list[str]:
+    """An adopted trunk or list stays unless deletionPolicy is Delete explicitly (and the adoption was
+    recorded): what the operator added to a kept trunk goes (its own lists' links); the SIDs kept are
+    taken out of the sets to delete."""
+    kept: list[str] = []
+    adopted_trunk, adopted_list = provider.spec.trunk_sid, provider.spec.credential_list_sid
+    if adopted_trunk and (keeps_adopted(provider) or adopted_trunk not in trunk_sids):
+        trunk_sids.discard(adopted_trunk)
+        kept.append(adopted_trunk)
+        if list_sids:
+            on_adopted = await _unless_gone(twilio.list_trunk_credential_lists(adopted_trunk))
+            for list_sid in sorted(list_sids & set(on_adopted) - {adopted_list}):
+                await twilio.detach_credential_list(adopted_trunk, list_sid)
+        if acl_sids:
+            attached = await _unless_gone(twilio.list_trunk_ip_access_control_lists(adopted_trunk))
+            for acl_sid in sorted(acl_sids & set(attached)):
+                await twilio.detach_ip_access_control_list(adopted_trunk, acl_sid)
+    if adopted_list and (keeps_adopted(provider) or adopted_list not in list_sids):
+        list_sids.discard(adopted_list)
+        kept.append(adopted_list)
+    return kept
+
+
+async def _empty_trunk(twilio: TwilioPort, trunk_sid: str) -> None:
+    """Everything still on a trunk that is about to be deleted: its origination URLs, then every
+    credential list and IP access control list linked to it (also ones linked by hand: Twilio may
+    refuse to delete a trunk that has any). Unlinking deletes no list."""
+    originations, lists, acls = await asyncio.gather(
+        _unless_gone(twilio.list_origination_urls(trunk_sid)),
+        _unless_gone(twilio.list_trunk_credential_lists(trunk_sid)),
+        _unless_gone(twilio.list_trunk_ip_access_control_lists(trunk_sid)),
+    )
+    for origination in originations:
+        await twilio.delete_origination_url(trunk_sid, origination.sid)
+    for list_sid in sorted(lists):
+        await twilio.detach_credential_list(trunk_sid, list_sid)
+    for acl_sid in sorted(acls):
+        await twilio.detach_ip_access_control_list(trunk_sid, acl_sid)
 
 
 def _why_kept(provider: Provider) -> str:
@@ -233,7 +284,7 @@ def _why_kept(provider: Provider) -> str:
     )
 
 
-async def _unless_gone(listing: Awaitable[list[str]]) -> list[str]:
+async def _unless_gone(listing: Awaitable[list[T]]) -> list[T]:
     """What a listing of a trunk's attachments says, or nothing when the trunk is gone."""
     try:
         return await listing
@@ -241,15 +292,6 @@ async def _unless_gone(listing: Awaitable[list[str]]) -> list[str]:
         if error.kind is not ErrorKind.NOT_FOUND:
             raise
         return []
-
-
-async def _detach_ip_access_control_lists(twilio: TwilioPort, trunk_sid: str, acl_sids: set[str]) -> None:
-    """Detach the provider's IP access control lists from a trunk (nothing is read without any)."""
-    if not acl_sids:
-        return
-    attached = await _unless_gone(twilio.list_trunk_ip_access_control_lists(trunk_sid))
-    for acl_sid in sorted(acl_sids & set(attached)):
-        await twilio.detach_ip_access_control_list(trunk_sid, acl_sid)
 
 
 async def _delete_own_credential(provider: Provider, twilio: TwilioPort, list_sid: str) -> list[str]:
@@ -271,19 +313,40 @@ async def _delete_own_credential(provider: Provider, twilio: TwilioPort, list_si
 async def _detach_numbers(
     provider: Provider, deps: Deps, twilio: TwilioPort, trunk_sids: set[str]
 ) -> list[str]:
-    """Numbers imported through this provider leave the trunk first; they are never released.
-    Returns the E.164 numbers detached."""
+    """Every number on the trunks leaves them first, also ones no TwilioPhoneNumber attached (by hand,
+    by another tool): Twilio may refuse to delete a trunk that has numbers. None is ever released.
+    A number imported by a TwilioPhoneNumber gets back its voice application and inbound route.
+    Returns the numbers detached, as read back; raises NumbersStillAttached for any still on."""
+    if not trunk_sids:
+        return []
+    tracked: dict[str, TwilioPhoneNumberStatus] = {}
+    for obj in await deps.kube.list_objects(PHONE_NUMBER, provider.namespace):
+        seen = TwilioPhoneNumberStatus.model_validate(obj.get("status") or {})
+        if (obj.get("spec") or {}).get("providerRef", {}).get("name") == provider.name and seen.sid:
+            tracked[seen.sid] = seen
     detached: list[str] = []
-    objects = await deps.kube.list_objects(PHONE_NUMBER, provider.namespace)
-    for obj in objects:
-        status = obj.get("status") or {}
-        if (obj.get("spec") or {}).get("providerRef", {}).get("name") != provider.name:
-            continue
-        if status.get("sid") and status.get("trunkSid") in trunk_sids:
-            number = await twilio.find_incoming_number(sid=status["sid"], phone_number=None)
-            if number is not None and number.trunk_sid in trunk_sids:
-                await twilio.detach_number(number.sid, number.trunk_sid)
-                detached.append(number.phone_number)
+    still: dict[str, list[str]] = {}
+    for trunk_sid in sorted(trunk_sids):
+        for number in await twilio.list_trunk_numbers(trunk_sid):
+            status = tracked.get(number.sid)
+            application = status.previous_voice_application_sid if status else None
+            result = await detach(twilio, number.sid, trunk_sid, application_sid=application)
+            if not result.done:
+                still.setdefault(trunk_sid, []).append(number.phone_number)
+                continue
+            if status is None:
+                detached.append(f"{number.phone_number} (attached outside the operator)")
+                continue
+            detached.append(number.phone_number)
+            previous = status.previous_voice_region
+            if previous and previous != provider.region.processing:
+                await twilio.update_number_voice_region(number.phone_number, previous)
+    if still:
+        stuck = "; ".join(
+            still_attached(numbers, trunk, provider.region.processing) for trunk, numbers in still.items()
+        )
+        done = f"detached {', '.join(detached)}; " if detached else ""
+        raise NumbersStillAttached(f"{done}{stuck}")
     return detached
 
 
@@ -291,7 +354,9 @@ async def _detach_numbers(
 
 
 async def release_number(number: PhoneNumber, provider: ProviderView | None, deps: Deps) -> str:
-    """Detach the number from the provider's trunk if this object attached it; never release it."""
+    """Detach the number from the provider's trunk if this object attached it; never release it. Done
+    only when a read of the number shows it off the trunk: otherwise the status and a Warning Event
+    say what is still attached, and DeletionBlocked keeps the finalizer."""
     if provider is None or not number.status.sid or number.status.trunk_sid is None:
         return "nothing to detach"
     twilio = await connect(number, provider, deps)
@@ -312,11 +377,20 @@ async def release_number(number: PhoneNumber, provider: ProviderView | None, dep
         return (
             f"left {found.phone_number} on {found.trunk_sid}: not a trunk of TwilioProvider {provider.name}"
         )
-    await twilio.detach_number(found.sid, found.trunk_sid)
-    previous, ours = number.status.previous_voice_region, provider.region.client
-    if ours is not None and previous is not None and previous != ours:
+    result = await detach(
+        twilio, found.sid, trunk.sid, application_sid=number.status.previous_voice_application_sid
+    )
+    if not result.done:
+        message = (
+            f"cannot detach: {still_attached([found.phone_number], trunk.sid, provider.region.processing)}"
+        )
+        await NumberWriter(number, deps).finish(False, c.DELETION_BLOCKED, message)
+        raise DeletionBlocked(message)
+    previous, ours = number.status.previous_voice_region, provider.region.processing
+    if previous is not None and previous != ours:
         await twilio.update_number_voice_region(found.phone_number, previous)
+    how = f" ({result.how})" if result.how else ""
     await deps.kube.post_event(
-        number.ref, "Normal", c.DETACHED, f"detached {found.phone_number} from {found.trunk_sid}"
+        number.ref, "Normal", c.DETACHED, f"detached {found.phone_number} from {trunk.sid}{how}"
     )
     return f"detached {found.phone_number}"

@@ -195,6 +195,16 @@ class Settings:
             "is noticed within it; a spec change is reconciled at once",
         ),
     )
+    deletion_retry_seconds: float = field(
+        default=30.0,
+        metadata=_variable(
+            "TWILIO_OPERATOR_DELETION_RETRY_SECONDS",
+            SECONDS,
+            "the first retry of a deletion that waits (`DeletionBlocked`: the credentials are not usable, "
+            "or a number is still on the trunk because Twilio refused every way to take it off); then "
+            "doubling, at most 5 minutes apart. A fix made by hand is picked up by the next retry",
+        ),
+    )
     number_recheck_seconds: float = field(
         default=600.0,
         metadata=_variable(

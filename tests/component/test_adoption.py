@@ -185,3 +185,41 @@ async def test_an_orphaned_providers_trunk_is_adopted_only_when_named(world: Wor
     assert adopted.ready, adopted.message
     attached = world.account_state()["trunks"][0]["credential_list_sids"]
     assert len(attached) == 2  # the old provider's list stays; the new one's beside it
+
+
+async def test_an_explicit_transfer_mode_applies_to_an_adopted_trunk_too(
+    world: World, twilio_client: Any
+) -> None:
+    """supportsCallTransfer (false by default in older objects) never touches an adopted trunk: it
+    cannot tell "disable" from "not said". spec.transferMode is said: it applies to any trunk, and its
+    third value (sip-only) is one the boolean cannot reach."""
+    trunk = made_by_hand(twilio_client)  # enable-all
+    world.with_spec(trunk_sid=trunk.sid, supports_call_transfer=False)
+    assert (await world.reconcile()).ready
+    assert twilio_client.trunking.v1.trunks(trunk.sid).fetch().transfer_mode == "enable-all"
+    assert (world.status.transfer_mode, world.status.supports_call_transfer) == ("enable-all", True)
+
+    world.with_spec(supports_call_transfer=None, transfer_mode="sip-only")
+    assert (await world.reconcile()).ready
+    assert twilio_client.trunking.v1.trunks(trunk.sid).fetch().transfer_mode == "sip-only"
+    assert (world.status.transfer_mode, world.status.supports_call_transfer) == ("sip-only", True)
+
+    # Drift of an explicit mode is repaired like any stated field.
+    twilio_client.trunking.v1.trunks(trunk.sid).update(transfer_mode="disable-all")
+    assert (await world.reconcile()).ready
+    assert twilio_client.trunking.v1.trunks(trunk.sid).fetch().transfer_mode == "sip-only"
+
+
+async def test_transfer_mode_on_a_created_trunk(world: World, twilio_client: Any) -> None:
+    world.with_spec(transfer_mode="sip-only")
+    assert (await world.reconcile()).ready
+    trunk = twilio_client.trunking.v1.trunks(world.status.trunk_sid).fetch()
+    assert trunk.transfer_mode == "sip-only" and world.status.supports_call_transfer is True
+
+    world.with_spec(transfer_mode=None, supports_call_transfer=True)  # the shorthand: enable-all
+    assert (await world.reconcile()).ready
+    assert twilio_client.trunking.v1.trunks(world.status.trunk_sid).fetch().transfer_mode == "enable-all"
+
+    world.with_spec(supports_call_transfer=None)  # unset: disable-all, Twilio's default
+    assert (await world.reconcile()).ready
+    assert twilio_client.trunking.v1.trunks(world.status.trunk_sid).fetch().transfer_mode == "disable-all"

@@ -131,3 +131,25 @@ def test_a_malformed_token_is_called_malformed(
     assert done.returncode == 2
     assert "TWILIO_AUTH_TOKEN is malformed" in done.stderr and "no Auth Token" not in done.stderr
     assert "Bad-Token-123" not in done.stderr
+
+
+def test_ip_access_control_says_what_it_would_require(
+    emulator: EmulatorAdmin, twilio_account: dict[str, Any]
+) -> None:
+    env = {"TWILIO_ACCOUNT_SID": twilio_account["sid"], "TWILIO_AUTH_TOKEN": twilio_account["auth_token"]}
+    done = check(
+        emulator,
+        env,
+        "--ip-access-control",
+        "198.51.100.0/24,203.0.113.5",
+        "--origination-uri",
+        "sip:192.0.2.10;transport=tcp",
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr  # a warning, not a failure
+    assert rows(done.stdout)["ipAccessControlAdmission"] == "warning"
+    line = next(row for row in done.stdout.splitlines() if row.startswith("ipAccessControlAdmission"))
+    assert "192.0.2.10 receives this trunk's calls" in line and "198.51.100.0/24, 203.0.113.5" in line
+
+    refused = check(emulator, env, "--ip-access-control", "10.0.0.0/7")
+    assert refused.returncode == 2 and "prefix length" in refused.stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fixtures.twilio_user import delete_ip_access_control_list_as_a_user
 from twilio_operator.api import names
 from twilio_operator.api.models import IpAccessControl
 from twilio_operator.deletion import finalize_provider
@@ -98,7 +99,8 @@ async def test_drift_is_repaired(world: World, twilio_client: Any) -> None:
     [trunk] = world.account_state()["trunks"]
     assert trunk["ip_access_control_list_sids"] == [acl_sid]
 
-    sip.ip_access_control_lists(acl_sid).delete()  # the whole list deleted by hand: a new one
+    # The whole list deleted by hand (unlinked first, as Twilio may demand): a new one.
+    delete_ip_access_control_list_as_a_user(twilio_client, world.account["sid"], acl_sid)
     assert (await world.reconcile()).ready
     [recreated] = acls_of(world)
     assert recreated["sid"] != acl_sid and entries(recreated) == {OFFICE, PBX + "/32"}

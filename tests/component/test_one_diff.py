@@ -1,8 +1,8 @@
 """ObserveOnly reports exactly what Full would change (issue 23): one table of differences, each made
 by hand in the emulator on a provider that was Ready. For each: ObserveOnly reports it (and writes
 nothing), Full then writes to exactly the resources the report names, and ObserveOnly afterwards
-reports nothing left. A difference that Full leaves alone (an adopted trunk's transfer mode, an
-origination URL the server spells differently) is reported by neither."""
+reports nothing left. A difference that Full leaves alone (an adopted trunk's transfer mode without
+spec.transferMode, an origination URL the server spells differently) is reported by neither."""
 
 from __future__ import annotations
 
@@ -92,6 +92,13 @@ CASES = {
     "friendly name": Case({}, rename, ("friendly name is 'renamed by hand'",), (r"^/v1/Trunks/TK\w+$",)),
     "transfer mode": Case({}, transfer, ("transfer mode is enable-all",), (r"^/v1/Trunks/TK\w+$",)),
     "adopted transfer mode": Case({}, transfer, (), (), adopt=True),
+    "adopted explicit transfer mode": Case(
+        {"transfer_mode": "sip-only"},
+        transfer,
+        ("transfer mode is enable-all, spec wants sip-only",),
+        (r"^/v1/Trunks/TK\w+$",),
+        adopt=True,
+    ),
     "credential list detached": Case(
         {}, detach_list, ("is not attached to the trunk",), (r"^/v1/Trunks/TK\w+/CredentialLists$",)
     ),

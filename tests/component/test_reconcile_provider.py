@@ -6,6 +6,7 @@ import copy
 
 import pytest
 
+from fixtures.twilio_user import delete_trunk_as_a_user
 from twilio_operator.api import names
 from twilio_operator.api.credentials import meets_twilio_password_rules, password_fingerprint
 from twilio_operator.api.errors import ErrorKind, KubernetesError, TwilioError
@@ -177,8 +178,9 @@ async def test_drift_is_repaired(world: World, twilio_client) -> None:
     assert trunk["transfer_mode"] == "disable-all"
     assert list_sid in trunk["credential_list_sids"]
 
-    # A trunk deleted in Twilio is recreated under a new domain; the Secret follows it.
-    twilio_client.trunking.v1.trunks(trunk_sid).delete()
+    # A trunk deleted in Twilio (emptied first, as Twilio may demand) is recreated under a new domain;
+    # the Secret follows it.
+    delete_trunk_as_a_user(twilio_client, world.account["sid"], trunk_sid)
     assert (await world.reconcile()).ready
     [trunk] = trunks_of(world)
     assert trunk["sid"] != trunk_sid and trunk["domain_name"].endswith("-r1.pstn.twilio.com")

@@ -5,14 +5,17 @@ teardown must not get stuck."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from twilio_operator.api import names
 from twilio_operator.api.credentials import TwilioCredentials
 from twilio_operator.api.models import TwilioPhoneNumberStatus
 from twilio_operator.api.twilio_values import CredentialList, Trunk
 from twilio_operator.deletion import finalize_provider, release_number
 from twilio_operator.phone_number.reconcile import PhoneNumber, ProviderView, reconcile_number
+from twilio_operator.provider import act
 from twilio_operator.provider.act import attach_once
 from twilio_operator.provider.reconcile import read_credentials
 from twilio_operator.provider.sip_credential import ensure_sip_credential
@@ -96,3 +99,25 @@ async def test_already_attached_list_and_taken_username_are_found_by_listing(wor
     refused = [r["path"] for r in world.emulator.requests(since=seq) if r["status"] == 400]
     assert len(refused) == 2, refused  # the strict refusals happened, and were survived
     assert (await world.reconcile()).ready
+
+
+async def test_a_trunk_create_racing_another_is_judged_by_listing_whatever_the_code(
+    world: World, twilio_client: Any
+) -> None:
+    """A second create of the account's own domain in one region: 21248 or 21245 (catalogue: "Cannot
+    create more than one Trunk with the same Termination URI"); strict mode answers the latter. The
+    create that lost the race finds the trunk by listing instead of failing."""
+    domain = names.trunk_domain(world.provider.uid, 0)
+    made = twilio_client.trunking.v1.trunks.create(friendly_name="the other reconcile", domain_name=domain)
+    writer = StatusWriter(world.provider, world.deps)
+    credentials = await read_credentials(world.provider, world.deps)
+    assert isinstance(credentials, TwilioCredentials)
+    seq = world.last_seq()
+
+    trunk = await act._create_trunk(
+        world.provider, writer, world.deps.twilio.connect(credentials), act.Created()
+    )
+
+    assert trunk.sid == made.sid
+    refused = [r for r in world.emulator.requests(since=seq) if r["method"] == "POST"]
+    assert [r["status"] for r in refused] == [400]

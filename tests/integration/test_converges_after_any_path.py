@@ -76,9 +76,9 @@ BAD_CHANGES: dict[str, tuple[Callable[..., None] | None, dict[str, Any], dict[st
         {"credentialsSecretRef": {"authTokenKey": "token"}},
         {"credentialsSecretRef": {"authTokenKey": "authToken"}},
     ),
-    # Twilio refuses the new IP access control list: its quota is 0 here (the operator reads no quota
-    # code from it yet, so the reason is TwilioRejected).
-    "TwilioRejected": (
+    # Twilio refuses the new IP access control list: its quota is 0 here, and the answer carries
+    # Twilio's quota code (21255), which the operator reads as QuotaExceeded.
+    "QuotaExceeded": (
         _no_acl_quota,
         {"ipAccessControl": {"cidrs": ["203.0.113.10"]}},
         {"ipAccessControl": None},

@@ -11,7 +11,18 @@ import pytest
 from twilio.rest import Client
 
 from fixtures.emulator import account_state
-from fixtures.kube import PROVIDERS, delete, get, merge_patch, provider_spec, wait_for, wait_gone, wait_ready
+from fixtures.kube import (
+    PROVIDERS,
+    decoded,
+    delete,
+    get,
+    merge_patch,
+    provider_spec,
+    secret,
+    wait_for,
+    wait_gone,
+    wait_ready,
+)
 from fixtures.operator_process import MakeReadyProvider
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.ports.twilio.http import RewritingHttpClient
@@ -79,6 +90,20 @@ def test_ip_access_control_lifecycle(
     [trunk] = account_state(emulator, twilio_account["sid"])["trunks"]
     assert trunk["ip_access_control_list_sids"] == [acl["sid"]]
     assert trunk["credential_list_sids"] == [status["credentialListSid"]]  # an addition, not a swap
+
+    # A second check, not an alternative: the detail says what is now required (the platform that
+    # uses the SIP Secret is unknown to the operator) and both worlds agree with what it says. A call
+    # from the listed addresses with the SIP credentials is admitted in both; one from elsewhere, or
+    # without credentials, in the default world only (strict: both must pass, as reports say).
+    admission = next(d for d in status["verificationDetails"] if d["checkName"] == "ipAccessControlAdmission")
+    assert admission["status"] == "warning" and status["verificationStatus"] == "warning"
+    assert OFFICE in admission["message"] and "acme-sip-credentials" in admission["message"]
+    sip = decoded(secret(crds, namespace, "acme-sip-credentials") or {})
+    login = {"username": sip["username"], "password": sip["password"]}
+    assert emulator.call_auth(domain, source_ip="198.51.100.9", **login)["ok"]
+    strict = bool(emulator.configure()["strict"])
+    assert emulator.call_auth(domain, source_ip="192.0.2.1", **login)["ok"] is not strict
+    assert emulator.call_auth(domain, source_ip="198.51.100.9")["ok"] is not strict
 
     # A change of the spec converges the entries.
     merge_patch(crds, "twilioprovider", namespace, "acme", {"spec": {"ipAccessControl": {"cidrs": [PBX]}}})

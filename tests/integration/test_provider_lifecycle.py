@@ -25,6 +25,7 @@ from fixtures.kube import (
     wait_ready,
 )
 from fixtures.operator_process import MakeReadyProvider, StartOperator
+from fixtures.twilio_user import delete_trunk_as_a_user
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
 
@@ -222,7 +223,8 @@ def test_drift_is_repaired_periodically(
     twilio_client: Any,
 ) -> None:
     status = make_ready_provider(verificationInterval="1m")["status"]
-    twilio_client.trunking.v1.trunks(status["trunkSid"]).delete()
+    # Deleted by hand, emptied first as Twilio may demand (strict mode does).
+    delete_trunk_as_a_user(twilio_client, twilio_account["sid"], status["trunkSid"])
 
     obj = wait_for(
         lambda: (
@@ -357,6 +359,15 @@ def test_changes_made_while_the_operator_is_down_are_applied_on_restart(
         ({"trunk": {"transferCallerId": "me"}}, 'Unsupported value: "me"'),
         ({"trunk": {"disasterRecoveryUrl": "ftp://x"}}, "should match"),
         ({"verificationInterval": "0m"}, "verificationInterval must be at least 1m"),
+        ({"transferMode": "sometimes"}, 'Unsupported value: "sometimes"'),
+        (
+            {"transferMode": "sip-only", "supportsCallTransfer": False},
+            "supportsCallTransfer and transferMode",
+        ),
+        (
+            {"transferMode": "disable-all", "supportsCallTransfer": True},
+            "supportsCallTransfer and transferMode",
+        ),
     ],
 )
 def test_api_server_refuses_malformed_providers(

@@ -23,6 +23,7 @@ from twilio_operator.provider.diff import (
 )
 from twilio_operator.provider.observe import reads_ip_access
 from twilio_operator.provider.resource import Provider
+from twilio_operator.provider.verification import ip_admission_check, sip_host
 
 AC = "AC" + "0" * 32
 
@@ -167,3 +168,45 @@ def test_observe_only_differences() -> None:
     assert _ip_differences(provider(recorded="AL1"), converged) == [
         "IP access control list AL1 is not in the spec (Full would delete it)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("sip:agents.example.com", "agents.example.com"),
+        ("sip:203.0.113.10:5060;transport=tcp", "203.0.113.10"),
+        ("sip:user@198.51.100.7;transport=udp", "198.51.100.7"),
+        ("sip:pbx.example.com:5080", "pbx.example.com"),
+    ],
+)
+def test_sip_host(url: str, host: str) -> None:
+    assert sip_host(url) == host
+
+
+@pytest.mark.parametrize(
+    ("cidrs", "originations", "says"),
+    [
+        # The platform is unknown: what is now required, both checks named.
+        (
+            ["198.51.100.0/24"],
+            ["sip:agents.example.com"],
+            ("only from 198.51.100.0/24", "acme-sip-credentials"),
+        ),
+        # An origination on an address inside the list: no lockout named.
+        (["198.51.100.0/24", "203.0.113.5"], ["sip:198.51.100.9"], ("198.51.100.0/24, 203.0.113.5",)),
+        # One outside: named as locked out.
+        (
+            ["198.51.100.0/24"],
+            ["sip:203.0.113.9:5060"],
+            ("203.0.113.9 receives this trunk's calls", "refused"),
+        ),
+    ],
+)
+def test_ip_admission_always_warns_with_what_is_required(
+    cidrs: list[str], originations: list[str], says: tuple[str, ...]
+) -> None:
+    check = ip_admission_check(cidrs, originations, "acme-sip-credentials")
+    assert check.name == "ipAccessControlAdmission" and check.status == "warning"
+    assert all(part in check.message for part in says), check.message
+    assert ("receives this trunk's calls" in check.message) == ("203.0.113.9" in " ".join(originations))
+    assert "unconfirmed" in check.message

@@ -156,6 +156,8 @@ RecordingMode = Literal[
 ]
 RecordingTrim = Literal["trim-silence", "do-not-trim"]
 TransferCallerId = Literal["from-transferee", "from-transferor"]
+# Twilio's trunk transfer_mode (twilio_trunking_v1.json, trunk_enum_transfer_setting).
+TransferMode = Literal["disable-all", "enable-all", "sip-only"]
 
 
 class TrunkRecording(_Model):
@@ -332,6 +334,13 @@ class TwilioProviderSpec(_Model):
                     "keeps the trunk in the region that created it; create a new TwilioProvider instead",
                 },
                 {
+                    "rule": "!has(self.transferMode) || !has(self.supportsCallTransfer) || "
+                    "self.supportsCallTransfer == (self.transferMode != 'disable-all')",
+                    "message": "supportsCallTransfer and transferMode disagree: transferMode disable-all is "
+                    "supportsCallTransfer false, enable-all and sip-only are true; set one of them, or both "
+                    "alike",
+                },
+                {
                     "rule": "has(self.trunkSid) == has(oldSelf.trunkSid) && (!has(self.trunkSid) || "
                     "self.trunkSid == oldSelf.trunkSid) && has(self.credentialListSid) == "
                     "has(oldSelf.credentialListSid) && (!has(self.credentialListSid) || "
@@ -367,9 +376,17 @@ class TwilioProviderSpec(_Model):
         "pins the Ashburn edge (sip:NAME.pstn.ashburn.twilio.com). A change that moves the termination "
         "URI posts a TerminationUriChanged Event: update the platform's outbound trunk.",
     )
-    supports_call_transfer: bool = Field(
-        default=False,
-        description="Enable SIP REFER call transfer on the trunk (transfer mode enable-all).",
+    supports_call_transfer: bool | None = Field(
+        default=None,
+        description="Shorthand for call transfer on a trunk the operator created: true is transfer mode "
+        "enable-all, false (and unset) disable-all. An adopted trunk (trunkSid) keeps its transfer mode "
+        "unless transferMode is set. Must agree with transferMode when both are set.",
+    )
+    transfer_mode: TransferMode | None = Field(
+        default=None,
+        description="The trunk's call transfer mode, as Twilio names it: disable-all, enable-all (SIP REFER "
+        "to the PSTN and SIP) or sip-only (REFER to SIP only). Wins over supportsCallTransfer and, unlike "
+        "it, also applies to an adopted trunk. Must agree with supportsCallTransfer when both are set.",
     )
     sip_credentials_secret_name: str | None = Field(
         default=None,
@@ -569,7 +586,10 @@ class TwilioProviderStatus(_Status):
         default=None, description="Secret holding the SIP username, password and termination URI."
     )
     region: str | None = Field(default=None, description="The region the trunk is configured for.")
-    supports_call_transfer: bool | None = Field(default=None, description="Whether call transfer is enabled.")
+    supports_call_transfer: bool | None = Field(
+        default=None, description="Whether call transfer is enabled (transferMode other than disable-all)."
+    )
+    transfer_mode: str | None = Field(default=None, description="The trunk's transfer mode in Twilio.")
     trunk_recreations: int | None = Field(
         default=None, description="How often the trunk was found deleted in Twilio and recreated."
     )
@@ -686,11 +706,17 @@ class TwilioPhoneNumberStatus(_Status):
     agent: str | None = Field(default=None, description="The agent that answers the number.")
     voice_region: str | None = Field(
         default=None,
-        description="The number's inbound processing region as last verified in Twilio (set for ie1 "
-        "and au1 providers, whose trunk lives in that region).",
+        description="The number's inbound processing region (one for the whole account) as last read "
+        "or written by the operator; its calls reach the provider's trunk only when it is the "
+        "provider's processing region.",
     )
     previous_voice_region: str | None = Field(
         default=None,
         description="The number's inbound processing region before the operator changed it (us1 when "
         "it was never set); restored when the number is detached.",
+    )
+    previous_voice_application_sid: str | None = Field(
+        default=None,
+        description="The voice application (AP...) the number had before the operator attached it (setting "
+        "a trunk deletes it in Twilio); given back when the number is detached.",
     )

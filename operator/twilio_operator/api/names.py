@@ -144,7 +144,8 @@ def sip_username_created(uid: str, username: str) -> int | None:
     return int(username.rsplit("r", 1)[1])
 
 
-def transfer_mode(supports_call_transfer: bool) -> str:
+def transfer_mode(supports_call_transfer: bool | None) -> str:
+    """The transfer mode spec.supportsCallTransfer stands for (unset: disable-all, Twilio's default)."""
     return "enable-all" if supports_call_transfer else "disable-all"
 
 

@@ -2,9 +2,11 @@
 
 Documented limits (twilio.com/docs/sip-trunking/scale-and-limits; the credential-list resource page):
 100 trunks and 100 credential lists per account, 1,000 credentials per list; trial accounts get
-1 trunk. The error Twilio answers when one is reached is not documented, so a refusal is not judged
-by its code: a create refused (4xx, other than a documented meaning such as 21248) while the
-account already holds as many as the quota allows is the quota.
+1 trunk. A refusal with one of Twilio's quota codes (21244, 21239, 21242, 21237, 21255: its error
+catalogue) is QuotaExceeded already (ports/twilio/adapter.py). This is the fallback for a refusal
+without one (a trial's limits, an undocumented answer): a create refused (4xx, other than a
+documented meaning such as 21248) while the account already holds as many as the quota allows is
+the quota.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ EDGES: Final[dict[Region, str]] = {
 # Processing regions other than the default us1: the REST client must be told to use them.
 NON_DEFAULT_PROCESSING: Final[tuple[Region, ...]] = ("ie1", "au1")
 DEFAULT_PROCESSING: Final[Region] = "us1"
+PROCESSING_REGIONS: Final[tuple[Region, ...]] = (DEFAULT_PROCESSING, *NON_DEFAULT_PROCESSING)
 
 if set(get_args(Region)) != set(EDGES):  # pragma: no cover - a programming error, caught at import
     raise AssertionError("regions.EDGES must name exactly the regions of regions.Region")

@@ -71,6 +71,9 @@ class OriginationUrl:
 
 @dataclass(frozen=True)
 class IncomingNumber:
+    """A number as one processing region sees it: the number is the account's in every region, its
+    voice configuration (trunk, application, URL) is that region's own."""
+
     sid: str
     phone_number: str
     trunk_sid: str | None
@@ -78,6 +81,8 @@ class IncomingNumber:
     sms: bool = False
     mms: bool = False
     fax: bool = False
+    voice_application_sid: str | None = None
+    voice_url: str | None = None
 
 
 @dataclass(frozen=True)

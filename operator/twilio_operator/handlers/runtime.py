@@ -69,7 +69,7 @@ def retry_delay(error: Exception, failures: int, settings: Settings) -> float:
             return backoff(failures, base=settings.refused_retry_seconds)
         return backoff(failures, error.retry_after)
     if isinstance(error, DeletionBlocked):
-        return backoff(failures, base=30.0)
+        return backoff(failures, base=settings.deletion_retry_seconds)
     if isinstance(error, KubernetesError) and error.status == 409:
         return backoff(failures, base=1.0)  # a conflict usually clears at once; a lasting one backs off
     return backoff(failures)

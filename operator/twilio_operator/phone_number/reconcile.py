@@ -7,6 +7,7 @@ Deleting the object detaches the number; it is never released from the account.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,10 +28,17 @@ from twilio_operator.api.models import (
 )
 from twilio_operator.api.objects import ObjectRef, identity
 from twilio_operator.api.patches import status_patch
-from twilio_operator.api.regions import DEFAULT_PROCESSING, ResolvedRegion
+from twilio_operator.api.regions import PROCESSING_REGIONS, ResolvedRegion
 from twilio_operator.api.twilio_values import IncomingNumber, Trunk
 from twilio_operator.phone_number.claims import Claimant, Contender
-from twilio_operator.phone_number.decide import NumberSeen, decide
+from twilio_operator.phone_number.decide import (
+    Elsewhere,
+    NumberSeen,
+    Plan,
+    Wanted,
+    decide,
+    needs_elsewhere,
+)
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.twilio.port import TwilioPort
 
@@ -182,8 +190,7 @@ async def reconcile_number(
             phone_number=found.phone_number,
             capabilities=PhoneCapabilities(voice=found.voice, sms=found.sms, mms=found.mms, fax=found.fax),
         )
-    seen = NumberSeen(found, await _holder(twilio, number, found, trunk_sid))
-    attach, verdict = decide(
+    wanted = Wanted(
         number.name,
         number.namespace,
         number.created,
@@ -191,19 +198,35 @@ async def reconcile_number(
         number.wanted,
         provider.spec.account_sid,
         trunk_sid,
-        seen,
-        claimants,
-        contenders,
+        provider.region.processing,
+        number.status.previous_voice_region,
     )
-    if attach is not None:
-        await twilio.set_number_trunk(attach.number_sid, attach.trunk_sid)
+    seen = await _observe(twilio, number, provider, deps, wanted, found)
+    plan = decide(wanted, seen, claimants, contenders)
+    await _act(twilio, writer, seen, plan)
+    verdict = plan.verdict
     writer.set(trunk_sid=verdict.trunk_sid)
     message = verdict.message
-    if verdict.ready and found is not None:
-        region = await _ensure_voice_region(twilio, writer, found.phone_number, provider)
-        if region is not None:
-            message += f", inbound calls processed in {region}"
+    if verdict.ready and (plan.route is not None or provider.region.client is not None):
+        message += f", inbound calls processed in {plan.route or seen.routed_to}"
     return await writer.finish(verdict.ready, verdict.reason, message, rivals=verdict.rivals)
+
+
+async def _act(twilio: TwilioPort, writer: NumberWriter, seen: NumberSeen, plan: Plan) -> None:
+    """The attach, then the inbound route, as decided; what was read of the route otherwise."""
+    found = seen.found
+    if found is None:
+        return
+    if plan.attach is not None:
+        if found.voice_application_sid:
+            # Setting the trunk deletes the number's voice application (Twilio's API reference): kept,
+            # to be given back on detach (phone_number/detach.py).
+            writer.set(previous_voice_application_sid=found.voice_application_sid)
+        await twilio.set_number_trunk(plan.attach.number_sid, plan.attach.trunk_sid)
+    if plan.route is not None:
+        await _set_route(twilio, writer, found.phone_number, seen.routed_to, plan.route)
+    elif seen.route is not None:
+        writer.set(voice_region=seen.route)
 
 
 async def _provider_usable(
@@ -238,38 +261,75 @@ async def _provider_usable(
     return await writer.finish(False, c.PROVIDER_NOT_READY, why)
 
 
-async def _holder(
-    twilio: TwilioPort, number: PhoneNumber, found: IncomingNumber | None, trunk_sid: str
-) -> Trunk | None:
-    """The other trunk the number is on, read only when the spec allows a takeover (whose rule needs
-    to know whether a TwilioProvider manages that trunk)."""
-    if found is None or found.trunk_sid in (None, trunk_sid) or not number.spec.allow_takeover:
-        return None
-    return next((t for t in await twilio.list_trunks() if t.sid == found.trunk_sid), None)
+async def _observe(
+    twilio: TwilioPort,
+    number: PhoneNumber,
+    provider: ProviderView,
+    deps: Deps,
+    wanted: Wanted,
+    found: IncomingNumber | None,
+) -> NumberSeen:
+    """Observe before deciding: the number's inbound route (one for the whole account), the trunk it
+    is on in this region when the spec allows a takeover, and, before an attach or when its calls are
+    processed elsewhere, its voice configuration in every other processing region."""
+    if found is None:
+        return NumberSeen(None)
+    route = await twilio.fetch_number_voice_region(found.phone_number)
+    holder = None
+    if found.trunk_sid not in (None, wanted.trunk_sid) and wanted.allow_takeover:
+        holder = await _trunk_named(twilio, found.trunk_sid)
+    elsewhere: tuple[Elsewhere, ...] = ()
+    if needs_elsewhere(wanted, found, route):
+        regions = [r for r in PROCESSING_REGIONS if r != wanted.region]
+        elsewhere = tuple(
+            await asyncio.gather(*(_look_in(number, provider, deps, r, found.sid, wanted) for r in regions))
+        )
+    return NumberSeen(found, holder, route, elsewhere)
 
 
-async def _ensure_voice_region(
-    twilio: TwilioPort, writer: NumberWriter, phone_number: str, provider: ProviderView
-) -> str | None:
+async def _look_in(
+    number: PhoneNumber, provider: ProviderView, deps: Deps, region: str, number_sid: str, wanted: Wanted
+) -> Elsewhere:
+    """The number in another processing region, through the provider's own credentials: readable only
+    where they are valid (an account's Auth Token or key works only in the region that made it, so
+    usually nowhere else; tests give one token to every region)."""
+    there = await connect(number, provider, deps, region=region)
+    if there is None:
+        return Elsewhere(region, readable=False)
+    try:
+        seen = await there.find_incoming_number(sid=number_sid, phone_number=None)
+    except TwilioError as error:
+        if error.kind is not ErrorKind.AUTH:
+            raise
+        return Elsewhere(region, readable=False)
+    trunk_sid = seen.trunk_sid if seen is not None else None
+    holder = await _trunk_named(there, trunk_sid) if trunk_sid and wanted.allow_takeover else None
+    return Elsewhere(region, readable=True, trunk_sid=trunk_sid, holder=holder)
+
+
+async def _trunk_named(twilio: TwilioPort, trunk_sid: str | None) -> Trunk | None:
+    """The trunk a number is on (whose domain tells whether a TwilioProvider manages it)."""
+    return next((t for t in await twilio.list_trunks() if t.sid == trunk_sid), None)
+
+
+async def _set_route(
+    twilio: TwilioPort, writer: NumberWriter, phone_number: str, current: str, region: str
+) -> None:
     """Calls from the phone network are processed in the number's inbound processing region, not
-    the trunk's (twilio.com/docs/global-infrastructure/inbound-processing-api): an ie1 or au1
-    provider's numbers must point there too. The previous value is kept for detach. A change can
-    take minutes to show in reads, so a read that still shows the old value is written again, never
-    reported as a failure."""
-    wanted = provider.region.client
-    if wanted is None:
-        return None
-    current = await twilio.fetch_number_voice_region(phone_number) or DEFAULT_PROCESSING
+    the trunk's (twilio.com/docs/global-infrastructure/inbound-processing-api): the number must point
+    to the provider's region. The route it had is kept for detach. A change can take minutes to show
+    in reads, so a read that still shows the old value is written again (phone_number/decide.py),
+    never reported as a failure."""
     if writer.status.previous_voice_region is None:
         writer.set(previous_voice_region=current)
-    if current != wanted:
-        current = await twilio.update_number_voice_region(phone_number, wanted)
-    writer.set(voice_region=current)
-    return current
+    writer.set(voice_region=await twilio.update_number_voice_region(phone_number, region))
 
 
-async def connect(number: PhoneNumber, provider: ProviderView, deps: Deps) -> TwilioPort | None:
-    """The provider's Twilio account as the number reaches it, or None while its credentials are unusable."""
+async def connect(
+    number: PhoneNumber, provider: ProviderView, deps: Deps, *, region: str | None = None
+) -> TwilioPort | None:
+    """The provider's Twilio account as the number reaches it, or None while its credentials are
+    unusable. `region`: another processing region, reached with the same credentials."""
     ref = provider.spec.credentials_secret_ref
     secret = await deps.kube.read_secret(number.namespace, ref.name)
     credentials = parse_credentials(
@@ -277,7 +337,7 @@ async def connect(number: PhoneNumber, provider: ProviderView, deps: Deps) -> Tw
         number.namespace,
         secret.data if secret else None,
         provider.spec.account_sid,
-        provider.region,
+        provider.region if region is None else ResolvedRegion.of(region),
     )
     if isinstance(credentials, CredentialProblem):
         return None

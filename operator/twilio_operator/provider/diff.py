@@ -2,7 +2,8 @@
 both management policies use. Full applies the changes it returns (provider/act.py), in this order;
 ObserveOnly reports the same list in words. So ObserveOnly says exactly what Full would change.
 
-What the spec does not manage yields no change: an adopted trunk's friendly name and transfer mode,
+What the spec does not manage yields no change: an adopted trunk's friendly name and (without
+spec.transferMode) transfer mode,
 its origination URIs unless the spec lists some, trunk settings and recording the spec leaves unset,
 IP access control unless the spec asks for it (or the status recorded a list to remove).
 """
@@ -254,9 +255,11 @@ def describe(changes: Sequence[Change]) -> list[str]:
 def _trunk_changes(provider: Provider, trunk: Trunk, seen: TwilioSeen) -> list[Change]:
     spec = provider.spec
     wanted: dict[str, Any] = {}
-    if not provider.adopts_trunk:  # an adopted trunk keeps its owner's name and transfer mode
+    if not provider.adopts_trunk:  # an adopted trunk keeps its owner's name
         wanted["friendly_name"] = names.trunk_friendly_name(spec.display_name)
-        wanted["transfer_mode"] = names.transfer_mode(spec.supports_call_transfer)
+    mode = wanted_transfer_mode(provider)
+    if mode is not None:
+        wanted["transfer_mode"] = mode
     wanted.update(_stated_settings(spec.trunk))
     fields = tuple((k, v) for k, v in wanted.items() if getattr(trunk, k) != v)
     changes: list[Change] = []
@@ -270,6 +273,18 @@ def _trunk_changes(provider: Provider, trunk: Trunk, seen: TwilioSeen) -> list[C
     if region is not None and seen.voice_region != region:
         changes.append(SetVoiceRegion(region, seen.voice_region))
     return changes
+
+
+def wanted_transfer_mode(provider: Provider) -> str | None:
+    """The transfer mode the spec asks for; None: not managed. An explicit transferMode applies to any
+    trunk; supportsCallTransfer (and its absence) only to a trunk the operator created: on an adopted
+    trunk, a boolean that is false by default cannot tell "disable it" from "I did not say"."""
+    spec = provider.spec
+    if spec.transfer_mode is not None:
+        return spec.transfer_mode
+    if provider.adopts_trunk:
+        return None
+    return names.transfer_mode(spec.supports_call_transfer)
 
 
 def _stated_settings(wanted: TrunkSettings | None) -> dict[str, Any]:

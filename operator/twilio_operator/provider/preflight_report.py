@@ -2,11 +2,13 @@
 check, result, what it means and how to fix it (`twilio-operator check`).
 
 It reuses `observe_account` (the same four parallel reads) and the verdicts of provider/verification.py,
-adds the account quotas a create would hit, and writes nothing. Pure apart from `observe_account`.
+adds the account quotas a create would hit and, given the spec's ipAccessControl, what it would
+require of the platform, and writes nothing. Pure apart from `observe_account`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from twilio_operator.api import quotas
@@ -22,6 +24,7 @@ from twilio_operator.provider.verification import (
     access_checks,
     account_unreadable_by_key,
     first_blocking_error,
+    ip_admission_check,
 )
 
 
@@ -86,10 +89,27 @@ def _quota_row(name: str, quota: quotas.Quota, count: int, account_type: str | N
     return Row(name, "passed", f"{count} of {limit} {quota.what} used", _FIX_PASSED)
 
 
-async def preflight(twilio: TwilioPort) -> list[Row]:
-    """Every row, from reads only."""
+def ip_admission_row(cidrs: Sequence[str], origination_uris: Sequence[str]) -> Row:
+    """What spec.ipAccessControl with these entries would require of the platform (the verification
+    detail ipAccessControlAdmission, before anything is applied)."""
+    check = ip_admission_check(cidrs, origination_uris, "<name>-sip-credentials")
+    return Row(
+        check.name,
+        check.status,
+        check.message,
+        "dial from one of the listed addresses with the SIP Secret's username and password, or add the "
+        "platform's address (docs/ip-access-control.md)",
+    )
+
+
+async def preflight(
+    twilio: TwilioPort, *, ip_access_control: Sequence[str] = (), origination_uris: Sequence[str] = ()
+) -> list[Row]:
+    """Every row, from reads only; with `ip_access_control`, what those entries would require."""
     observed = await observe_account(twilio)
     rows = [_row(check, observed) for check in access_checks(observed)]
+    if ip_access_control:
+        rows.append(ip_admission_row(ip_access_control, origination_uris))
     account_type = observed.account.type if isinstance(observed.account, Account) else None
     if isinstance(observed.trunks, list):
         rows.append(_quota_row("trunkQuota", quotas.TRUNKS, len(observed.trunks), account_type))

@@ -51,6 +51,7 @@ from twilio_operator.provider.verification import (
     Observed,
     access_checks,
     first_blocking_error,
+    ip_admission_check,
     numbers_check,
     verdict,
     verification_details,
@@ -72,11 +73,10 @@ async def reconcile_provider(provider: Provider, deps: Deps, *, has_numbers: boo
         return await _paused(writer)
     if c.is_true(provider.status.conditions, c.PAUSED):
         await readiness.record(writer, readiness.Resumed(), write=False)
-    writer.set(
-        provider_type="twilio",
-        region=provider.region.shown,
-        supports_call_transfer=provider.spec.supports_call_transfer,
-    )
+    mode = d.wanted_transfer_mode(provider)
+    writer.set(provider_type="twilio", region=provider.region.shown)
+    if mode is not None:
+        writer.set(supports_call_transfer=mode != names.transfer_mode(False), transfer_mode=mode)
     try:
         secret = await deps.kube.read_secret(provider.namespace, provider.spec.credentials_secret_ref.name)
         credentials = _parse_credentials(provider, secret)
@@ -385,13 +385,18 @@ async def _record_resources(provider: Provider, writer: StatusWriter, seen: d.Tw
     if acl is not None:
         writer.set(ip_access_control_list_sid=acl.sid)
     message = f"trunk {trunk.sid} ({trunk.domain_name}) exists"
-    if provider.adopts_trunk:
-        # An adopted trunk keeps its owner's transfer mode: the status says what Twilio has.
-        writer.set(supports_call_transfer=trunk.transfer_mode != names.transfer_mode(False))
+    if d.wanted_transfer_mode(provider) is None:
+        # An adopted trunk keeps its owner's transfer mode unless spec.transferMode says otherwise:
+        # the status says what Twilio has.
+        writer.set(
+            supports_call_transfer=trunk.transfer_mode != names.transfer_mode(False),
+            transfer_mode=trunk.transfer_mode,
+        )
         if trunk.transfer_mode != names.transfer_mode(provider.spec.supports_call_transfer):
             message += (
                 f"; adopted, so its transfer mode {trunk.transfer_mode} is kept "
-                "(spec.supportsCallTransfer applies only to a trunk the operator created)"
+                "(spec.supportsCallTransfer applies only to a trunk the operator created; set "
+                "spec.transferMode to change it)"
             )
     if writer.status != provider.status and provider.status.trunk_sid is not None:
         # Record what changed (a recreated trunk's SID, Paused=False) before the repairs. Not on a
@@ -430,7 +435,12 @@ def _ip_access_checks(
             "passed",
             f"IP access control list {acl.sid} with {entries} entries is {how} trunk {trunk_sid}",
             (("entries", str(entries)),),
-        )
+        ),
+        ip_admission_check(
+            provider.spec.ip_access_control.cidrs,
+            [u.sip_url for u in provider.spec.origination_uris],
+            provider.sip_secret_name,
+        ),
     ]
 
 
@@ -464,6 +474,7 @@ async def _observe_only(
         termination_uri=names.termination_uri(trunk.domain_name, provider.region) if trunk else None,
         credential_list_sid=credential_list.sid if credential_list else None,
         supports_call_transfer=trunk.transfer_mode != names.transfer_mode(False) if trunk else None,
+        transfer_mode=trunk.transfer_mode if trunk else None,
         observed_generation=provider.generation,
     )
     message = f"observing only (managementPolicy ObserveOnly): {managed.message}"

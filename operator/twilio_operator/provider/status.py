@@ -44,6 +44,7 @@ class ProviderStatusFields(TypedDict, total=False):
     sip_credentials_secret_name: str | None
     region: str | None
     supports_call_transfer: bool | None
+    transfer_mode: str | None
     trunk_recreations: int | None
     sip_credentials: SipCredentialsStatus | None
 

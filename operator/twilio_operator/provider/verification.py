@@ -5,10 +5,12 @@ Everything here is a pure function of its arguments, so it is unit-tested with t
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from twilio_operator.api.cidrs import parse_cidr
 from twilio_operator.api.errors import ErrorKind, TwilioError
 from twilio_operator.api.models import CheckStatus, VerificationDetail, VerificationStatus
 from twilio_operator.api.times import rfc3339
@@ -169,3 +171,52 @@ def verification_details(checks: list[Check], now: datetime) -> list[Verificatio
         )
         for check in checks
     ]
+
+
+# --------------------------------------------------------------------------- IP access control admission
+
+IP_ADMISSION_CHECK = "ipAccessControlAdmission"
+
+
+def sip_host(url: str) -> str:
+    """The host of a SIP URI (sip:user@host:port;params -> host)."""
+    _, _, rest = url.strip().partition(":")
+    address = rest.partition(";")[0].rpartition("@")[2]
+    return address.rsplit(":", 1)[0] if address.count(":") == 1 else address
+
+
+def ip_admission_check(cidrs: Iterable[str], origination_urls: Iterable[str], sip_secret: str) -> Check:
+    """What an IP access control list on the trunk now requires of the platform that dials out through
+    it. Twilio admits a call only from an address in the list; reports say that with the credential
+    list also attached it requires both (unconfirmed: the operator is written to be right either way).
+    The operator cannot see which platform uses the SIP Secret, so this is a warning that says what is
+    required; an origination URI on an IP address outside the list (the platform that receives the
+    trunk's calls, which usually also dials out) is named as a lockout."""
+    networks = [parse_cidr(c) for c in cidrs]
+    listed = ", ".join(str(n) if n.prefixlen < 32 else str(n.network_address) for n in networks)
+    outside = []
+    for url in origination_urls:
+        host = sip_host(url)
+        try:
+            address = ipaddress.IPv4Address(host)
+        except ValueError:
+            continue  # a DNS name: its addresses are not known here
+        if not any(address in n for n in networks):
+            outside.append(host)
+    required = (
+        f"outbound calls through this trunk are admitted only from {listed}, and (where Twilio requires "
+        f"both checks, as reports say; unconfirmed) only with the username and password of Secret "
+        f"{sip_secret}"
+    )
+    if outside:
+        message = (
+            f"{', '.join(sorted(set(outside)))} receives this trunk's calls (originationUris) but is not in "
+            f"ipAccessControl: calls it sends are refused. Now {required}"
+        )
+    else:
+        message = (
+            f"{required[0].upper()}{required[1:]}. The operator cannot see which platform uses that Secret: "
+            "make sure it dials from one of these addresses and sends those credentials, else its calls "
+            "stop (docs/ip-access-control.md)"
+        )
+    return Check(IP_ADMISSION_CHECK, "warning", message, (("cidrs", listed),))

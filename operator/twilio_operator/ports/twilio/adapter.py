@@ -105,6 +105,23 @@ def _parse_retry_after(headers: Any) -> float | None:
         return None
 
 
+def library_client(credentials: TwilioCredentials, http_client: Any = None) -> Client:
+    """The twilio library's Client as the operator builds it: for ie1 and au1 both the region and its
+    edge (`{product}.{edge}.{region}.twilio.com`; the region alone builds `{product}.{region}.twilio.com`,
+    a host pattern Twilio retired), for the other regions neither (us1). `http_client` None: the
+    library's own sync client (tools, the smoke tier)."""
+    return Client(
+        username=credentials.username,
+        password=credentials.secret,
+        account_sid=credentials.account_sid,
+        region=credentials.region.client,
+        edge=credentials.region.client_edge,
+        http_client=http_client,
+        # A non-empty mapping: with {} the library falls back to os.environ (TWILIO_REGION etc.).
+        environment={"TWILIO_OPERATOR": "1"},
+    )
+
+
 class TwilioLibraryConnector:
     """TwilioConnector over the twilio library. Create it inside the running event loop.
 
@@ -135,16 +152,7 @@ class TwilioLibraryConnector:
 
     @staticmethod
     def _client(credentials: TwilioCredentials, http: _HttpClient) -> Client:
-        return Client(
-            username=credentials.username,
-            password=credentials.secret,
-            account_sid=credentials.account_sid,
-            region=credentials.region.client,
-            edge=credentials.region.client_edge,
-            http_client=http,
-            # A non-empty mapping: with {} the library falls back to os.environ (TWILIO_REGION etc.).
-            environment={"TWILIO_OPERATOR": "1"},
-        )
+        return library_client(credentials, http)
 
     async def close(self) -> None:
         http, self._http = self._http, None
@@ -483,26 +491,43 @@ class TwilioAccount(TwilioPort):
         exact = [n for n in items if n.phone_number == phone_number]
         return _number(exact[0]) if exact else None
 
+    async def list_trunk_numbers(self, trunk_sid: str) -> list[IncomingNumber]:
+        """The numbers whose voice configuration in this region names the trunk, read from the
+        account's numbers: the trunk's PhoneNumbers subresource is not served in every region (IE1)."""
+
+        async def scan() -> list[IncomingNumber]:
+            return [
+                _number(n)
+                async for n in await self._numbers.stream_async(page_size=LIST_PAGE_SIZE)
+                if n.trunk_sid == trunk_sid
+            ]
+
+        return await self._call(op.LIST_TRUNK_NUMBERS, scan)
+
     async def set_number_trunk(self, number_sid: str, trunk_sid: str | None) -> IncomingNumber:
-        # Updating the number works in every region; the trunk's PhoneNumbers subresource does not (IE1).
+        """TrunkSid on the number (works in every region). None sends `TrunkSid=""`, which the API's
+        own pattern forbids: Twilio may refuse it (phone_number/detach.py reads the number back)."""
         n = await self._call(
             op.MOVE_NUMBER if trunk_sid else op.DETACH_NUMBER,
             lambda: self._numbers(number_sid).update_async(trunk_sid=trunk_sid or ""),
         )
         return _number(n)
 
-    async def detach_number(self, number_sid: str, trunk_sid: str) -> None:
-        """Take the number off the trunk. `TrunkSid=""` on the number works in every region, but the
-        API's own pattern forbids the empty value; if Twilio refuses it, the trunk's PhoneNumbers
-        subresource is used instead (which IE1 does not offer: there the refusal stands)."""
-        try:
-            await self.set_number_trunk(number_sid, None)
-        except TwilioError as error:
-            if error.kind is not ErrorKind.REJECTED:
-                raise
-            await self._delete(
-                op.REMOVE_TRUNK_NUMBER, self._trunks(trunk_sid).phone_numbers(number_sid).delete_async
-            )
+    async def set_number_voice_application(self, number_sid: str, application_sid: str) -> IncomingNumber:
+        """VoiceApplicationSid on the number: Twilio documents that it deletes the trunk_sid, so this
+        is a detach the spec allows in every region (used to give a number back its own application)."""
+        n = await self._call(
+            op.SET_VOICE_APPLICATION,
+            lambda: self._numbers(number_sid).update_async(voice_application_sid=application_sid),
+        )
+        return _number(n)
+
+    async def remove_trunk_number(self, trunk_sid: str, number_sid: str) -> bool:
+        """The trunk's PhoneNumbers subresource; False when Twilio answers 404 (not on that trunk, or a
+        region that does not serve the subresource: only a read of the number tells which)."""
+        return await self._delete(
+            op.REMOVE_TRUNK_NUMBER, self._trunks(trunk_sid).phone_numbers(number_sid).delete_async
+        )
 
     # ---- routes
 
@@ -597,4 +622,6 @@ def _number(n: Any) -> IncomingNumber:
         sms=bool(caps.get("sms") or caps.get("SMS")),
         mms=bool(caps.get("mms") or caps.get("MMS")),
         fax=bool(caps.get("fax")),
+        voice_application_sid=n.voice_application_sid or None,
+        voice_url=n.voice_url or None,
     )

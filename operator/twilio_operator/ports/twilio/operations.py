@@ -75,7 +75,13 @@ DELETE_ORIGINATION_URL = _write("delete origination URL", "delete_origination_ur
 LIST_INCOMING_NUMBERS = _read("list incoming phone numbers", "list_incoming_phone_numbers")
 FETCH_INCOMING_NUMBER = _read("fetch incoming phone number", "fetch_incoming_phone_number")
 FIND_INCOMING_NUMBER = _read("find incoming phone number", "find_incoming_phone_number")
+LIST_TRUNK_NUMBERS = _read("list the trunk's phone numbers", "list_the_trunk_s_phone_numbers")
 MOVE_NUMBER = _write("move phone number", "move_phone_number", idempotent=True)
+SET_VOICE_APPLICATION = _write(
+    "restore the phone number's voice application",
+    "restore_the_phone_number_s_voice_application",
+    idempotent=True,
+)
 DETACH_NUMBER = _write("detach phone number", "detach_phone_number", idempotent=True)
 FETCH_VOICE_REGION = _read("fetch the trunk's voice region", "fetch_the_trunk_s_voice_region")
 UPDATE_VOICE_REGION = _write("set the trunk's voice region", "set_the_trunk_s_voice_region", idempotent=True)

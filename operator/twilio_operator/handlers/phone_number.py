@@ -16,11 +16,14 @@ from twilio_operator.api import conditions as c
 from twilio_operator.api import names
 from twilio_operator.api.errors import DeletionBlocked, ErrorKind, NotFoundError, TwilioError
 from twilio_operator.api.models import GROUP, PHONE_NUMBER, VERSION
-from twilio_operator.deletion import release_number
+from twilio_operator.deletion import finalize_number
+from twilio_operator.handlers.emergency_address import address_view
 from twilio_operator.handlers.indexes import Providers
 from twilio_operator.handlers.runtime import env_seconds, run_periodically, to_kopf_errors
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
 from twilio_operator.phone_number.claims import Claimant, Contender, claim_keys, contender_of
+from twilio_operator.phone_number.lifecycle import Lifecycle
+from twilio_operator.phone_number.purchase_rules import DEFAULT_RETRY
 from twilio_operator.phone_number.reconcile import (
     NumberOutcome,
     PhoneNumber,
@@ -40,6 +43,9 @@ DEFAULT_RECHECK_NOT_READY = 600.0
 # elsewhere wakes the objects waiting for it at once.
 CONFLICT_RECHECK_BASE = 30.0
 CONFLICT_RECHECK_MAX = 120.0
+# spec.purchase: after an attempt that bought nothing, the next waits this long, doubled per attempt
+# (up to an hour); a change of the spec tries again at once.
+PURCHASE_RETRY_ENV = "TWILIO_OPERATOR_PURCHASE_RETRY_SECONDS"
 ClaimsByNamespace = kopf.Index[Any, Any]  # see number_claims
 
 
@@ -49,10 +55,21 @@ class Indexes:
 
     providers: Providers
     number_claims: ClaimsByNamespace
+    emergency_addresses: kopf.Index[Any, Any]
 
     @classmethod
     def of(cls, kwargs: dict[str, Any]) -> Indexes:
-        return cls(Providers.of(kwargs), kwargs["number_claims"])
+        return cls(Providers.of(kwargs), kwargs["number_claims"], kwargs["emergency_addresses"])
+
+    def lifecycle(self, number: PhoneNumber) -> Lifecycle:
+        """What the number's purchase and emergency address need from outside the object."""
+        ref = number.spec.emergency_address_ref
+        return Lifecycle(
+            purchase_retry=env_seconds(PURCHASE_RETRY_ENV, DEFAULT_RETRY),
+            emergency_address=address_view(self.emergency_addresses, number.namespace, ref.name)
+            if ref
+            else None,
+        )
 
 
 @kopf.index(*NUMBERS, id="numbers_by_provider", **SHARD)
@@ -95,7 +112,12 @@ async def _reconcile(body: kopf.Body, state: OperatorState, indexes: Indexes) ->
     with metrics.timed_reconcile(PHONE_NUMBER.kind) as record:
         async with state.turn(number.uid):
             outcome = await reconcile_number(
-                number, _provider(number, indexes.providers), claimants, state.deps, list(contenders)
+                number,
+                _provider(number, indexes.providers),
+                claimants,
+                state.deps,
+                list(contenders),
+                indexes.lifecycle(number),
             )
         record.result = (
             "ready" if outcome.ready else "waiting" if outcome.waiting_for_provider else "not_ready"
@@ -160,6 +182,8 @@ async def keep_number_attached(
         not_ready = env_seconds(RECHECK_NOT_READY_ENV, DEFAULT_RECHECK_NOT_READY)
         if conflicts:
             return float(min(CONFLICT_RECHECK_BASE * 2 ** (conflicts - 1), CONFLICT_RECHECK_MAX, not_ready))
+        if outcome.retry_in is not None:  # a purchase that bought nothing: its own backoff
+            return outcome.retry_in
         return RECHECK_READY if outcome.ready else not_ready
 
     key = ObjectKey.phone_number(body["metadata"]["namespace"], body["metadata"]["name"])
@@ -174,10 +198,17 @@ async def detach_number(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, *
     if number.annotations.get(names.DELETION_POLICY_OVERRIDE) == "Orphan":
         logger.info("left %s on its trunk (deletion-policy Orphan)", number.status.phone_number)
         return
+    claims = Indexes.of(kwargs).number_claims
+    others = {
+        f"{other.namespace}/{other.name}"
+        for key in claim_keys(dict(body))
+        for other in claims.get(("number", key), [])
+        if (other.namespace, other.name) != (number.namespace, number.name)
+    }
     try:
         async with state.turn(number.uid):
             provider = _provider(number, Indexes.of(kwargs).providers)
-            result = await release_number(number, provider, state.deps)
+            result = await finalize_number(number, provider, state.deps, others)
     except TwilioError as error:
         if error.kind is ErrorKind.TRANSIENT:
             raise
@@ -191,7 +222,6 @@ async def detach_number(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, *
     metrics.STATES.forget(number.uid)
     state.wake(ObjectKey.provider(number.namespace, number.spec.provider_ref.name))  # recount its numbers
     # Objects that wait for this number (Duplicate here, Conflict elsewhere) may take it now.
-    claims = Indexes.of(kwargs).number_claims
     for key in claim_keys(dict(body)):
         for other in claims.get(("number", key), []):
             if (other.namespace, other.name) != (number.namespace, number.name):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from twilio_operator import metrics
-from twilio_operator.api.models import PHONE_NUMBER, PROVIDER, ResourceKind
+from twilio_operator.api.models import EMERGENCY_ADDRESS, PHONE_NUMBER, PROVIDER, ResourceKind
 from twilio_operator.ports.deps import Deps
 
 
@@ -32,6 +32,10 @@ class ObjectKey(NamedTuple):
     @classmethod
     def phone_number(cls, namespace: str, name: str) -> ObjectKey:
         return cls(PHONE_NUMBER, namespace, name)
+
+    @classmethod
+    def emergency_address(cls, namespace: str, name: str) -> ObjectKey:
+        return cls(EMERGENCY_ADDRESS, namespace, name)
 
 
 @dataclass

@@ -40,29 +40,47 @@ MAX_IN_USE_ROUNDS = 100  # then kopf's own retry takes over (and re-enters the w
 
 @kopf.index(*ADDRESSES, id="emergency_addresses", **SHARD)
 async def emergency_addresses(
-    namespace: str | None, name: str, body: kopf.Body, spec: kopf.Spec, **_: Any
+    namespace: str | None, name: str, body: kopf.Body, spec: kopf.Spec, status: kopf.Status, **_: Any
 ) -> dict[tuple[Any, ...], Any]:
-    """("name", namespace, name) -> metadata, spec and status; ("provider", namespace, provider) -> name."""
+    """("name", namespace, name) -> metadata, spec and status; ("provider", namespace, provider) -> name;
+    ("sid", namespace, Address SID) -> name."""
     provider = (spec.get("providerRef") or {}).get("name")
-    return {
+    entries: dict[tuple[Any, ...], Any] = {
         ("name", namespace, name): {k: body.get(k) for k in ("metadata", "spec", "status")},
         ("provider", namespace, provider): name,
     }
+    if status.get("addressSid"):
+        entries[("sid", namespace, status["addressSid"])] = name
+    return entries
 
 
 @kopf.index(*NUMBERS, id="emergency_address_users", **SHARD)
 async def emergency_address_users(
     namespace: str | None, name: str, spec: kopf.Spec, **_: Any
-) -> dict[tuple[str | None, str], str] | None:
-    """(namespace, address name) -> the TwilioPhoneNumbers whose spec.emergencyAddressRef names it."""
+) -> dict[tuple[str | None, str], str]:
+    """(namespace, address name) -> the TwilioPhoneNumbers whose spec.emergencyAddressRef names it.
+    An empty mapping, not None, for a number without one: kopf keeps an object's previous entries
+    when its indexer returns None, so a removed reference would still count."""
     ref = (spec.get("emergencyAddressRef") or {}).get("name")
-    return {(namespace, ref): name} if ref else None
+    return {(namespace, ref): name} if ref else {}
 
 
 def address_view(index: kopf.Index[Any, Any], namespace: str, name: str) -> AddressView | None:
     """A TwilioEmergencyAddress as a number sees it, from the index."""
     body = next(iter(index.get(("name", namespace, name), [])), None)
     return AddressView.from_body(body) if body is not None else None
+
+
+def wake_let_go(
+    state: OperatorState, index: kopf.Index[Any, Any], namespace: str, linked: str | None, wanted: str | None
+) -> None:
+    """A number that had Address `linked` and no longer names its object (`wanted`: the name it names
+    now) has let it go: a deletion of that address waiting for Twilio to show it unused goes on now."""
+    if not linked:
+        return
+    for name in index.get(("sid", namespace, linked), []):
+        if name != wanted:
+            state.wake(ObjectKey.emergency_address(namespace, name))
 
 
 def _provider(address: EmergencyAddress, providers: Providers) -> ProviderView | None:
@@ -160,11 +178,12 @@ async def delete_emergency_address(
                 users = _users(kwargs, address.namespace, address.name)
                 result = await remove_address(address, provider, state.deps, users)
             break
-        except DeletionBlocked:
+        except DeletionBlocked as blocked:
             rounds += 1
             if rounds > MAX_IN_USE_ROUNDS:
                 raise
-            address = await _wait(state, address, wakeup, retry_delay(DeletionBlocked(), rounds), kwargs)
+            logger.info("deletion waits: %s", blocked)
+            address = await _wait(state, address, wakeup, retry_delay(blocked, rounds), kwargs)
         except TwilioError as error:
             if error.kind is ErrorKind.TRANSIENT:
                 raise
@@ -186,15 +205,17 @@ async def _wait(
     delay: float,
     kwargs: dict[str, Any],
 ) -> EmergencyAddress:
-    """Until the numbers that name the address are gone (the in-memory index), the annotations change
-    (deletion-policy Orphan), or `delay` passed; one read of the object every few seconds."""
-    wakeup.clear()
+    """Until the numbers that name the address are gone (the in-memory index), a number that let it go
+    wakes us (also one that did so while the last attempt ran: the wake-up is kept until consumed here),
+    the annotations change (deletion-policy Orphan), or `delay` passed; one read of the object every
+    few seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + delay
     users = _users(kwargs, address.namespace, address.name)
     while (left := deadline - loop.time()) > 0:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wakeup.wait(), timeout=min(left, IN_USE_POLL_SECONDS))
+            wakeup.clear()
             break
         if users and not _users(kwargs, address.namespace, address.name):
             break

@@ -17,7 +17,7 @@ from twilio_operator.api import names
 from twilio_operator.api.errors import DeletionBlocked, ErrorKind, NotFoundError, TwilioError
 from twilio_operator.api.models import GROUP, PHONE_NUMBER, VERSION
 from twilio_operator.deletion import finalize_number
-from twilio_operator.handlers.emergency_address import address_view
+from twilio_operator.handlers.emergency_address import address_view, wake_let_go
 from twilio_operator.handlers.indexes import Providers
 from twilio_operator.handlers.runtime import env_seconds, run_periodically, to_kopf_errors
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
@@ -122,6 +122,9 @@ async def _reconcile(body: kopf.Body, state: OperatorState, indexes: Indexes) ->
         record.result = (
             "ready" if outcome.ready else "waiting" if outcome.waiting_for_provider else "not_ready"
         )
+    ref = number.spec.emergency_address_ref
+    linked = number.status.emergency_address_sid
+    wake_let_go(state, indexes.emergency_addresses, number.namespace, linked, ref.name if ref else None)
     if outcome.trunk_sid != number.status.trunk_sid:
         # The provider's phoneNumberCount changed: let it recount now, not at its next verification.
         state.wake(ObjectKey.provider(number.namespace, number.spec.provider_ref.name))
@@ -218,6 +221,8 @@ async def detach_number(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, *
         )
         await state.deps.kube.post_event(number.ref, "Warning", c.DELETION_BLOCKED, message)
         raise DeletionBlocked(message) from None
+    addresses = Indexes.of(kwargs).emergency_addresses
+    wake_let_go(state, addresses, number.namespace, number.status.emergency_address_sid, None)
     state.forget(number.uid, ObjectKey.phone_number(number.namespace, number.name))
     metrics.STATES.forget(number.uid)
     state.wake(ObjectKey.provider(number.namespace, number.spec.provider_ref.name))  # recount its numbers

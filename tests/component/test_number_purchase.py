@@ -272,6 +272,7 @@ async def test_retain_keeps_the_number_and_the_recreated_object_imports_it_witho
     assert kept["sid"] == sid and kept["trunk_sid"] is None
     [retained] = rig.events("Retained")
     assert "kept +14155550001" in retained and "releasePolicy Retain" in retained
+    assert "it is off the trunk; a TwilioPhoneNumber of this namespace and name" in retained
 
     again = NumberRig(world, purchase=US_415)  # same namespace and name, a new UID
     seq = world.last_seq()
@@ -342,3 +343,17 @@ async def test_release_is_refused_for_a_number_not_provably_bought_or_still_used
     forged.status = {"sid": imported_sid, "purchase": {"sid": imported_sid}}
     assert "kept +15005550006" in await forged.delete()
     assert "+15005550006" in numbers_in_account(world)
+
+
+async def test_an_imported_number_is_kept_whatever_the_policy_says(world: World) -> None:
+    """The API server refuses releasePolicy Release without spec.purchase; a status or spec that got
+    past it anyway (an older CRD) still never releases an imported number."""
+    await ready_provider(world)
+    rig = NumberRig(world, phoneNumber="+15005550006")
+    assert (await rig.reconcile()).ready
+    rig.spec["releasePolicy"] = "Release"
+
+    assert "kept +15005550006" in await rig.delete()
+
+    assert "+15005550006" in numbers_in_account(world)
+    assert "it was imported, not bought by this object" in rig.events("ReleaseRefused")[0]

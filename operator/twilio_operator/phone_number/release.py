@@ -41,12 +41,18 @@ async def settle_number(
     e164 = found.phone_number
     if number.spec.release_policy != "Release":
         await unlink_emergency_address(twilio, number, found, deps, any_address=False)
+        where = f"it stays on trunk {found.trunk_sid}" if found.trunk_sid else "it is off the trunk"
+        again = (
+            "a TwilioPhoneNumber of this namespace and name with spec.purchase finds it again"
+            if number.spec.purchase is not None
+            else "import it again with spec.phoneNumber"
+        )
         await deps.kube.post_event(
             number.ref,
             "Normal",
             c.RETAINED,
-            f"kept {e164} ({found.sid}) in Twilio account {account_sid} (releasePolicy Retain): it is off "
-            "the trunk and can be imported again, or bought back by re-creating this object",
+            f"kept {e164} ({found.sid}) in Twilio account {account_sid} (releasePolicy Retain): {where}; "
+            f"{again}",
         )
         return f"kept {e164} in the account"
     bought = number.status.purchase.sid if number.status.purchase else None

@@ -93,3 +93,20 @@ def purchases(world: World, since: int) -> list[dict[str, Any]]:
 
 def searches(world: World, since: int) -> list[dict[str, Any]]:
     return [r for r in world.emulator.requests(since=since) if "AvailablePhoneNumbers" in r["path"]]
+
+
+def wait_for_the_hung_answer(world: World, since: int, path: str) -> None:
+    """A `commit_then_hang` request is logged only when its answer is finally sent: wait for that, so
+    that it is not logged into the next test's request log (which counts writes)."""
+    import re
+    import time
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if any(
+            r["method"] == "POST" and re.fullmatch(path, r["path"])
+            for r in world.emulator.requests(since=since)
+        ):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the hung POST {path} was never answered")

@@ -20,7 +20,7 @@ from twilio_operator.phone_number.emergency import AddressView
 from twilio_operator.phone_number.reconcile import ProviderView
 
 from .conftest import NAMESPACE, World
-from .numbers_rig import NumberRig, numbers_in_account
+from .numbers_rig import NumberRig, numbers_in_account, wait_for_the_hung_answer
 
 ADDRESSES = r"/2010-04-01/Accounts/AC[0-9a-f]{32}/Addresses\.json"
 HQ = {
@@ -123,7 +123,8 @@ async def test_the_address_is_created_once_with_emergency_calling_and_follows_th
 async def test_a_create_whose_answer_was_lost_is_found_by_its_friendly_name(world: World) -> None:
     await ready_provider(world)
     rig = AddressRig(world)
-    world.emulator.add_fault(ADDRESSES, "commit_then_hang", method="POST", hang_seconds=10)
+    world.emulator.add_fault(ADDRESSES, "commit_then_hang", method="POST", hang_seconds=5)
+    seq = world.last_seq()
 
     with pytest.raises(TwilioError) as lost:
         await rig.reconcile()
@@ -131,6 +132,7 @@ async def test_a_create_whose_answer_was_lost_is_found_by_its_friendly_name(worl
 
     assert (await rig.reconcile()).ready
     assert len(rig.twilio_addresses()) == 1 == len(world.account_state()["addresses"])
+    wait_for_the_hung_answer(world, seq, ADDRESSES)
 
 
 @pytest.mark.parametrize("strict", [False, True], ids=["documented", "strict"])

@@ -14,7 +14,7 @@ from twilio_operator.api import names
 from twilio_operator.api.errors import ErrorKind, TwilioError
 
 from .conftest import NAMESPACE, World
-from .numbers_rig import BUY, NumberRig, numbers_in_account, purchases, searches
+from .numbers_rig import BUY, NumberRig, numbers_in_account, purchases, searches, wait_for_the_hung_answer
 
 US_415 = {"country": "US", "areaCode": "415"}
 
@@ -57,7 +57,7 @@ async def test_a_purchase_whose_answer_was_lost_is_found_again_not_bought_twice(
     world.emulator.add_available_numbers(count=3, area_code="415")
     rig = NumberRig(world, purchase=US_415)
     # Twilio buys the number; the answer never arrives (the adapter gives up after 3 s).
-    world.emulator.add_fault(BUY, "commit_then_hang", method="POST", hang_seconds=10)
+    world.emulator.add_fault(BUY, "commit_then_hang", method="POST", hang_seconds=5)
     seq = world.last_seq()
 
     with pytest.raises(TwilioError) as lost:
@@ -75,6 +75,8 @@ async def test_a_purchase_whose_answer_was_lost_is_found_again_not_bought_twice(
     # hung request is logged only when its answer is finally sent, so the log is not asked here).
     assert len(world.emulator.available_numbers()) == 2
     assert [r for r in purchases(world, seq) if r["status"] != 201] == []
+    wait_for_the_hung_answer(world, seq, BUY)
+    assert len(purchases(world, seq)) == 1  # the one that hung: no other purchase was made
     assert "again by its friendly name" in rig.events("Purchased")[0]
 
 

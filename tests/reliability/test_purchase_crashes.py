@@ -7,9 +7,10 @@ operator is killed while it waits (the worst case: money spent, nobody knows).""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from fixtures.emulator import account_state
+from fixtures.emulator import account_state, last_seq
 from fixtures.kube import ADDRESSES, NUMBERS, create, get, wait_for, wait_ready
 from fixtures.operator_process import MakeReadyProvider, StartOperator
 from twilio_operator.api import names
@@ -25,6 +26,18 @@ US_415 = {"country": "US", "areaCode": "415"}
 
 def hang(method: str, path: str) -> dict[str, Any]:
     return {"path": path, "method": method, "action": "commit_then_hang", "hang_seconds": 20}
+
+
+def answered(emulator: EmulatorAdmin, since: int, path: str) -> None:
+    """The hung request is logged once its answer is finally sent: wait for it, so that it does not
+    land in the request log of the next test."""
+    wait_for(
+        lambda: any(
+            r["method"] == "POST" and re.fullmatch(path, r["path"]) for r in emulator.requests(since=since)
+        ),
+        30,
+        f"the hung POST {path} answered",
+    )
 
 
 def tagged(emulator: EmulatorAdmin, account_sid: str, namespace: str, name: str) -> list[dict[str, Any]]:
@@ -48,6 +61,7 @@ def test_sigkill_after_the_purchase_request_buys_no_second_number(
     sid = twilio_account["sid"]
 
     # 1. Killed while Twilio's answer to the purchase hangs: the number is bought, status knows nothing.
+    seq = last_seq(emulator)
     emulator.add_fault(**hang("POST", BUY))
     create(crds, NUMBERS, namespace, "first", {"providerRef": {"name": "acme"}, "purchase": US_415})
     wait_for(lambda: bool(tagged(emulator, sid, namespace, "first")), 25, "the number bought", interval=0.05)
@@ -81,6 +95,7 @@ def test_sigkill_after_the_purchase_request_buys_no_second_number(
     assert second["status"]["sid"] != first["status"]["sid"]
     assert len(emulator.available_numbers()) == 3
     assert len(account_state(emulator, sid)["incoming_phone_numbers"]) == 2 + 2  # the fixture's two, ours two
+    answered(emulator, seq, BUY)
 
 
 def test_sigkill_after_the_address_create_makes_no_second_address(
@@ -93,6 +108,7 @@ def test_sigkill_after_the_address_create_makes_no_second_address(
 ) -> None:
     running = start_operator()
     make_ready_provider()
+    seq = last_seq(emulator)
     emulator.add_fault(**hang("POST", ADDRESS_CREATE))
     spec = {
         "providerRef": {"name": "acme"},
@@ -121,3 +137,4 @@ def test_sigkill_after_the_address_create_makes_no_second_address(
     [address] = addresses()
     assert ready["status"]["addressSid"] == address["sid"] and address["emergency_enabled"] is True
     assert len(account_state(emulator, twilio_account["sid"])["addresses"]) == 1
+    answered(emulator, seq, ADDRESS_CREATE)

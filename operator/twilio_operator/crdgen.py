@@ -91,15 +91,43 @@ KINDS = [
         plural=models.PHONE_NUMBER.plural,
         short_name=models.PHONE_NUMBER.short_name,
         description="One phone number of the provider's Twilio account, imported onto the provider's "
-        "trunk and routed to a voice agent. Deleting it detaches the number; it is never released.",
+        "trunk (or bought, spec.purchase) and routed to a voice agent. Deleting it detaches the number "
+        "and keeps it in the account; only a number it bought is released, with releasePolicy Release.",
         spec=models.TwilioPhoneNumberSpec,
         status=models.TwilioPhoneNumberStatus,
+        object_rules=models.PHONE_NUMBER_OBJECT_RULES,
         columns=[
             {"name": "Number", "type": "string", "jsonPath": ".status.phoneNumber"},
             {"name": "Provider", "type": "string", "jsonPath": ".spec.providerRef.name"},
             _ready_column(),
             {"name": "Agent", "type": "string", "jsonPath": ".spec.agentRef.name"},
+            {"name": "Release", "type": "string", "jsonPath": ".spec.releasePolicy", "priority": 1},
+            {
+                "name": "Emergency",
+                "type": "string",
+                "jsonPath": ".status.emergencyAddressStatus",
+                "priority": 1,
+            },
             {"name": "Trunk", "type": "string", "jsonPath": ".status.trunkSid", "priority": 1},
+            _reason_column(),
+            _AGE,
+        ],
+    ),
+    Kind(
+        kind=models.EMERGENCY_ADDRESS.kind,
+        plural=models.EMERGENCY_ADDRESS.plural,
+        short_name=models.EMERGENCY_ADDRESS.short_name,
+        description="A street address for emergency calls, kept as a Twilio Address with emergency calling "
+        "enabled in the provider's account; TwilioPhoneNumbers register it with emergencyAddressRef. "
+        "Deleting it deletes the Address once no number uses it.",
+        spec=models.TwilioEmergencyAddressSpec,
+        status=models.TwilioEmergencyAddressStatus,
+        columns=[
+            {"name": "Provider", "type": "string", "jsonPath": ".spec.providerRef.name"},
+            {"name": "Country", "type": "string", "jsonPath": ".spec.isoCountry"},
+            _ready_column(),
+            {"name": "Validation", "type": "string", "jsonPath": ".status.validation"},
+            {"name": "Address", "type": "string", "jsonPath": ".status.addressSid", "priority": 1},
             _reason_column(),
             _AGE,
         ],

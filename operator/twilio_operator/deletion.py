@@ -7,8 +7,9 @@ Orphan leaves Twilio alone and keeps the SIP Secret, the only copy of the passwo
 owner reference from it. Then the credentials Secret's in-use protection is released, unless another
 provider still uses it (provider/protection.py).
 
-A TwilioPhoneNumber (`release_number`): its number leaves the provider's trunk (only a trunk the
-provider owns); it is never released from the account.
+A TwilioPhoneNumber (`finalize_number`): its number leaves the provider's trunk (`release_number`,
+only a trunk the provider owns); then it stays in the account, or, bought by the object with
+releasePolicy Release, is released (phone_number/release.py).
 
 The handlers (handlers/provider.py, handlers/phone_number.py) wait and retry around these.
 """
@@ -16,7 +17,7 @@ The handlers (handlers/provider.py, handlers/phone_number.py) wait and retry aro
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Collection
 from dataclasses import dataclass
 from typing import NoReturn, TypeVar
 
@@ -28,6 +29,7 @@ from twilio_operator.api.models import PHONE_NUMBER, DeletionPolicy, TwilioPhone
 from twilio_operator.api.ownership import owns_credential_list, owns_trunk, tagged_ours
 from twilio_operator.phone_number.detach import detach, still_attached
 from twilio_operator.phone_number.reconcile import NumberWriter, PhoneNumber, ProviderView, connect
+from twilio_operator.phone_number.release import recorded_sid, settle_number
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.twilio.port import TwilioPort
 from twilio_operator.provider import readiness
@@ -394,3 +396,35 @@ async def release_number(number: PhoneNumber, provider: ProviderView | None, dep
         number.ref, "Normal", c.DETACHED, f"detached {found.phone_number} from {trunk.sid}{how}"
     )
     return f"detached {found.phone_number}"
+
+
+# --------------------------------------------------------------------------- a number's fate in the account
+
+
+async def finalize_number(
+    number: PhoneNumber, provider: ProviderView | None, deps: Deps, others: Collection[str] = ()
+) -> str:
+    """Detach the number (`release_number`), then keep it in the account or, for a number this object
+    bought with releasePolicy Release, release it (phone_number/release.py). `others`: the other
+    TwilioPhoneNumbers asking for the same number."""
+    detached = await release_number(number, provider, deps)
+    if recorded_sid(number) is None:
+        return detached
+    if provider is None:
+        await deps.kube.post_event(
+            number.ref,
+            "Warning" if number.spec.release_policy == "Release" else "Normal",
+            c.RETAINED,
+            f"left {number.status.phone_number or recorded_sid(number)} in the Twilio account as it is: "
+            f"TwilioProvider {number.spec.provider_ref.name} is gone, so its account cannot be reached",
+        )
+        return f"{detached}; the provider is gone"
+    twilio = await connect(number, provider, deps)
+    if twilio is None:
+        raise TwilioError(
+            "settle phone number",
+            ErrorKind.AUTH,
+            detail=f"the credentials of TwilioProvider {provider.name} are not usable",
+        )
+    settled = await settle_number(twilio, number, deps, others, provider.spec.account_sid)
+    return f"{detached}; {settled}"

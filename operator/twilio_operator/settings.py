@@ -205,6 +205,17 @@ class Settings:
             "doubling, at most 5 minutes apart. A fix made by hand is picked up by the next retry",
         ),
     )
+    purchase_retry_seconds: float = field(
+        default=60.0,
+        metadata=_variable(
+            "TWILIO_OPERATOR_PURCHASE_RETRY_SECONDS",
+            SECONDS,
+            "after a purchase attempt of a TwilioPhoneNumber's `spec.purchase` that bought nothing (no "
+            "matching number for sale, an address or bundle required, the funds): the next attempt waits "
+            "this long, then twice as long each time, at most an hour; nothing is asked of Twilio in "
+            "between. A change of the spec is tried at once. See docs/numbers.md",
+        ),
+    )
     number_recheck_seconds: float = field(
         default=600.0,
         metadata=_variable(

@@ -47,7 +47,9 @@ def test_auth_token_passes_and_makes_no_writes(
         "phoneNumbersAccess": "passed",
         "trunkQuota": "passed",
         "credentialListQuota": "passed",
+        "numberPurchase": "passed",
     }
+    assert "balance 1000.00 USD: the account can buy numbers" in done.stdout
     requests = emulator.requests(since=seq)
     assert requests and all(r["method"] == "GET" and not r["write"] for r in requests)
     assert twilio_account["auth_token"] not in done.stdout + done.stderr
@@ -153,3 +155,28 @@ def test_ip_access_control_says_what_it_would_require(
 
     refused = check(emulator, env, "--ip-access-control", "10.0.0.0/7")
     assert refused.returncode == 2 and "prefix length" in refused.stderr
+
+
+def test_whether_the_account_can_buy_numbers_is_a_warning_not_a_failure(
+    emulator: EmulatorAdmin, twilio_account: dict[str, Any]
+) -> None:
+    """Issue 27: a trial account that holds its one number, or an empty balance, cannot buy with
+    spec.purchase; a provider is still provisioned, so the exit code stays 0. Reads only."""
+    env = {"TWILIO_ACCOUNT_SID": twilio_account["sid"], "TWILIO_AUTH_TOKEN": twilio_account["auth_token"]}
+    emulator.patch_account(twilio_account["sid"], type="Trial")  # the fixture's account holds two numbers
+    seq = last_seq(emulator)
+    done = check(emulator, env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert rows(done.stdout)["numberPurchase"] == "warning"
+    assert "TrialNumberLimit (Twilio error 10002)" in done.stdout
+
+    fresh = emulator.create_account(type="Trial", api_keys=[{}])  # no number yet, the trial balance
+    done = check(emulator, {"TWILIO_ACCOUNT_SID": fresh["sid"], "TWILIO_AUTH_TOKEN": fresh["auth_token"]})
+    assert rows(done.stdout)["numberPurchase"] == "passed"
+    assert "balance 15.50 USD: the account can buy one number (trial account)" in done.stdout
+
+    emulator.patch_account(twilio_account["sid"], type="Full", balance="0.00")
+    done = check(emulator, env)
+    assert done.returncode == 0 and rows(done.stdout)["numberPurchase"] == "warning"
+    assert "the balance is 0.00 USD" in done.stdout
+    assert all(not r["write"] for r in emulator.requests(since=seq))

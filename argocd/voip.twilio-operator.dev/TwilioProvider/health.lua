@@ -31,6 +31,15 @@ local terminal_reasons = {
   NotFound = true,
   Conflict = true,
   Duplicate = true,
+  NoNumberAvailable = true,
+  AddressRequired = true,
+  BundleRequired = true,
+  InsufficientFunds = true,
+  TrialNumberLimit = true,
+  PurchaseRefused = true,
+  AddressRefused = true,
+  EmergencyAddressNotRegistered = true,
+  InUse = true,
 }
 
 local function find_condition(status, condition_type)

@@ -74,6 +74,27 @@ CONFLICT = "Conflict"
 PROVIDER_NOT_READY = "ProviderNotReady"
 PROVIDER_NOT_FOUND = "ProviderNotFound"
 DUPLICATE = "Duplicate"
+# Buying a number (spec.purchase): the Event of a purchase, and why one cannot succeed (Twilio's codes:
+# docs/numbers.md).
+PURCHASED = "Purchased"
+NO_NUMBER_AVAILABLE = "NoNumberAvailable"  # no number for sale matches spec.purchase
+ADDRESS_REQUIRED = "AddressRequired"  # 21631, 21615: the number needs an Address (spec.purchase.addressSid)
+BUNDLE_REQUIRED = "BundleRequired"  # 21649: the number needs a regulatory Bundle (spec.purchase.bundleSid)
+INSUFFICIENT_FUNDS = "InsufficientFunds"  # the balance cannot pay the number
+TRIAL_NUMBER_LIMIT = "TrialNumberLimit"  # 10002: a trial account holds one number
+PURCHASE_REFUSED = "PurchaseRefused"  # any other refusal of the purchase; the message has Twilio's code
+# Deleting a TwilioPhoneNumber: the number stays in the account, or is given back to Twilio.
+RETAINED = "Retained"
+RELEASED = "Released"
+RELEASE_REFUSED = "ReleaseRefused"  # releasePolicy Release, but the number is not provably ours or is in use
+# Emergency addresses: a number's link to its TwilioEmergencyAddress, and the address itself.
+EMERGENCY_ADDRESS_LINKED = "EmergencyAddressLinked"
+EMERGENCY_ADDRESS_UNLINKED = "EmergencyAddressUnlinked"
+EMERGENCY_ADDRESS_NOT_READY = "EmergencyAddressNotReady"  # the referenced address is missing or not Ready
+EMERGENCY_ADDRESS_NOT_REGISTERED = "EmergencyAddressNotRegistered"  # linked, Twilio has not registered it
+ADDRESS_ACCEPTED = "AddressAccepted"  # the Address exists in Twilio and matches the spec
+ADDRESS_REFUSED = "AddressRefused"  # 21628 (not validated) or 21629 (a correction is suggested)
+IN_USE = "InUse"  # a TwilioEmergencyAddress cannot be deleted: numbers still use it
 
 # Ready=False reasons that no retry fixes: a person must change the spec, a Secret, RBAC or the Twilio
 # account. ArgoCD's health checks (argocd/*/*/health.lua) call them Degraded, every other reason
@@ -95,6 +116,15 @@ NEEDS_A_PERSON = frozenset(
         NOT_FOUND,
         CONFLICT,
         DUPLICATE,
+        NO_NUMBER_AVAILABLE,
+        ADDRESS_REQUIRED,
+        BUNDLE_REQUIRED,
+        INSUFFICIENT_FUNDS,
+        TRIAL_NUMBER_LIMIT,
+        PURCHASE_REFUSED,
+        ADDRESS_REFUSED,
+        EMERGENCY_ADDRESS_NOT_REGISTERED,
+        IN_USE,
     }
 )
 

@@ -54,16 +54,37 @@ PROVIDER_OBJECT_RULES = (
     },
 )
 PHONE_NUMBER = ResourceKind("TwilioPhoneNumber", "twiliophonenumbers", "twpn")
+# Whole-object rules: they read the status, which the spec's own rules cannot.
+PHONE_NUMBER_OBJECT_RULES = (
+    {
+        "rule": "!has(oldSelf.spec.purchase) || !has(self.spec.purchase) || "
+        "self.spec.purchase == oldSelf.spec.purchase || !has(oldSelf.status) || "
+        "!has(oldSelf.status.purchase) || !has(oldSelf.status.purchase.sid)",
+        "message": "spec.purchase cannot change once its number is bought (status.purchase.sid): the "
+        "number stays this object's; to buy another, create another TwilioPhoneNumber",
+    },
+)
+EMERGENCY_ADDRESS = ResourceKind("TwilioEmergencyAddress", "twilioemergencyaddresses", "twea")
 
 ACCOUNT_SID_PATTERN = r"^AC[0-9a-f]{32}$"
 PHONE_NUMBER_SID_PATTERN = r"^PN[0-9a-f]{32}$"
 TRUNK_SID_PATTERN = r"^TK[0-9a-f]{32}$"
 CREDENTIAL_LIST_SID_PATTERN = r"^CL[0-9a-f]{32}$"
 E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
+BUNDLE_SID_PATTERN = r"^BU[0-9a-f]{32}$"
+ADDRESS_SID_PATTERN = r"^AD[0-9a-f]{32}$"
+ISO_COUNTRY_PATTERN = r"^[A-Z]{2}$"
+AREA_CODE_PATTERN = r"^[2-9][0-9]{2}$"
+# AvailablePhoneNumbers' Contains: 2 to 16 digits or letters (keypad digits), `*` one character, `%`
+# a run, a leading `+` anchors at the start, a trailing `$` at the end (twilio_api_v2010.json).
+CONTAINS_PATTERN = r"^\+?[0-9A-Za-z*%]{2,16}\$?$"
 DNS_LABEL_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 SECRET_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
 
 DeletionPolicy = Literal["Delete", "Orphan"]
+ReleasePolicy = Literal["Retain", "Release"]
+NumberType = Literal["local", "mobile", "toll-free"]
+NumberCapability = Literal["voice", "sms", "mms"]
 ManagementPolicy = Literal["Full", "ObserveOnly"]
 VerificationStatus = Literal["pending", "verified", "warning", "failed"]
 CheckStatus = Literal["passed", "warning", "failed", "skipped"]
@@ -629,15 +650,86 @@ class AgentRef(_Model):
     )
 
 
-class TwilioPhoneNumberSpec(_Model):
-    """Import one of the account's phone numbers onto a provider's trunk."""
+Capability = Annotated[NumberCapability, Field(description="voice, sms or mms.")]
+
+
+def _voice_only() -> list[Capability]:
+    return ["voice"]
+
+
+class NumberPurchase(_Model):
+    """Buy a number: search Twilio's AvailablePhoneNumbers with these criteria and buy the first match."""
 
     model_config = ConfigDict(
         json_schema_extra={
             "x-kubernetes-validations": [
                 {
-                    "rule": "has(self.phoneNumber) != has(self.phoneNumberSid)",
-                    "message": "set exactly one of phoneNumber or phoneNumberSid",
+                    "rule": "!has(self.areaCode) || self.country in ['US', 'CA']",
+                    "message": "areaCode applies to US and CA numbers only (Twilio's AreaCode filter); use "
+                    "contains for other countries",
+                }
+            ]
+        }
+    )
+
+    country: str = Field(
+        pattern=ISO_COUNTRY_PATTERN,
+        description="ISO 3166-1 alpha-2 country of the number, e.g. US, GB, DE. Most countries outside the "
+        "US and Canada require a regulatory bundle (bundleSid) or an address (addressSid): see "
+        "docs/numbers.md.",
+    )
+    type: NumberType = Field(
+        default="local", description="local, mobile or toll-free (Twilio's number types)."
+    )
+    area_code: str | None = Field(
+        default=None,
+        pattern=AREA_CODE_PATTERN,
+        description="Three-digit area code (US and CA only), e.g. 415.",
+    )
+    contains: str | None = Field(
+        default=None,
+        pattern=CONTAINS_PATTERN,
+        description="Twilio's Contains pattern: 2 to 16 digits or letters (letters stand for keypad "
+        "digits), * for one digit, % for any run of digits, a leading + anchors at the start of the number "
+        "(with its country code), a trailing $ at its end. E.g. 555, +1415%, 0100$.",
+    )
+    capabilities: list[Capability] = Field(
+        default_factory=_voice_only,
+        max_length=3,
+        description="What the number must be able to do: voice (required: calls reach the SIP trunk), "
+        "and optionally sms and mms.",
+        json_schema_extra={
+            "x-kubernetes-list-type": "set",
+            "x-kubernetes-validations": [
+                {"rule": "'voice' in self", "message": "a number on a SIP trunk must be voice capable"}
+            ],
+        },
+    )
+    bundle_sid: str | None = Field(
+        default=None,
+        pattern=BUNDLE_SID_PATTERN,
+        description="An approved regulatory Bundle (BU...) of the account, passed to Twilio with the "
+        "purchase. Countries that require one refuse the purchase without it (Twilio error 21649).",
+    )
+    address_sid: str | None = Field(
+        default=None,
+        pattern=ADDRESS_SID_PATTERN,
+        description="An Address (AD...) of the account, passed to Twilio with the purchase, for numbers "
+        "with an address requirement (Twilio errors 21631, 21615). Not the emergency address: that is "
+        "emergencyAddressRef.",
+    )
+
+
+class TwilioPhoneNumberSpec(_Model):
+    """Import one of the account's phone numbers onto a provider's trunk, or buy one (purchase)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "[has(self.phoneNumber), has(self.phoneNumberSid), has(self.purchase)]"
+                    ".filter(x, x).size() == 1",
+                    "message": "set exactly one of phoneNumber, phoneNumberSid or purchase",
                 },
                 {
                     "rule": "self.providerRef.name == oldSelf.providerRef.name",
@@ -647,9 +739,17 @@ class TwilioPhoneNumberSpec(_Model):
                     "rule": "has(self.phoneNumber) == has(oldSelf.phoneNumber) && (!has(self.phoneNumber) "
                     "|| self.phoneNumber == oldSelf.phoneNumber) && has(self.phoneNumberSid) == "
                     "has(oldSelf.phoneNumberSid) && (!has(self.phoneNumberSid) || "
-                    "self.phoneNumberSid == oldSelf.phoneNumberSid)",
-                    "message": "phoneNumber and phoneNumberSid are immutable: to import another number, "
-                    "create another TwilioPhoneNumber (deleting this one detaches its number)",
+                    "self.phoneNumberSid == oldSelf.phoneNumberSid) && has(self.purchase) == "
+                    "has(oldSelf.purchase)",
+                    "message": "phoneNumber and phoneNumberSid are immutable, and purchase can be neither "
+                    "added nor removed: to import or buy another number, create another TwilioPhoneNumber "
+                    "(deleting this one detaches its number)",
+                },
+                {
+                    "rule": "!has(self.releasePolicy) || self.releasePolicy != 'Release' || "
+                    "has(self.purchase)",
+                    "message": "releasePolicy Release applies only to a number bought with spec.purchase: an "
+                    "imported number is never released from the account",
                 },
             ]
         }
@@ -679,6 +779,28 @@ class TwilioPhoneNumberSpec(_Model):
         "number on another TwilioProvider's trunk is never moved (delete the TwilioPhoneNumber there, "
         "which detaches it); two objects that both set allowTakeover for one number are both a Conflict.",
     )
+    purchase: NumberPurchase | None = Field(
+        default=None,
+        description="Buy a number instead of importing one: the operator searches Twilio's available "
+        "numbers with these criteria, buys the first match (exactly once, also across crashes: the number "
+        "carries this object's namespace and name in its friendly name) and then imports it like any "
+        "other. Set exactly one of phoneNumber, phoneNumberSid and purchase. Its fields can change until "
+        "the number is bought (status.purchase.sid), then not at all.",
+    )
+    release_policy: ReleasePolicy = Field(
+        default="Retain",
+        description="What deleting this object does to the number in the Twilio account. Retain (default) "
+        "detaches it from the trunk and keeps it in the account. Release gives it back to Twilio, which "
+        "is irreversible (nobody can buy it back); it applies only to a number this object bought "
+        "(spec.purchase), never to an imported one, and is refused while another TwilioPhoneNumber or "
+        "another trunk uses the number.",
+    )
+    emergency_address_ref: LocalObjectReference | None = Field(
+        default=None,
+        description="A TwilioEmergencyAddress of the same namespace and provider: registered with the "
+        "number for emergency calls (Twilio charges for an emergency call from a US or Canadian number "
+        "without one). Removing the field, or deleting this object, unlinks it.",
+    )
 
 
 class PhoneCapabilities(_Model):
@@ -690,8 +812,33 @@ class PhoneCapabilities(_Model):
     fax: bool = Field(default=False, description="Fax.")
 
 
+class PurchaseStatus(_Model):
+    """The number this object bought, or how its purchase is going."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    sid: str | None = Field(
+        default=None,
+        description="IncomingPhoneNumber SID of the number this object bought (also when it was found "
+        "again by its friendly name after a crash or a re-creation of the object).",
+    )
+    phone_number: str | None = Field(default=None, description="E.164 number bought.")
+    purchased_at: str | None = Field(
+        default=None, description="When the operator bought the number or found it again (RFC 3339)."
+    )
+    failures: int | None = Field(
+        default=None,
+        description="Consecutive purchase attempts that bought nothing; each waits twice as long as the "
+        "last (a change of the spec tries again at once).",
+    )
+    last_attempt_at: str | None = Field(default=None, description="When the last failed attempt was made.")
+    attempted_generation: int | None = Field(
+        default=None, description="The metadata.generation of the last failed attempt."
+    )
+
+
 class TwilioPhoneNumberStatus(_Status):
-    """Observed state of an imported number."""
+    """Observed state of an imported or bought number."""
 
     observed_generation: int | None = Field(default=None, description="Last metadata.generation handled.")
     conditions: list[Condition] = Field(
@@ -720,3 +867,86 @@ class TwilioPhoneNumberStatus(_Status):
         description="The voice application (AP...) the number had before the operator attached it (setting "
         "a trunk deletes it in Twilio); given back when the number is detached.",
     )
+    purchase: PurchaseStatus | None = Field(
+        default=None, description="Set for spec.purchase: the number bought, or the failed attempts."
+    )
+    emergency_address_sid: str | None = Field(
+        default=None,
+        description="The Address (AD...) this object registered as the number's emergency address.",
+    )
+    emergency_address_status: str | None = Field(
+        default=None,
+        description="Twilio's emergency_address_status of the number: registered, pending-registration, "
+        "registration-failure, unregistered, ...",
+    )
+
+
+# --------------------------------------------------------------------------- TwilioEmergencyAddress
+
+
+class TwilioEmergencyAddressSpec(_Model):
+    """A street address registered for emergency calls: a Twilio Address with EmergencyEnabled."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self.providerRef.name == oldSelf.providerRef.name",
+                    "message": "providerRef is immutable: an Address lives in one Twilio account",
+                },
+                {
+                    "rule": "self.isoCountry == oldSelf.isoCountry",
+                    "message": "isoCountry is immutable (Twilio does not change an Address's country): "
+                    "create another TwilioEmergencyAddress",
+                },
+            ]
+        }
+    )
+
+    provider_ref: LocalObjectReference = Field(
+        description="The TwilioProvider (same namespace) whose Twilio account holds the address. Immutable."
+    )
+    customer_name: str = Field(
+        min_length=1, max_length=100, description="The name of the person or business at the address."
+    )
+    street: str = Field(min_length=1, max_length=200, description="Number and street, e.g. 1 Market St.")
+    street_secondary: str | None = Field(
+        default=None, min_length=1, max_length=200, description="Suite, floor or unit, e.g. Floor 3."
+    )
+    city: str = Field(min_length=1, max_length=100, description="City.")
+    region: str = Field(
+        min_length=1,
+        max_length=100,
+        description="State or region; for US addresses the two-letter abbreviation, e.g. CA.",
+    )
+    postal_code: str = Field(min_length=1, max_length=20, description="Postal code.")
+    iso_country: str = Field(
+        pattern=ISO_COUNTRY_PATTERN,
+        description="ISO 3166-1 alpha-2 country, e.g. US. Twilio's emergency calling does not cover every "
+        "country (docs/numbers.md); a number whose address Twilio cannot register reports "
+        "EmergencyAddressNotRegistered. Immutable.",
+    )
+
+
+AddressValidation = Literal["verified", "validated", "accepted", "refused"]
+
+
+class TwilioEmergencyAddressStatus(_Status):
+    """The Twilio Address and what Twilio said about it."""
+
+    observed_generation: int | None = Field(default=None, description="Last metadata.generation handled.")
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        description="Ready: the Address exists in Twilio with emergency calling enabled and matches the "
+        "spec.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+    address_sid: str | None = Field(default=None, description="SID of the Twilio Address (AD...).")
+    validation: AddressValidation | None = Field(
+        default=None,
+        description="verified or validated (Twilio's flags on the Address), accepted (stored, neither flag "
+        "set: the country may not require validation), or refused (Twilio refused the address; the Ready "
+        "condition carries Twilio's reason and any suggested correction).",
+    )
+    validated: bool | None = Field(default=None, description="Twilio's validated flag of the Address.")
+    verified: bool | None = Field(default=None, description="Twilio's verified flag of the Address.")

@@ -6,6 +6,7 @@ that is what lets a reconcile find its resources again after a lost write or a c
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from twilio_operator.api.models import GROUP, SIP_SECRET_SUFFIX
@@ -72,6 +73,37 @@ USERNAME_PREFIX_LENGTH = 20  # of the UID's hex digits in a rotated username
 def object_tag(uid: str) -> str:
     """`twp-<uid hex>`: the mark that makes a Twilio resource ours (36 chars, fits every name limit)."""
     return "twp-" + uid.replace("-", "").lower()
+
+
+NUMBER_TAG_PREFIX = "twpn-"
+ADDRESS_TAG_PREFIX = "twpe-"
+EMERGENCY_FRIENDLY_NAME_LIMIT = 32  # Twilio's limit for an emergency Address's friendly name
+
+
+def number_tag(namespace: str, name: str) -> str:
+    """`twpn-<24 hex>`: the mark of a number a TwilioPhoneNumber bought, derived from the object's
+    namespace and name (not its UID), so that the object re-created under the same name (kubectl
+    delete and apply, an ArgoCD prune and sync) finds its number again instead of buying another."""
+    digest = hashlib.sha256(f"{namespace}/{name}".encode()).hexdigest()[:24]
+    return NUMBER_TAG_PREFIX + digest
+
+
+def purchased_number_name(namespace: str, name: str) -> str:
+    """The friendly name a bought number gets: `<namespace>/<name> (twpn-...)`, readable in the Twilio
+    Console and exact (the reconcile finds the number by it), at most 64 characters."""
+    tag = f" ({number_tag(namespace, name)})"
+    return f"{namespace}/{name}"[: FRIENDLY_NAME_LIMIT - len(tag)] + tag
+
+
+def is_purchased_by(friendly_name: str, namespace: str, name: str) -> bool:
+    """Whether a number's friendly name still carries the purchase tag of this object."""
+    return f"({number_tag(namespace, name)})" in friendly_name
+
+
+def address_name(uid: str) -> str:
+    """The friendly name of a TwilioEmergencyAddress's Twilio Address: `twpe-` and 27 hex digits of
+    the UID (Twilio allows emergency addresses 32 characters), which finds it again after a crash."""
+    return (ADDRESS_TAG_PREFIX + uid.replace("-", "").lower())[:EMERGENCY_FRIENDLY_NAME_LIMIT]
 
 
 def trunk_domain(uid: str, recreations: int = 0) -> str:

@@ -9,6 +9,8 @@ The proofs, each of which survives a crash of the operator:
   adopted `spec.credentialListSid` recorded in status the same way;
 - the SIP Secret: our owner reference on it, or (an Orphan-deleted provider's Secret, kept by design)
   our label and the annotation naming a provider of this name, with no owner left.
+- a number a TwilioPhoneNumber bought (spec.purchase): its status records the SID and the number's
+  friendly name carries the object's purchase tag (`release_problem`).
 Pure: the reads happen elsewhere, and every rule takes plain values.
 """
 
@@ -20,7 +22,7 @@ from typing import Protocol, TypeVar
 
 from twilio_operator.api import names
 from twilio_operator.api.models import TwilioProviderSpec, TwilioProviderStatus
-from twilio_operator.api.twilio_values import CredentialList, IpAccessControlList, Trunk
+from twilio_operator.api.twilio_values import CredentialList, IncomingNumber, IpAccessControlList, Trunk
 
 # The labels of the Secrets the operator writes (its SIP Secrets), also what it watches them by.
 SIP_SECRET_LABELS = {"app.kubernetes.io/managed-by": "twilio-operator"}
@@ -164,3 +166,38 @@ def find_ip_access_control_lists(
     ours = tagged_ours(provider, lists)
     recorded = provider.status.ip_access_control_list_sid
     return tuple(sorted(ours, key=lambda a: a.sid != recorded))
+
+
+# ------------------------------------------------------------------ numbers a TwilioPhoneNumber bought
+
+
+def release_problem(
+    namespace: str,
+    name: str,
+    bought: bool,
+    recorded_sid: str | None,
+    number: IncomingNumber,
+    others: Collection[str],
+) -> str | None:
+    """Why deleting this object may not release `number` from the account, or None when it may.
+
+    Only a number this object bought is released, proven twice, each proof surviving a crash: its
+    status records the SID (written right after the purchase, or when the number was found again by
+    its tag), and the number's friendly name in Twilio still carries the object's purchase tag (set
+    by the purchase request itself, where no status writer reaches). Never while something else uses
+    it: another TwilioPhoneNumber, or a trunk (the object's own trunk was left before this is asked).
+    """
+    if not bought:
+        return "it was imported, not bought by this object (no spec.purchase): it is never released"
+    if recorded_sid != number.sid:
+        return f"status.purchase does not record {number.sid} as bought by this object"
+    if not names.is_purchased_by(number.friendly_name, namespace, name):
+        return (
+            f"its friendly name {number.friendly_name!r} no longer carries this object's purchase tag "
+            f"({names.number_tag(namespace, name)})"
+        )
+    if others:
+        return f"TwilioPhoneNumber {', '.join(sorted(others))} uses it too"
+    if number.trunk_sid:
+        return f"it is on trunk {number.trunk_sid}, which another provider or tool manages"
+    return None

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,9 @@ class IncomingNumber:
     fax: bool = False
     voice_application_sid: str | None = None
     voice_url: str | None = None
+    friendly_name: str = ""
+    emergency_address_sid: str | None = None
+    emergency_address_status: str | None = None  # registered, unregistered, pending-registration, ...
 
 
 @dataclass(frozen=True)
@@ -93,3 +98,61 @@ class NumberPage:
     total: int
     trunk_of: Mapping[str, str | None] = field(default_factory=dict)  # number SID -> trunk SID
     phone_numbers: frozenset[str] = frozenset()  # every E.164 number of the account
+
+
+# --------------------------------------------------------------------------- buying numbers, addresses
+
+NumberType = Literal["local", "mobile", "toll-free"]
+
+
+@dataclass(frozen=True)
+class NumberSearch:
+    """What AvailablePhoneNumbers is asked for: one country and type, and optional filters."""
+
+    country: str  # ISO 3166-1 alpha-2
+    number_type: NumberType
+    area_code: str | None = None
+    contains: str | None = None
+    voice: bool = True
+    sms: bool = False
+    mms: bool = False
+
+
+@dataclass(frozen=True)
+class NumberForSale:
+    """One AvailablePhoneNumber: a number Twilio offers, and the address it would require."""
+
+    phone_number: str
+    iso_country: str
+    address_requirements: str  # none | any | local | foreign
+    locality: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class AddressFields:
+    """The fields of a Twilio Address that the operator writes (the TwilioEmergencyAddress spec)."""
+
+    customer_name: str
+    street: str
+    city: str
+    region: str
+    postal_code: str
+    iso_country: str
+    street_secondary: str | None = None
+
+
+@dataclass(frozen=True)
+class Address:
+    sid: str
+    friendly_name: str
+    fields: AddressFields
+    emergency_enabled: bool
+    validated: bool
+    verified: bool
+
+
+@dataclass(frozen=True)
+class Balance:
+    amount: Decimal
+    currency: str

@@ -106,6 +106,8 @@ NumbersByProvider = kopf.Index[ProviderRef, NumberOnTrunk]
 AgentEntries = kopf.Index[ProviderRef, AgentEntry]
 ClaimKey = NamespaceClaims | NumberClaim
 NumberClaims = kopf.Index[ClaimKey, Claimant | Contender]
+# ("name", namespace, name) -> the object; ("sid", namespace, Address SID) -> its name
+EmergencyAddresses = kopf.Index[Any, Any]
 
 
 @kopf.index(GROUP, VERSION, PROVIDER.plural, id=INDEX_ID, **SHARD)
@@ -176,6 +178,7 @@ class Indexes:
     numbers_by_provider: NumbersByProvider
     agent_entries: AgentEntries
     number_claims: NumberClaims
+    emergency_addresses: EmergencyAddresses
 
     @classmethod
     def of(cls, kwargs: dict[str, Any]) -> Indexes:
@@ -184,6 +187,7 @@ class Indexes:
             kwargs["numbers_by_provider"],
             kwargs["agent_entries"],
             kwargs["number_claims"],
+            kwargs["emergency_addresses"],
         )
 
     def numbers_of(self, namespace: str | None, provider: str | None) -> list[NumberOnTrunk]:

@@ -15,7 +15,8 @@ from twilio_operator.api import conditions as c
 from twilio_operator.api import names
 from twilio_operator.api.errors import DeletionBlocked, ErrorKind, NotFoundError, TwilioError
 from twilio_operator.api.models import GROUP, PHONE_NUMBER, VERSION
-from twilio_operator.deletion import release_number
+from twilio_operator.deletion import finalize_number
+from twilio_operator.handlers.emergency_address import address_view, wake_let_go
 from twilio_operator.handlers.indexes import (
     ClaimKey,
     Indexes,
@@ -28,6 +29,7 @@ from twilio_operator.handlers.indexes import (
 from twilio_operator.handlers.runtime import SHARD, run_periodically, to_kopf_errors
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
 from twilio_operator.phone_number.claims import Claimant, Contender, claim_keys, contender_of
+from twilio_operator.phone_number.lifecycle import Lifecycle
 from twilio_operator.phone_number.reconcile import (
     NumberOutcome,
     PhoneNumber,
@@ -45,6 +47,17 @@ RECHECK_READY = 3600.0  # the provider's verification notices a detached number 
 # elsewhere wakes the objects waiting for it at once.
 CONFLICT_RECHECK_BASE = 30.0
 CONFLICT_RECHECK_MAX = 120.0
+
+
+def _lifecycle(number: PhoneNumber, indexes: Indexes, state: OperatorState) -> Lifecycle:
+    """What the number's purchase and emergency address need from outside the object."""
+    ref = number.spec.emergency_address_ref
+    return Lifecycle(
+        purchase_retry=state.settings.purchase_retry_seconds,
+        emergency_address=address_view(indexes.emergency_addresses, number.namespace, ref.name)
+        if ref
+        else None,
+    )
 
 
 @kopf.index(*NUMBERS, id="numbers_by_provider", **SHARD)
@@ -86,11 +99,19 @@ async def _reconcile(body: kopf.Body, state: OperatorState, indexes: Indexes) ->
     with metrics.timed_reconcile(PHONE_NUMBER.kind) as record:
         async with state.turn(number.uid):
             outcome = await reconcile_number(
-                number, _provider(number, indexes.providers), claimants, state.deps, list(contenders)
+                number,
+                _provider(number, indexes.providers),
+                claimants,
+                state.deps,
+                list(contenders),
+                _lifecycle(number, indexes, state),
             )
         record.result = (
             "ready" if outcome.ready else "waiting" if outcome.waiting_for_provider else "not_ready"
         )
+    ref = number.spec.emergency_address_ref
+    linked = number.status.emergency_address_sid
+    wake_let_go(state, indexes.emergency_addresses, number.namespace, linked, ref.name if ref else None)
     if outcome.trunk_sid != number.status.trunk_sid:
         # The provider's phoneNumberCount changed: let it recount now, not at its next verification.
         state.wake(ObjectKey.provider(number.namespace, number.spec.provider_ref.name))
@@ -151,6 +172,8 @@ async def keep_number_attached(
         not_ready = state.settings.number_recheck_seconds
         if conflicts:
             return float(min(CONFLICT_RECHECK_BASE * 2 ** (conflicts - 1), CONFLICT_RECHECK_MAX, not_ready))
+        if outcome.retry_in is not None:  # a purchase that bought nothing: its own backoff
+            return outcome.retry_in
         return RECHECK_READY if outcome.ready else not_ready
 
     key = ObjectKey.phone_number(body["metadata"]["namespace"], body["metadata"]["name"])
@@ -165,10 +188,17 @@ async def detach_number(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, *
     if number.annotations.get(names.DELETION_POLICY_OVERRIDE) == "Orphan":
         logger.info("left %s on its trunk (deletion-policy Orphan)", number.status.phone_number)
         return
+    indexes = Indexes.of(kwargs)
+    others = {
+        f"{other.namespace}/{other.name}"
+        for key in claim_keys(dict(body))
+        for other in indexes.contenders(key)
+        if (other.namespace, other.name) != (number.namespace, number.name)
+    }
     try:
         async with state.turn(number.uid):
-            provider = _provider(number, Indexes.of(kwargs).providers)
-            result = await release_number(number, provider, state.deps)
+            provider = _provider(number, indexes.providers)
+            result = await finalize_number(number, provider, state.deps, others)
     except TwilioError as error:
         if error.kind is ErrorKind.TRANSIENT:
             raise
@@ -178,6 +208,8 @@ async def detach_number(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, *
         )
         await state.deps.kube.post_event(number.ref, "Warning", c.DELETION_BLOCKED, message)
         raise DeletionBlocked(message) from None
+    let_go = number.status.emergency_address_sid
+    wake_let_go(state, indexes.emergency_addresses, number.namespace, let_go, None)
     state.forget(number.uid, ObjectKey.phone_number(number.namespace, number.name))
     metrics.STATES.forget(number.uid)
     state.wake(ObjectKey.provider(number.namespace, number.spec.provider_ref.name))  # recount its numbers

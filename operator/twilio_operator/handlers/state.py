@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import kopf
 
 from twilio_operator import metrics
-from twilio_operator.api.models import PHONE_NUMBER, PROVIDER, ResourceKind
+from twilio_operator.api.models import EMERGENCY_ADDRESS, PHONE_NUMBER, PROVIDER, ResourceKind
 from twilio_operator.ports.deps import Deps
 from twilio_operator.provider.agent_table import Published
 from twilio_operator.settings import Settings
@@ -44,6 +44,10 @@ class ObjectKey(NamedTuple):
     @classmethod
     def phone_number(cls, namespace: str, name: str) -> ObjectKey:
         return cls(PHONE_NUMBER, namespace, name)
+
+    @classmethod
+    def emergency_address(cls, namespace: str, name: str) -> ObjectKey:
+        return cls(EMERGENCY_ADDRESS, namespace, name)
 
 
 class ProviderSummary(NamedTuple):

@@ -39,6 +39,7 @@ from twilio_operator.phone_number.decide import (
     decide,
     needs_elsewhere,
 )
+from twilio_operator.phone_number.lifecycle import Lifecycle, NotBought, after_attach, before_find
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.twilio.port import TwilioPort
 
@@ -62,7 +63,8 @@ class PhoneNumber:
 
     @property
     def wanted(self) -> str:
-        return self.spec.phone_number_sid or self.spec.phone_number or ""
+        bought = self.status.purchase.sid if self.status.purchase else None
+        return self.spec.phone_number_sid or self.spec.phone_number or bought or ""
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> PhoneNumber:
@@ -111,6 +113,7 @@ class NumberOutcome:
     waiting_for_provider: bool = False
     trunk_sid: str | None = None  # the trunk this object's number is on now (None: not attached by it)
     rivals: tuple[str, ...] = ()  # namespace/name of the objects in a takeover contest with this one
+    retry_in: float | None = None  # seconds until the next try, when the reconcile knows (a purchase)
 
 
 class NumberWriter:
@@ -131,6 +134,7 @@ class NumberWriter:
         *,
         event: str | None = None,
         rivals: tuple[str, ...] = (),
+        retry_in: float | None = None,
     ) -> NumberOutcome:
         previous = c.find(self._number.status.conditions, c.READY)
         update = ConditionUpdate(c.READY, "True" if ready else "False", reason, message)
@@ -151,10 +155,12 @@ class NumberWriter:
             waiting_for_provider=reason in _WAITING,
             trunk_sid=self.status.trunk_sid,
             rivals=rivals,
+            retry_in=retry_in,
         )
 
 
 _WAITING = {c.PROVIDER_NOT_FOUND, c.PROVIDER_NOT_READY}
+IMPORT_ONLY = Lifecycle()
 
 
 async def reconcile_number(
@@ -163,8 +169,9 @@ async def reconcile_number(
     claimants: Sequence[Claimant],
     deps: Deps,
     contenders: Sequence[Contender] = (),
+    lifecycle: Lifecycle = IMPORT_ONLY,
 ) -> NumberOutcome:
-    """Attach the number to the provider's trunk. Raises TwilioError for Twilio to be retried."""
+    """Attach the number (bought first for spec.purchase) to the trunk; raises TwilioError to retry."""
     writer = NumberWriter(number, deps)
     writer.set(agent=number.spec.agent_ref.name if number.spec.agent_ref else None)
     twilio = await _provider_usable(number, provider, deps, writer)
@@ -173,9 +180,11 @@ async def reconcile_number(
     assert provider is not None
     trunk_sid = provider.status.trunk_sid
     assert trunk_sid is not None
+    if isinstance(bought := await before_find(twilio, number, writer, deps, lifecycle), NotBought):
+        return await writer.finish(False, bought.reason, bought.message, retry_in=bought.retry_in)
     try:
         found = await twilio.find_incoming_number(
-            sid=number.spec.phone_number_sid, phone_number=number.spec.phone_number
+            sid=bought or number.spec.phone_number_sid, phone_number=number.spec.phone_number
         )
     except TwilioError as error:
         if error.kind is ErrorKind.AUTH:
@@ -209,6 +218,11 @@ async def reconcile_number(
     message = verdict.message
     if verdict.ready and (plan.route is not None or provider.region.client is not None):
         message += f", inbound calls processed in {plan.route or seen.routed_to}"
+    problem = None
+    if verdict.ready and found is not None:
+        problem = await after_attach(twilio, number, found, writer, deps, lifecycle)
+    if problem is not None:
+        return await writer.finish(False, problem.reason, problem.message)
     return await writer.finish(verdict.ready, verdict.reason, message, rivals=verdict.rivals)
 
 

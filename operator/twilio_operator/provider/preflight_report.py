@@ -2,8 +2,9 @@
 check, result, what it means and how to fix it (`twilio-operator check`).
 
 It reuses `observe_account` (the same four parallel reads) and the verdicts of provider/verification.py,
-adds the account quotas a create would hit and, given the spec's ipAccessControl, what it would
-require of the platform, and writes nothing. Pure apart from `observe_account`.
+adds the account quotas a create would hit, whether the account can buy numbers (spec.purchase: its
+balance, a trial account's one number) and, given the spec's ipAccessControl, what it would require of
+the platform, and writes nothing. Pure apart from `observe_account` and the balance read.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from twilio_operator.api import quotas
 from twilio_operator.api.conditions import AUTH_HINT
 from twilio_operator.api.errors import ErrorKind, TwilioError
-from twilio_operator.api.twilio_values import Account
+from twilio_operator.api.twilio_values import Account, Balance
 from twilio_operator.ports.twilio.port import TwilioPort
 from twilio_operator.provider.observe import observe_account
 from twilio_operator.provider.verification import (
@@ -89,6 +90,46 @@ def _quota_row(name: str, quota: quotas.Quota, count: int, account_type: str | N
     return Row(name, "passed", f"{count} of {limit} {quota.what} used", _FIX_PASSED)
 
 
+TRIAL_NUMBER_LIMIT = 1  # Twilio error 10002: "you may have tried to provision more than one number"
+
+
+def purchase_row(observed: Observed, balance: Balance | TwilioError) -> Row:
+    """Whether a TwilioPhoneNumber's spec.purchase could buy a number in this account. A warning, not
+    a failure: a provider is provisioned either way (exit codes speak of provisioning)."""
+    name = "numberPurchase"
+    trial = isinstance(observed.account, Account) and observed.account.type == "Trial"
+    held = observed.numbers.total if not isinstance(observed.numbers, TwilioError) else None
+    if trial and held is not None and held >= TRIAL_NUMBER_LIMIT:
+        return Row(
+            name,
+            "warning",
+            f"a trial account holds {TRIAL_NUMBER_LIMIT} phone number and this one has {held}: spec.purchase "
+            "would get TrialNumberLimit (Twilio error 10002)",
+            "upgrade the account, or import its number with spec.phoneNumber",
+        )
+    if isinstance(balance, TwilioError):
+        return Row(
+            name, "skipped", f"the balance could not be read ({balance})", "allow the key to read the balance"
+        )
+    amount = f"{balance.amount:.2f} {balance.currency}"
+    if balance.amount <= 0:
+        return Row(
+            name,
+            "warning",
+            f"the balance is {amount}: Twilio would refuse a purchase for lack of funds",
+            "add funds to the account before using spec.purchase",
+        )
+    what = "one number (trial account)" if trial else "numbers"
+    return Row(name, "passed", f"balance {amount}: the account can buy {what}", _FIX_PASSED)
+
+
+async def _balance(twilio: TwilioPort) -> Balance | TwilioError:
+    try:
+        return await twilio.fetch_balance()
+    except TwilioError as error:
+        return error
+
+
 def ip_admission_row(cidrs: Sequence[str], origination_uris: Sequence[str]) -> Row:
     """What spec.ipAccessControl with these entries would require of the platform (the verification
     detail ipAccessControlAdmission, before anything is applied)."""
@@ -117,6 +158,8 @@ async def preflight(
         rows.append(
             _quota_row("credentialListQuota", quotas.CREDENTIAL_LISTS, len(observed.lists), account_type)
         )
+    if first_blocking_error(observed) is None:
+        rows.append(purchase_row(observed, await _balance(twilio)))
     if account_unreadable_by_key(observed) == ACCOUNT_SKIPPED_RESTRICTED:
         rows.append(
             Row(

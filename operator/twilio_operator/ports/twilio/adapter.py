@@ -15,6 +15,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 import aiohttp
@@ -28,12 +29,17 @@ from twilio_operator.api.errors import ErrorKind, TwilioError, classify, clean_d
 from twilio_operator.api.quotas import QuotaExceeded
 from twilio_operator.api.twilio_values import (
     Account,
+    Address,
+    AddressFields,
+    Balance,
     Credential,
     CredentialList,
     IncomingNumber,
     IpAccessControlList,
     IpAddress,
+    NumberForSale,
     NumberPage,
+    NumberSearch,
     OriginationUrl,
     Recording,
     Trunk,
@@ -557,6 +563,139 @@ class TwilioAccount(TwilioPort):
         )
         return str(r.voice_region or region)
 
+    # ---- buying and releasing numbers
+
+    async def search_numbers_for_sale(self, search: NumberSearch, limit: int) -> list[NumberForSale]:
+        country = self._account.available_phone_numbers(search.country)
+        listing = {"local": country.local, "mobile": country.mobile, "toll-free": country.toll_free}[
+            search.number_type
+        ]
+        filters: dict[str, Any] = {
+            "area_code": search.area_code,
+            "contains": search.contains,
+            # Only what is required is filtered on: VoiceEnabled=false would exclude voice numbers.
+            "voice_enabled": True if search.voice else None,
+            "sms_enabled": True if search.sms else None,
+            "mms_enabled": True if search.mms else None,
+        }
+        wanted = {k: v for k, v in filters.items() if v is not None}
+        items = await self._call(
+            op.SEARCH_NUMBERS_FOR_SALE, lambda: listing.list_async(limit=limit, page_size=limit, **wanted)
+        )
+        return [
+            NumberForSale(
+                phone_number=n.phone_number,
+                iso_country=str(n.iso_country or search.country),
+                address_requirements=str(n.address_requirements or "none"),
+                locality=n.locality or None,
+                region=n.region or None,
+            )
+            for n in items
+        ]
+
+    async def buy_number(
+        self, phone_number: str, friendly_name: str, *, address_sid: str | None, bundle_sid: str | None
+    ) -> IncomingNumber:
+        given = {"address_sid": address_sid, "bundle_sid": bundle_sid}
+        params = {"phone_number": phone_number, "friendly_name": friendly_name}
+        params.update({k: v for k, v in given.items() if v})
+        n = await self._call(op.BUY_NUMBER, lambda: self._numbers.create_async(**params))
+        return _number(n)
+
+    async def list_numbers_named(self, friendly_name: str) -> list[IncomingNumber]:
+        items = await self._call(
+            op.LIST_NUMBERS_NAMED,
+            lambda: self._numbers.list_async(friendly_name=friendly_name, page_size=LIST_PAGE_SIZE),
+        )
+        return [_number(n) for n in items if n.friendly_name == friendly_name]
+
+    async def release_number(self, number_sid: str) -> bool:
+        return await self._delete(op.RELEASE_NUMBER, self._numbers(number_sid).delete_async)
+
+    async def set_number_emergency_address(self, number_sid: str, address_sid: str | None) -> IncomingNumber:
+        """`None` unlinks: Twilio's emergency-calling pages say "Set Emergency Address to Null", which
+        a form parameter can only say as the empty value."""
+        n = await self._call(
+            op.SET_EMERGENCY_ADDRESS,
+            lambda: self._numbers(number_sid).update_async(emergency_address_sid=address_sid or ""),
+        )
+        return _number(n)
+
+    async def fetch_balance(self) -> Balance:
+        b = await self._call(op.FETCH_BALANCE, self._account.balance.fetch_async)
+        try:
+            amount = Decimal(str(b.balance))
+        except InvalidOperation:
+            raise TwilioError(
+                op.FETCH_BALANCE.description, ErrorKind.TRANSIENT, detail="unreadable balance"
+            ) from None
+        return Balance(amount=amount, currency=str(b.currency or "USD"))
+
+    # ---- addresses
+
+    @property
+    def _addresses(self) -> Any:
+        return self._account.addresses
+
+    async def list_addresses_named(self, friendly_name: str) -> list[Address]:
+        items = await self._call(
+            op.LIST_ADDRESSES,
+            lambda: self._addresses.list_async(friendly_name=friendly_name, page_size=LIST_PAGE_SIZE),
+        )
+        return [_address(a) for a in items if a.friendly_name == friendly_name]
+
+    async def fetch_address(self, sid: str) -> Address | None:
+        a = await self._fetch_or_none(op.FETCH_ADDRESS, self._addresses(sid).fetch_async)
+        return _address(a) if a is not None else None
+
+    async def create_emergency_address(self, friendly_name: str, fields: AddressFields) -> Address:
+        """AutoCorrectAddress=false: a near match is refused with Twilio's suggestion (21629) instead
+        of stored corrected, so what Twilio holds is what the spec says and never drifts from it."""
+        extra = {"street_secondary": fields.street_secondary} if fields.street_secondary else {}
+        a = await self._call(
+            op.CREATE_ADDRESS,
+            lambda: self._addresses.create_async(
+                customer_name=fields.customer_name,
+                street=fields.street,
+                city=fields.city,
+                region=fields.region,
+                postal_code=fields.postal_code,
+                iso_country=fields.iso_country,
+                friendly_name=friendly_name,
+                emergency_enabled=True,
+                auto_correct_address=False,
+                **extra,
+            ),
+        )
+        return _address(a)
+
+    async def update_address(self, sid: str, fields: AddressFields) -> Address:
+        """Everything but the country, which Twilio does not change (the spec keeps it immutable)."""
+        a = await self._call(
+            op.UPDATE_ADDRESS,
+            lambda: self._addresses(sid).update_async(
+                customer_name=fields.customer_name,
+                street=fields.street,
+                street_secondary=fields.street_secondary or "",
+                city=fields.city,
+                region=fields.region,
+                postal_code=fields.postal_code,
+                emergency_enabled=True,
+                auto_correct_address=False,
+            ),
+        )
+        return _address(a)
+
+    async def delete_address(self, sid: str) -> bool:
+        return await self._delete(op.DELETE_ADDRESS, self._addresses(sid).delete_async)
+
+    async def list_address_dependents(self, sid: str) -> list[IncomingNumber]:
+        items = await self._call(
+            op.LIST_ADDRESS_DEPENDENTS,
+            lambda: self._addresses(sid).dependent_phone_numbers.list_async(page_size=LIST_PAGE_SIZE),
+        )
+        return [IncomingNumber(sid=d.sid, phone_number=d.phone_number, trunk_sid=None) for d in items]
+
 
 def _trunk(t: Any) -> Trunk:
     return Trunk(
@@ -624,4 +763,30 @@ def _number(n: Any) -> IncomingNumber:
         fax=bool(caps.get("fax")),
         voice_application_sid=n.voice_application_sid or None,
         voice_url=n.voice_url or None,
+        friendly_name=n.friendly_name or "",
+        emergency_address_sid=getattr(n, "emergency_address_sid", None) or None,
+        emergency_address_status=_text(getattr(n, "emergency_address_status", None)),
+    )
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value else None
+
+
+def _address(a: Any) -> Address:
+    return Address(
+        sid=a.sid,
+        friendly_name=a.friendly_name or "",
+        fields=AddressFields(
+            customer_name=a.customer_name or "",
+            street=a.street or "",
+            city=a.city or "",
+            region=a.region or "",
+            postal_code=a.postal_code or "",
+            iso_country=a.iso_country or "",
+            street_secondary=a.street_secondary or None,
+        ),
+        emergency_enabled=bool(a.emergency_enabled),
+        validated=bool(a.validated),
+        verified=bool(a.verified),
     )

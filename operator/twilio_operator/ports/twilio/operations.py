@@ -94,3 +94,21 @@ UPDATE_NUMBER_VOICE_REGION = _write(
 REMOVE_TRUNK_NUMBER = _write(
     "remove phone number from trunk", "remove_phone_number_from_trunk", idempotent=True
 )
+
+SEARCH_NUMBERS_FOR_SALE = _read("search available phone numbers", "search_available_phone_numbers")
+# Not idempotent: a repeated purchase buys a second number.
+BUY_NUMBER = _write("buy phone number", "buy_phone_number", idempotent=False)
+LIST_NUMBERS_NAMED = _read("find phone numbers by friendly name", "find_phone_numbers_by_friendly_name")
+RELEASE_NUMBER = _write("release phone number", "release_phone_number", idempotent=True)
+SET_EMERGENCY_ADDRESS = _write(
+    "set the phone number's emergency address", "set_the_phone_number_s_emergency_address", idempotent=True
+)
+FETCH_BALANCE = _read("fetch the account balance", "fetch_the_account_balance")
+LIST_ADDRESSES = _read("list addresses", "list_addresses")
+FETCH_ADDRESS = _read("fetch address", "fetch_address")
+CREATE_ADDRESS = _write("create emergency address", "create_emergency_address", idempotent=False)
+UPDATE_ADDRESS = _write("update address", "update_address", idempotent=True)
+DELETE_ADDRESS = _write("delete address", "delete_address", idempotent=True)
+LIST_ADDRESS_DEPENDENTS = _read(
+    "list the phone numbers that use an address", "list_the_phone_numbers_that_use_an_address"
+)

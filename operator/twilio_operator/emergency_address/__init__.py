@@ -1,0 +1,1 @@
+"""TwilioEmergencyAddress: a Twilio Address with emergency calling enabled, kept as the spec says."""

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import Any
 
-from twilio_operator.handlers import agent_table, indexes, phone_number
+from twilio_operator.handlers import agent_table, emergency_address, indexes, phone_number
 
 IndexFunction = Callable[..., Awaitable[Mapping[Any, Any]]]
 INDEX_FUNCTIONS: dict[str, tuple[str, IndexFunction]] = {
@@ -20,6 +20,8 @@ INDEX_FUNCTIONS: dict[str, tuple[str, IndexFunction]] = {
     "agent_entries": ("number", agent_table.agent_entries),
     "numbers_by_provider": ("number", phone_number.numbers_by_provider),
     "number_claims": ("number", phone_number.number_claims),
+    "emergency_addresses": ("address", emergency_address.emergency_addresses),
+    "emergency_address_users": ("number", emergency_address.emergency_address_users),
 }
 
 
@@ -33,9 +35,13 @@ class Index:
         return self.values.get(key, default)
 
 
-async def kopf_indexes(providers: list[dict[str, Any]], numbers: list[dict[str, Any]]) -> dict[str, Index]:
+async def kopf_indexes(
+    providers: list[dict[str, Any]],
+    numbers: list[dict[str, Any]],
+    addresses: list[dict[str, Any]] | None = None,
+) -> dict[str, Index]:
     """Every index of the operator over these objects, by index id (kopf passes them as keywords)."""
-    objects = {"provider": providers, "number": numbers}
+    objects = {"provider": providers, "number": numbers, "address": addresses or []}
     result: dict[str, Index] = {}
     for index_id, (kind, function) in INDEX_FUNCTIONS.items():
         index = result[index_id] = Index()

@@ -106,7 +106,7 @@ NumbersByProvider = kopf.Index[ProviderRef, NumberOnTrunk]
 AgentEntries = kopf.Index[ProviderRef, AgentEntry]
 ClaimKey = NamespaceClaims | NumberClaim
 NumberClaims = kopf.Index[ClaimKey, Claimant | Contender]
-# ("name", namespace, name) -> the object; ("sid", namespace, Address SID) -> its name
+# handlers/emergency_address.py: ("name", ns, name) -> the object; ("provider" or "sid", ns, ...) -> names
 EmergencyAddresses = kopf.Index[Any, Any]
 
 

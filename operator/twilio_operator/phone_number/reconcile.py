@@ -182,23 +182,9 @@ async def reconcile_number(
     assert trunk_sid is not None
     if isinstance(bought := await before_find(twilio, number, writer, deps, lifecycle), NotBought):
         return await writer.finish(False, bought.reason, bought.message, retry_in=bought.retry_in)
-    try:
-        found = await twilio.find_incoming_number(
-            sid=bought or number.spec.phone_number_sid, phone_number=number.spec.phone_number
-        )
-    except TwilioError as error:
-        if error.kind is ErrorKind.AUTH:
-            reason = c.twilio_failure_reason(error)
-            return await writer.finish(False, reason, c.twilio_failure_message(error, reason))
-        raise
-    if found is None:
-        writer.set(phone_number=number.spec.phone_number or number.status.phone_number)
-    else:
-        writer.set(
-            sid=found.sid,
-            phone_number=found.phone_number,
-            capabilities=PhoneCapabilities(voice=found.voice, sms=found.sms, mms=found.mms, fax=found.fax),
-        )
+    found = await _find(twilio, number, bought, writer)
+    if isinstance(found, NumberOutcome):
+        return found
     wanted = Wanted(
         number.name,
         number.namespace,
@@ -224,6 +210,31 @@ async def reconcile_number(
     if problem is not None:
         return await writer.finish(False, problem.reason, problem.message)
     return await writer.finish(verdict.ready, verdict.reason, message, rivals=verdict.rivals)
+
+
+async def _find(
+    twilio: TwilioPort, number: PhoneNumber, bought: str | None, writer: NumberWriter
+) -> IncomingNumber | NumberOutcome | None:
+    """The number in the account (the one bought, else the spec's), written to the status; an
+    outcome when Twilio refuses the credentials."""
+    try:
+        found = await twilio.find_incoming_number(
+            sid=bought or number.spec.phone_number_sid, phone_number=number.spec.phone_number
+        )
+    except TwilioError as error:
+        if error.kind is ErrorKind.AUTH:
+            reason = c.twilio_failure_reason(error)
+            return await writer.finish(False, reason, c.twilio_failure_message(error, reason))
+        raise
+    if found is None:
+        writer.set(phone_number=number.spec.phone_number or number.status.phone_number)
+    else:
+        writer.set(
+            sid=found.sid,
+            phone_number=found.phone_number,
+            capabilities=PhoneCapabilities(voice=found.voice, sms=found.sms, mms=found.mms, fax=found.fax),
+        )
+    return found
 
 
 async def _act(twilio: TwilioPort, writer: NumberWriter, seen: NumberSeen, plan: Plan) -> None:

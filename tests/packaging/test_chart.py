@@ -147,6 +147,18 @@ def test_default_render_is_cluster_wide_and_standalone(render: Render) -> None:
         "patch",
         "update",
     }
+    assert verbs_for(role, "voip.twilio-operator.dev", "livekitconnections") == {
+        "get",
+        "list",
+        "watch",
+        "patch",
+        "update",
+    }
+    assert verbs_for(role, "voip.twilio-operator.dev", "livekitconnections/status") == {
+        "get",
+        "patch",
+        "update",
+    }
     assert verbs_for(role, "", "secrets") == {"get", "list", "watch", "create", "patch", "delete"}
     assert verbs_for(role, "", "events") == {"create", "patch"}
     assert verbs_for(role, "events.k8s.io", "events") == {"create", "patch"}

@@ -31,6 +31,8 @@ local terminal_reasons = {
   NotFound = true,
   Conflict = true,
   Duplicate = true,
+  LiveKitAuthFailed = true,
+  LiveKitRejected = true,
 }
 
 local function find_condition(status, condition_type)

@@ -45,6 +45,7 @@ class ProviderStatusFields(TypedDict, total=False):
     region: str | None
     supports_call_transfer: bool | None
     trunk_recreations: int | None
+    origination_uris: list[str] | None
     sip_credentials: SipCredentialsStatus | None
 
 

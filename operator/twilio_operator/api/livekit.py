@@ -55,6 +55,9 @@ class LiveKitLinks:
         return tuple(sorted(c.name for c in self.connections if c.outbound_username == username))
 
 
+NO_LIVEKIT = LiveKitLinks()  # a provider without LiveKitConnections
+
+
 # --------------------------------------------------------------------------- the mark on LiveKit objects
 
 CONNECTION_UID = f"{GROUP}/connection-uid"

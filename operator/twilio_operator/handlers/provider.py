@@ -29,7 +29,7 @@ from twilio_operator.api.errors import (
 from twilio_operator.api.models import GROUP, PROVIDER, VERSION
 from twilio_operator.api.names import ROTATE_SIP_CREDENTIALS
 from twilio_operator.deletion import finalize_provider
-from twilio_operator.handlers import agent_table, probes
+from twilio_operator.handlers import agent_table, livekit_connection, probes
 from twilio_operator.handlers.indexes import CREDENTIALS, Providers
 from twilio_operator.handlers.runtime import retried_later, retry_delay, run_periodically, to_kopf_errors
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
@@ -88,10 +88,14 @@ async def reconcile_locked(
     numbers: NumbersByProvider = indexes["numbers_by_provider"]
     with metrics.timed_reconcile(PROVIDER.kind) as record:
         async with state.turn(provider.uid):
-            # Read once the turn is ours: a number made while this reconcile waited is counted.
+            # Read once the turn is ours: a number made while this reconcile waited is counted, and
+            # a LiveKit trunk's switch to a rotated credential is seen.
             has_numbers = any(True for _ in numbers.get((provider.namespace, provider.name), []))
+            links = livekit_connection.Connections.of(indexes).links(provider.namespace, provider.name)
             try:
-                outcome = await reconcile_provider(provider, state.deps, has_numbers=has_numbers)
+                outcome = await reconcile_provider(
+                    provider, state.deps, has_numbers=has_numbers, livekit=links
+                )
             except TwilioError as error:
                 if error.kind is ErrorKind.AUTH and not _refused_before(provider):
                     _wake_siblings(provider, state, providers)
@@ -307,6 +311,7 @@ async def provider_changed(
     namespace, name = meta.get("namespace"), meta.get("name")
     probes.provider_event(type, namespace, name, body.get("spec") or {})
     await agent_table.provider_changed(type, namespace, name, memo, kwargs)
+    livekit_connection.provider_changed(type, body, memo, kwargs)
     # kopf leaves annotations under its own storage prefix (ours) out of the diff it runs update
     # handlers on, so a change of the paused annotation is noticed here and wakes the provider.
     paused = (meta.get("annotations") or {}).get(names.PAUSED_ANNOTATION)

@@ -14,6 +14,7 @@ from twilio_operator.handlers.runtime import quiet_noisy_loggers, shrink_tls_rea
 from twilio_operator.handlers.state import OperatorState, state_of
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.kube import adapter as kube_adapter
+from twilio_operator.ports.livekit.adapter import LiveKitLibraryConnector
 from twilio_operator.ports.twilio.adapter import TwilioLibraryConnector
 
 BASE_URL_ENV = "TWILIO_OPERATOR_TWILIO_BASE_URL"
@@ -51,6 +52,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         ),
         kube=await kube_adapter.connect(),
         in_use_finalizer=sharding.finalizer_name(GROUP, sharding.current_selector(), base="in-use"),
+        livekit=LiveKitLibraryConnector(),
     )
     metrics.serve(int(os.environ.get(METRICS_PORT_ENV) or DEFAULT_METRICS_PORT))
     memo.state = OperatorState(
@@ -62,4 +64,6 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
 async def shutdown(memo: kopf.Memo, **_: Any) -> None:
     deps = state_of(memo).deps
     await deps.twilio.close()
+    if deps.livekit is not None:
+        await deps.livekit.close()
     await deps.kube.close()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from twilio_operator import metrics
-from twilio_operator.api.models import PHONE_NUMBER, PROVIDER, ResourceKind
+from twilio_operator.api.models import LIVEKIT_CONNECTION, PHONE_NUMBER, PROVIDER, ResourceKind
 from twilio_operator.ports.deps import Deps
 
 
@@ -32,6 +32,10 @@ class ObjectKey(NamedTuple):
     @classmethod
     def phone_number(cls, namespace: str, name: str) -> ObjectKey:
         return cls(PHONE_NUMBER, namespace, name)
+
+    @classmethod
+    def connection(cls, namespace: str, name: str) -> ObjectKey:
+        return cls(LIVEKIT_CONNECTION, namespace, name)
 
 
 @dataclass
@@ -55,6 +59,10 @@ class OperatorState:
     sibling_wake_not_before: dict[str, float] = field(default_factory=dict)
     # objects whose daemon is to be woken at a set time (a retry, a rotation step, a new interval)
     timers: dict[ObjectKey, asyncio.TimerHandle] = field(default_factory=dict)
+    # ("provider" | "number" | "connection", namespace, name) -> what a LiveKitConnection (or, for a
+    # connection, its provider) last read of that object: a change wakes the other side
+    # (handlers/livekit_connection.py)
+    livekit_seen: dict[tuple[str, str, str], Any] = field(default_factory=dict)
     slots: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:

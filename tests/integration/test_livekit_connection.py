@@ -20,6 +20,7 @@ from fixtures.kube import (
     CONNECTIONS,
     NUMBERS,
     PROVIDERS,
+    REPO,
     condition,
     create,
     decoded,
@@ -301,3 +302,44 @@ async def _outbound_count(port: LiveKitPort, count: int) -> bool:
 async def _outbound_user(port: LiveKitPort, username: str) -> Any:
     found = await port.list_outbound_trunks()
     return found[0] if found and found[0].spec.auth_username == username else None
+
+
+async def test_time_from_a_new_number_to_its_dispatch_rule(
+    world: dict[str, Any],
+    emulator: EmulatorAdmin,
+    livekit: LiveKitServer,
+    lk_port: LiveKitPort,
+    operator: OperatorProcess,  # default settings: the wake-ups alone bring the number to LiveKit
+) -> None:
+    """The figure of the issue: from `kubectl apply` of a TwilioPhoneNumber with an agent to its
+    dispatch rule in LiveKit (the number is imported into Twilio on the way)."""
+    cp, ns, account = world["cp"], world["ns"], world["account"]
+    phones = [f"+1500555{n:04d}" for n in range(1010, 1014)]
+    emulator.add_numbers(account["sid"], numbers=[{"phone_number": p} for p in phones])
+    create(cp, PROVIDERS, ns, "acme", provider_spec(account))
+    wait_ready(cp, PROVIDERS, ns, "acme", timeout=45)
+    number(cp, ns, "first", FIRST, "support")
+    create(cp, CONNECTIONS, ns, "agents", connection_spec(livekit))
+    wait_ready(cp, CONNECTIONS, ns, "agents", timeout=60)
+    await settle(lambda: _equal(rules_by_agent(lk_port), {"support": [FIRST]}), 30, "the first rule")
+    took = []
+    for index, phone in enumerate(phones):
+        started = time.monotonic()
+        number(cp, ns, f"n{index}", phone, f"agent-{index}")
+        await settle(lambda p=phone: _rule_for(lk_port, p), 60, f"the rule of {phone}")
+        took.append(time.monotonic() - started)
+    print(
+        "TwilioPhoneNumber created -> its dispatch rule in LiveKit: " + ", ".join(f"{t:.1f}s" for t in took)
+    )
+    assert max(took) < 30, took
+
+
+def test_the_example_is_accepted_by_the_api_server(crds: ControlPlane, namespace: str) -> None:
+    example = REPO / "examples" / "livekit" / "livekit-connection.yaml"
+    result = crds.kubectl("apply", "--dry-run=server", "-n", namespace, "-f", str(example))
+    assert result.returncode == 0, result.stderr
+    assert "livekitconnection.voip.twilio-operator.dev/agents created (server dry run)" in result.stdout
+
+
+async def _rule_for(port: LiveKitPort, phone: str) -> bool:
+    return any(phone in rule.spec.numbers for rule in await port.list_dispatch_rules())

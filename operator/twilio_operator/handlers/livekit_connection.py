@@ -94,9 +94,13 @@ class Connections:
         return sorted(self.index.get(("secret", namespace, secret), []))
 
 
-def wake_connections(state: OperatorState, connections: Connections, namespace: str, provider: str) -> None:
+def wake_connections(
+    state: OperatorState, connections: Connections, namespace: str, provider: str, *, by_user: bool = False
+) -> None:
+    """`by_user`: a change a person made (a number created, re-routed, deleted), which is no loop
+    between objects and so never grows the connection's wake-up spacing."""
     for name in connections.of_provider(namespace, provider):
-        state.wake(ObjectKey.connection(namespace, name))
+        state.wake(ObjectKey.connection(namespace, name), by_user=by_user)
 
 
 # --------------------------------------------------------------------------- reconcile
@@ -282,4 +286,4 @@ async def number_changed(type: str | None, body: kopf.Body, memo: kopf.Memo, **k
     if type is None or previous == current or not attached:
         return  # the initial listing, no change, or a number that is on no trunk either way
     for seen in attached:
-        wake_connections(state, Connections.of(kwargs), namespace, str(seen[0]))
+        wake_connections(state, Connections.of(kwargs), namespace, str(seen[0]), by_user=True)

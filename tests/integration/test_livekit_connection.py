@@ -343,3 +343,37 @@ def test_the_example_is_accepted_by_the_api_server(crds: ControlPlane, namespace
 
 async def _rule_for(port: LiveKitPort, phone: str) -> bool:
     return any(phone in rule.spec.numbers for rule in await port.list_dispatch_rules())
+
+
+async def test_deleting_the_provider_first_gives_a_clear_condition_and_no_hang(
+    world: dict[str, Any],
+    emulator: EmulatorAdmin,
+    livekit: LiveKitServer,
+    lk_port: LiveKitPort,
+    operator: OperatorProcess,
+) -> None:
+    cp, ns, account = world["cp"], world["ns"], world["account"]
+    create(cp, PROVIDERS, ns, "acme", provider_spec(account))
+    wait_ready(cp, PROVIDERS, ns, "acme", timeout=45)
+    number(cp, ns, "support", FIRST, "support")
+    create(cp, CONNECTIONS, ns, "agents", connection_spec(livekit))
+    wait_ready(cp, CONNECTIONS, ns, "agents", timeout=60)
+
+    delete(cp, ns, "acme")  # the provider goes first: its deletion does not wait for the connection
+    wait_for(lambda: get(cp, PROVIDERS, ns, "acme") is None, 60, "the provider gone")
+    found = wait_for(
+        lambda: (
+            (obj := get(cp, CONNECTIONS, ns, "agents"))
+            and condition(obj).get("reason") == "ProviderNotFound"
+            and obj
+        ),
+        30,
+        "ProviderNotFound on the connection",
+    )
+    assert "delete this LiveKitConnection to remove them" in condition(found)["message"]
+    assert len(await lk_port.list_inbound_trunks()) == 1  # LiveKit is left as it is meanwhile
+
+    delete(cp, ns, "agents", plural=CONNECTIONS)  # and the connection still goes, with its LiveKit objects
+    wait_for(lambda: get(cp, CONNECTIONS, ns, "agents") is None, 30, "the connection gone")
+    assert await lk_port.list_inbound_trunks() == [] and await lk_port.list_outbound_trunks() == []
+    assert await lk_port.list_dispatch_rules() == []

@@ -517,3 +517,40 @@ async def test_no_secret_reaches_status_events_or_messages(lk: LiveKitWorld) -> 
     for secret in (password, lk.livekit.api_secret):
         assert secret not in written
         assert secret not in str(caught.value)
+
+
+class FailingInboundUpdates:
+    """The real connector, whose ports fail every inbound trunk update (LiveKit's 5xx)."""
+
+    def __init__(self, real: LiveKitLibraryConnector) -> None:
+        self.real = real
+
+    def connect(self, server: Any) -> Any:
+        port = self.real.connect(server)
+
+        async def refuse(*_: Any) -> Any:
+            raise LiveKitError("update LiveKit inbound trunk", LiveKitErrorKind.TRANSIENT, status=503)
+
+        port.update_inbound_trunk = refuse  # type: ignore[method-assign]
+        return port
+
+    async def close(self) -> None:
+        await self.real.close()
+
+
+async def test_a_round_that_fails_half_way_never_forgets_the_outbound_username(lk: LiveKitWorld) -> None:
+    """The provider keeps a rotated-out credential while the connection's status names it: a failure
+    before the outbound trunk was reached must leave that name in the status."""
+    lk.add_number(A, "a", "support")
+    await lk.reconcile()
+    recorded = lk.status.outbound_trunk
+    assert recorded is not None and recorded.username
+    [inbound] = await lk.port.list_inbound_trunks()
+    await lk.port.update_inbound_trunk(inbound.id, replace(inbound.spec, krisp_enabled=True))  # drift
+    lk.twilio.deps.livekit = FailingInboundUpdates(lk.connector)  # type: ignore[assignment]
+    with pytest.raises(LiveKitError):
+        await lk.reconcile()
+    assert lk.status.outbound_trunk == recorded
+    assert lk.status.inbound_trunk is not None and lk.status.inbound_trunk.id == inbound.id
+    assert {r.agent for r in lk.status.dispatch_rules} == {"support"}
+    assert lk.condition()[1] == "LiveKitUnavailable"

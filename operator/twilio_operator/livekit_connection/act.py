@@ -24,6 +24,7 @@ from twilio_operator.api.livekit_values import (
     OutboundTrunk,
     OutboundTrunkSpec,
 )
+from twilio_operator.api.models import LiveKitConnectionStatus
 from twilio_operator.livekit_connection import diff as d
 from twilio_operator.livekit_connection import wanted as w
 from twilio_operator.livekit_connection.resource import Connection
@@ -42,6 +43,19 @@ class Holding:
 
     def excluded(self) -> frozenset[str]:
         return d.held_elsewhere(self.conflicts)
+
+    @classmethod
+    def observed(cls, seen: d.LiveKitSeen, status: LiveKitConnectionStatus) -> Holding:
+        """What LiveKit holds before the round writes anything: a round that fails half-way records
+        this for what it did not reach, never less (the provider keeps a rotated-out credential
+        while the outbound trunk's username in the status names it)."""
+        inbound, outbound = status.inbound_trunk, status.outbound_trunk
+        recorded = {rule.agent: rule.id for rule in status.dispatch_rules}
+        return cls(
+            inbound=d.keep_one(seen.inbound, inbound.id if inbound else None)[0],
+            outbound=d.keep_one(seen.outbound, outbound.id if outbound else None)[0],
+            rules=_rules_by_agent(seen.rules, recorded),
+        )
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ async def _reconcile(
     seen = await observe_livekit(port, connection.uid)
     previous = c.find(connection.status.conditions, c.CONFLICT)
     work = act.Round(port, connection, writer, seen, previous.message if previous else "")
-    holding = act.Holding()
+    holding = act.Holding.observed(seen, connection.status)
     phones = [n.phone_number for n in numbers]
     by_agent = w.numbers_by_agent(connection, numbers)
     try:

@@ -107,22 +107,52 @@ async def test_what_a_connection_reads_of_its_provider_wakes_it(field: str, valu
 
 
 async def test_a_connections_username_or_uri_wakes_its_provider() -> None:
-    state, memo, _ = world()
+    state, memo, kwargs = world()
 
     def body(username: str | None, uri: str = "sip:lk.example.com") -> dict[str, Any]:
         status = {"outboundTrunk": {"username": username}} if username else {}
         spec = {"providerRef": {"name": "acme"}, "sipUri": uri}
         return {"metadata": {"namespace": NAMESPACE, "name": "agents"}, "spec": spec, "status": status}
 
-    await handlers.connection_changed(type=None, body=body(None), memo=memo)
-    await handlers.connection_changed(type="MODIFIED", body=body(None), memo=memo)
+    await handlers.connection_changed(type=None, body=body(None), memo=memo, **kwargs)
+    await handlers.connection_changed(type="MODIFIED", body=body(None), memo=memo, **kwargs)
     assert not woken(state, PROVIDER)  # its own status writes that change nothing the provider reads
-    await handlers.connection_changed(type="MODIFIED", body=body("u2"), memo=memo)
+    await handlers.connection_changed(type="MODIFIED", body=body("u2"), memo=memo, **kwargs)
     assert woken(state, PROVIDER)  # switched to a rotated credential: the retirement may go on
-    await handlers.connection_changed(type="MODIFIED", body=body("u2", "sip:new.example.com"), memo=memo)
+    await handlers.connection_changed(
+        type="MODIFIED", body=body("u2", "sip:new.example.com"), memo=memo, **kwargs
+    )
     assert woken(state, PROVIDER)
-    await handlers.connection_changed(type="DELETED", body=body("u2"), memo=memo)
+    await handlers.connection_changed(type="DELETED", body=body("u2"), memo=memo, **kwargs)
     assert woken(state, PROVIDER)
+
+
+@pytest.mark.parametrize(
+    ("provider_status", "wakes"),
+    [
+        ({"originationUris": ["sip:LK.example.com"]}, False),  # caught up (the URI by normal form)
+        ({"originationUris": []}, True),  # made while no operator ran: not on the trunk yet
+        (
+            {"originationUris": ["sip:lk.example.com"], "sipCredentials": {"previousKeptFor": ["agents"]}},
+            True,
+        ),
+    ],
+)
+async def test_at_the_operators_start_a_provider_behind_its_connection_is_woken(
+    provider_status: dict[str, Any], wakes: bool
+) -> None:
+    state, memo, kwargs = world()
+    state.wakeups.pop(PROVIDER)  # its daemon has not started yet: the wake-up must wait for it
+    body = {"metadata": {"name": "acme"}, "spec": {}, "status": provider_status}
+    kwargs["providers"] = Index({("name", NAMESPACE, "acme"): [body]})
+    connection = {
+        "metadata": {"namespace": NAMESPACE, "name": "agents"},
+        "spec": {"providerRef": {"name": "acme"}, "sipUri": "sip:lk.example.com"},
+        "status": {},
+    }
+    await handlers.connection_changed(type=None, body=connection, memo=memo, **kwargs)
+    await asyncio.sleep(0.01)
+    assert (PROVIDER in state.wakeups and state.wakeups[PROVIDER].is_set()) is wakes
 
 
 def protected(

@@ -29,6 +29,7 @@ from twilio_operator.api import conditions as c
 from twilio_operator.api.errors import DeletionBlocked, NotFoundError, describe
 from twilio_operator.api.livekit import Connected, LiveKitLinks
 from twilio_operator.api.models import GROUP, LIVEKIT_CONNECTION, PHONE_NUMBER, VERSION
+from twilio_operator.api.sip import normalize_sip_url
 from twilio_operator.handlers.indexes import Providers
 from twilio_operator.handlers.runtime import env_seconds, retried_later, run_periodically, to_kopf_errors
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
@@ -212,9 +213,11 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: A
 
 
 @kopf.on.event(*CONNECTIONS, id="connection_changed", **SHARD)
-async def connection_changed(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def connection_changed(type: str | None, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
     """Wake the provider when what it reads of this connection changed (SIP URI, the outbound
-    trunk's username, the provider it names) or the connection is gone."""
+    trunk's username, the provider it names) or the connection is gone; at the operator's start, when
+    the provider does not show the connection's SIP URI yet or still keeps a credential for it (made
+    or switched while no operator ran: the provider's resume may skip its reconcile)."""
     state = state_of(memo)
     meta = body.get("metadata", {})
     namespace, name = str(meta.get("namespace")), str(meta.get("name"))
@@ -230,11 +233,25 @@ async def connection_changed(type: str | None, body: kopf.Body, memo: kopf.Memo,
     previous = state.livekit_seen.pop(seen_key, None)
     if current is not None:
         state.livekit_seen[seen_key] = current
-    if type is None or previous == current:
+    if type is None:
+        if current is not None and _provider_behind(Providers.of(kwargs), namespace, name, current):
+            state.wake_later(ObjectKey.provider(namespace, str(current[0])), 0)  # its daemon may not run yet
+        return
+    if previous == current:
         return
     for seen in (previous, current):
         if seen is not None and seen[0]:
             state.wake(ObjectKey.provider(namespace, seen[0]))
+
+
+def _provider_behind(providers: Providers, namespace: str, name: str, seen: tuple[Any, ...]) -> bool:
+    found = providers.body(namespace, seen[0])
+    if found is None:
+        return False
+    status = found.get("status") or {}
+    uris = {normalize_sip_url(u) for u in status.get("originationUris") or []}
+    kept = (status.get("sipCredentials") or {}).get("previousKeptFor") or []
+    return normalize_sip_url(str(seen[1] or "")) not in uris or name in kept
 
 
 def provider_changed(type: str | None, body: kopf.Body, memo: kopf.Memo, indexes: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
 CLUSTER_ARGS ?=
 
-.PHONY: help venv controlplane openapi livekit test test-livekit test-reliability-strict smoke-twilio test-unit lint fmt crds settings-docs cluster cluster-down demo bench e2e e2e-kind node node-down node-status clean helm manifests argocd-cm lint-chart lint-docker test-packaging image lint-workflows chart-docs
+.PHONY: help venv controlplane openapi livekit demo-livekit test test-livekit test-reliability-strict smoke-twilio test-unit lint fmt crds settings-docs cluster cluster-down demo bench e2e e2e-kind node node-down node-status clean helm manifests argocd-cm lint-chart lint-docker test-packaging image lint-workflows chart-docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -119,9 +119,12 @@ e2e-kind: venv ## the same on kind, for machines with Docker and registry access
 	@bash hack/e2e-preflight.sh
 	$(BIN)/pytest tests/e2e -m kind $(PYTEST_ARGS)
 
-demo: venv openapi ## the operator end to end on this machine (control plane + emulator); KEEP=1 keeps it running
+demo: venv openapi $(if $(LIVEKIT),livekit) ## the operator end to end on this machine (control plane + emulator); KEEP=1 keeps it running, LIVEKIT=1 adds LiveKit
 	bash hack/controlplane/build.sh etcd kube-apiserver kubectl
-	$(BIN)/python hack/demo.py $(if $(KEEP),--keep)
+	$(BIN)/python hack/demo.py $(if $(KEEP),--keep) $(if $(LIVEKIT),--livekit)
+
+demo-livekit: ## `make demo` with a real livekit-server: numbers reach their agents' dispatch rules, a rotation switches LiveKit first
+	$(MAKE) demo LIVEKIT=1
 
 # ---- benchmarks (not part of `make test`): BENCH_ARGS="--quick" or "--scenarios a,b --providers 20"
 BENCH_ARGS ?=

@@ -5,12 +5,18 @@ Starts a local kube-apiserver + etcd, the Twilio API emulator (seeded with the d
 examples/), installs the CRDs, runs the operator against both, applies examples/ and shows what the
 operator did. Then it stops everything, unless --keep is given (then Ctrl-C stops it).
 
-    .venv/bin/python hack/demo.py [--keep] [--timeout 60] [--number-timeout 20]
+With --livekit (`make demo-livekit`) it also starts a real livekit-server with its Redis on loopback,
+imports a second number for a second agent, applies examples/livekit/ pointed at that server, shows
+LiveKit's trunks and one dispatch rule per agent, and rotates the SIP credential: LiveKit's outbound
+trunk switches first, and its credentials authenticate in (emulated) Twilio before and after.
+
+    .venv/bin/python hack/demo.py [--keep] [--livekit] [--timeout 60] [--number-timeout 20]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shlex
@@ -27,10 +33,13 @@ from typing import Any, TypeVar
 
 import yaml
 
+from twilio_operator.api.livekit_values import LiveKitServer as LiveKitAddress
 from twilio_operator.api.models import GROUP, VERSION
 from twilio_operator.emulator.client import EmulatorAdmin, EmulatorAdminError
+from twilio_operator.ports.livekit.adapter import LiveKitLibraryConnector
 from twilio_operator.testing.binaries import BinaryNotFoundError, find_binary
 from twilio_operator.testing.controlplane import ControlPlane, StartupError, free_port
+from twilio_operator.testing.livekit import LiveKitServer, LiveKitStartupError
 from twilio_operator.testing.process import ManagedProcess
 from twilio_operator.testing.waiting import WaitTimeout, wait_for
 
@@ -43,7 +52,11 @@ PROVIDER = "acme"
 PHONE_NUMBER = "support-line"
 # Numbers the demo account owns; examples/03-twilio-phone-number.yaml imports the first one.
 DEMO_NUMBERS = ("+15005550006", "+15005550007")
-CRD_NAMES = ("twilioproviders", "twiliophonenumbers")
+CRD_NAMES = ("twilioproviders", "twiliophonenumbers", "livekitconnections")
+CONNECTION = "agents"
+SECOND_NUMBER = "sales-line"
+LIVEKIT_EXAMPLE = "livekit/livekit-connection.yaml"
+ROTATE = f"{GROUP}/rotate-sip-credentials"
 
 # Loopback only: never route the health checks through an HTTP(S)_PROXY from the environment.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -114,10 +127,12 @@ def is_current_and_ready(obj: dict[str, Any] | None) -> bool:
 
 
 class Demo:
-    def __init__(self, keep: bool, timeout: float, number_timeout: float) -> None:
+    def __init__(self, keep: bool, timeout: float, number_timeout: float, livekit: bool = False) -> None:
         self.keep = keep
         self.timeout = timeout
         self.number_timeout = number_timeout
+        self.with_livekit = livekit
+        self.livekit: LiveKitServer | None = None
         self.workdir = Path(tempfile.mkdtemp(prefix="twilio-operator-demo-"))
         self.control_plane: ControlPlane | None = None
         self.emulator: ManagedProcess | None = None
@@ -137,6 +152,8 @@ class Demo:
         provider = self.wait_provider_ready()
         self.wait_phone_number()
         self.show_results(provider)
+        if self.with_livekit:
+            self.livekit_part()
         self.show_twilio_side(sid)
         self.check_contract()
         if self.keep:
@@ -316,6 +333,7 @@ class Demo:
     alias kubectl={self.kubectl_path}      # the kubectl of `make demo` (downloaded or built)
     kubectl get twp -n {NAMESPACE} -o wide
     kubectl get twpn -n {NAMESPACE}
+    kubectl get lkc -n {NAMESPACE} -o wide            # with --livekit
     kubectl describe twp {PROVIDER} -n {NAMESPACE}
     kubectl patch twp {PROVIDER} -n {NAMESPACE} --type merge -p '{{"spec":{{"supportsCallTransfer":true}}}}'
 
@@ -330,6 +348,127 @@ class Demo:
                 if process is not None and not process.running():
                     raise DemoError(f"the {process.name} exited:\n{process.log_tail(30)}")
             time.sleep(1)
+
+    # -- LiveKit (--livekit) -----------------------------------------------------------------------
+    # Prints usernames, IDs and numbers; never a password or the API secret.
+
+    def livekit_part(self) -> None:
+        section("Starting a real livekit-server with its Redis (loopback only)")
+        try:
+            self.livekit = LiveKitServer(self.workdir / "livekit").start()
+        except (BinaryNotFoundError, LiveKitStartupError) as error:
+            raise DemoError(f"{error}\n(run `make livekit` first, or just `make demo-livekit`)") from error
+        livekit = self.livekit
+        info(f"LiveKit API: {livekit.url}")
+
+        section("A second number, for a second agent")
+        second = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "TwilioPhoneNumber",
+            "metadata": {"name": SECOND_NUMBER},
+            "spec": {
+                "providerRef": {"name": PROVIDER},
+                "phoneNumber": DEMO_NUMBERS[1],
+                "agentRef": {"name": "sales-agent"},
+            },
+        }
+        self.apply_documents([second], "sales-line.yaml")
+
+        section(f"Applying {LIVEKIT_EXAMPLE} (pointed at the local livekit-server)")
+        documents = [d for d in yaml.safe_load_all((EXAMPLES / LIVEKIT_EXAMPLE).read_text()) if d]
+        for document in documents:
+            if document["kind"] == "Secret":
+                document["stringData"] = {"apiKey": livekit.api_key, "apiSecret": livekit.api_secret}
+            else:
+                document["spec"]["url"] = livekit.url
+                document["spec"].pop("inbound", None)  # Twilio's address ranges mean nothing locally
+        self.apply_documents(documents, "livekit-connection.yaml")
+
+        section(f"Waiting for LiveKitConnection {CONNECTION} to become Ready (up to {self.timeout:.0f}s)")
+        try:
+            wait_for(
+                lambda: is_current_and_ready(self.get("livekitconnections", CONNECTION)),
+                self.timeout,
+                f"LiveKitConnection {CONNECTION} Ready",
+                interval=0.5,
+            )
+        except WaitTimeout as error:
+            cond = ready_condition(self.get("livekitconnections", CONNECTION))
+            raise DemoError(
+                f"LiveKitConnection {CONNECTION} did not become Ready: {error}; last: {cond}"
+            ) from error
+        info(f"OK: LiveKitConnection {CONNECTION} is Ready after {elapsed():.1f}s")
+        self.kubectl("get", "lkc", "-o", "wide", "-n", NAMESPACE, show=True)
+        asyncio.run(self.show_livekit())
+        self.rotate_with_livekit()
+
+    def apply_documents(self, documents: list[dict[str, Any]], name: str) -> None:
+        path = self.workdir / name
+        path.write_text(yaml.safe_dump_all(documents, sort_keys=False))
+        path.chmod(0o600)  # it may hold the local LiveKit API secret
+        self.kubectl("apply", "-n", NAMESPACE, "-f", str(path), show=True)
+
+    async def livekit_call(self, what: Callable[[Any], Any]) -> Any:
+        livekit = self.livekit
+        assert livekit is not None
+        connector = LiveKitLibraryConnector()
+        try:
+            return await what(
+                connector.connect(LiveKitAddress(livekit.url, livekit.api_key, livekit.api_secret))
+            )
+        finally:
+            await connector.close()
+
+    async def show_livekit(self) -> None:
+        section("What LiveKit now holds (read through its API)")
+
+        async def read(port: Any) -> tuple[Any, Any, Any]:
+            return (
+                await port.list_inbound_trunks(),
+                await port.list_outbound_trunks(),
+                await port.list_dispatch_rules(),
+            )
+
+        inbound, outbound, rules = await self.livekit_call(read)
+        for trunk in inbound:
+            info(f"inbound trunk {trunk.id}: numbers {', '.join(sorted(trunk.spec.numbers))}")
+        for trunk in outbound:
+            info(
+                f"outbound trunk {trunk.id}: dials {trunk.spec.address} as {trunk.spec.auth_username}, "
+                f"caller IDs {', '.join(sorted(trunk.spec.numbers))}"
+            )
+        for rule in sorted(rules, key=lambda r: r.spec.agents):
+            agents = ", ".join(rule.spec.agents)
+            info(f"dispatch rule {rule.id}: {', '.join(rule.spec.numbers)} -> agent {agents}")
+
+    def livekit_pair(self) -> tuple[str, str]:
+        async def read(port: Any) -> tuple[str, str]:
+            [trunk] = await port.list_outbound_trunks()
+            return trunk.spec.auth_username, trunk.spec.auth_password
+
+        pair: tuple[str, str] = asyncio.run(self.livekit_call(read))
+        return pair
+
+    def rotate_with_livekit(self) -> None:
+        section("Rotating the SIP credential: LiveKit switches before Twilio forgets the old one")
+        admin = EmulatorAdmin(self.emulator_url)
+        domain = obj_status(self.get("twilioproviders", PROVIDER)).get("trunkDomainName") or ""
+        old = self.livekit_pair()
+        info(f"before: LiveKit dials as {old[0]}; Twilio accepts it: {admin.sip_auth(domain, *old)}")
+        self.kubectl("annotate", "twp", PROVIDER, "-n", NAMESPACE, f"{ROTATE}=demo", "--overwrite", show=True)
+
+        def switched() -> tuple[str, str] | None:
+            pair = self.livekit_pair()
+            return pair if pair[0] != old[0] else None
+
+        try:
+            new = wait_for(switched, self.timeout, "LiveKit on the new credential", interval=0.5)
+        except WaitTimeout as error:
+            raise DemoError(f"LiveKit's outbound trunk did not switch: {error}") from error
+        recorded = obj_status(self.get("livekitconnections", CONNECTION)).get("outboundTrunk") or {}
+        info(f"after:  LiveKit dials as {new[0]} (status.outboundTrunk.username {recorded.get('username')}); "
+             f"Twilio accepts it: {admin.sip_auth(domain, *new)}")  # fmt: skip
+        info(f"the old credential {old[0]} works until its grace period ends: {admin.sip_auth(domain, *old)}")
 
     # -- plumbing ----------------------------------------------------------------------------------
 
@@ -371,6 +510,8 @@ class Demo:
         for process in (self.operator, self.emulator):
             if process is not None:
                 process.stop(timeout=15)
+        if self.livekit is not None:
+            self.livekit.stop()
         if self.control_plane is not None:
             self.control_plane.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -391,6 +532,11 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--keep", action="store_true", help="keep everything running until Ctrl-C")
+    parser.add_argument(
+        "--livekit",
+        action="store_true",
+        help="also a real livekit-server and a LiveKitConnection (make livekit)",
+    )
     parser.add_argument("--timeout", type=float, default=60, help="seconds to wait for the provider")
     parser.add_argument(
         "--number-timeout", type=float, default=20, help="seconds to wait for the phone number (not required)"
@@ -400,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     print("twilio-operator demo: a local Kubernetes control plane, the Twilio emulator and the operator")
-    demo = Demo(options.keep, options.timeout, options.number_timeout)
+    demo = Demo(options.keep, options.timeout, options.number_timeout, options.livekit)
     code = 0
     try:
         demo.run()

@@ -132,6 +132,33 @@ KINDS = [
             _AGE,
         ],
     ),
+    Kind(
+        kind=models.LIVEKIT_CONNECTION.kind,
+        plural=models.LIVEKIT_CONNECTION.plural,
+        short_name=models.LIVEKIT_CONNECTION.short_name,
+        description="LiveKit's SIP side for a TwilioProvider: the operator keeps a LiveKit inbound trunk "
+        "(the provider's imported numbers), an outbound trunk (the Twilio termination URI and SIP "
+        "credentials, switched before a rotation retires the old credential) and one dispatch rule per "
+        "agent equal to the provider and its TwilioPhoneNumbers, and routes the Twilio trunk to sipUri.",
+        spec=models.LiveKitConnectionSpec,
+        status=models.LiveKitConnectionStatus,
+        columns=[
+            {"name": "Provider", "type": "string", "jsonPath": ".spec.providerRef.name"},
+            _ready_column(),
+            {"name": "Numbers", "type": "integer", "jsonPath": ".status.numberCount"},
+            {"name": "Inbound", "type": "string", "jsonPath": ".status.inboundTrunk.id"},
+            {"name": "Outbound", "type": "string", "jsonPath": ".status.outboundTrunk.id"},
+            {
+                "name": "Conflict",
+                "type": "string",
+                "jsonPath": '.status.conditions[?(@.type=="Conflict")].status',
+            },
+            {"name": "URL", "type": "string", "jsonPath": ".spec.url", "priority": 1},
+            {"name": "SIP URI", "type": "string", "jsonPath": ".spec.sipUri", "priority": 1},
+            _reason_column(),
+            _AGE,
+        ],
+    ),
 ]
 
 

@@ -71,7 +71,7 @@ LEADER = Gauge(
 SECRET_EVENTS = Counter(
     f"{PREFIX}_secret_events_total",
     "Secret changes the operator received (only labelled Secrets are watched), by the role of the "
-    "Secret: credentials, sip, or unreferenced.",
+    "Secret: credentials, sip, livekit (a LiveKitConnection's API Secret), or unreferenced.",
     ["role"],
 )
 log = logging.getLogger(__name__)

@@ -216,6 +216,15 @@ class Settings:
             "between. A change of the spec is tried at once. See docs/numbers.md",
         ),
     )
+    livekit_resync_seconds: float = field(
+        default=300.0,
+        metadata=_variable(
+            "TWILIO_OPERATOR_LIVEKIT_RESYNC_SECONDS",
+            SECONDS,
+            "how often a LiveKitConnection reads LiveKit again to repair drift (LiveKit has no watch); a "
+            "change of the connection, its provider, its numbers or its Secrets is reconciled at once",
+        ),
+    )
     number_recheck_seconds: float = field(
         default=600.0,
         metadata=_variable(

@@ -80,3 +80,50 @@ def test_the_password_check_would_catch_a_password() -> None:
     password = generate_password()
     assert looks_like_sip_password(f"password: {password}\n")
     assert not looks_like_sip_password("trunk TKc0cca84299ab6b60cff167675819360e")
+
+
+# A LiveKit API secret of the harness: 40 URL-safe characters (testing/livekit.py), standing alone.
+URLSAFE_40 = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{40}(?![A-Za-z0-9_-])")
+
+
+@pytest.fixture(scope="module")
+def livekit_demo() -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO / "hack" / "demo.py"), "--livekit", "--number-timeout", "15"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
+@pytest.mark.timeout(300)
+def test_demo_livekit_shows_numbers_reaching_their_agents_and_a_rotation(
+    livekit_demo: subprocess.CompletedProcess[str],
+) -> None:
+    """`make demo-livekit`: the connection Ready, one dispatch rule per agent, the Twilio trunk pointing
+    at LiveKit, and LiveKit's outbound pair accepted by Twilio before and after a rotation."""
+    output = livekit_demo.stdout + livekit_demo.stderr
+    assert livekit_demo.returncode == 0, output[-4000:]
+    assert re.search(r"OK: LiveKitConnection agents is Ready after [0-9.]+s", output), output
+    assert re.search(r"^\s+agents\s+acme\s+True\s+2\s+ST_\w+\s+ST_\w+\s+False", output, re.MULTILINE), output
+    assert re.search(r"dispatch rule SDR_\w+: \+15005550006 -> agent support-agent", output), output
+    assert re.search(r"dispatch rule SDR_\w+: \+15005550007 -> agent sales-agent", output), output
+    assert "origination: sip:myproject.sip.livekit.cloud;transport=tcp" in output
+    before = re.search(r"before: LiveKit dials as (\w+); Twilio accepts it: True", output)
+    after = re.search(
+        r"after:  LiveKit dials as (\w+) \(status.outboundTrunk.username (\w+)\); Twilio accepts it: True",
+        output,
+    )
+    assert before and after, output
+    assert after.group(1) == after.group(2) != before.group(1)
+    assert "Cleaning up" in output
+
+
+@pytest.mark.timeout(300)
+def test_demo_livekit_prints_no_secret(livekit_demo: subprocess.CompletedProcess[str]) -> None:
+    output = livekit_demo.stdout + livekit_demo.stderr
+    assert not looks_like_sip_password(output)
+    assert URLSAFE_40.findall(output) == []  # the LiveKit API secret of the harness
+    assert example_auth_token() not in output

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 
-from twilio_operator.ports.livekit.port import LiveKitPort
-from twilio_operator.ports.livekit.values import (
+from twilio_operator.api.livekit_values import (
     DispatchRuleSpec,
     InboundTrunkSpec,
     MediaEncryption,
     OutboundTrunkSpec,
     Transport,
 )
+from twilio_operator.ports.livekit.port import LiveKitPort
 
 # What a connection will write: its UID in every object's metadata (crash-safe adoption).
 METADATA = json.dumps({"twilio-operator.dev/connection-uid": "0c6f0e0e-5b1c-4b8e-9f00-3f6c1c1f7a11"})

@@ -9,14 +9,14 @@ from collections.abc import Callable
 import pytest
 
 from twilio_operator.api.errors import LiveKitError, LiveKitErrorKind
-from twilio_operator.ports.livekit.adapter import LiveKitLibraryConnector
-from twilio_operator.ports.livekit.port import LiveKitPort
-from twilio_operator.ports.livekit.values import (
+from twilio_operator.api.livekit_values import (
     DispatchRuleSpec,
     InboundTrunkSpec,
     LiveKitServer,
     OutboundTrunkSpec,
 )
+from twilio_operator.ports.livekit.adapter import LiveKitLibraryConnector
+from twilio_operator.ports.livekit.port import LiveKitPort
 from twilio_operator.testing.livekit import LiveKitServer as LiveKitProcesses
 from twilio_operator.testing.ports import free_port
 

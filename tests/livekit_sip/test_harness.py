@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from fixtures.livekit import livekit_address
+from twilio_operator.api.livekit_values import DispatchRuleSpec, InboundTrunkSpec, OutboundTrunkSpec
 from twilio_operator.ports.livekit.adapter import LiveKitLibraryConnector
 from twilio_operator.ports.livekit.port import LiveKitPort
-from twilio_operator.ports.livekit.values import DispatchRuleSpec, InboundTrunkSpec, OutboundTrunkSpec
 from twilio_operator.testing import livekit as harness
 from twilio_operator.testing.binaries import BinaryNotFoundError
 from twilio_operator.testing.livekit import LiveKitServer

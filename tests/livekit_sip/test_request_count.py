@@ -10,8 +10,8 @@ import pytest
 from prometheus_client import REGISTRY
 
 from twilio_operator.api.errors import LiveKitError, LiveKitErrorKind
+from twilio_operator.api.livekit_values import InboundTrunkSpec
 from twilio_operator.ports.livekit.port import LiveKitPort
-from twilio_operator.ports.livekit.values import InboundTrunkSpec
 from twilio_operator.testing.livekit import LiveKitServer
 
 A = "+15550001111"

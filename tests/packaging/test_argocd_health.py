@@ -28,7 +28,7 @@ from twilio_operator.api.conditions import NEEDS_A_PERSON
 
 ARGOCD = REPO / "argocd"
 GROUP = "voip.twilio-operator.dev"
-KINDS = ("TwilioProvider", "TwilioPhoneNumber", "TwilioEmergencyAddress")
+KINDS = ("TwilioProvider", "TwilioPhoneNumber", "TwilioEmergencyAddress", "LiveKitConnection")
 # Ready=False reasons that need a person, and reasons the operator retries.
 TERMINAL_REASONS = tuple(sorted(NEEDS_A_PERSON))
 TRANSIENT_REASONS = (

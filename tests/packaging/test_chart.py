@@ -154,7 +154,19 @@ def test_default_render_is_cluster_wide_and_standalone(render: Render) -> None:
         "patch",
         "update",
     }
+    assert verbs_for(role, "voip.twilio-operator.dev", "livekitconnections") == {
+        "get",
+        "list",
+        "watch",
+        "patch",
+        "update",
+    }
     assert verbs_for(role, "voip.twilio-operator.dev", "twilioemergencyaddresses/status") == {
+        "get",
+        "patch",
+        "update",
+    }
+    assert verbs_for(role, "voip.twilio-operator.dev", "livekitconnections/status") == {
         "get",
         "patch",
         "update",

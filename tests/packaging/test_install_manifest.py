@@ -20,7 +20,7 @@ from packaging_helpers import CHART, REPO, run_helm
 pytestmark = pytest.mark.timeout(1200)  # may build helm from source on a cold cache
 
 INSTALL = REPO / "deploy" / "install.yaml"
-CRD_KINDS = {"TwilioProvider", "TwilioPhoneNumber", "TwilioEmergencyAddress"}
+CRD_KINDS = {"TwilioProvider", "TwilioPhoneNumber", "TwilioEmergencyAddress", "LiveKitConnection"}
 
 
 def crd_files(directory: Path) -> dict[str, str]:
@@ -270,10 +270,12 @@ def test_namespaced_rbac_grants_exactly_the_watched_namespaces(
                 assert sa.can(verb, VOIP, "twilioproviders", ns), (verb, ns)
                 assert sa.can(verb, VOIP, "twiliophonenumbers", ns), (verb, ns)
                 assert sa.can(verb, VOIP, "twilioemergencyaddresses", ns), (verb, ns)
+                assert sa.can(verb, VOIP, "livekitconnections", ns), (verb, ns)
             for verb in ("get", "patch", "update"):
                 assert sa.can(verb, VOIP, "twilioproviders", ns, subresource="status"), (verb, ns)
                 assert sa.can(verb, VOIP, "twiliophonenumbers", ns, subresource="status"), (verb, ns)
                 assert sa.can(verb, VOIP, "twilioemergencyaddresses", ns, subresource="status"), (verb, ns)
+                assert sa.can(verb, VOIP, "livekitconnections", ns, subresource="status"), (verb, ns)
             for verb in ("get", "list", "watch", "create", "patch", "delete"):
                 assert sa.can(verb, "", "secrets", ns), (verb, ns)
             assert not sa.can("update", "", "secrets", ns)  # it creates, patches, deletes; never replaces
@@ -300,6 +302,7 @@ def test_cluster_wide_rbac(helm_bin: Path, kubeconfig_path: Path, control_plane:
             (VOIP, "twilioproviders"),
             (VOIP, "twiliophonenumbers"),
             (VOIP, "twilioemergencyaddresses"),
+            (VOIP, "livekitconnections"),
         )
         for group, resource in (*watched, ("", "secrets")):
             assert sa.can("watch", group, resource), resource

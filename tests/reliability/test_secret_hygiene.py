@@ -4,7 +4,8 @@ Recognisable sentinels are seeded (an Auth Token 'deadbeef'*4, a rotated one, a 
 secret), a full lifecycle runs with the operator at DEBUG (--verbose), and every operator log line,
 every Event, every TwilioProvider (status, annotations, managed fields) and the metadata of the SIP
 Secrets is scanned for each sentinel and every SIP password the operator generated, raw and base64
-encoded (also as the HTTP Basic credential `AC...:token`).
+encoded (also as the HTTP Basic credential `AC...:token`). The same for a LiveKitConnection: its API
+secret (right and wrong) and the SIP passwords it hands LiveKit.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from twilio_operator.api.errors import TwilioError
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.ports.twilio.adapter import TwilioLibraryConnector
 from twilio_operator.testing.controlplane import ControlPlane
+from twilio_operator.testing.livekit import LiveKitServer
 
 TOKEN = "deadbeef" * 4
 ROTATED = "cafebabe" * 4
@@ -186,3 +188,105 @@ async def test_twilio_error_strings_are_sanitised(emulator: EmulatorAdmin) -> No
         assert TOKEN not in str(echoed) and "[redacted]" in str(echoed) and "\x1b" not in str(echoed)
     finally:
         await connector.close()
+
+
+LIVEKIT_WRONG_SECRET = "S3ntinelWrongLiveKitSecret0123456789abcdef"
+
+
+def test_no_livekit_secret_leaks_over_a_connection_lifecycle(
+    crds: ControlPlane,
+    namespace: str,
+    emulator: EmulatorAdmin,
+    twilio_account: dict[str, Any],
+    credentials: str,
+    livekit: LiveKitServer,
+    start_operator: StartOperator,
+) -> None:
+    """The LiveKit API secret (right and wrong) and every SIP password the operator handed LiveKit:
+    never in the operator's log at DEBUG, an Event, a LiveKitConnection or TwilioProvider (status,
+    annotations, managed fields), nor livekit-server's own log."""
+    put_secret(crds, namespace, "livekit-api", {"apiKey": livekit.api_key, "apiSecret": livekit.api_secret})
+    operator = start_operator(TWILIO_OPERATOR_LIVEKIT_RESYNC_SECONDS="3")
+    passwords: set[str] = set()
+    snapshots: list[Any] = []
+
+    def harvest() -> set[str]:
+        sip = decoded(secret(crds, namespace, "acme-sip-credentials") or {})
+        passwords.update(v for k, v in sip.items() if k in ("password", "previousPassword"))
+        return passwords
+
+    create(
+        crds,
+        PROVIDERS,
+        namespace,
+        "acme",
+        provider_spec(twilio_account, sipCredentials={"gracePeriod": "3s"}),
+    )
+    wait_ready(crds, PROVIDERS, namespace, "acme", timeout=45)
+    spec = {"providerRef": {"name": "acme"}, "phoneNumber": "+15005550006", "agentRef": {"name": "support"}}
+    create(crds, "twiliophonenumbers", namespace, "support", spec)
+    connection = {
+        "providerRef": {"name": "acme"},
+        "url": livekit.url,
+        "apiSecretRef": {"name": "livekit-api"},
+        "sipUri": "sip:agents.sip.example.test",
+    }
+    create(crds, "livekitconnections", namespace, "agents", connection)
+    wait_ready(crds, "livekitconnections", namespace, "agents", timeout=60)
+    harvest()
+    # A rotation: LiveKit's outbound trunk gets the new password.
+    annotated = crds.kubectl("annotate", "twp", "acme", "-n", namespace, f"{ROTATE}=1", "--overwrite")
+    assert annotated.returncode == 0, annotated.stderr
+    wait_for(lambda: len(harvest()) >= 2, 30, "the rotated SIP password")
+    username = decoded(secret(crds, namespace, "acme-sip-credentials") or {})["username"]
+    wait_for(
+        lambda: (
+            ((get(crds, "livekitconnections", namespace, "agents") or {}).get("status") or {})
+            .get("outboundTrunk", {})
+            .get("username")
+            == username
+        ),
+        30,
+        "LiveKit switched",
+    )
+    # A wrong API secret: LiveKitAuthFailed, said without the secret.
+    put_secret(crds, namespace, "livekit-api", {"apiKey": livekit.api_key, "apiSecret": LIVEKIT_WRONG_SECRET})
+    failed = wait_reason(
+        crds, namespace, "agents", "LiveKitAuthFailed", timeout=30, plural="livekitconnections"
+    )
+    snapshots.append(failed)
+    put_secret(crds, namespace, "livekit-api", {"apiKey": livekit.api_key, "apiSecret": livekit.api_secret})
+    wait_ready(crds, "livekitconnections", namespace, "agents", timeout=30)
+    snapshots += [
+        get(crds, "livekitconnections", namespace, "agents"),
+        get(crds, PROVIDERS, namespace, "acme"),
+    ]
+    recorded_events = events(crds, namespace)
+    delete(crds, namespace, "agents", plural="livekitconnections")
+    wait_for(lambda: get(crds, "livekitconnections", namespace, "agents") is None, 30, "the connection gone")
+    recorded_events = events(crds, namespace)
+    operator.stop()
+
+    sentinels = {
+        "LiveKit API secret": forms(livekit.api_secret),
+        "wrong LiveKit API secret": forms(LIVEKIT_WRONG_SECRET),
+        **{f"SIP password #{n}": forms(p) for n, p in enumerate(sorted(passwords))},
+    }
+    log = operator.log()
+    assert len([line for line in log.splitlines() if "[DEBUG" in line]) > 50
+    haystacks = {
+        "operator log": log,
+        "events": json.dumps(recorded_events),
+        "objects": json.dumps(snapshots),
+        "livekit-server log": livekit.livekit_log.read_text(errors="replace"),
+    }
+    leaks = [
+        f"{what} in {where}"
+        for what, needles in sentinels.items()
+        for where, text in haystacks.items()
+        if any(needle in text for needle in needles)
+    ]
+    assert leaks == [], leaks
+    message = condition(snapshots[0])["message"]
+    assert "LiveKit did not accept the API key and secret" in message, message
+    assert "LiveKitAuthFailed" in {e["reason"] for e in recorded_events}

@@ -13,7 +13,7 @@ from twilio_operator.api.errors import (
     conflicting_livekit_id,
     describe,
 )
-from twilio_operator.ports.livekit.values import LiveKitServer, OutboundTrunk, OutboundTrunkSpec
+from twilio_operator.api.livekit_values import LiveKitServer, OutboundTrunk, OutboundTrunkSpec
 
 TRUNK_CONFLICT = (
     'Conflicting inbound SIP Trunks: "<new>" and "ST_6gu8aQH2JTNJ", using the same number(s) '

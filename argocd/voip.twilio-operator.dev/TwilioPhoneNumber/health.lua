@@ -40,6 +40,8 @@ local terminal_reasons = {
   AddressRefused = true,
   EmergencyAddressNotRegistered = true,
   InUse = true,
+  LiveKitAuthFailed = true,
+  LiveKitRejected = true,
 }
 
 local function find_condition(status, condition_type)

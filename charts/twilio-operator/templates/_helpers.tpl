@@ -72,10 +72,10 @@ twilio-operator handlers need (as in kopf's own examples/rbac.yaml).
 {{- end }}
 # Application: watching and handling the custom resources, and patching their status.
 - apiGroups: [voip.twilio-operator.dev]
-  resources: [twilioproviders, twiliophonenumbers, twilioemergencyaddresses]
+  resources: [twilioproviders, twiliophonenumbers, twilioemergencyaddresses, livekitconnections]
   verbs: [get, list, watch, patch, update]
 - apiGroups: [voip.twilio-operator.dev]
-  resources: [twilioproviders/status, twiliophonenumbers/status, twilioemergencyaddresses/status]
+  resources: [twilioproviders/status, twiliophonenumbers/status, twilioemergencyaddresses/status, livekitconnections/status]
   verbs: [get, patch, update]
 # Application: reading the customer's credentials Secret (and waking up when it
 # changes) and owning the SIP credentials Secret. The operator lists and watches

@@ -20,6 +20,12 @@ PROVIDER_STAGES = (CREDENTIALS_VERIFIED, TRUNK_PROVISIONED, SIP_CREDENTIALS_STOR
 AGENT_TABLE_RENDERED = "AgentTableRendered"  # present only when spec.agentTable has a template
 PAUSED = "Paused"  # a condition type and its reason: reconciliation is paused by annotation
 RESUMED = "Resumed"
+# LiveKitConnection condition types (also READY, and CONFLICT below, a type and a reason).
+LIVEKIT_REACHABLE = "LiveKitReachable"  # LiveKit's API answered and accepted the key
+TRUNKS_IN_SYNC = "TrunksInSync"  # the inbound and outbound trunk are as the provider and numbers say
+DISPATCH_IN_SYNC = "DispatchInSync"  # one dispatch rule per agent, holding that agent's numbers
+ORIGINATION_IN_SYNC = "OriginationInSync"  # the provider's Twilio trunk sends inbound calls to sipUri
+CONNECTION_STAGES = (LIVEKIT_REACHABLE, TRUNKS_IN_SYNC, DISPATCH_IN_SYNC, ORIGINATION_IN_SYNC)
 
 # Reasons (CamelCase, stable: alerts and ArgoCD health checks key on them). Condition reasons and
 # Event reasons share one vocabulary.
@@ -63,6 +69,27 @@ TEMPLATE_INVALID = "TemplateInvalid"  # a template of the SIP Secret or the agen
 SECRET_NOT_OWNED = "SecretNotOwned"  # the SIP Secret's name is taken by a Secret the operator did not make
 CONFIG_MAP_NOT_OWNED = "ConfigMapNotOwned"  # likewise the agent table's ConfigMap
 SIP_SECRET_RENAMED = "SipCredentialsSecretRenamed"  # a rename of the SIP Secret, handled as a rotation
+# LiveKitConnection reasons.
+REACHED = "Reached"
+IN_SYNC = "InSync"
+NO_CONFLICT = "NoConflict"
+NO_NUMBERS = "NoNumbers"  # the provider has no imported number: LiveKit gets no trunk (and no rule)
+LIVEKIT_UNREACHABLE = "LiveKitUnreachable"  # no LiveKit API answered at spec.url (down, wrong host)
+LIVEKIT_UNAVAILABLE = "LiveKitUnavailable"  # LiveKit answered with a failure (5xx, its Redis down)
+LIVEKIT_AUTH_FAILED = "LiveKitAuthFailed"  # the API key or secret is wrong
+LIVEKIT_REJECTED = "LiveKitRejected"  # LiveKit refused a request as it is, or spec.url cannot work
+ORIGINATION_PENDING = "OriginationPending"  # the provider has not (yet) put sipUri on its trunk
+SIP_CREDENTIALS_PENDING = "SipCredentialsPending"  # the provider's SIP Secret holds no usable pair yet
+# Events of a LiveKitConnection's changes in LiveKit.
+LIVEKIT_TRUNK_CREATED = "LiveKitTrunkCreated"
+LIVEKIT_TRUNK_UPDATED = "LiveKitTrunkUpdated"
+LIVEKIT_TRUNK_DELETED = "LiveKitTrunkDeleted"
+DISPATCH_RULE_CREATED = "DispatchRuleCreated"
+DISPATCH_RULE_UPDATED = "DispatchRuleUpdated"
+DISPATCH_RULE_DELETED = "DispatchRuleDeleted"
+LIVEKIT_CREDENTIAL_SWITCHED = "LiveKitCredentialSwitched"  # the outbound trunk got the current SIP pair
+# On a TwilioProvider: a previous SIP credential outlives its grace period, a LiveKit trunk uses it.
+SIP_RETIREMENT_WAITING = "SipCredentialRetirementWaiting"
 # Events of deletion.
 DELETED = "Deleted"
 ORPHANED = "Orphaned"
@@ -125,6 +152,8 @@ NEEDS_A_PERSON = frozenset(
         ADDRESS_REFUSED,
         EMERGENCY_ADDRESS_NOT_REGISTERED,
         IN_USE,
+        LIVEKIT_AUTH_FAILED,
+        LIVEKIT_REJECTED,
     }
 )
 
@@ -160,7 +189,7 @@ def merge_conditions(
             else previous.last_transition_time,
             observed_generation=generation,
         )
-    order = {t: i for i, t in enumerate((READY, *PROVIDER_STAGES))}
+    order = {t: i for i, t in enumerate((READY, *PROVIDER_STAGES, *CONNECTION_STAGES))}
     return sorted(by_type.values(), key=lambda c: (order.get(c.type, len(order)), c.type))
 
 

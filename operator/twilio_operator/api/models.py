@@ -7,6 +7,7 @@ in Python. Every field has a description because `kubectl explain` shows it.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -65,6 +66,7 @@ PHONE_NUMBER_OBJECT_RULES = (
     },
 )
 EMERGENCY_ADDRESS = ResourceKind("TwilioEmergencyAddress", "twilioemergencyaddresses", "twea")
+LIVEKIT_CONNECTION = ResourceKind("LiveKitConnection", "livekitconnections", "lkc")
 
 ACCOUNT_SID_PATTERN = r"^AC[0-9a-f]{32}$"
 PHONE_NUMBER_SID_PATTERN = r"^PN[0-9a-f]{32}$"
@@ -502,6 +504,11 @@ class TwilioProviderSpec(_Model):
 # --------------------------------------------------------------------------- status
 
 
+_SipUriItem = Annotated[str, Field(description="A SIP URI.")]
+_NumberItem = Annotated[str, Field(description="A phone number in E.164 form.")]
+_NameItem = Annotated[str, Field(description="An object name.")]
+
+
 class Condition(_Model):
     """A metav1.Condition."""
 
@@ -556,6 +563,11 @@ class SipCredentialsStatus(_Model):
     last_rotation_request: str | None = Field(
         default=None,
         description="The last value of the rotate-sip-credentials annotation that was handled.",
+    )
+    previous_kept_for: list[_NameItem] | None = Field(
+        default=None,
+        description="LiveKitConnections whose LiveKit outbound trunk still uses the previous credential: "
+        "its retirement (or the next rotation) waits until they have switched to the current one.",
     )
 
 
@@ -613,6 +625,12 @@ class TwilioProviderStatus(_Status):
     transfer_mode: str | None = Field(default=None, description="The trunk's transfer mode in Twilio.")
     trunk_recreations: int | None = Field(
         default=None, description="How often the trunk was found deleted in Twilio and recreated."
+    )
+    origination_uris: list[_SipUriItem] | None = Field(
+        default=None,
+        description="The SIP URIs the trunk sends inbound calls to, as the last reconcile left (or, under "
+        "ObserveOnly, found) them: spec.originationUris merged with the sipUri of each LiveKitConnection "
+        "of this provider. Unset while the operator does not manage them.",
     )
     sip_credentials: SipCredentialsStatus | None = Field(
         default=None,
@@ -950,3 +968,234 @@ class TwilioEmergencyAddressStatus(_Status):
     )
     validated: bool | None = Field(default=None, description="Twilio's validated flag of the Address.")
     verified: bool | None = Field(default=None, description="Twilio's verified flag of the Address.")
+
+
+# --------------------------------------------------------------------------- LiveKitConnection
+
+LIVEKIT_URL_PATTERN = r"^(https?|wss?)://[^\s/?#]+(/[^\s]*)?$"
+LiveKitTransport = Literal["auto", "udp", "tcp", "tls"]
+LiveKitMediaEncryption = Literal["disable", "allow", "require"]
+MAX_LIVEKIT_ALLOWED_ADDRESSES = 100
+ROOM_PREFIX_PATTERN = r"^[A-Za-z0-9_.-]*$"
+
+
+def _checked_address(text: str) -> str:
+    """An IP address or CIDR block (IPv4 or IPv6), as LiveKit's inbound trunk allows them."""
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IP address or CIDR block") from None
+    return text
+
+
+AllowedAddress = Annotated[
+    str,
+    AfterValidator(_checked_address),
+    Field(
+        max_length=64,
+        description="An IP address or CIDR block (IPv4 or IPv6) allowed to send calls to the inbound trunk.",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "isIP(self) || isCIDR(self)",
+                    "message": "must be an IP address like 54.172.60.1 or a CIDR block like 54.172.60.0/30",
+                }
+            ]
+        },
+    ),
+]
+
+
+class LiveKitApiSecretRef(_Model):
+    """The Secret with the LiveKit API key and secret, in the connection's own namespace."""
+
+    name: str = Field(
+        min_length=1,
+        max_length=253,
+        pattern=DNS_LABEL_NAME_PATTERN,
+        description="Name of a Secret in the same namespace as the LiveKitConnection. There is no "
+        "namespace field on purpose: the operator never reads Secrets of other namespaces for you.",
+    )
+    api_key_key: str = Field(
+        default="apiKey",
+        min_length=1,
+        max_length=253,
+        pattern=SECRET_KEY_PATTERN,
+        description="Key in the Secret holding the LiveKit API key (e.g. APIxxxxxxxx).",
+    )
+    api_secret_key: str = Field(
+        default="apiSecret",
+        min_length=1,
+        max_length=253,
+        pattern=SECRET_KEY_PATTERN,
+        description="Key in the Secret holding the LiveKit API secret. The key needs LiveKit's SIP "
+        "admin grant (any key of a self-hosted server, or a Cloud project key).",
+    )
+
+
+class LiveKitInbound(_Model):
+    """Settings of LiveKit's inbound trunk (calls from Twilio to the agents)."""
+
+    allowed_addresses: list[AllowedAddress] = Field(
+        default_factory=list,
+        max_length=MAX_LIVEKIT_ALLOWED_ADDRESSES,
+        description="Source addresses LiveKit accepts calls from, e.g. Twilio's signalling ranges of "
+        "your region. Empty: any address (the trunk still matches only its numbers).",
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+    )
+    krisp_enabled: bool = Field(default=False, description="Krisp noise cancellation on the caller's audio.")
+
+
+class LiveKitOutbound(_Model):
+    """Settings of LiveKit's outbound trunk (calls from the agents through Twilio)."""
+
+    transport: LiveKitTransport = Field(
+        default="auto",
+        description="How LiveKit reaches the Twilio termination URI: auto, udp, tcp or tls.",
+    )
+    destination_country: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z]{2}$",
+        description="Two-letter country code (ISO 3166-1 alpha-2) LiveKit routes outbound calls through, "
+        "e.g. US. Unset: LiveKit's default routing.",
+    )
+
+
+class LiveKitDispatch(_Model):
+    """How inbound calls reach agents: one dispatch rule per agent."""
+
+    room_prefix: str = Field(
+        default="call-",
+        max_length=64,
+        pattern=ROOM_PREFIX_PATTERN,
+        description="Prefix of the room each call gets (LiveKit's individual dispatch rule names the room "
+        "<roomPrefix>_<caller>_<random>).",
+    )
+    default_agent: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=253,
+        description="The agent that answers the provider's numbers whose TwilioPhoneNumber has no "
+        "agentRef. Unset: such numbers get no dispatch rule, and LiveKit rejects their calls.",
+    )
+
+
+class LiveKitConnectionSpec(_Model):
+    """Keep LiveKit's SIP side (trunks and dispatch rules) equal to a TwilioProvider and its numbers."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self.providerRef.name == oldSelf.providerRef.name",
+                    "message": "providerRef is immutable: create another LiveKitConnection",
+                },
+            ]
+        }
+    )
+
+    provider_ref: LocalObjectReference = Field(
+        description="The TwilioProvider (same namespace) whose trunk, SIP credentials and imported "
+        "numbers LiveKit is connected to. Immutable."
+    )
+    url: str = Field(
+        pattern=LIVEKIT_URL_PATTERN,
+        max_length=2048,
+        description="URL of the LiveKit server's API, e.g. https://myproject.livekit.cloud or "
+        "http://livekit.livekit.svc:7880 (ws:// and wss:// mean the same).",
+    )
+    api_secret_ref: LiveKitApiSecretRef = Field(description="The Secret with the LiveKit API key and secret.")
+    sip_uri: str = Field(
+        pattern=r"^sip:[^\s]+$",
+        max_length=255,
+        description="LiveKit's SIP address that Twilio sends inbound calls to: the address of your "
+        "self-hosted SIP service (sip:sip.example.com;transport=tcp) or sip:<project>.sip.livekit.cloud. "
+        "The TwilioProvider adds it to its trunk's origination URIs (see docs/livekit.md).",
+    )
+    media_encryption: LiveKitMediaEncryption = Field(
+        default="disable",
+        description="SRTP for calls through both trunks: disable, allow or require (require it only with "
+        "a Twilio trunk that is secure).",
+    )
+    inbound: LiveKitInbound | None = Field(default=None, description="Settings of the inbound trunk.")
+    outbound: LiveKitOutbound | None = Field(default=None, description="Settings of the outbound trunk.")
+    dispatch: LiveKitDispatch | None = Field(
+        default=None, description="Room prefix and default agent of the dispatch rules."
+    )
+    deletion_policy: DeletionPolicy = Field(
+        default="Delete",
+        description="Delete removes the LiveKit trunks and dispatch rules with the object; Orphan leaves "
+        "them in LiveKit.",
+    )
+
+
+class LiveKitTrunkStatus(_Model):
+    """One of the connection's LiveKit trunks as it was last written or observed."""
+
+    id: str = Field(description="LiveKit's trunk ID (ST_...).")
+    numbers: list[_NumberItem] = Field(
+        default_factory=list, description="The numbers the trunk holds (E.164)."
+    )
+
+
+class LiveKitOutboundStatus(LiveKitTrunkStatus):
+    """The outbound trunk: also where it dials and with which SIP username (never the password)."""
+
+    address: str | None = Field(default=None, description="The Twilio termination address it dials.")
+    username: str | None = Field(
+        default=None,
+        description="The SIP username LiveKit authenticates with. The TwilioProvider keeps a rotated-out "
+        "credential in Twilio while this still names it.",
+    )
+
+
+class LiveKitRuleStatus(_Model):
+    """One dispatch rule of the connection: one per agent."""
+
+    agent: str = Field(description="The agent the rule dispatches (agentName).")
+    id: str = Field(description="LiveKit's dispatch rule ID (SDR_...).")
+    numbers: list[_NumberItem] = Field(
+        default_factory=list, description="The called numbers the rule applies to."
+    )
+
+
+class LiveKitNumberStatus(_Model):
+    """Where a call to one of the provider's imported numbers goes."""
+
+    phone_number: str = Field(description="The number in E.164 form, as Twilio sends it.")
+    object: str = Field(description="The TwilioPhoneNumber that imported it.")
+    agent: str | None = Field(
+        default=None, description="The agent that answers it (agentRef or defaultAgent)."
+    )
+    dispatch_rule_id: str | None = Field(
+        default=None, description="The dispatch rule that sends its calls to the agent (SDR_...)."
+    )
+
+
+class LiveKitConnectionStatus(_Status):
+    """Observed state, written by the operator only. Never holds the API secret or a SIP password."""
+
+    observed_generation: int | None = Field(default=None, description="Last metadata.generation handled.")
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        description="Ready, LiveKitReachable, TrunksInSync, DispatchInSync, OriginationInSync and Conflict.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+    inbound_trunk: LiveKitTrunkStatus | None = Field(
+        default=None, description="LiveKit's inbound trunk of this connection."
+    )
+    outbound_trunk: LiveKitOutboundStatus | None = Field(
+        default=None, description="LiveKit's outbound trunk of this connection."
+    )
+    dispatch_rules: list[LiveKitRuleStatus] = Field(
+        default_factory=list, description="The dispatch rules, one per agent."
+    )
+    numbers: list[LiveKitNumberStatus] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Each imported number of the provider, its agent and its dispatch rule.",
+    )
+    number_count: int | None = Field(default=None, description="How many numbers the trunks hold.")
+    origination_uri: str | None = Field(
+        default=None, description="spec.sipUri, when the provider's Twilio trunk sends calls to it."
+    )

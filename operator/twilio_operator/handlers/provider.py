@@ -29,7 +29,7 @@ from twilio_operator.api.errors import (
 from twilio_operator.api.models import GROUP, PROVIDER, VERSION
 from twilio_operator.api.names import ROTATE_SIP_CREDENTIALS
 from twilio_operator.deletion import finalize_provider
-from twilio_operator.handlers import agent_table, probes
+from twilio_operator.handlers import agent_table, livekit_connection, probes
 from twilio_operator.handlers.indexes import CREDENTIALS, Indexes, NumberOnTrunk, Providers
 from twilio_operator.handlers.runtime import (
     SHARD,
@@ -91,10 +91,14 @@ async def reconcile_locked(
     typed = Indexes.of(indexes)
     with metrics.timed_reconcile(PROVIDER.kind) as record:
         async with state.turn(provider.uid):
-            # Read once the turn is ours: a number made while this reconcile waited is counted.
+            # Read once the turn is ours: a number made while this reconcile waited is counted, and
+            # a LiveKit trunk's switch to a rotated credential is seen.
             has_numbers = bool(typed.numbers_of(provider.namespace, provider.name))
+            links = livekit_connection.Connections.of(indexes).links(provider.namespace, provider.name)
             try:
-                outcome = await reconcile_provider(provider, state.deps, has_numbers=has_numbers)
+                outcome = await reconcile_provider(
+                    provider, state.deps, has_numbers=has_numbers, livekit=links
+                )
             except TwilioError as error:
                 if error.kind is ErrorKind.AUTH and not _refused_before(provider):
                     _wake_siblings(provider, state, typed.providers)
@@ -309,6 +313,7 @@ async def provider_changed(
     annotations, status = meta.get("annotations") or {}, body.get("status") or {}
     probes.provider_event(state, type, uid, body.get("spec") or {})
     await agent_table.provider_changed(type, namespace, name, memo, kwargs)
+    livekit_connection.provider_changed(type, body, memo, kwargs)
     previous = state.provider_states.get(uid)
     if type == "DELETED":
         state.forget(uid)  # its finalizer dropped what its daemon kept by name

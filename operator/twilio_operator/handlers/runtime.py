@@ -26,6 +26,8 @@ from twilio_operator.api.errors import (
     DeletionBlocked,
     ErrorKind,
     KubernetesError,
+    LiveKitError,
+    LiveKitErrorKind,
     NotFoundError,
     TwilioError,
     describe,
@@ -46,7 +48,9 @@ MAX_BACKOFF = 300.0
 # customer's Twilio account.
 MAX_WAKE_SPACING = 120.0
 # The failures a handler retries; anything else is a bug and goes to kopf's default handling.
-RETRIED = (TwilioError, DeletionBlocked, KubernetesError, pydantic.ValidationError)
+RETRIED = (TwilioError, LiveKitError, DeletionBlocked, KubernetesError, pydantic.ValidationError)
+# LiveKit refused a request as it is (a conflict, an invalid value): retried like Twilio's refusals.
+LIVEKIT_REFUSALS = (LiveKitErrorKind.CONFLICT, LiveKitErrorKind.INVALID)
 
 
 def backoff(retry: int, retry_after: float | None = None, base: float = 5.0) -> float:
@@ -68,6 +72,12 @@ def retry_delay(error: Exception, failures: int, settings: Settings) -> float:
         if error.kind is not ErrorKind.TRANSIENT:
             return backoff(failures, base=settings.refused_retry_seconds)
         return backoff(failures, error.retry_after)
+    if isinstance(error, LiveKitError):
+        if error.kind is LiveKitErrorKind.AUTH:  # a changed API Secret wakes the connection at once
+            return settings.auth_retry_seconds
+        if error.kind in LIVEKIT_REFUSALS:
+            return backoff(failures, base=settings.refused_retry_seconds)
+        return backoff(failures)
     if isinstance(error, DeletionBlocked):
         return backoff(failures, base=settings.deletion_retry_seconds)
     if isinstance(error, KubernetesError) and error.status == 409:
@@ -79,6 +89,8 @@ def retry_reason(error: Exception) -> str:
     """The metrics label of a retried failure."""
     if isinstance(error, TwilioError):
         return error.kind.value
+    if isinstance(error, LiveKitError):
+        return f"livekit_{error.kind.value}"
     if isinstance(error, DeletionBlocked):
         return "deletion_blocked"
     if isinstance(error, KubernetesError):
@@ -106,6 +118,8 @@ def to_kopf_errors(fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Corou
             return await fn(*args, **kwargs)
         except RETRIED as error:
             if isinstance(error, TwilioError) and error.kind not in (ErrorKind.TRANSIENT, ErrorKind.AUTH):
+                raise kopf.PermanentError(describe(error)) from None
+            if isinstance(error, LiveKitError) and error.kind in LIVEKIT_REFUSALS:
                 raise kopf.PermanentError(describe(error)) from None
             if isinstance(error, pydantic.ValidationError):
                 raise kopf.PermanentError(describe(error)) from None

@@ -1,5 +1,8 @@
 """Secrets wake providers: a change of a provider's credentials Secret, or a SIP Secret that was
-deleted or edited, wakes that provider's daemon at once (no polling).
+deleted or edited, wakes that provider's daemon at once (no polling). They wake LiveKitConnections
+too: any change of a provider's SIP Secret (a rotation, a repaired password) wakes the provider's
+connections, whose LiveKit outbound trunk holds that pair, and a change of a connection's API Secret
+wakes the connection.
 
 Only the Secrets that carry one of our labels are watched, and the API server does the filtering
 (`KubernetesPort.watch_secrets`): the credentials Secrets the operator protects (labelled by
@@ -29,6 +32,7 @@ from twilio_operator.api.errors import KubernetesError
 # were registered, and ours needs the state that `configure` builds.
 from twilio_operator.handlers import settings as _settings  # noqa: F401
 from twilio_operator.handlers.indexes import CREDENTIALS, SIP, Providers, SecretUse
+from twilio_operator.handlers.livekit_connection import Connections, wake_connections
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
 from twilio_operator.ports.kube.port import SIP_SECRET_LABELS, SecretEvent
 
@@ -46,9 +50,12 @@ async def watch_secrets(memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any) -> 
     namespace (as the operator was started, so the namespaced RBAC of the chart suffices)."""
     state = state_of(memo)
     index = Providers.of(kwargs)  # a live view, filled as providers arrive
+    connections = Connections.of(kwargs)
     scopes: list[str | None] = list(watched_namespaces(state.settings.watch_namespaces)) or [None]
     state.secret_watches = [
-        asyncio.create_task(follow_secrets(state, index, selector, scope), name=f"secrets {selector} {scope}")
+        asyncio.create_task(
+            follow_secrets(state, index, selector, scope, connections), name=f"secrets {selector} {scope}"
+        )
         for selector in WATCHED_SELECTORS
         for scope in scopes
     ]
@@ -75,24 +82,32 @@ def watched_namespaces(patterns: Sequence[str]) -> tuple[str, ...]:
 
 
 async def follow_secrets(
-    state: OperatorState, index: Providers, selector: str, namespace: str | None
+    state: OperatorState,
+    index: Providers,
+    selector: str,
+    namespace: str | None,
+    connections: Connections | None = None,
 ) -> None:
     async for event in state.deps.kube.watch_secrets(selector, namespace):
         try:
-            await secret_changed(state, index, event)
+            await secret_changed(state, index, event, connections)
         except Exception:
             # A bug must not end the watch; the next event is handled as usual.
             logger.exception("cannot handle a change of Secret %s/%s", event.namespace, event.name)
 
 
-async def secret_changed(state: OperatorState, index: Providers, event: SecretEvent) -> None:
-    """Wake the providers that use the Secret; release the in-use finalizer of a protected Secret
-    that no provider references and that is being deleted."""
+async def secret_changed(
+    state: OperatorState, index: Providers, event: SecretEvent, connections: Connections | None = None
+) -> None:
+    """Wake the providers and LiveKitConnections that use the Secret; release the in-use finalizer
+    of a protected Secret that no provider or connection references and that is being deleted."""
     uses = index.of_secret(event.namespace, event.name)
-    metrics.SECRET_EVENTS.labels(_role_label(uses)).inc()
+    users = connections.of_secret(event.namespace, event.name) if connections is not None else []
+    metrics.SECRET_EVENTS.labels(_role_label(uses) if uses or not users else LIVEKIT).inc()
     secret = event.secret
     finalizer = state.deps.in_use_finalizer
-    deleting_unused = secret.deleting and not any(use.role == CREDENTIALS for use in uses)
+    in_use = any(use.role == CREDENTIALS for use in uses) or bool(users)
+    deleting_unused = secret.deleting and not in_use
     if deleting_unused and finalizer in secret.finalizers:
         # Protected once, referenced by no provider now (its reference changed, or it is gone).
         try:
@@ -105,13 +120,21 @@ async def secret_changed(state: OperatorState, index: Providers, event: SecretEv
     unchanged = event.type in ("ADDED", "MODIFIED") and seen == data_digest(
         f"{event.namespace}/{event.name}", secret.data
     )
+    for name in users:  # a connection's LiveKit API Secret
+        if not (unchanged and not secret.deleting):
+            state.wake(ObjectKey.connection(event.namespace, name), by_user=True)
     for use in uses:
+        if use.role == SIP and connections is not None:  # LiveKit's outbound trunk holds its pair
+            wake_connections(state, connections, event.namespace, use.provider)
         intact = use.role == SIP and event.type != "DELETED"
         if intact and sip_secret_intact(use.uid, secret.data, secret.annotations, dict(use.connection)):
             continue  # our own write; nothing to repair
         if use.role == CREDENTIALS and unchanged and not secret.deleting:
             continue  # the data the providers use did not change (e.g. the operator's protection patch)
         state.wake(ObjectKey.provider(event.namespace, use.provider), by_user=True)
+
+
+LIVEKIT = "livekit"  # the metrics label of a connection's API Secret
 
 
 def _role_label(uses: list[SecretUse]) -> str:

@@ -19,6 +19,7 @@ from twilio_operator.handlers.runtime import quiet_noisy_loggers, shrink_tls_rea
 from twilio_operator.handlers.state import OperatorState, state_of, take_settings
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.kube import adapter as kube_adapter
+from twilio_operator.ports.livekit.adapter import LiveKitLibraryConnector
 from twilio_operator.ports.twilio.adapter import TwilioLibraryConnector
 from twilio_operator.settings import Settings
 
@@ -47,6 +48,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         ),
         kube=await kube_adapter.connect(),
         in_use_finalizer=sharding.finalizer_name(GROUP, ours.shard_labels, base="in-use"),
+        livekit=LiveKitLibraryConnector(),
     )
     metrics.serve(ours.metrics_port)
     memo.state = OperatorState(deps, ours)
@@ -56,4 +58,6 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
 async def shutdown(memo: kopf.Memo, **_: Any) -> None:
     deps = state_of(memo).deps
     await deps.twilio.close()
+    if deps.livekit is not None:
+        await deps.livekit.close()
     await deps.kube.close()

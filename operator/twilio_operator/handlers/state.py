@@ -22,7 +22,13 @@ from typing import Any, NamedTuple
 import kopf
 
 from twilio_operator import metrics
-from twilio_operator.api.models import EMERGENCY_ADDRESS, PHONE_NUMBER, PROVIDER, ResourceKind
+from twilio_operator.api.models import (
+    EMERGENCY_ADDRESS,
+    LIVEKIT_CONNECTION,
+    PHONE_NUMBER,
+    PROVIDER,
+    ResourceKind,
+)
 from twilio_operator.ports.deps import Deps
 from twilio_operator.provider.agent_table import Published
 from twilio_operator.settings import Settings
@@ -48,6 +54,10 @@ class ObjectKey(NamedTuple):
     @classmethod
     def emergency_address(cls, namespace: str, name: str) -> ObjectKey:
         return cls(EMERGENCY_ADDRESS, namespace, name)
+
+    @classmethod
+    def connection(cls, namespace: str, name: str) -> ObjectKey:
+        return cls(LIVEKIT_CONNECTION, namespace, name)
 
 
 class ProviderSummary(NamedTuple):
@@ -131,6 +141,10 @@ class OperatorState:
     sibling_wake_not_before: dict[str, float] = field(default_factory=dict)
     # the label-selected Secret watches (handlers/secrets.py), cancelled at shutdown
     secret_watches: list[asyncio.Task[None]] = field(default_factory=list)
+    # ("provider" | "number" | "connection", namespace, name) -> what a LiveKitConnection (or, for a
+    # connection, its provider) last read of that object: a change wakes the other side
+    # (handlers/livekit_connection.py)
+    livekit_seen: dict[tuple[str, str, str], Any] = field(default_factory=dict)
     slots: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:

@@ -220,12 +220,13 @@ Change = (
 # --------------------------------------------------------------------------- the diff
 
 
-def diff(provider: Provider, seen: TwilioSeen) -> list[Change]:
+def diff(provider: Provider, seen: TwilioSeen, livekit_uris: Sequence[str] = ()) -> list[Change]:
     """Every change that makes Twilio match the spec, in the order Full applies them.
 
     Without a trunk the creations are all there is to say: how a new trunk is set up depends on
     what Twilio creates, so Full creates first and diffs again (with the new resources, which it
-    knows to be empty); ObserveOnly reports the creation."""
+    knows to be empty); ObserveOnly reports the creation. `livekit_uris`: the SIP URIs of the
+    provider's LiveKitConnections, wanted as origination URIs beside the spec's."""
     spec = provider.spec
     changes: list[Change] = []
     trunk, credential_list, ip_access = seen.trunk, seen.credential_list, seen.ip_access
@@ -242,7 +243,7 @@ def diff(provider: Provider, seen: TwilioSeen) -> list[Change]:
     changes += _trunk_changes(provider, trunk, seen)
     if credential_list is None or credential_list.sid not in seen.attached_lists:
         changes.append(AttachCredentialList(credential_list.sid if credential_list else None))
-    changes += _origination_changes(provider, seen.originations)
+    changes += _origination_changes(provider, seen.originations, livekit_uris)
     if spec.ip_access_control is not None and ip_access is not None:
         changes += _ip_access_changes(spec.ip_access_control, ip_access)
     return changes
@@ -300,13 +301,34 @@ def _recording_differs(wanted: TrunkRecording, current: Recording | None) -> boo
     return wanted.mode != current.mode or (wanted.trim is not None and wanted.trim != current.trim)
 
 
-def _origination_changes(provider: Provider, existing: tuple[OriginationUrl, ...] | None) -> list[Change]:
-    """The trunk's origination URLs made exactly the spec's, matched by normal form (api/sip.py): a
-    server that rewrites a URL must not cause a loop. None: not managed (an adopted trunk whose spec
-    lists none, or a first provisioning that lists none)."""
+def wanted_origination_uris(provider: Provider, livekit_uris: Sequence[str] = ()) -> list[OriginationUri]:
+    """spec.originationUris, then each LiveKit SIP URI that the spec does not list already (by normal
+    form), with the default priority and weight: a URI in both counts once, as the spec gives it."""
+    wanted = list(provider.spec.origination_uris)
+    listed = {normalize_sip_url(u.sip_url) for u in wanted}
+    for url in livekit_uris:
+        if normalize_sip_url(url) not in listed:
+            listed.add(normalize_sip_url(url))
+            wanted.append(OriginationUri(sip_url=url))
+    return wanted
+
+
+def origination_exclusive(provider: Provider) -> bool:
+    """Whether the trunk's origination URIs are made exactly the wanted ones (others deleted). An
+    adopted trunk whose spec lists none keeps its owner's: LiveKit's URIs are only added to it."""
+    return bool(provider.spec.origination_uris) or not provider.adopts_trunk
+
+
+def _origination_changes(
+    provider: Provider, existing: tuple[OriginationUrl, ...] | None, livekit_uris: Sequence[str]
+) -> list[Change]:
+    """The trunk's origination URLs made exactly the wanted ones (spec and LiveKit), matched by normal
+    form (api/sip.py): a server that rewrites a URL must not cause a loop. None: not managed (an
+    adopted trunk whose spec lists none and no LiveKitConnection, or a first provisioning without
+    any)."""
     if existing is None:
         return []
-    wanted = {normalize_sip_url(u.sip_url): u for u in provider.spec.origination_uris}
+    wanted = {normalize_sip_url(u.sip_url): u for u in wanted_origination_uris(provider, livekit_uris)}
     by_url = {normalize_sip_url(o.sip_url): o for o in existing}
     changes: list[Change] = []
     for key, uri in wanted.items():
@@ -318,7 +340,8 @@ def _origination_changes(provider: Provider, existing: tuple[OriginationUrl, ...
         desired = replace(wanted_origination(provider, uri, current.sid), sip_url=current.sip_url)
         if current != desired:
             changes.append(UpdateOriginationUrl(desired))
-    changes += [DeleteOriginationUrl(o.sid, o.sip_url) for key, o in by_url.items() if key not in wanted]
+    if origination_exclusive(provider):
+        changes += [DeleteOriginationUrl(o.sid, o.sip_url) for key, o in by_url.items() if key not in wanted]
     return changes
 
 

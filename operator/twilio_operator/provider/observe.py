@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from twilio_operator.api import conditions as c
 from twilio_operator.api.errors import TwilioError
+from twilio_operator.api.livekit import NO_LIVEKIT, LiveKitLinks
 from twilio_operator.api.models import PHONE_NUMBER, PROVIDER
 from twilio_operator.api.ownership import find_credential_list, find_ip_access_control_lists, find_trunk
 from twilio_operator.api.twilio_values import CredentialList, IpAccessControlList, Trunk
@@ -90,11 +91,12 @@ async def observe_adoption(
     return AdoptionSeen(others, tuple(attached))
 
 
-def manages_originations(provider: Provider) -> bool:
-    """An adopted trunk's origination URIs are managed only when the spec lists some; the operator's
-    own trunk's once its status recorded it (before that, a trunk found after a crash has none the
-    spec does not list, unless someone added them within seconds of its creation)."""
-    if provider.spec.origination_uris:
+def manages_originations(provider: Provider, livekit: LiveKitLinks = NO_LIVEKIT) -> bool:
+    """An adopted trunk's origination URIs are managed only when the spec lists some or a
+    LiveKitConnection wants its SIP URI there; the operator's own trunk's once its status recorded
+    it (before that, a trunk found after a crash has none the spec does not list, unless someone
+    added them within seconds of its creation)."""
+    if provider.spec.origination_uris or livekit.connections:
         return True
     return not provider.adopts_trunk and provider.status.trunk_sid is not None
 
@@ -113,6 +115,7 @@ async def observe_twilio(
     attached_to_adopted: tuple[str, ...] | None = None,
     created: frozenset[str] = frozenset(),
     acls: list[IpAccessControlList] | None = None,
+    livekit: LiveKitLinks = NO_LIVEKIT,
 ) -> TwilioSeen:
     """What the spec manages of the provider's resources. `created`: SIDs this reconcile created,
     known to be empty (nothing is read of them). `acls`: the account's IP access control lists, when
@@ -132,7 +135,7 @@ async def observe_twilio(
     reads: dict[str, Awaitable[Any]] = {}
     if attached_to_adopted is None and not new_trunk:
         reads["attached_lists"] = twilio.list_trunk_credential_lists(trunk.sid)
-    if manages_originations(provider) and not new_trunk:
+    if manages_originations(provider, livekit) and not new_trunk:
         reads["originations"] = twilio.list_origination_urls(trunk.sid)
     if wants_recording:
         reads["recording"] = twilio.fetch_recording(trunk.sid)
@@ -147,7 +150,7 @@ async def observe_twilio(
         trunk,
         credential_list,
         attached_lists=tuple(done.get("attached_lists", attached_to_adopted or ())),
-        originations=tuple(done.get("originations", ())) if manages_originations(provider) else None,
+        originations=tuple(done.get("originations", ())) if manages_originations(provider, livekit) else None,
         recording=done.get("recording"),
         voice_region=done.get("voice_region"),
     )

@@ -23,8 +23,10 @@ from twilio_operator.api import conditions as c
 from twilio_operator.api import names
 from twilio_operator.api.credentials import CredentialProblem, TwilioCredentials, parse_credentials
 from twilio_operator.api.errors import ErrorKind, KubernetesError, TwilioError
+from twilio_operator.api.livekit import NO_LIVEKIT, LiveKitLinks
 from twilio_operator.api.models import AvailableNumber
 from twilio_operator.api.quotas import QuotaExceeded
+from twilio_operator.api.sip import normalize_sip_url
 from twilio_operator.api.times import rfc3339
 from twilio_operator.api.twilio_values import Account, IpAccessControlList, NumberPage
 from twilio_operator.ports.deps import Deps
@@ -63,11 +65,16 @@ ADOPTION_CHECK = "adoption"
 MANAGED_CHECK = "managedResources"  # ObserveOnly: what Full would change
 
 
-async def reconcile_provider(provider: Provider, deps: Deps, *, has_numbers: bool = True) -> Outcome:
+async def reconcile_provider(
+    provider: Provider, deps: Deps, *, has_numbers: bool = True, livekit: LiveKitLinks = NO_LIVEKIT
+) -> Outcome:
     """Converge Twilio and the SIP Secret to the spec; verify; write status. Raises TwilioError to retry.
 
     `has_numbers` False: no TwilioPhoneNumber names this provider (the operator's index says so, and
-    a number is in the index long before it can be imported), so they are not listed."""
+    a number is in the index long before it can be imported), so they are not listed. `livekit`: the
+    LiveKitConnections that name this provider (the operator's index of them): their SIP URIs join
+    the trunk's origination URIs, and a rotated-out SIP credential that one of their LiveKit outbound
+    trunks still uses is not retired yet."""
     writer = StatusWriter(provider, deps)
     if provider.paused:
         return await _paused(writer)
@@ -88,7 +95,7 @@ async def reconcile_provider(provider: Provider, deps: Deps, *, has_numbers: boo
         # The Secret's protection is written beside the first Twilio reads, not before them.
         protect = protect_credentials(provider, deps, secret)
         try:
-            return await _converge(provider, deps, writer, twilio, protect, deleting, has_numbers)
+            return await _converge(provider, deps, writer, twilio, protect, deleting, has_numbers, livekit)
         except TwilioError as error:
             await writer.unfold(c.PROGRESSING)  # what did get done before the failure
             await _record_twilio_failure(writer, error)
@@ -185,6 +192,7 @@ async def _converge(
     protect: Awaitable[None],
     secret_deleting: bool,
     has_numbers: bool,
+    livekit: LiveKitLinks,
 ) -> Outcome:
     # Observe. The number objects are read before Twilio: a count must never combine a Twilio read
     # that is older than the objects (a number attached in between would look detached). One attached
@@ -203,13 +211,21 @@ async def _converge(
             return await _adoption_refused(writer, problem)
         adopted_attached = adoption.attached if provider.spec.trunk_sid else None
     seen = await observe_twilio(
-        provider, twilio, observed.trunks, observed.lists, attached_to_adopted=adopted_attached
+        provider,
+        twilio,
+        observed.trunks,
+        observed.lists,
+        attached_to_adopted=adopted_attached,
+        livekit=livekit,
     )
     # Diff, then report or act.
-    changes = d.diff(provider, seen)
+    uris = livekit.origination_uris()
+    changes = d.diff(provider, seen, uris)
     if provider.spec.management_policy == "ObserveOnly":
         return await _observe_only(provider, writer, observed, seen, changes, checks)
-    seen, changes = await _create(provider, writer, twilio, observed, seen, changes, adopted_attached)
+    seen, changes = await _create(
+        provider, writer, twilio, observed, seen, changes, adopted_attached, livekit
+    )
     assert seen.trunk is not None and seen.credential_list is not None  # just found or created
     trunk, credential_list = seen.trunk, seen.credential_list
     acl = seen.ip_access.acl if seen.ip_access is not None and provider.spec.ip_access_control else None
@@ -217,8 +233,9 @@ async def _converge(
     target = act.Target(trunk, credential_list, acl, frozenset(writer.created_now))
     await asyncio.gather(
         act.apply(provider, writer, twilio, target, changes),
-        ensure_sip_credential(provider, deps, writer, twilio, trunk, credential_list),
+        ensure_sip_credential(provider, deps, writer, twilio, trunk, credential_list, livekit),
     )
+    writer.set(origination_uris=_applied_originations(provider, seen, uris))
     if provider.spec.ip_access_control is None and writer.status.ip_access_control_list_sid:
         writer.set(ip_access_control_list_sid=None)  # removed (or gone already)
     checks += [
@@ -237,6 +254,7 @@ async def _create(
     seen: d.TwilioSeen,
     changes: list[d.Change],
     adopted_attached: tuple[str, ...] | None,
+    livekit: LiveKitLinks,
 ) -> tuple[d.TwilioSeen, list[d.Change]]:
     """The creations first; then what the new resources are (known to be empty) joins the snapshot,
     and the diff is made again: how a new trunk is set up depends on what Twilio created."""
@@ -253,8 +271,9 @@ async def _create(
         attached_to_adopted=adopted_attached,
         created=frozenset(writer.created_now),
         acls=_acls_after(seen, made),
+        livekit=livekit,
     )
-    return seen, d.diff(provider, seen)
+    return seen, d.diff(provider, seen, livekit.origination_uris())
 
 
 async def _provisioned(
@@ -353,6 +372,23 @@ def _set_verification(writer: StatusWriter, checks: list[Check], observed: Obser
             for n in numbers.numbers
         ],
     )
+
+
+def _found_originations(seen: d.TwilioSeen) -> list[str] | None:
+    """The trunk's origination URIs as found (ObserveOnly), when they were read."""
+    return None if seen.originations is None else [o.sip_url for o in seen.originations]
+
+
+def _applied_originations(provider: Provider, seen: d.TwilioSeen, uris: tuple[str, ...]) -> list[str] | None:
+    """The trunk's origination URIs once the changes are applied (the connections read them here to
+    see whether the trunk points at LiveKit); None when they are not managed."""
+    if seen.originations is None:
+        return None
+    wanted = [u.sip_url for u in d.wanted_origination_uris(provider, uris)]
+    if d.origination_exclusive(provider):
+        return wanted
+    known = {normalize_sip_url(u) for u in wanted}
+    return wanted + [o.sip_url for o in seen.originations if normalize_sip_url(o.sip_url) not in known]
 
 
 def _acls_after(seen: d.TwilioSeen, made: act.Created) -> list[IpAccessControlList] | None:
@@ -454,6 +490,7 @@ async def _observe_only(
 ) -> Outcome:
     """Report, write nothing to Twilio: the changes Full would make, in words, as a warning detail."""
     trunk, credential_list = seen.trunk, seen.credential_list
+    writer.set(origination_uris=_found_originations(seen))
     found = d.describe(changes)
     if found:
         managed = Check(

@@ -9,6 +9,11 @@ Secret gets the new credential; the old Secret and what it holds stay for the gr
     retire   (after the grace period) Twilio: delete the previous credential -> 1, Secret still has both
              Secret: previous pair removed
 
+A LiveKitConnection's outbound trunk switches to the new pair on its own (it watches the Secret); the
+retirement (and a next rotation, which would retire the previous pair early) waits while any
+connection's trunk still uses the previous username, however long that takes: the old credential is
+kept alive rather than cutting LiveKit off (status.sipCredentials.previousKeptFor says so).
+
 A crash between any two writes leaves one or two credentials of ours in Twilio, each of whose
 password a Secret holds; the next reconcile carries on from what it reads. See docs/rotation.md.
 The schedule functions at the end are pure; the handlers read them to wake a provider when a step
@@ -45,6 +50,8 @@ async def rotate_if_due(r: SipRound, held: Held) -> Held:
     due_at = next_rotation_at(provider, held, now)
     if request is None and (due_at is None or due_at > now):
         return held
+    if held.previous is not None and await _kept_for_livekit(r, held, held.previous[0], "the next rotation"):
+        return held  # the request stays pending: it is handled once LiveKit has switched
     if held.previous is not None:
         listed = {cr.username: cr for cr in await r.twilio.list_credentials(r.list_sid)}
         held = await retire_previous(r, held, listed, now, early=True)
@@ -80,6 +87,8 @@ async def retire_previous(
     gone = held.previous[0] not in by_username
     if not (early or gone or held.previous_expires <= now):
         return held
+    if not gone and await _kept_for_livekit(r, held, held.previous[0], "its retirement"):
+        return held
     provider = r.provider
     username = held.previous[0]
     retired = {username, *await held_by_previous_secret(provider, r.deps, held)} - {held.username}
@@ -94,6 +103,26 @@ async def retire_previous(
         "Normal", c.SIP_CREDENTIAL_RETIRED, f"retired previous SIP credential {username} ({why})"
     )
     return held
+
+
+async def _kept_for_livekit(r: SipRound, held: Held, username: str, what: str) -> bool:
+    """Whether a LiveKitConnection's outbound trunk still uses the previous credential: then it stays
+    in Twilio, `r.kept_for` names the connections, and a Warning Event says so when the wait starts."""
+    users = r.livekit.using(username)
+    if not users:
+        return False
+    r.kept_for = users
+    recorded = r.provider.status.sip_credentials
+    if recorded is None or not recorded.previous_kept_for:
+        who = ", ".join(users)
+        await r.writer.event(
+            "Warning",
+            c.SIP_RETIREMENT_WAITING,
+            f"previous SIP credential {username} is kept ({what} waits): the LiveKit outbound trunk of "
+            f"LiveKitConnection {who} still uses it; it goes once the connection has switched to "
+            f"{held.username} (see the connection's status)",
+        )
+    return True
 
 
 async def hand_over(r: SipRound, secret: SecretData | None) -> Held | None:
@@ -197,7 +226,9 @@ def rotation_requested(annotations: Mapping[str, str] | None, status: Mapping[st
     return bool(value) and value != (status.get("sipCredentials") or {}).get("lastRotationRequest")
 
 
-def rotation_status(provider: Provider, held: Held, now: datetime) -> SipCredentialsStatus:
+def rotation_status(
+    provider: Provider, held: Held, now: datetime, kept_for: tuple[str, ...] = ()
+) -> SipCredentialsStatus:
     due = next_rotation_at(provider, held, now)
     return SipCredentialsStatus(
         username=held.username,
@@ -206,12 +237,14 @@ def rotation_status(provider: Provider, held: Held, now: datetime) -> SipCredent
         previous_username=held.previous[0] if held.previous else None,
         previous_expires_at=rfc3339(held.previous_expires) if held.previous_expires else None,
         last_rotation_request=held.request,
+        previous_kept_for=list(kept_for) if kept_for and held.previous else None,
     )
 
 
 def seconds_until_next_step(status: SipCredentialsStatus | None, now: datetime) -> float | None:
-    """Seconds until a rotation or a retirement is due (for the periodic loop), None if neither."""
-    if status is None:
+    """Seconds until a rotation or a retirement is due (for the periodic loop), None if neither or if
+    both wait for a LiveKitConnection (whose switch wakes the provider)."""
+    if status is None or status.previous_kept_for:
         return None
     moments = [parse_rfc3339(t) for t in (status.next_rotation_at, status.previous_expires_at) if t]
     due = [(m - now).total_seconds() for m in moments if m is not None]

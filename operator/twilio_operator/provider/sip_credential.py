@@ -12,6 +12,7 @@ from dataclasses import replace
 from twilio_operator.api import conditions as c
 from twilio_operator.api import names
 from twilio_operator.api.conditions import ConditionUpdate
+from twilio_operator.api.livekit import NO_LIVEKIT, LiveKitLinks
 from twilio_operator.api.twilio_values import Credential, CredentialList, Trunk
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.kube.port import SecretData
@@ -34,11 +35,18 @@ from twilio_operator.provider.status import StatusWriter
 
 
 async def ensure_sip_credential(
-    provider: Provider, deps: Deps, writer: StatusWriter, twilio: TwilioPort, trunk: Trunk, cl: CredentialList
+    provider: Provider,
+    deps: Deps,
+    writer: StatusWriter,
+    twilio: TwilioPort,
+    trunk: Trunk,
+    cl: CredentialList,
+    livekit: LiveKitLinks = NO_LIVEKIT,
 ) -> None:
-    """Converge the SIP credential, its Secret and its rotation; record the rotation state in status."""
+    """Converge the SIP credential, its Secret and its rotation; record the rotation state in status.
+    `livekit`: the provider's LiveKitConnections (a previous pair one of them uses is kept)."""
     io = SecretWriter(provider, deps, sip_connection(provider.uid, trunk, provider.region))
-    r = SipRound(provider, deps, writer, twilio, cl.sid, io)
+    r = SipRound(provider, deps, writer, twilio, cl.sid, io, livekit)
     held = _first_pair(provider, deps) if _first_time(provider, writer, cl) else None
     try:
         if held is not None and await io.write(held, only_if_absent=True):
@@ -59,7 +67,7 @@ async def ensure_sip_credential(
 
     # Recorded once the Secret is ours and written: a rename's origin is read from here (hand_over).
     writer.set(
-        sip_credentials=rotation.rotation_status(provider, held, deps.clock()),
+        sip_credentials=rotation.rotation_status(provider, held, deps.clock(), r.kept_for),
         sip_credentials_secret_name=provider.sip_secret_name,
     )
     if io.problems:
@@ -67,6 +75,11 @@ async def ensure_sip_credential(
         writer.condition(ConditionUpdate(c.SIP_CREDENTIALS_STORED, "False", c.TEMPLATE_INVALID, message))
     else:
         message = f"SIP credentials are in Secret {provider.sip_secret_name}"
+        if r.kept_for and held.previous:
+            message += (
+                f"; the previous credential {held.previous[0]} is kept: the LiveKit outbound trunk of "
+                f"LiveKitConnection {', '.join(r.kept_for)} still uses it"
+            )
         writer.condition(ConditionUpdate(c.SIP_CREDENTIALS_STORED, "True", c.STORED, message))
 
 

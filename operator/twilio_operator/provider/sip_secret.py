@@ -14,6 +14,7 @@ from datetime import datetime
 from twilio_operator.api import conditions as c
 from twilio_operator.api import credentials, names, templating
 from twilio_operator.api.errors import ErrorKind, KubernetesError, TwilioError
+from twilio_operator.api.livekit import LiveKitLinks
 from twilio_operator.api.ownership import sip_secret_problem
 from twilio_operator.api.regions import ResolvedRegion
 from twilio_operator.api.times import parse_rfc3339, rfc3339
@@ -53,6 +54,9 @@ class SipRound:
     twilio: TwilioPort
     list_sid: str
     secret: SecretWriter
+    livekit: LiveKitLinks = field(default_factory=LiveKitLinks)
+    # The LiveKitConnections that hold back the previous credential's retirement (rotation.py).
+    kept_for: tuple[str, ...] = ()
 
     @property
     def now(self) -> datetime:

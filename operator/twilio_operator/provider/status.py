@@ -46,6 +46,7 @@ class ProviderStatusFields(TypedDict, total=False):
     supports_call_transfer: bool | None
     transfer_mode: str | None
     trunk_recreations: int | None
+    origination_uris: list[str] | None
     sip_credentials: SipCredentialsStatus | None
 
 

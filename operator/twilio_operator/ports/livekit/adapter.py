@@ -28,10 +28,7 @@ from twilio_operator.api.errors import (
     clean_detail,
     conflicting_livekit_id,
 )
-from twilio_operator.ports.livekit import operations as op
-from twilio_operator.ports.livekit.operations import Operation
-from twilio_operator.ports.livekit.port import LiveKitPort
-from twilio_operator.ports.livekit.values import (
+from twilio_operator.api.livekit_values import (
     DispatchRule,
     DispatchRuleSpec,
     InboundTrunk,
@@ -42,6 +39,9 @@ from twilio_operator.ports.livekit.values import (
     OutboundTrunkSpec,
     Transport,
 )
+from twilio_operator.ports.livekit import operations as op
+from twilio_operator.ports.livekit.operations import Operation
+from twilio_operator.ports.livekit.port import LiveKitPort
 
 T = TypeVar("T")
 DETAIL_LIMIT = 500  # LiveKit's conflict messages list the numbers; keep enough of them to be useful

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from twilio_operator.ports.livekit.values import (
+from twilio_operator.api.livekit_values import (
     DispatchRule,
     DispatchRuleSpec,
     InboundTrunk,

@@ -1,4 +1,5 @@
-"""The values that cross the LiveKit port: frozen, library-free copies of LiveKit's SIP objects.
+"""The values that cross the LiveKit port: frozen, library-free copies of LiveKit's SIP objects. They
+live in api/ because the pure rules of livekit_connection/ read them too (no pure module imports a port).
 
 A `*Spec` is what the operator wants an object to be (what a create or an update sends); `InboundTrunk`,
 `OutboundTrunk` and `DispatchRule` are what LiveKit holds: its ID plus the spec as LiveKit returned it,

@@ -49,3 +49,7 @@ _.tb
 # tests/smoke/test_real_twilio.py)
 _.shrunk
 _.real_operator
+# tarfile writes a member's modification time from it (testing/images.py: reproducible layers)
+_.mtime
+# tests/e2e/conftest.py prints the figures the e2e tier stored on pytest's config
+_.e2e_figures

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import Any
 
-from twilio_operator.handlers import agent_table, emergency_address, indexes, phone_number
+from twilio_operator.handlers import agent_table, emergency_address, indexes, livekit_connection, phone_number
 
 IndexFunction = Callable[..., Awaitable[Mapping[Any, Any]]]
 INDEX_FUNCTIONS: dict[str, tuple[str, IndexFunction]] = {
@@ -22,6 +22,7 @@ INDEX_FUNCTIONS: dict[str, tuple[str, IndexFunction]] = {
     "number_claims": ("number", phone_number.number_claims),
     "emergency_addresses": ("address", emergency_address.emergency_addresses),
     "emergency_address_users": ("number", emergency_address.emergency_address_users),
+    livekit_connection.INDEX_ID: ("connection", livekit_connection.livekit_connections),
 }
 
 
@@ -39,9 +40,15 @@ async def kopf_indexes(
     providers: list[dict[str, Any]],
     numbers: list[dict[str, Any]],
     addresses: list[dict[str, Any]] | None = None,
+    connections: list[dict[str, Any]] | None = None,
 ) -> dict[str, Index]:
     """Every index of the operator over these objects, by index id (kopf passes them as keywords)."""
-    objects = {"provider": providers, "number": numbers, "address": addresses or []}
+    objects = {
+        "provider": providers,
+        "number": numbers,
+        "address": addresses or [],
+        "connection": connections or [],
+    }
     result: dict[str, Index] = {}
     for index_id, (kind, function) in INDEX_FUNCTIONS.items():
         index = result[index_id] = Index()

@@ -13,11 +13,12 @@ from twilio_operator.api import names
 from twilio_operator.api.credentials import data_digest
 from twilio_operator.api.livekit import Connected
 from twilio_operator.handlers import livekit_connection as handlers
-from twilio_operator.handlers.indexes import SIP, Providers
+from twilio_operator.handlers.indexes import SIP, ProviderRef, Providers, SecretRef, SecretUse
 from twilio_operator.handlers.secrets import secret_changed
 from twilio_operator.handlers.state import ObjectKey, OperatorState
 from twilio_operator.ports.deps import Deps
 from twilio_operator.ports.kube.port import SecretData, SecretEvent
+from twilio_operator.settings import Settings
 
 from .fake_kube import FakeKube
 
@@ -29,15 +30,15 @@ PROVIDER = ObjectKey.provider(NAMESPACE, "acme")
 class Index:
     """An index as kopf hands it over: key -> the values of that key."""
 
-    def __init__(self, values: dict[tuple[Any, ...], list[Any]]) -> None:
+    def __init__(self, values: dict[Any, list[Any]]) -> None:
         self.values = values
 
-    def get(self, key: tuple[Any, ...], default: Any = None) -> Any:
+    def get(self, key: Any, default: Any = None) -> Any:
         return self.values.get(key, default)
 
 
 def world(username: str | None = "u1") -> tuple[OperatorState, SimpleNamespace, dict[str, Any]]:
-    state = OperatorState(Deps(twilio=None, kube=FakeKube()), max_concurrent_reconciles=1)  # type: ignore[arg-type]
+    state = OperatorState(Deps(twilio=None, kube=FakeKube()), Settings(max_concurrent_reconciles=1))  # type: ignore[arg-type]
     for key in (CONNECTION, PROVIDER):
         state.wakeups[key] = asyncio.Event()
     connections = Index(
@@ -46,7 +47,7 @@ def world(username: str | None = "u1") -> tuple[OperatorState, SimpleNamespace, 
             ("secret", NAMESPACE, "livekit-api"): ["agents"],
         }
     )
-    providers = Index({("secret", NAMESPACE, "acme-sip-credentials"): [("acme", "uid-1", SIP, ())]})
+    providers = Index({SecretRef(NAMESPACE, "acme-sip-credentials"): [SecretUse("acme", "uid-1", SIP, ())]})
     kwargs = {handlers.INDEX_ID: connections, "providers": providers}
     return state, SimpleNamespace(state=state), kwargs
 
@@ -144,7 +145,7 @@ async def test_at_the_operators_start_a_provider_behind_its_connection_is_woken(
     state, memo, kwargs = world()
     state.wakeups.pop(PROVIDER)  # its daemon has not started yet: the wake-up must wait for it
     body = {"metadata": {"name": "acme"}, "spec": {}, "status": provider_status}
-    kwargs["providers"] = Index({("name", NAMESPACE, "acme"): [body]})
+    kwargs["providers"] = Index({ProviderRef(NAMESPACE, "acme"): [body]})
     connection = {
         "metadata": {"namespace": NAMESPACE, "name": "agents"},
         "spec": {"providerRef": {"name": "acme"}, "sipUri": "sip:lk.example.com"},

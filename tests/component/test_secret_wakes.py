@@ -88,7 +88,8 @@ async def test_the_secret_watches_live_in_the_state_and_stop_at_cleanup() -> Non
     """The watch tasks are a field of OperatorState, the one thing kept in kopf's memo."""
     state = OperatorState(Deps(twilio=None, kube=FakeKube()), Settings(max_concurrent_reconciles=1))  # type: ignore[arg-type]
     memo = kopf.Memo(state=state)
-    await watch_secrets(memo=memo, logger=logging.getLogger(__name__), providers=Index({}))
+    indexes = {"providers": Index({}), "livekit_connections": Index({})}
+    await watch_secrets(memo=memo, logger=logging.getLogger(__name__), **indexes)
     await asyncio.sleep(0)  # the watches start
     assert set(memo) == {"state"}
     assert len(state.secret_watches) == 2  # one per label selector, cluster-wide

@@ -122,12 +122,12 @@ def world(
     yield {"cp": crds, "ns": namespace, "account": twilio_account}
 
 
+@pytest.mark.usefixtures("lk_operator")
 async def test_numbers_reach_their_agents_and_the_trunk_points_at_livekit(
     world: dict[str, Any],
     emulator: EmulatorAdmin,
     livekit: LiveKitServer,
     lk_port: LiveKitPort,
-    lk_operator: OperatorProcess,
 ) -> None:
     cp, ns, account = world["cp"], world["ns"], world["account"]
     emulator.add_numbers(account["sid"], numbers=[{"phone_number": THIRD}])
@@ -194,12 +194,12 @@ async def test_numbers_reach_their_agents_and_the_trunk_points_at_livekit(
     )
 
 
+@pytest.mark.usefixtures("lk_operator")
 async def test_rotation_switches_livekit_before_the_old_credential_is_deleted(
     world: dict[str, Any],
     emulator: EmulatorAdmin,
     livekit: LiveKitServer,
     lk_port: LiveKitPort,
-    lk_operator: OperatorProcess,
 ) -> None:
     cp, ns, account = world["cp"], world["ns"], world["account"]
     create(cp, PROVIDERS, ns, "acme", provider_spec(account, sipCredentials={"gracePeriod": "6s"}))

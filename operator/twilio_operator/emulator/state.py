@@ -454,9 +454,6 @@ class World:
     def find_account(self, sid: str) -> Account | None:
         return self.accounts.get(sid)
 
-    def all_regions(self) -> list[Region]:
-        return [r for a in self.accounts.values() for r in a.regions.values()]
-
     @staticmethod
     def check_quota(region: Region, name: str, used: int, strict: bool = False) -> None:
         """Refuse one more of `name` when `used` already reaches the account's quota."""
@@ -633,14 +630,6 @@ class World:
         if found is None:
             raise not_found("The requested resource /Addresses/" + sid)
         return found
-
-    def trunk_by_domain(self, region: Region, domain: str) -> Trunk:
-        claim = self.domains.get(domain.lower())
-        trunk_sid = claim.trunks.get(region.name) if claim is not None else None
-        trunk = region.trunks.get(trunk_sid) if trunk_sid else None
-        if trunk is None:
-            raise not_found("The requested resource /Trunks/" + domain)
-        return trunk
 
     def owned_domain(self, region: Region, domain: str) -> str:
         """`domain` (lower-case) if the account holds it in any region, else 404."""

@@ -76,7 +76,6 @@ class Attach:
 
     number_sid: str
     trunk_sid: str
-    moved_from: str | None
 
 
 @dataclass(frozen=True)
@@ -181,7 +180,7 @@ def _to_attach(wanted: Wanted, found: IncomingNumber, seen: NumberSeen) -> Plan:
         True, c.ATTACHED, f"{found.phone_number} attached to trunk {wanted.trunk_sid}{said}", wanted.trunk_sid
     )
     route = wanted.region if routed != wanted.region else None
-    return Plan(Attach(found.sid, wanted.trunk_sid, found.trunk_sid), route, attached)
+    return Plan(Attach(found.sid, wanted.trunk_sid), route, attached)
 
 
 def _blind_problem(allow_takeover: bool, region: str) -> str | None:

@@ -214,11 +214,6 @@ class Node:
         return self.layout.workdir / "kubeconfig"
 
     @property
-    def inside_kubeconfig(self) -> Path:
-        """The same identity, for a process inside the namespace: server https://NODE_IP:6443."""
-        return self.layout.kubeconfig_of("admin")
-
-    @property
     def pids(self) -> dict[str, int]:
         return {name: p.pid for name, p in self._processes.items() if p.pid is not None and p.running()}
 

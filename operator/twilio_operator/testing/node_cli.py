@@ -107,7 +107,6 @@ def supervise(state: Path) -> int:
     finally:
         report = node.stop()
         _print_report(report.lines())
-    return 0  # pragma: no cover - the loop only ends by SystemExit
 
 
 def _print_report(lines: list[str]) -> None:

@@ -576,6 +576,16 @@ class _Status(_Model):
     model_config = ConfigDict(extra="ignore")
 
 
+class AgentTableStatus(_Model):
+    """What the operator last wrote to the agent-table ConfigMap (a digest, never the content)."""
+
+    config_map: str = Field(description="The ConfigMap's name.")
+    digest: str = Field(
+        description="SHA-256 of the data, labels and annotations applied: an operator restarted over an "
+        "unchanged table does not write it again."
+    )
+
+
 class TwilioProviderStatus(_Status):
     """Observed state, written by the operator only. Never holds a token, key secret or password."""
 
@@ -631,6 +641,10 @@ class TwilioProviderStatus(_Status):
         description="The SIP URIs the trunk sends inbound calls to, as the last reconcile left (or, under "
         "ObserveOnly, found) them: spec.originationUris merged with the sipUri of each LiveKitConnection "
         "of this provider. Unset while the operator does not manage them.",
+    )
+    agent_table: AgentTableStatus | None = Field(
+        default=None,
+        description="The agent-table ConfigMap as last written (handlers/agent_table.py is its one writer).",
     )
     sip_credentials: SipCredentialsStatus | None = Field(
         default=None,

@@ -69,13 +69,32 @@ async def publish_agent_table(
     published.problems[key] = message
     if published.digests.get(key) == digest:
         return f"ConfigMap {key[1]} unchanged"
+    if key not in published.digests and _recorded(status) == (key[1], digest):
+        # A restarted operator: this provider's status says the same table was applied (the
+        # ConfigMap was the provider's then), so nothing is written, nor probed.
+        _remember(published, key, digest, data, owner.uid)
+        return f"ConfigMap {key[1]} unchanged since the status recorded it"
     refusal = await _refusal(kube, owner, key[1], published)
     if refusal is not None:
         return refusal
     await kube.apply_config_map(namespace, key[1], data, labels, annotations, owner)
+    _remember(published, key, digest, data, owner.uid)
+    record = {"agentTable": {"configMap": key[1], "digest": digest}}
+    await kube.patch_status(PROVIDER, namespace, name, record)
+    return f"applied ConfigMap {key[1]}"
+
+
+def _recorded(status: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    recorded = status.get("agentTable") or {}
+    return recorded.get("configMap"), recorded.get("digest")
+
+
+def _remember(
+    published: Published, key: tuple[str, str], digest: str, data: dict[str, str], owner_uid: str
+) -> None:
     published.digests[key] = digest
     published.values[key] = dict(data)
-    return f"applied ConfigMap {key[1]}"
+    published.owned.add((*key, owner_uid))
 
 
 async def _refusal(kube: KubernetesPort, owner: ObjectRef, name: str, published: Published) -> str | None:

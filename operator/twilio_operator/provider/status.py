@@ -81,6 +81,9 @@ class StatusWriter:
         p = self._provider
         status = self.status
         patch = status_patch(self._written, status)
+        # The agent table's publisher writes status.agentTable; the reconcile never does, and
+        # re-sending the value it read could put back an older one.
+        patch.pop("agentTable", None)
         await self._deps.kube.patch_status(PROVIDER, p.namespace, p.name, patch)
         self._written = status
         metrics.STATES.record(p.uid, p.namespace, p.name, provider_health(status))

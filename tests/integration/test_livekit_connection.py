@@ -207,8 +207,10 @@ async def test_rotation_switches_livekit_before_the_old_credential_is_deleted(
     domain = provider["status"]["trunkDomainName"]
     create(cp, CONNECTIONS, ns, "agents", connection_spec(livekit))
     number(cp, ns, "support", FIRST, "support")
+    # Ready comes once before the number is on the trunk (no numbers: no trunks yet): wait for the
+    # outbound trunk itself.
+    [before] = await settle(lk_port.list_outbound_trunks, 60, "the outbound trunk")
     wait_ready(cp, CONNECTIONS, ns, "agents", timeout=60)
-    [before] = await lk_port.list_outbound_trunks()
     old = (before.spec.auth_username, before.spec.auth_password)
     assert emulator.sip_auth(domain, *old)
 

@@ -220,10 +220,10 @@ def test_deleting_the_provider_detaches_its_numbers(
     [
         ({"providerRef": {"name": "acme"}, "phoneNumber": "4155550100"}, "should match"),
         ({"providerRef": {"name": "acme"}, "phoneNumberSid": "PN123"}, "should match"),
-        ({"providerRef": {"name": "acme"}}, "set exactly one of phoneNumber or phoneNumberSid"),
+        ({"providerRef": {"name": "acme"}}, "set exactly one of phoneNumber, phoneNumberSid or purchase"),
         (
             {"providerRef": {"name": "acme"}, "phoneNumber": FIRST, "phoneNumberSid": "PN" + "0" * 32},
-            "set exactly one of phoneNumber or phoneNumberSid",
+            "set exactly one of phoneNumber, phoneNumberSid or purchase",
         ),
         ({"phoneNumber": FIRST}, "providerRef: Required value"),
     ],

@@ -794,14 +794,14 @@ class TwilioPhoneNumberSpec(_Model):
     phone_number: str | None = Field(
         default=None,
         pattern=E164_PATTERN,
-        description="The number in E.164 form, e.g. +14155550100. Set exactly one of phoneNumber and "
-        "phoneNumberSid. Immutable.",
+        description="The number in E.164 form, e.g. +14155550100. Set exactly one of phoneNumber, "
+        "phoneNumberSid and purchase. Immutable.",
     )
     phone_number_sid: str | None = Field(
         default=None,
         pattern=PHONE_NUMBER_SID_PATTERN,
-        description="The IncomingPhoneNumber SID (PN...). Set exactly one of phoneNumber and "
-        "phoneNumberSid. Immutable.",
+        description="The IncomingPhoneNumber SID (PN...). Set exactly one of phoneNumber, "
+        "phoneNumberSid and purchase. Immutable.",
     )
     agent_ref: AgentRef | None = Field(default=None, description="The voice agent that answers this number.")
     allow_takeover: bool = Field(

@@ -8,12 +8,14 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
 import pytest
 
-from twilio_operator.testing import node_config, node_teardown
+from twilio_operator.testing import node_cli, node_config, node_teardown
 from twilio_operator.testing.images import ImageFile, write_image_archive
 from twilio_operator.testing.node_config import NodeLayout
 
@@ -174,3 +176,13 @@ def test_mountinfo_escapes(raw: str) -> None:
     assert "\\0" not in node_teardown.unescape_mount_path(
         raw
     ) and "\\1" not in node_teardown.unescape_mount_path(raw)
+
+
+def test_the_detached_supervisor_is_started_as_a_module_that_has_the_supervise_command() -> None:
+    """`make node` starts `python -m <node_cli.MODULE> supervise`: that module must answer it (a module
+    without a `__main__` entry exits at once and the node never starts)."""
+    done = subprocess.run(
+        [sys.executable, "-m", node_cli.MODULE, "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "supervise" in done.stdout

@@ -29,7 +29,7 @@ from twilio_operator.testing.cluster_cli import is_running
 from twilio_operator.testing.node import Node, NodeStartError, load_layout, step_timeout
 from twilio_operator.testing.node_teardown import teardown
 
-MODULE = "twilio_operator.testing.node"
+MODULE = "twilio_operator.testing.node_cli"
 DOWN_TIMEOUT = 120.0
 START_STEPS = 14
 

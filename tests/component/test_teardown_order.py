@@ -1,8 +1,9 @@
-"""A provider's teardown meets Twilio's dependencies (issue 24, item 3), in either of the emulator's
-worlds: the default one cascades (assumed), strict mode refuses a trunk with numbers, origination URLs
-or links (21247) and a list still linked (21241, 21236). One order works in both: numbers (every one
-on the trunk, also those no TwilioPhoneNumber attached), origination URLs, list and IP ACL links, the
-lists and IP ACLs, the trunk; each step idempotent, so a teardown stopped anywhere completes later."""
+"""A provider's teardown meets Twilio's dependencies (issue 24, item 3), in both of the emulator's
+worlds (each test runs in each, `both_worlds`): the default one cascades (assumed), strict mode
+refuses a trunk with numbers, origination URLs or links (21247) and a list still linked (21241,
+21236). One order works in both: numbers (every one on the trunk, also those no TwilioPhoneNumber
+attached), origination URLs, list and IP ACL links, the lists and IP ACLs, the trunk; each step
+idempotent, so a teardown stopped anywhere completes later."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from twilio_operator.phone_number.reconcile import PhoneNumber, ProviderView, re
 from .conftest import NAMESPACE, World, make_provider
 
 IMPORTED, BY_HAND = "+15005550006", "+15005550007"
+
+pytestmark = pytest.mark.usefixtures("both_worlds")
 
 
 def number_object(world: World, e164: str) -> dict[str, Any]:

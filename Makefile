@@ -98,7 +98,7 @@ test-packaging: venv controlplane ## chart, manifests, Dockerfile and ArgoCD hea
 image: ## build the operator image: make image IMAGE=repo/name:tag (starts Debian's dockerd if none answers; base from Debian's packages when python:3.11-slim cannot be pulled)
 	bash hack/image/build.sh $(IMAGE)
 
-smoke-twilio: venv controlplane ## opt-in, costs a trunk create+delete: provider and number import against a REAL Twilio account (env TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN or TWILIO_API_KEY/TWILIO_API_SECRET; TWILIO_SMOKE_REGION=ie1 + TWILIO_SMOKE_PHONE_NUMBER for IE1; the steps that confirm issue 24's unconfirmed rows: docs/emulator.md)
+smoke-twilio: venv controlplane ## opt-in, costs a trunk create+delete: provider and number import against a REAL Twilio account (env TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN or TWILIO_API_KEY/TWILIO_API_SECRET; TWILIO_SMOKE_REGION=ie1 + TWILIO_SMOKE_PHONE_NUMBER for IE1; the steps that confirm issue 24's unconfirmed rows: docs/emulator.md, "Confirming the unconfirmed rows")
 	$(BIN)/pytest tests/smoke -m smoke_twilio -rs $(PYTEST_ARGS)
 
 node: venv ## a single-node cluster (kubelet, containerd) in a network namespace of its own; needs root; last line = kubeconfig

@@ -1,8 +1,9 @@
 """Deletion, the whole story: what the finalizers do before they let an object go.
 
 A TwilioProvider (`finalize_provider`): with Delete, what the provider can prove is its own
-(api/ownership.py) leaves Twilio (numbers detached first, then the credential list and IP access
-control list unlinked, the trunk and the lists deleted; 404 counts as done), then its SIP Secrets.
+(api/ownership.py) leaves Twilio (numbers detached first and named in an Event at once, then the
+credential list and IP access control list unlinked, the trunk and the lists deleted; 404 counts as
+done), then its SIP Secrets.
 Orphan leaves Twilio alone and keeps the SIP Secret, the only copy of the password, by dropping our
 owner reference from it. Then the credentials Secret's in-use protection is released, unless another
 provider still uses it (provider/protection.py).
@@ -329,6 +330,7 @@ async def _detach_numbers(
     detached: list[str] = []
     still: dict[str, list[str]] = {}
     for trunk_sid in sorted(trunk_sids):
+        off_this_trunk: list[str] = []
         for number in await twilio.list_trunk_numbers(trunk_sid):
             status = tracked.get(number.sid)
             application = status.previous_voice_application_sid if status else None
@@ -337,12 +339,23 @@ async def _detach_numbers(
                 still.setdefault(trunk_sid, []).append(number.phone_number)
                 continue
             if status is None:
-                detached.append(f"{number.phone_number} (attached outside the operator)")
+                off_this_trunk.append(f"{number.phone_number} (attached outside the operator)")
                 continue
-            detached.append(number.phone_number)
+            off_this_trunk.append(number.phone_number)
             previous = status.previous_voice_region
             if previous and previous != provider.region.processing:
                 await twilio.update_number_voice_region(number.phone_number, previous)
+        if off_this_trunk:
+            # Said at once: a later step may stop this teardown (a refusal, a crash), and the run that
+            # completes it finds these numbers already off the trunk, so only this Event names them.
+            await deps.kube.post_event(
+                provider.ref,
+                "Normal",
+                c.DETACHED,
+                f"detached {', '.join(off_this_trunk)} from {trunk_sid} before deleting it (the numbers "
+                "stay in the account)",
+            )
+            detached += off_this_trunk
     if still:
         stuck = "; ".join(
             still_attached(numbers, trunk, provider.region.processing) for trunk, numbers in still.items()

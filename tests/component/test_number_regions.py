@@ -1,5 +1,5 @@
-"""TwilioPhoneNumber across Twilio's processing regions, against the emulator, in either of its worlds
-(the session's mode: `pytest --emulator-strict` runs the same tests against the strict one).
+"""TwilioPhoneNumber across Twilio's processing regions, against the emulator, each test in both of
+its worlds (`both_worlds`: the documented one and strict mode, whatever the session's).
 
 Numbers are the account's in every region, their voice configuration is per region, and their
 inbound route (routes.twilio.com /v2/PhoneNumbers) is one for the whole account (issue 24, item 1):
@@ -27,6 +27,8 @@ from .conftest import CREDENTIALS_SECRET, NAMESPACE, World, make_provider
 IE1_NUMBER = "+353100000001"
 US_NUMBER = "+15005550006"
 APPLICATION = "AP" + "a" * 32
+
+pytestmark = pytest.mark.usefixtures("both_worlds")
 
 
 def strict(world: World) -> bool:

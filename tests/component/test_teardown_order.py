@@ -1,8 +1,9 @@
-"""A provider's teardown meets Twilio's dependencies (issue 24, item 3), in either of the emulator's
-worlds: the default one cascades (assumed), strict mode refuses a trunk with numbers, origination URLs
-or links (21247) and a list still linked (21241, 21236). One order works in both: numbers (every one
-on the trunk, also those no TwilioPhoneNumber attached), origination URLs, list and IP ACL links, the
-lists and IP ACLs, the trunk; each step idempotent, so a teardown stopped anywhere completes later."""
+"""A provider's teardown meets Twilio's dependencies (issue 24, item 3), in both of the emulator's
+worlds (each test runs in each, `both_worlds`): the default one cascades (assumed), strict mode
+refuses a trunk with numbers, origination URLs or links (21247) and a list still linked (21241,
+21236). One order works in both: numbers (every one on the trunk, also those no TwilioPhoneNumber
+attached), origination URLs, list and IP ACL links, the lists and IP ACLs, the trunk; each step
+idempotent, so a teardown stopped anywhere completes later."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from twilio_operator.phone_number.reconcile import PhoneNumber, ProviderView, re
 from .conftest import NAMESPACE, World, make_provider
 
 IMPORTED, BY_HAND = "+15005550006", "+15005550007"
+
+pytestmark = pytest.mark.usefixtures("both_worlds")
 
 
 def number_object(world: World, e164: str) -> dict[str, Any]:
@@ -123,10 +126,40 @@ async def test_a_teardown_stopped_at_any_step_completes_when_run_again(
             assert stops < 20, error
             continue
         break
-    assert stops >= 5
+    # Every later step stops once; a detach whose answer was lost reads the number back instead.
+    assert stops >= 4
     state = world.account_state()
     assert state["trunks"] == [] and state["ip_access_control_lists"] == []
     assert trunk_of(world, IMPORTED) is None and trunk_of(world, BY_HAND) is None
+    named = " ".join(detached_events(world))
+    assert IMPORTED in named and f"{BY_HAND} (attached outside the operator)" in named, named
+
+
+def detached_events(world: World) -> list[str]:
+    return [m for _, _, reason, m in world.kube.events if reason == "Detached"]
+
+
+async def test_numbers_detached_before_a_later_step_stopped_the_teardown_are_named(
+    world: World, twilio_client: Any
+) -> None:
+    """A step after the numbers is refused (here the origination URL's delete): the deletion waits,
+    and the run that completes it finds the numbers already off the trunk. The Event posted as they
+    left names them, also the one no TwilioPhoneNumber attached."""
+    await provisioned(world, twilio_client)
+    trunk_sid = world.status.trunk_sid
+    world.emulator.add_fault(
+        rf"/v1/Trunks/{trunk_sid}/OriginationUrls/OU[0-9a-f]{{32}}", "error", method="DELETE", status=400
+    )
+    with pytest.raises(DeletionBlocked):
+        await finalize_provider(world.provider, world.deps)
+    assert trunk_of(world, IMPORTED) is None and trunk_of(world, BY_HAND) is None
+    [detached] = detached_events(world)
+    assert IMPORTED in detached and f"{BY_HAND} (attached outside the operator)" in detached, detached
+    assert trunk_sid in detached
+
+    assert trunk_sid in (await finalize_provider(world.provider, world.deps)).removed
+    [deleted] = [m for _, _, reason, m in world.kube.events if reason == "Deleted"]
+    assert IMPORTED not in deleted and len(detached_events(world)) == 1  # nothing left to detach
 
 
 async def test_a_number_that_cannot_be_taken_off_stops_the_teardown_before_anything_else(

@@ -70,7 +70,7 @@ def _entries(acl: dict[str, Any]) -> set[str]:
     return {f"{a['ip_address']}/{a['cidr_prefix_length']}" for a in acl["ip_addresses"]}
 
 
-@pytest.mark.usefixtures("operator")
+@pytest.mark.usefixtures("operator", "both_worlds")  # issue 24, item 2: either check, or both
 def test_ip_access_control_lifecycle(
     crds: ControlPlane,
     namespace: str,

@@ -44,7 +44,8 @@ async def detach(
 ) -> DetachResult:
     """Take the number off `trunk_sid` (this port's region) and read it back. `application_sid`: the
     voice application the number had before the operator attached it, given back to it first.
-    Raises TwilioError for what a retry may fix (credentials, outages); refusals are not errors."""
+    Raises TwilioError for what a retry may fix (credentials, outages), unless the number reads back
+    off the trunk after it; refusals are not errors."""
     attempts: list[tuple[str, Callable[[], Awaitable[object]]]] = []
     if application_sid:
         attempts.append(
@@ -65,6 +66,14 @@ async def detach(
         try:
             answered = await attempt()
         except TwilioError as error:
+            if error.kind is ErrorKind.TRANSIENT:
+                # A lost answer says nothing either way: the write may have been applied. Read back,
+                # so that a number already off is counted (and named) now; a later run would not
+                # find it on the trunk any more.
+                number = await twilio.find_incoming_number(sid=number_sid, phone_number=None)
+                if DetachResult(number_sid, trunk_sid, number).done:
+                    return DetachResult(number_sid, trunk_sid, number, how)
+                raise
             if error.kind not in (ErrorKind.REJECTED, ErrorKind.NOT_FOUND):
                 raise
             continue  # refused here: the next way

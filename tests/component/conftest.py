@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from fixtures.emulator import TwilioAccount
 from twilio_operator.api.models import PROVIDER, TwilioProviderSpec, TwilioProviderStatus
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.ports.deps import Deps
@@ -29,7 +30,7 @@ class World:
     """One provider, the emulator account behind it, and the fake cluster around it."""
 
     emulator: EmulatorAdmin
-    account: dict[str, Any]
+    account: TwilioAccount
     kube: FakeKube
     deps: Deps
     provider: Provider
@@ -53,10 +54,6 @@ class World:
     @property
     def status(self) -> TwilioProviderStatus:
         return self.provider.status
-
-    def account_state(self) -> dict[str, Any]:
-        state = self.emulator.state()
-        return next(a for a in state["accounts"] if a["sid"] == self.account["sid"])
 
     def writes_since(self, seq: int) -> list[dict[str, Any]]:
         return [r for r in self.emulator.requests(since=seq) if r["write"]]
@@ -84,13 +81,13 @@ def make_provider(account_sid: str, name: str = "acme", **spec: Any) -> Provider
 
 
 @pytest_asyncio.fixture
-async def world(emulator: EmulatorAdmin, twilio_account: dict[str, Any]) -> AsyncIterator[World]:
+async def world(emulator: EmulatorAdmin, twilio_account: TwilioAccount) -> AsyncIterator[World]:
     kube = FakeKube()
-    kube.put_secret(NAMESPACE, CREDENTIALS_SECRET, {"authToken": twilio_account["auth_token"]})
+    kube.put_secret(NAMESPACE, CREDENTIALS_SECRET, {"authToken": twilio_account.auth_token})
     connector = TwilioLibraryConnector(emulator.base_url, timeout=3.0)
     deps = Deps(twilio=connector, kube=kube)
     try:
-        yield World(emulator, twilio_account, kube, deps, make_provider(twilio_account["sid"]))
+        yield World(emulator, twilio_account, kube, deps, make_provider(twilio_account.sid))
     finally:
         await connector.close()
 

@@ -77,7 +77,7 @@ class NumberRig:
 
 
 def numbers_in_account(world: World) -> dict[str, dict[str, Any]]:
-    return {n["phone_number"]: n for n in world.account_state()["incoming_phone_numbers"]}
+    return {n["phone_number"]: n for n in world.account.state()["incoming_phone_numbers"]}
 
 
 def purchases(world: World, since: int) -> list[dict[str, Any]]:

@@ -46,7 +46,7 @@ async def test_an_adopted_trunk_keeps_what_the_spec_does_not_state(world: World,
     assert world.status.termination_uri == "sip:my-company-livekit.pstn.twilio.com"
     attached = [cl.sid for cl in twilio_client.trunking.v1.trunks(trunk.sid).credentials_lists.list()]
     assert attached == [world.status.credential_list_sid]
-    assert len(world.account_state()["trunks"]) == 1  # nothing created beside it
+    assert len(world.account.state()["trunks"]) == 1  # nothing created beside it
 
     # Deletion with deletionPolicy unset keeps the adopted trunk and removes only the operator's list.
     removed = await finalize_provider(world.provider, world.deps)
@@ -60,7 +60,7 @@ async def test_explicit_delete_removes_an_adopted_trunk(world: World, twilio_cli
     world.with_spec(trunk_sid=trunk.sid, deletion_policy="Delete")
     assert (await world.reconcile()).ready
     await finalize_provider(world.provider, world.deps)
-    assert world.account_state()["trunks"] == [] and world.account_state()["credential_lists"] == []
+    assert world.account.state()["trunks"] == [] and world.account.state()["credential_lists"] == []
 
 
 async def test_adopting_a_trunk_the_account_does_not_have_is_refused_and_creates_nothing(
@@ -90,7 +90,7 @@ async def test_adopting_another_providers_trunk_is_refused(world: World, twilio_
 def _another(world: World, trunk_sid: str | None) -> Any:
     from .conftest import make_provider
 
-    return make_provider(world.account["sid"], name="second", trunkSid=trunk_sid)
+    return make_provider(world.account.sid, name="second", trunkSid=trunk_sid)
 
 
 async def test_a_refused_adoption_never_deletes_the_other_providers_trunk(world: World) -> None:
@@ -110,7 +110,7 @@ async def test_a_refused_adoption_never_deletes_the_other_providers_trunk(world:
     await finalize_provider(intruder, world.deps)
 
     assert [w for w in world.writes_since(seq) if w["method"] == "DELETE"] == []
-    state = world.account_state()
+    state = world.account.state()
     assert [t["sid"] for t in state["trunks"]] == [theirs]
     assert [cl["sid"] for cl in state["credential_lists"]] == [their_list]
     kept = [m for _, _, reason, m in world.kube.events if reason == "Deleted"]
@@ -133,7 +133,7 @@ async def test_an_adoption_the_status_never_recorded_keeps_the_trunk_and_removes
 
     assert twilio_client.trunking.v1.trunks(trunk.sid).fetch().domain_name == trunk.domain_name
     assert twilio_client.trunking.v1.trunks(trunk.sid).credentials_lists.list() == []
-    assert [cl["sid"] for cl in world.account_state()["credential_lists"]] == []
+    assert [cl["sid"] for cl in world.account.state()["credential_lists"]] == []
     assert ours is not None
 
 
@@ -145,7 +145,7 @@ async def test_a_trunk_adopted_by_a_provider_elsewhere_is_refused(world: World, 
     assert (await world.reconcile()).ready
     elsewhere = _another(world, trunk.sid)
     elsewhere = elsewhere.__class__(**{**elsewhere.__dict__, "namespace": "other-namespace"})
-    world.kube.put_secret("other-namespace", "twilio-credentials", {"authToken": world.account["auth_token"]})
+    world.kube.put_secret("other-namespace", "twilio-credentials", {"authToken": world.account.auth_token})
     seq = world.last_seq()
     outcome = await reconcile_provider(elsewhere, world.deps)
     assert not outcome.ready
@@ -174,7 +174,7 @@ async def test_an_orphaned_providers_trunk_is_adopted_only_when_named(world: Wor
     assert (await world.reconcile()).ready
     old_uid, trunk = world.provider.uid, world.status.trunk_sid
     await finalize_provider(world.provider, world.deps)
-    assert [t["sid"] for t in world.account_state()["trunks"]] == [trunk]
+    assert [t["sid"] for t in world.account.state()["trunks"]] == [trunk]
 
     successor = _another(world, trunk)
     refused = await reconcile_provider(successor, world.deps)
@@ -183,7 +183,7 @@ async def test_an_orphaned_providers_trunk_is_adopted_only_when_named(world: Wor
     named = successor.__class__(**{**successor.__dict__, "annotations": {names.ADOPT_FROM: old_uid}})
     adopted = await reconcile_provider(named, world.deps)
     assert adopted.ready, adopted.message
-    attached = world.account_state()["trunks"][0]["credential_list_sids"]
+    attached = world.account.state()["trunks"][0]["credential_list_sids"]
     assert len(attached) == 2  # the old provider's list stays; the new one's beside it
 
 

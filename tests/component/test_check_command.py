@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import Any
 
-from fixtures.emulator import last_seq
+from fixtures.emulator import TwilioAccount, last_seq
 from twilio_operator.emulator.client import EmulatorAdmin
 
 
@@ -31,12 +30,12 @@ def rows(output: str) -> dict[str, str]:
 
 
 def test_auth_token_passes_and_makes_no_writes(
-    emulator: EmulatorAdmin, twilio_account: dict[str, Any]
+    emulator: EmulatorAdmin, twilio_account: TwilioAccount
 ) -> None:
     seq = last_seq(emulator)
     done = check(
         emulator,
-        {"TWILIO_ACCOUNT_SID": twilio_account["sid"], "TWILIO_AUTH_TOKEN": twilio_account["auth_token"]},
+        {"TWILIO_ACCOUNT_SID": twilio_account.sid, "TWILIO_AUTH_TOKEN": twilio_account.auth_token},
     )
 
     assert done.returncode == 0, done.stdout + done.stderr
@@ -52,17 +51,17 @@ def test_auth_token_passes_and_makes_no_writes(
     assert "balance 1000.00 USD: the account can buy numbers" in done.stdout
     requests = emulator.requests(since=seq)
     assert requests and all(r["method"] == "GET" and not r["write"] for r in requests)
-    assert twilio_account["auth_token"] not in done.stdout + done.stderr
+    assert twilio_account.auth_token not in done.stdout + done.stderr
 
 
 def test_standard_key_on_stdin_is_skipped_not_failed(
-    emulator: EmulatorAdmin, twilio_account: dict[str, Any]
+    emulator: EmulatorAdmin, twilio_account: TwilioAccount
 ) -> None:
-    key = emulator.add_api_key(twilio_account["sid"], type="standard")
+    key = emulator.add_api_key(twilio_account.sid, type="standard")
     seq = last_seq(emulator)
     done = check(
         emulator,
-        {"TWILIO_ACCOUNT_SID": twilio_account["sid"]},
+        {"TWILIO_ACCOUNT_SID": twilio_account.sid},
         "--api-key-sid",
         key["sid"],
         "--secret-stdin",
@@ -77,10 +76,10 @@ def test_standard_key_on_stdin_is_skipped_not_failed(
 
 
 def test_wrong_region_fails_with_a_fix(emulator: EmulatorAdmin) -> None:
-    account = emulator.create_account(api_keys=[{}])  # us1 credentials only
+    account = TwilioAccount.create(emulator, api_keys=[{}])  # us1 credentials only
     done = check(
         emulator,
-        {"TWILIO_ACCOUNT_SID": account["sid"], "TWILIO_AUTH_TOKEN": account["auth_token"]},
+        {"TWILIO_ACCOUNT_SID": account.sid, "TWILIO_AUTH_TOKEN": account.auth_token},
         "--region",
         "ie1",
     )
@@ -91,14 +90,14 @@ def test_wrong_region_fails_with_a_fix(emulator: EmulatorAdmin) -> None:
     assert "provisioning would fail" in done.stderr
 
 
-def test_no_secret_flag_and_missing_secret(emulator: EmulatorAdmin, twilio_account: dict[str, Any]) -> None:
-    done = check(emulator, {"TWILIO_ACCOUNT_SID": twilio_account["sid"]})
+def test_no_secret_flag_and_missing_secret(emulator: EmulatorAdmin, twilio_account: TwilioAccount) -> None:
+    done = check(emulator, {"TWILIO_ACCOUNT_SID": twilio_account.sid})
     assert done.returncode == 2 and "TWILIO_AUTH_TOKEN" in done.stderr
     assert check(emulator, {}, "--auth-token", "x").returncode == 2  # argparse: no such flag
 
 
 def test_a_read_only_restricted_key_is_not_a_pass(
-    emulator: EmulatorAdmin, twilio_account: dict[str, Any]
+    emulator: EmulatorAdmin, twilio_account: TwilioAccount
 ) -> None:
     """A Restricted key that can read but not write: the reads pass, but `check` cannot show that a
     provider would be provisioned, says that write permissions were not checked, and exits 3."""
@@ -107,11 +106,11 @@ def test_a_read_only_restricted_key_is_not_a_pass(
         "/twilio/api/sip/credential-lists/read",
         "/twilio/api/incoming-phone-numbers/read",
     ]
-    key = emulator.add_api_key(twilio_account["sid"], type="restricted", permissions=read_only)
+    key = emulator.add_api_key(twilio_account.sid, type="restricted", permissions=read_only)
     done = check(
         emulator,
         {
-            "TWILIO_ACCOUNT_SID": twilio_account["sid"],
+            "TWILIO_ACCOUNT_SID": twilio_account.sid,
             "TWILIO_API_KEY": key["sid"],
             "TWILIO_API_SECRET": key["secret"],
         },
@@ -125,20 +124,18 @@ def test_a_read_only_restricted_key_is_not_a_pass(
 
 
 def test_a_malformed_token_is_called_malformed(
-    emulator: EmulatorAdmin, twilio_account: dict[str, Any]
+    emulator: EmulatorAdmin, twilio_account: TwilioAccount
 ) -> None:
-    done = check(
-        emulator, {"TWILIO_ACCOUNT_SID": twilio_account["sid"], "TWILIO_AUTH_TOKEN": "Bad-Token-123"}
-    )
+    done = check(emulator, {"TWILIO_ACCOUNT_SID": twilio_account.sid, "TWILIO_AUTH_TOKEN": "Bad-Token-123"})
     assert done.returncode == 2
     assert "TWILIO_AUTH_TOKEN is malformed" in done.stderr and "no Auth Token" not in done.stderr
     assert "Bad-Token-123" not in done.stderr
 
 
 def test_ip_access_control_says_what_it_would_require(
-    emulator: EmulatorAdmin, twilio_account: dict[str, Any]
+    emulator: EmulatorAdmin, twilio_account: TwilioAccount
 ) -> None:
-    env = {"TWILIO_ACCOUNT_SID": twilio_account["sid"], "TWILIO_AUTH_TOKEN": twilio_account["auth_token"]}
+    env = {"TWILIO_ACCOUNT_SID": twilio_account.sid, "TWILIO_AUTH_TOKEN": twilio_account.auth_token}
     done = check(
         emulator,
         env,
@@ -158,24 +155,24 @@ def test_ip_access_control_says_what_it_would_require(
 
 
 def test_whether_the_account_can_buy_numbers_is_a_warning_not_a_failure(
-    emulator: EmulatorAdmin, twilio_account: dict[str, Any]
+    emulator: EmulatorAdmin, twilio_account: TwilioAccount
 ) -> None:
     """Issue 27: a trial account that holds its one number, or an empty balance, cannot buy with
     spec.purchase; a provider is still provisioned, so the exit code stays 0. Reads only."""
-    env = {"TWILIO_ACCOUNT_SID": twilio_account["sid"], "TWILIO_AUTH_TOKEN": twilio_account["auth_token"]}
-    emulator.patch_account(twilio_account["sid"], type="Trial")  # the fixture's account holds two numbers
+    env = {"TWILIO_ACCOUNT_SID": twilio_account.sid, "TWILIO_AUTH_TOKEN": twilio_account.auth_token}
+    emulator.patch_account(twilio_account.sid, type="Trial")  # the fixture's account holds two numbers
     seq = last_seq(emulator)
     done = check(emulator, env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert rows(done.stdout)["numberPurchase"] == "warning"
     assert "TrialNumberLimit (Twilio error 10002)" in done.stdout
 
-    fresh = emulator.create_account(type="Trial", api_keys=[{}])  # no number yet, the trial balance
-    done = check(emulator, {"TWILIO_ACCOUNT_SID": fresh["sid"], "TWILIO_AUTH_TOKEN": fresh["auth_token"]})
+    fresh = TwilioAccount.create(emulator, type="Trial", api_keys=[{}])  # no number yet, the trial balance
+    done = check(emulator, {"TWILIO_ACCOUNT_SID": fresh.sid, "TWILIO_AUTH_TOKEN": fresh.auth_token})
     assert rows(done.stdout)["numberPurchase"] == "passed"
     assert "balance 15.50 USD: the account can buy one number (trial account)" in done.stdout
 
-    emulator.patch_account(twilio_account["sid"], type="Full", balance="0.00")
+    emulator.patch_account(twilio_account.sid, type="Full", balance="0.00")
     done = check(emulator, env)
     assert done.returncode == 0 and rows(done.stdout)["numberPurchase"] == "warning"
     assert "the balance is 0.00 USD" in done.stdout

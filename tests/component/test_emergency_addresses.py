@@ -84,7 +84,7 @@ class AddressRig:
         return TwilioEmergencyAddressStatus.model_validate(self.status)
 
     def twilio_addresses(self) -> list[dict[str, Any]]:
-        state = self.world.account_state()
+        state = self.world.account.state()
         return [a for a in state["addresses"] if a["friendly_name"] == address_name(self.uid)]
 
 
@@ -111,13 +111,13 @@ async def test_the_address_is_created_once_with_emergency_calling_and_follows_th
     seq = world.last_seq()
     assert (await rig.reconcile()).ready and world.writes_since(seq) == []  # nothing to change
 
-    world.emulator.patch_address(world.account["sid"], address["sid"], verified=True)  # Twilio's review
+    world.emulator.patch_address(world.account.sid, address["sid"], verified=True)  # Twilio's review
     rig.spec["street"] = "2 Market St"
     rig.generation += 1
     assert (await rig.reconcile()).ready
     [address] = rig.twilio_addresses()
     assert address["street"] == "2 Market St" and rig.parsed.validation == "verified"
-    assert len(world.account_state()["addresses"]) == 1
+    assert len(world.account.state()["addresses"]) == 1
 
 
 async def test_a_create_whose_answer_was_lost_is_found_by_its_friendly_name(world: World) -> None:
@@ -131,7 +131,7 @@ async def test_a_create_whose_answer_was_lost_is_found_by_its_friendly_name(worl
     assert lost.value.kind is ErrorKind.TRANSIENT
 
     assert (await rig.reconcile()).ready
-    assert len(rig.twilio_addresses()) == 1 == len(world.account_state()["addresses"])
+    assert len(rig.twilio_addresses()) == 1 == len(world.account.state()["addresses"])
     wait_for_the_hung_answer(world, seq, ADDRESSES)
 
 
@@ -155,7 +155,7 @@ async def test_twilio_refusing_the_address_is_address_refused_with_its_reason(
     outcome = await corrected.reconcile()
     assert outcome.reason == "AddressRefused" and "Twilio error 21629" in outcome.message
     assert "1 Main St" in outcome.message and "suggests a corrected address" in outcome.message
-    assert world.account_state()["addresses"] == []
+    assert world.account.state()["addresses"] == []
 
 
 async def test_a_number_links_reports_and_unlinks_its_emergency_address(world: World) -> None:
@@ -241,7 +241,7 @@ async def test_deleting_an_address_in_use_is_in_use_then_goes_without_a_refused_
     del number.spec["emergencyAddressRef"]
     assert (await number.reconcile()).ready  # unlinks it
     assert (await hq.remove(users=[])).startswith("deleted AD")
-    assert world.account_state()["addresses"] == []
+    assert world.account.state()["addresses"] == []
     # No write was refused (a number whose inbound route was never set reads as 404: that means us1).
     refused = [r for r in world.emulator.requests(since=seq) if r["status"] >= 400 and r["method"] != "GET"]
     assert refused == []
@@ -253,4 +253,4 @@ async def test_orphan_annotation_keeps_the_address(world: World) -> None:
     assert (await hq.reconcile()).ready
     hq.annotations["voip.twilio-operator.dev/deletion-policy"] = "Orphan"
     assert "left Address AD" in await hq.remove(users=["line"])
-    assert len(world.account_state()["addresses"]) == 1
+    assert len(world.account.state()["addresses"]) == 1

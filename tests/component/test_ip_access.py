@@ -17,7 +17,7 @@ OFFICE, PBX = "198.51.100.0/24", "203.0.113.5"
 
 
 def acls_of(world: World) -> list[dict[str, Any]]:
-    return world.account_state()["ip_access_control_lists"]
+    return world.account.state()["ip_access_control_lists"]
 
 
 def entries(acl: dict[str, Any]) -> set[str]:
@@ -37,7 +37,7 @@ async def test_create_attaches_an_ip_acl_beside_the_credential_list(world: World
     assert names.is_our_ip_access_control_list(acl["friendly_name"], world.provider.uid)
     assert entries(acl) == {OFFICE, PBX + "/32"}
     assert world.status.ip_access_control_list_sid == acl["sid"]
-    [trunk] = world.account_state()["trunks"]
+    [trunk] = world.account.state()["trunks"]
     assert trunk["ip_access_control_list_sids"] == [acl["sid"]]
     assert trunk["credential_list_sids"] == [world.status.credential_list_sid]
     assert trunk["auth_type"] == "IP_ACL,CREDENTIAL_LIST"
@@ -86,7 +86,7 @@ async def test_drift_is_repaired(world: World, twilio_client: Any) -> None:
     world.with_spec(ip_access_control=IpAccessControl(cidrs=[OFFICE, PBX]))
     await world.reconcile()
     acl_sid, trunk_sid = world.status.ip_access_control_list_sid, world.status.trunk_sid
-    sip = twilio_client.api.v2010.accounts(world.account["sid"]).sip
+    sip = twilio_client.api.v2010.accounts(world.account.sid).sip
     addresses = sip.ip_access_control_lists(acl_sid).ip_addresses
     office = next(a for a in addresses.list() if a.cidr_prefix_length == 24)
     addresses(office.sid).delete()
@@ -96,11 +96,11 @@ async def test_drift_is_repaired(world: World, twilio_client: Any) -> None:
     assert (await world.reconcile()).ready
     [acl] = acls_of(world)
     assert entries(acl) == {OFFICE, PBX + "/32"}
-    [trunk] = world.account_state()["trunks"]
+    [trunk] = world.account.state()["trunks"]
     assert trunk["ip_access_control_list_sids"] == [acl_sid]
 
     # The whole list deleted by hand (unlinked first, as Twilio may demand): a new one.
-    delete_ip_access_control_list_as_a_user(twilio_client, world.account["sid"], acl_sid)
+    delete_ip_access_control_list_as_a_user(twilio_client, world.account.sid, acl_sid)
     assert (await world.reconcile()).ready
     [recreated] = acls_of(world)
     assert recreated["sid"] != acl_sid and entries(recreated) == {OFFICE, PBX + "/32"}
@@ -113,7 +113,7 @@ async def test_removing_the_field_detaches_and_deletes_the_list(world: World) ->
     world.with_spec(ip_access_control=None)
     assert (await world.reconcile()).ready
     assert acls_of(world) == []
-    [trunk] = world.account_state()["trunks"]
+    [trunk] = world.account.state()["trunks"]
     assert trunk["ip_access_control_list_sids"] == [] and trunk["auth_type"] == "CREDENTIAL_LIST"
     assert world.status.ip_access_control_list_sid is None
     assert detail(world, "ipAccessControl") is None
@@ -130,7 +130,7 @@ async def test_teardown_deletes_the_list(world: World) -> None:
     acl_sid = world.status.ip_access_control_list_sid
     teardown = await finalize_provider(world.provider, world.deps)
     assert acl_sid in teardown.removed
-    assert acls_of(world) == [] and world.account_state()["trunks"] == []
+    assert acls_of(world) == [] and world.account.state()["trunks"] == []
 
 
 async def test_orphan_keeps_the_list(world: World) -> None:

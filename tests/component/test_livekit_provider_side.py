@@ -51,7 +51,7 @@ async def reconcile(world: World, *connections: Connected) -> Outcome:
 
 
 def originations(world: World) -> dict[str, int]:
-    [trunk] = world.account_state()["trunks"]
+    [trunk] = world.account.state()["trunks"]
     return {o["sip_url"]: o["priority"] for o in trunk["origination_urls"]}
 
 
@@ -60,7 +60,7 @@ def sip_secret(world: World) -> dict[str, str]:
 
 
 def usernames_in_twilio(world: World) -> list[str]:
-    [credential_list] = world.account_state()["credential_lists"]
+    [credential_list] = world.account.state()["credential_lists"]
     return sorted(c["username"] for c in credential_list["credentials"])
 
 
@@ -82,7 +82,7 @@ async def test_a_spec_uri_equal_to_a_connections_by_normal_form_counts_once_as_t
     world.with_spec(origination_uris=[OriginationUri(sip_url=spelled, priority=3, weight=7)])
     # Two connections naming the same URI count once too.
     await reconcile(world, Connected("a", LIVEKIT_URI), Connected("b", LIVEKIT_URI))
-    [trunk] = world.account_state()["trunks"]
+    [trunk] = world.account.state()["trunks"]
     assert [(o["sip_url"], o["priority"], o["weight"]) for o in trunk["origination_urls"]] == [
         (spelled, 3, 7)
     ]

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from typing import Any
 
 import pytest
 import pytest_asyncio
 
+from fixtures.emulator import TwilioAccount
 from twilio_operator.api.credentials import TwilioCredentials
 from twilio_operator.api.errors import ErrorKind, TwilioError
 from twilio_operator.api.regions import ResolvedRegion
@@ -29,10 +29,10 @@ HQ = AddressFields(
 
 
 @pytest_asyncio.fixture
-async def port(emulator: EmulatorAdmin, twilio_account: dict[str, Any]) -> AsyncIterator[TwilioPort]:
+async def port(emulator: EmulatorAdmin, twilio_account: TwilioAccount) -> AsyncIterator[TwilioPort]:
     connector = TwilioLibraryConnector(emulator.base_url, timeout=3.0)
     credentials = TwilioCredentials(
-        twilio_account["sid"], twilio_account["sid"], twilio_account["auth_token"], ResolvedRegion.of(None)
+        twilio_account.sid, twilio_account.sid, twilio_account.auth_token, ResolvedRegion.of(None)
     )
     try:
         yield connector.connect(credentials)

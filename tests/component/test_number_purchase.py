@@ -179,7 +179,7 @@ async def test_regulated_numbers_say_which_document_is_missing(
     world.emulator.configure(strict=strict)
     world.emulator.add_available_numbers(inventory)
     if purchase.get("addressSid") == "from-us":
-        purchase = {**purchase, "addressSid": gb_address(twilio_client, world.account["sid"], "US")}
+        purchase = {**purchase, "addressSid": gb_address(twilio_client, world.account.sid, "US")}
     rig = NumberRig(world, purchase=purchase)
     before = set(numbers_in_account(world))
 
@@ -206,7 +206,7 @@ async def test_a_bundle_and_a_local_address_buy_the_regulated_number(
             }
         ]
     )
-    address = gb_address(twilio_client, world.account["sid"], "DE")
+    address = gb_address(twilio_client, world.account.sid, "DE")
     rig = NumberRig(world, purchase={"country": "DE", "addressSid": address, "bundleSid": "BU" + "1" * 32})
 
     assert (await rig.reconcile()).ready
@@ -219,7 +219,7 @@ async def test_a_trial_account_holding_a_number_is_trial_number_limit(world: Wor
     """10002 is documented: the same in both modes."""
     await ready_provider(world)
     world.emulator.configure(strict=strict)
-    world.emulator.patch_account(world.account["sid"], type="Trial")
+    world.emulator.patch_account(world.account.sid, type="Trial")
     world.emulator.add_available_numbers(count=1, area_code="415")
     rig = NumberRig(world, purchase=US_415)
 
@@ -235,7 +235,7 @@ async def test_insufficient_funds_is_said_with_the_balance(world: World, strict:
     operator says InsufficientFunds for 10001 and otherwise PurchaseRefused with the balance."""
     await ready_provider(world)
     world.emulator.configure(strict=strict)
-    world.emulator.patch_account(world.account["sid"], balance="0.50")
+    world.emulator.patch_account(world.account.sid, balance="0.50")
     world.emulator.add_available_numbers(count=1, area_code="415")
     rig = NumberRig(world, purchase=US_415)
 
@@ -292,7 +292,7 @@ async def test_release_unlinks_the_emergency_address_then_gives_the_number_back(
     operator unlinks it first, so neither answer is ever seen."""
     rig = await bought_line(world, releasePolicy="Release")
     world.emulator.configure(strict=strict)
-    address = twilio_client.api.v2010.accounts(world.account["sid"]).addresses.create(
+    address = twilio_client.api.v2010.accounts(world.account.sid).addresses.create(
         customer_name="Acme",
         street="1 Market St",
         city="San Francisco",
@@ -301,7 +301,7 @@ async def test_release_unlinks_the_emergency_address_then_gives_the_number_back(
         iso_country="US",
         emergency_enabled=True,
     )
-    world.emulator.patch_number(world.account["sid"], "+14155550001", emergency_address_sid=address.sid)
+    world.emulator.patch_number(world.account.sid, "+14155550001", emergency_address_sid=address.sid)
     seq = world.last_seq()
 
     result = await rig.delete()
@@ -325,7 +325,7 @@ async def test_release_unlinks_the_emergency_address_then_gives_the_number_back(
 async def test_release_is_refused_for_a_number_not_provably_bought_or_still_used(world: World) -> None:
     # The purchase tag removed from the friendly name by hand: no proof in Twilio any more.
     rig = await bought_line(world, releasePolicy="Release")
-    world.emulator.patch_number(world.account["sid"], "+14155550001", friendly_name="renamed by hand")
+    world.emulator.patch_number(world.account.sid, "+14155550001", friendly_name="renamed by hand")
     assert "kept +14155550001" in await rig.delete()
     assert "+14155550001" in numbers_in_account(world)
     [refused] = rig.events("ReleaseRefused")

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from fixtures.emulator import TwilioAccount
 from twilio_operator.api.errors import DeletionBlocked
 from twilio_operator.api.models import PROVIDER, TwilioPhoneNumberStatus, TwilioProviderStatus
 from twilio_operator.deletion import release_number
@@ -36,13 +37,13 @@ def strict(world: World) -> bool:
 
 
 def number_route(world: World, e164: str) -> dict[str, Any] | None:
-    routes = world.account_state()["number_routes"]
+    routes = world.account.state()["number_routes"]
     return next((r for r in routes if r.get("phone_number") == e164), None)
 
 
 def voice(world: World, e164: str) -> dict[str, Any]:
     """The number's voice configuration per region and its route, as the emulator holds them."""
-    return next(n for n in world.emulator.numbers(world.account["sid"]) if n["phone_number"] == e164)
+    return next(n for n in world.emulator.numbers(world.account.sid) if n["phone_number"] == e164)
 
 
 def phone_number(
@@ -76,7 +77,7 @@ def written(world: World, name: str = "support-line") -> TwilioPhoneNumberStatus
 
 async def ready_provider(world: World, name: str, **spec: Any) -> ProviderView:
     """Another provider of the same account (the same credentials Secret), reconciled to Ready."""
-    provider = make_provider(world.account["sid"], name=name, **spec)
+    provider = make_provider(world.account.sid, name=name, **spec)
     outcome = await reconcile_provider(provider, world.deps)
     assert outcome.ready, outcome.message
     status = TwilioProviderStatus.model_validate(world.kube.statuses[(PROVIDER.plural, NAMESPACE, name)])
@@ -119,11 +120,11 @@ async def test_allow_takeover_moves_a_number_off_a_hand_made_trunk_of_another_re
         friendly_name="by hand", domain_name="by-hand.pstn.twilio.com"
     )
     world.emulator.patch_number(
-        world.account["sid"],
+        world.account.sid,
         US_NUMBER,
         voice={"us1": {"trunk_sid": by_hand.sid}, "ie1": {"voice_application_sid": APPLICATION}},
     )
-    world.provider = make_provider(world.account["sid"], region="ie1")
+    world.provider = make_provider(world.account.sid, region="ie1")
     ie1 = await view(world)
 
     refused = await reconcile_number(phone_number(US_NUMBER), ie1, [], world.deps)
@@ -149,13 +150,14 @@ async def test_a_region_the_credentials_cannot_read_is_no_proof_the_number_is_fr
     """Twilio's credentials are per region: an ie1 token cannot read us1. A number whose calls are
     processed in us1 (its route was never set) may be live on a trunk there; only allowTakeover moves it."""
     own_token = secrets.token_hex(16)
-    account = world.emulator.create_account(
+    account = TwilioAccount.create(
+        world.emulator,
         auth_token=secrets.token_hex(16),
         incoming_phone_numbers=[{"phone_number": "+15005550100"}, {"phone_number": "+15005550101"}],
         regions={"ie1": {"auth_token": own_token}},
     )
     world.kube.put_secret(NAMESPACE, CREDENTIALS_SECRET, {"authToken": own_token})
-    world.provider = make_provider(account["sid"], region="ie1")
+    world.provider = make_provider(account.sid, region="ie1")
     world.account = account
     ie1 = await view(world)
 
@@ -169,7 +171,7 @@ async def test_a_region_the_credentials_cannot_read_is_no_proof_the_number_is_fr
     assert voice(world, "+15005550100")["voice_region"] == "ie1"
 
     # A number routed to ie1 already needs no look elsewhere: its calls stay where they are.
-    world.emulator.patch_number(account["sid"], "+15005550101", voice_region="ie1")
+    world.emulator.patch_number(account.sid, "+15005550101", voice_region="ie1")
     routed = await reconcile_number(phone_number("+15005550101", name="second"), ie1, [], world.deps)
     assert routed.ready, routed.message
 
@@ -177,7 +179,7 @@ async def test_a_region_the_credentials_cannot_read_is_no_proof_the_number_is_fr
 async def test_a_route_moved_away_is_left_alone_when_the_number_is_live_there(
     world: World, twilio_client: Any
 ) -> None:
-    world.provider = make_provider(world.account["sid"], region="ie1")
+    world.provider = make_provider(world.account.sid, region="ie1")
     ie1 = await view(world)
     assert (await reconcile_number(phone_number(US_NUMBER), ie1, [], world.deps)).ready
     status = written(world)
@@ -187,7 +189,7 @@ async def test_a_route_moved_away_is_left_alone_when_the_number_is_live_there(
         friendly_name="other", domain_name="other.pstn.twilio.com"
     )
     world.emulator.patch_number(
-        world.account["sid"], US_NUMBER, voice={"us1": {"trunk_sid": other.sid}}, voice_region="us1"
+        world.account.sid, US_NUMBER, voice={"us1": {"trunk_sid": other.sid}}, voice_region="us1"
     )
     seq = world.last_seq()
     moved = await reconcile_number(phone_number(US_NUMBER, status), ie1, [], world.deps)
@@ -203,7 +205,7 @@ async def test_a_route_moved_away_is_left_alone_when_the_number_is_live_there(
 
 async def test_a_us1_provider_takes_the_route_back_from_a_region_without_a_trunk(world: World) -> None:
     us1 = await view(world)
-    world.emulator.patch_number(world.account["sid"], US_NUMBER, voice_region="ie1")
+    world.emulator.patch_number(world.account.sid, US_NUMBER, voice_region="ie1")
 
     outcome = await reconcile_number(phone_number(US_NUMBER), us1, [], world.deps)
 
@@ -215,7 +217,7 @@ async def test_a_us1_provider_takes_the_route_back_from_a_region_without_a_trunk
 async def test_us1_import_leaves_an_unset_voice_region_alone(world: World) -> None:
     us1 = await view(world)
     assert (await reconcile_number(phone_number(US_NUMBER), us1, [], world.deps)).ready
-    assert world.account_state()["number_routes"] == []
+    assert world.account.state()["number_routes"] == []
 
 
 # --------------------------------------------------------------------------- item 4: detach, read back
@@ -225,11 +227,11 @@ async def test_ie1_import_sets_verifies_and_restores_the_voice_region_and_applic
     """The number had a voice application in ie1: attaching deletes it (Twilio's API reference), and
     detaching gives it back, which clears the trunk in every region, strict IE1 included."""
     world.emulator.add_numbers(
-        world.account["sid"],
+        world.account.sid,
         numbers=[{"phone_number": IE1_NUMBER, "voice_application_sid": APPLICATION}],
         region="ie1",
     )
-    world.provider = make_provider(world.account["sid"], region="ie1")
+    world.provider = make_provider(world.account.sid, region="ie1")
     provider = await view(world)
     assert number_route(world, IE1_NUMBER) is None  # never set: Twilio answers 404, meaning us1
 
@@ -262,8 +264,8 @@ async def test_ie1_import_sets_verifies_and_restores_the_voice_region_and_applic
 async def test_an_ie1_detach_is_done_only_when_the_number_reads_back_detached(world: World) -> None:
     """Without an application to give back, strict IE1 leaves no way: the number stays on the trunk,
     and the status and a Warning Event say so; the default world clears TrunkSid."""
-    world.emulator.add_numbers(world.account["sid"], numbers=[{"phone_number": IE1_NUMBER}], region="ie1")
-    world.provider = make_provider(world.account["sid"], region="ie1")
+    world.emulator.add_numbers(world.account.sid, numbers=[{"phone_number": IE1_NUMBER}], region="ie1")
+    world.provider = make_provider(world.account.sid, region="ie1")
     provider = await view(world)
     assert (await reconcile_number(phone_number(IE1_NUMBER), provider, [], world.deps)).ready
     status = written(world)

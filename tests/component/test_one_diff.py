@@ -178,7 +178,7 @@ async def run(world: World, policy: str) -> dict[str, Any]:
     seq = world.last_seq()
     assert (await world.reconcile()).ready
     details = {d.check_name: d.message for d in world.status.verification_details}
-    writes = [w for w in world.writes_since(seq) if w["account_sid"] == world.account["sid"]]
+    writes = [w for w in world.writes_since(seq) if w["account_sid"] == world.account.sid]
     return {"message": details.get("managedResources", ""), "writes": writes}
 
 

@@ -21,11 +21,11 @@ def conditions(world: World) -> dict[str, tuple[str, str]]:
 
 
 def trunks_of(world: World) -> list[dict]:
-    return world.account_state()["trunks"]
+    return world.account.state()["trunks"]
 
 
 def lists_of(world: World) -> list[dict]:
-    return world.account_state()["credential_lists"]
+    return world.account.state()["credential_lists"]
 
 
 async def test_create_provisions_trunk_list_and_credential(world: World) -> None:
@@ -160,9 +160,8 @@ async def test_processing_region_routes_calls_to_that_region(world: World) -> No
     assert (await world.reconcile()).ready
     hosts = {r["host"] for r in world.emulator.requests(since=seq)}
     assert "trunking.dublin.ie1.twilio.com" in hosts and "api.dublin.ie1.twilio.com" in hosts
-    state = world.emulator.state()
-    routes = [r for a in state["accounts"] if a["sid"] == world.account["sid"] for r in a.get("routes", [])]
-    assert any(r.get("voice_region") == "ie1" for r in routes), state
+    state = world.account.state()
+    assert any(r.get("voice_region") == "ie1" for r in state.get("routes", [])), state
 
 
 async def test_drift_is_repaired(world: World, twilio_client) -> None:
@@ -180,7 +179,7 @@ async def test_drift_is_repaired(world: World, twilio_client) -> None:
 
     # A trunk deleted in Twilio (emptied first, as Twilio may demand) is recreated under a new domain;
     # the Secret follows it.
-    delete_trunk_as_a_user(twilio_client, world.account["sid"], trunk_sid)
+    delete_trunk_as_a_user(twilio_client, world.account.sid, trunk_sid)
     assert (await world.reconcile()).ready
     [trunk] = trunks_of(world)
     assert trunk["sid"] != trunk_sid and trunk["domain_name"].endswith("-r1.pstn.twilio.com")
@@ -303,7 +302,7 @@ async def test_wrong_token_fails_verification(world: World) -> None:
 
 
 async def test_suspended_account_fails_verification(world: World) -> None:
-    world.emulator.patch_account(world.account["sid"], status="suspended")
+    world.emulator.patch_account(world.account.sid, status="suspended")
     with pytest.raises(TwilioError) as failure:
         await world.reconcile()
     assert failure.value.kind is ErrorKind.AUTH
@@ -312,8 +311,8 @@ async def test_suspended_account_fails_verification(world: World) -> None:
 
 
 async def test_api_key_credentials(world: World) -> None:
-    key = world.account["api_keys"][0]
-    world.kube.put_secret(NAMESPACE, CREDENTIALS_SECRET, {"sid": key["sid"], "secret": key["secret"]})
+    key = world.account.api_keys[0]
+    world.kube.put_secret(NAMESPACE, CREDENTIALS_SECRET, {"sid": key.sid, "secret": key.secret})
     ref = {"name": CREDENTIALS_SECRET, "apiKeySidKey": "sid", "apiKeySecretKey": "secret"}
     world.with_spec(
         credentials_secret_ref=type(world.provider.spec.credentials_secret_ref).model_validate(ref)

@@ -48,7 +48,7 @@ def annotations(world: World) -> dict[str, str]:
 
 
 def usernames_in_twilio(world: World) -> list[str]:
-    [credential_list] = world.account_state()["credential_lists"]
+    [credential_list] = world.account.state()["credential_lists"]
     return sorted(c["username"] for c in credential_list["credentials"])
 
 

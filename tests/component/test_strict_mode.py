@@ -60,7 +60,7 @@ async def test_number_detach_and_teardown_do_not_get_stuck(world: World) -> None
     assert result.startswith("detached")
     tried = [(r["method"], r["status"]) for r in world.emulator.requests(since=seq) if r["method"] != "GET"]
     assert tried == [("POST", 400), ("DELETE", 204)]  # TrunkSid="" refused, then the trunk's subresource
-    numbers = {n["phone_number"]: n for n in world.account_state()["incoming_phone_numbers"]}
+    numbers = {n["phone_number"]: n for n in world.account.state()["incoming_phone_numbers"]}
     assert numbers["+15005550006"]["trunk_sid"] is None
 
     # Teardown with a number still on the trunk (its object says so): detached the same way, then deleted.
@@ -71,7 +71,7 @@ async def test_number_detach_and_teardown_do_not_get_stuck(world: World) -> None
     world.kube.objects[("twiliophonenumbers", NAMESPACE)] = [{**number_body(), "status": written}]
     teardown = await finalize_provider(world.provider, world.deps)
     assert teardown.removed
-    state = world.account_state()
+    state = world.account.state()
     assert state["trunks"] == [] and state["credential_lists"] == []
 
 

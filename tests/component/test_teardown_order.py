@@ -48,8 +48,8 @@ async def provisioned(world: World, twilio_client: Any) -> dict[str, Any]:
         {**body, "status": world.kube.statuses[("twiliophonenumbers", NAMESPACE, "line")]}
     ]
     trunk_sid = world.status.trunk_sid
-    world.emulator.patch_number(world.account["sid"], BY_HAND, voice={"us1": {"trunk_sid": trunk_sid}})
-    foreign = twilio_client.api.v2010.accounts(world.account["sid"]).sip.credential_lists.create(
+    world.emulator.patch_number(world.account.sid, BY_HAND, voice={"us1": {"trunk_sid": trunk_sid}})
+    foreign = twilio_client.api.v2010.accounts(world.account.sid).sip.credential_lists.create(
         friendly_name="another team's list"
     )
     twilio_client.trunking.v1.trunks(trunk_sid).credentials_lists.create(credential_list_sid=foreign.sid)
@@ -58,7 +58,7 @@ async def provisioned(world: World, twilio_client: Any) -> dict[str, Any]:
 
 def trunk_of(world: World, e164: str) -> str | None:
     return (
-        next(n for n in world.emulator.numbers(world.account["sid"]) if n["phone_number"] == e164)["voice"]
+        next(n for n in world.emulator.numbers(world.account.sid) if n["phone_number"] == e164)["voice"]
         .get("us1", {})
         .get("trunk_sid")
     )
@@ -75,7 +75,7 @@ async def test_teardown_empties_the_trunk_in_order_and_names_every_number(
     teardown = await finalize_provider(world.provider, world.deps)
 
     assert {trunk_sid, list_sid, acl_sid} <= set(teardown.removed)
-    state = world.account_state()
+    state = world.account.state()
     assert state["trunks"] == [] and state["ip_access_control_lists"] == []
     assert [cl["sid"] for cl in state["credential_lists"]] == [foreign["sid"]]  # unlinked, never deleted
     assert trunk_of(world, IMPORTED) is None and trunk_of(world, BY_HAND) is None
@@ -128,7 +128,7 @@ async def test_a_teardown_stopped_at_any_step_completes_when_run_again(
         break
     # Every later step stops once; a detach whose answer was lost reads the number back instead.
     assert stops >= 4
-    state = world.account_state()
+    state = world.account.state()
     assert state["trunks"] == [] and state["ip_access_control_lists"] == []
     assert trunk_of(world, IMPORTED) is None and trunk_of(world, BY_HAND) is None
     named = " ".join(detached_events(world))
@@ -168,19 +168,15 @@ async def test_a_number_that_cannot_be_taken_off_stops_the_teardown_before_anyth
     """Strict IE1 (TrunkSid="" refused, no trunk PhoneNumbers subresource) with a number whose voice
     application before the import is unknown: the teardown stops at its first step, so the trunk
     keeps serving that number; the status and a Warning Event name it. The default world detaches it."""
-    world.emulator.add_numbers(
-        world.account["sid"], numbers=[{"phone_number": "+353100000001"}], region="ie1"
-    )
+    world.emulator.add_numbers(world.account.sid, numbers=[{"phone_number": "+353100000001"}], region="ie1")
     world.provider = make_provider(
-        world.account["sid"],
+        world.account.sid,
         region="ie1",
         origination_uris=[OriginationUri(sip_url="sip:agents.example.com")],
     )
     assert (await world.reconcile()).ready
     trunk_sid = world.status.trunk_sid
-    world.emulator.patch_number(
-        world.account["sid"], "+353100000001", voice={"ie1": {"trunk_sid": trunk_sid}}
-    )
+    world.emulator.patch_number(world.account.sid, "+353100000001", voice={"ie1": {"trunk_sid": trunk_sid}})
     if not world.emulator.configure()["strict"]:
         assert trunk_sid in (await finalize_provider(world.provider, world.deps)).removed
         return
@@ -188,7 +184,7 @@ async def test_a_number_that_cannot_be_taken_off_stops_the_teardown_before_anyth
     with pytest.raises(DeletionBlocked) as blocked:
         await finalize_provider(world.provider, world.deps)
     assert f"+353100000001 still on trunk {trunk_sid}" in str(blocked.value)
-    [trunk] = world.account_state()["trunks"]
+    [trunk] = world.account.state()["trunks"]
     assert trunk["sid"] == trunk_sid and trunk["origination_urls"]  # nothing after the numbers was removed
     assert all("OriginationUrls" not in r["path"] for r in world.writes_since(seq))
     warnings = [
@@ -212,11 +208,11 @@ async def test_a_list_linked_to_another_trunk_is_named_as_the_dependency(
     )
     if not world.emulator.configure()["strict"]:
         await finalize_provider(world.provider, world.deps)
-        assert [t["sid"] for t in world.account_state()["trunks"]] == [other.sid]
+        assert [t["sid"] for t in world.account.state()["trunks"]] == [other.sid]
         return
     with pytest.raises(DeletionBlocked) as blocked:
         await finalize_provider(world.provider, world.deps)
     assert "21241" in str(blocked.value) and "something still depends on it" in str(blocked.value)
-    trunks = {t["sid"]: t for t in world.account_state()["trunks"]}
+    trunks = {t["sid"]: t for t in world.account.state()["trunks"]}
     assert trunks[other.sid]["credential_list_sids"] == [world.status.credential_list_sid]  # untouched
     assert trunks[world.status.trunk_sid]["credential_list_sids"] == []  # ours emptied, deleted last

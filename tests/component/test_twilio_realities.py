@@ -32,7 +32,7 @@ def details(world: World) -> dict[str, tuple[str, str]]:
 
 
 async def test_standard_key_provisions_and_says_what_it_could_not_check(world: World) -> None:
-    use_api_key(world, world.emulator.add_api_key(world.account["sid"], type="standard"))
+    use_api_key(world, world.emulator.add_api_key(world.account.sid, type="standard"))
 
     outcome = await world.reconcile()
 
@@ -54,7 +54,7 @@ async def test_restricted_key_without_a_permission_is_permission_denied(world: W
         "/twilio/api/sip/credential-lists/read",
         "/twilio/api/incoming-phone-numbers/read",
     ]
-    key = world.emulator.add_api_key(world.account["sid"], type="restricted", permissions=permissions)
+    key = world.emulator.add_api_key(world.account.sid, type="restricted", permissions=permissions)
     use_api_key(world, key)
 
     with pytest.raises(TwilioError) as failure:
@@ -64,7 +64,7 @@ async def test_restricted_key_without_a_permission_is_permission_denied(world: W
     ready = next(c for c in world.status.conditions if c.type == "Ready")
     assert ready.reason == "PermissionDenied"
     assert "create SIP trunk" in ready.message and "70051" in ready.message
-    assert world.account_state()["trunks"] == []
+    assert world.account.state()["trunks"] == []
 
 
 @pytest.mark.parametrize(("mode", "code"), [("forbidden", 20403), ("reject", 20005), ("readable", 20005)])
@@ -73,7 +73,7 @@ async def test_suspended_account_is_account_inactive_in_every_mode(
 ) -> None:
     """forbidden (the default) is twilio.com/docs/api/errors/20403: 403, "Typically this means the
     account has been suspended or closed"."""
-    world.emulator.patch_account(world.account["sid"], status="suspended", suspension_mode=mode)
+    world.emulator.patch_account(world.account.sid, status="suspended", suspension_mode=mode)
 
     with pytest.raises(TwilioError) as failure:
         await world.reconcile()
@@ -87,7 +87,7 @@ async def test_suspended_account_is_account_inactive_in_every_mode(
 async def test_ready_at_a_concurrency_limit_of_one_with_100ms_latency(world: World) -> None:
     """New Twilio accounts have been limited to one request in flight: the adaptive bound must get
     every step through (verification alone fires four parallel reads)."""
-    world.emulator.patch_account(world.account["sid"], concurrency_limit=1)
+    world.emulator.patch_account(world.account.sid, concurrency_limit=1)
     world.emulator.configure(latency_ms=100)
 
     outcome = await world.reconcile()
@@ -123,7 +123,7 @@ async def test_the_101st_trunk_is_quota_exceeded_and_leaves_nothing(
     status, reason, message = ready_condition(world)
     assert (status, reason) == ("False", "QuotaExceeded")
     assert "100 SIP trunks" in message and "allows 100" in message
-    state = world.account_state()
+    state = world.account.state()
     assert len(state["trunks"]) == 100 and state["credential_lists"] == []
     posts = [r for r in world.emulator.requests(since=seq) if r["method"] == "POST"]
     assert [(r["path"], r["status"]) for r in posts] == [("/v1/Trunks", 400)] * 2  # one domain, twice
@@ -134,7 +134,7 @@ async def test_a_quota_below_the_documented_one_is_read_from_twilios_code(
 ) -> None:
     """An account whose trunk limit is lower than the documented 100: the count cannot explain the
     refusal, Twilio's code (21244, "Maximum Number of Trunks reached") does."""
-    world.emulator.patch_account(world.account["sid"], quotas={"trunks": 2})
+    world.emulator.patch_account(world.account.sid, quotas={"trunks": 2})
     fill_trunks(twilio_client, 2)
 
     with pytest.raises(TwilioError) as failure:
@@ -144,11 +144,11 @@ async def test_a_quota_below_the_documented_one_is_read_from_twilios_code(
     status, reason, message = ready_condition(world)
     assert (status, reason) == ("False", "QuotaExceeded")
     assert "SIP trunks" in message and "quota reached" in message
-    assert world.account_state()["credential_lists"] == []
+    assert world.account.state()["credential_lists"] == []
 
 
 async def test_trial_account_gets_one_trunk(world: World, twilio_client: Client) -> None:
-    world.emulator.patch_account(world.account["sid"], type="Trial")
+    world.emulator.patch_account(world.account.sid, type="Trial")
     fill_trunks(twilio_client, 1)
 
     with pytest.raises(TwilioError):
@@ -157,7 +157,7 @@ async def test_trial_account_gets_one_trunk(world: World, twilio_client: Client)
     status, reason, message = ready_condition(world)
     assert (status, reason) == ("False", "QuotaExceeded")
     assert "trial account" in message and "allows 1" in message
-    assert world.account_state()["credential_lists"] == []
+    assert world.account.state()["credential_lists"] == []
 
 
 async def test_the_101st_credential_list_is_quota_exceeded(world: World, twilio_client: Client) -> None:

@@ -9,7 +9,7 @@ import pytest
 from multidict import MultiDict
 from twilio.rest import Client
 
-from fixtures.emulator import OPENAPI_DIR, OPENAPI_FILES
+from fixtures.emulator import OPENAPI_DIR, OPENAPI_FILES, TwilioAccount
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.emulator.contract import ContractChecker, Exchange
 from twilio_operator.ports.twilio.http import ORIGINAL_HOST_HEADER, rewrite
@@ -136,12 +136,12 @@ def test_routes_v2_phone_number_shapes_are_checked(checker: ContractChecker) -> 
 
 
 def test_session_emulator_checks_contract(
-    emulator: EmulatorAdmin, twilio_client: Client, twilio_account: dict[str, Any]
+    emulator: EmulatorAdmin, twilio_client: Client, twilio_account: TwilioAccount
 ) -> None:
     assert emulator.contract_checking()
     before = len(emulator.contract_violations())
     twilio_client.trunking.v1.trunks.create(domain_name="contract.pstn.twilio.com", secure=True)
-    twilio_client.api.v2010.accounts(twilio_account["sid"]).incoming_phone_numbers.list(page_size=1)
+    twilio_client.api.v2010.accounts(twilio_account.sid).incoming_phone_numbers.list(page_size=1)
     twilio_client.routes.v2.trunks("contract.pstn.twilio.com").update(voice_region="ie1")
     twilio_client.routes.v2.trunks("contract.pstn.twilio.com").fetch()
     twilio_client.routes.v2.phone_numbers("+15005550006").update(voice_region="au1")
@@ -226,11 +226,11 @@ def test_ip_access_control_shapes_are_checked(checker: ContractChecker) -> None:
 
 
 def test_session_emulator_checks_ip_access_control_contract(
-    emulator: EmulatorAdmin, twilio_client: Client, twilio_account: dict[str, Any]
+    emulator: EmulatorAdmin, twilio_client: Client, twilio_account: TwilioAccount
 ) -> None:
     """Every IP ACL operation of both documents, as the twilio library sends it, with no violation."""
     before = len(emulator.contract_violations())
-    sip = twilio_client.api.v2010.accounts(twilio_account["sid"]).sip
+    sip = twilio_client.api.v2010.accounts(twilio_account.sid).sip
     acl = sip.ip_access_control_lists.create(friendly_name="pbx")
     sip.ip_access_control_lists(acl.sid).fetch()
     sip.ip_access_control_lists(acl.sid).update(friendly_name="pbx 2")
@@ -284,7 +284,7 @@ def test_number_lifecycle_shapes_are_checked(checker: ContractChecker) -> None:
 
 
 def test_session_emulator_checks_number_lifecycle_contract(
-    emulator: EmulatorAdmin, twilio_client: Client, twilio_account: dict[str, Any]
+    emulator: EmulatorAdmin, twilio_client: Client, twilio_account: TwilioAccount
 ) -> None:
     """Searching, buying, addresses, dependents, the balance and a release, as the twilio library sends
     them, with no violation."""
@@ -292,7 +292,7 @@ def test_session_emulator_checks_number_lifecycle_contract(
     emulator.add_available_numbers(count=3, area_code="415")
     emulator.add_available_numbers(count=1, prefix="+1800", type="toll-free")
     emulator.add_available_numbers(count=1, prefix="+44770", iso_country="GB", type="mobile")
-    api = twilio_client.api.v2010.accounts(twilio_account["sid"])
+    api = twilio_client.api.v2010.accounts(twilio_account.sid)
     available = api.available_phone_numbers("US")
     found = available.local.list(
         area_code=415, contains="555", voice_enabled=True, sms_enabled=True, page_size=2

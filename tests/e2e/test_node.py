@@ -45,6 +45,7 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 
+from fixtures.emulator import TwilioAccount
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.binaries import find_binary
 from twilio_operator.testing.node import NODE_IP, NODE_NAME, Node
@@ -132,8 +133,7 @@ class World:
     env: dict[str, str]
     admin: EmulatorAdmin
     emulator: ManagedProcess
-    account_sid: str
-    auth_token: str
+    account: TwilioAccount  # the one the examples name (its Auth Token is theirs)
     notes: dict[str, Any] = field(default_factory=dict)
 
     def kubectl(self, *args: str, input: str | None = None, timeout: float = 300) -> str:
@@ -163,10 +163,6 @@ class World:
         lease = self.kubectl_json("-n", NAMESPACE, "get", "lease", RELEASE)
         holder = lease["spec"].get("holderIdentity") or ""
         return holder.rsplit("_", 1)[0] or None
-
-    def twilio_state(self) -> dict[str, Any]:
-        (account,) = [a for a in self.admin.state()["accounts"] if a["sid"] == self.account_sid]
-        return account  # type: ignore[no-any-return]
 
     def diagnostics(self) -> str:
         parts = []
@@ -252,18 +248,17 @@ def world(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config)
         admin = EmulatorAdmin(f"http://127.0.0.1:{node.forward(NODE_IP, EMULATOR_PORT)}")
         wait_for(admin.healthz, "the emulator", timeout=60)
         secret, provider, number = load_examples()
-        account_sid = provider["spec"]["accountSid"]
-        token = secret["stringData"]["authToken"]
-        admin.create_account(
-            sid=account_sid,
-            auth_token=token,
+        account = TwilioAccount.create(
+            admin,
+            sid=provider["spec"]["accountSid"],
+            auth_token=secret["stringData"]["authToken"],
             friendly_name="e2e",
             incoming_phone_numbers=[
                 {"phone_number": number["spec"]["phoneNumber"], "capabilities": {"voice": True}}
             ],
         )
         kubectl = str(find_binary("kubectl"))
-        yield World(node, kubectl, helm, docker, env, admin, emulator, account_sid, token, notes)
+        yield World(node, kubectl, helm, docker, env, admin, emulator, account, notes)
     finally:
         emulator.stop()
         node.stop()
@@ -455,10 +450,10 @@ def test_05_the_images_check_command_passes_against_the_emulator(world: World) -
     pod = world.operator_pods()[0]["metadata"]["name"]
     out = world.kubectl(
         "-n", NAMESPACE, "exec", "-i", pod, "--", "env", f"TWILIO_OPERATOR_TWILIO_BASE_URL={EMULATOR_URL}",
-        "twilio-operator", "check", "--account-sid", world.account_sid, "--secret-stdin",
-        input=world.auth_token + "\n",
+        "twilio-operator", "check", "--account-sid", world.account.sid, "--secret-stdin",
+        input=world.account.auth_token + "\n",
     )  # fmt: skip
-    assert world.auth_token not in out
+    assert world.account.auth_token not in out
     header, *rows = [re.split(r"\s{2,}", line) for line in out.splitlines() if line.strip()]
     assert header[:2] == ["CHECK", "RESULT"], out
     results = {row[0]: row[1] for row in rows}
@@ -486,7 +481,7 @@ def test_06_examples_become_ready_through_the_pods(world: World) -> None:
     # process that logs it (kubectl only).
     world.kubectl(
         "create", "secret", "generic", secret["metadata"]["name"], "-n", USER_NAMESPACE,
-        f"--from-literal=authToken={world.auth_token}",
+        f"--from-literal=authToken={world.account.auth_token}",
     )  # fmt: skip
     world.kubectl("apply", "-n", USER_NAMESPACE, "-f", str(EXAMPLES / "02-twilio-provider.yaml"))
     try:
@@ -501,11 +496,11 @@ def test_06_examples_become_ready_through_the_pods(world: World) -> None:
         "-n", USER_NAMESPACE, "get", "secret", twp["status"]["sipCredentialsSecretName"], "-o", "name"
     )
     assert "Ready" in world.kubectl("-n", USER_NAMESPACE, "describe", "twp", PROVIDER)
-    (trunk,) = world.twilio_state()["trunks"]
+    (trunk,) = world.account.state()["trunks"]
     assert trunk["sid"] == twp["status"]["trunkSid"]
     (phone,) = [
         n
-        for n in world.twilio_state()["incoming_phone_numbers"]
+        for n in world.account.state()["incoming_phone_numbers"]
         if n["phone_number"] == number["spec"]["phoneNumber"]
     ]
     assert phone["trunk_sid"] == trunk["sid"], phone
@@ -522,7 +517,7 @@ def test_07_kubectl_logs_are_json_lines(world: World) -> None:
     records = [json.loads(line) for line in lines]  # every line is one JSON object
     assert all(isinstance(r, dict) and "message" in r for r in records)
     assert any(PROVIDER in json.dumps(r) for r in records), "no log line about the provider"
-    assert world.auth_token not in "\n".join(lines)
+    assert world.account.auth_token not in "\n".join(lines)
 
 
 def scrape(port: int) -> str:
@@ -555,7 +550,7 @@ def test_08_metrics_answer_through_the_service_from_both_pods(world: World) -> N
 
 
 def trunk_transfer_mode(world: World) -> str:
-    (trunk,) = world.twilio_state()["trunks"]
+    (trunk,) = world.account.state()["trunks"]
     return str(trunk["transfer_mode"])
 
 
@@ -733,7 +728,7 @@ def test_11_liveness_probe_restarts_an_operator_whose_watch_is_stalled(world: Wo
 
 
 def nothing_in_twilio(world: World) -> dict[str, Any] | None:
-    state = world.twilio_state()
+    state = world.account.state()
     left = {
         key: state[key] for key in ("trunks", "credential_lists", "ip_access_control_lists") if state[key]
     }
@@ -809,14 +804,14 @@ def test_13_plain_install_manifest(world: World, images: tuple[str, str]) -> Non
         "twilio-credentials",
         "-n",
         USER_NAMESPACE,
-        f"--from-literal=authToken={world.auth_token}",
+        f"--from-literal=authToken={world.account.auth_token}",
     )
     world.kubectl("apply", "-n", USER_NAMESPACE, "-f", str(EXAMPLES / "02-twilio-provider.yaml"))
     try:
         twp = wait_for(lambda: ready(world, "twp", PROVIDER), "TwilioProvider acme Ready (install.yaml)")
     except AssertionError as error:
         raise AssertionError(f"{error}\n{world.diagnostics()}") from None
-    assert [t["sid"] for t in world.twilio_state()["trunks"]] == [twp["status"]["trunkSid"]]
+    assert [t["sid"] for t in world.account.state()["trunks"]] == [twp["status"]["trunkSid"]]
     world.kubectl("delete", "-n", USER_NAMESPACE, "twp", PROVIDER, "--wait", "--timeout=180s", timeout=240)
     wait_for(lambda: nothing_in_twilio(world), "nothing left in Twilio")
     world.kubectl("delete", "-f", str(REPO / "deploy" / "install.yaml"), "--wait=false")

@@ -9,6 +9,8 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from fixtures.emulator import TwilioAccount
+
 
 @dataclass
 class RawResponse:
@@ -42,8 +44,8 @@ def raw(
         return RawResponse(exc.code, dict(exc.headers), exc.read())
 
 
-def account_auth(account: dict[str, Any]) -> dict[str, str]:
-    return basic(account["sid"], account["auth_token"])
+def account_auth(account: TwilioAccount) -> dict[str, str]:
+    return basic(account.sid, account.auth_token)
 
 
 def assert_twilio_error(response: RawResponse, status: int, code: int | None = None) -> dict[str, Any]:

@@ -4,36 +4,35 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from twilio.rest import Client
 
-from emulator.helpers import account_auth, raw
-from fixtures.emulator import start_emulator, stop
+from emulator.helpers import basic, raw
+from fixtures.emulator import TwilioAccount, start_emulator, stop
 from twilio_operator.emulator.client import EmulatorAdmin, EmulatorAdminError
 from twilio_operator.ports.twilio.http import RewritingHttpClient
 
 
 def test_request_log_contents(
-    emulator: EmulatorAdmin, twilio_client: Client, twilio_account: dict[str, Any]
+    emulator: EmulatorAdmin, twilio_client: Client, twilio_account: TwilioAccount
 ) -> None:
-    twilio_client.api.v2010.accounts(twilio_account["sid"]).fetch()
+    twilio_client.api.v2010.accounts(twilio_account.sid).fetch()
     trunk = twilio_client.trunking.v1.trunks.create()
     twilio_client.trunking.v1.trunks.list(page_size=5)
     log = emulator.requests()
     assert [(r["method"], r["path"], r["status"], r["write"]) for r in log] == [
-        ("GET", f"/2010-04-01/Accounts/{twilio_account['sid']}.json", 200, False),
+        ("GET", f"/2010-04-01/Accounts/{twilio_account.sid}.json", 200, False),
         ("POST", "/v1/Trunks", 201, True),
         ("GET", "/v1/Trunks", 200, False),
     ]
     assert [r["host"] for r in log] == ["api.twilio.com", "trunking.twilio.com", "trunking.twilio.com"]
-    assert all(r["account_sid"] == twilio_account["sid"] for r in log)
+    assert all(r["account_sid"] == twilio_account.sid for r in log)
     assert log[2]["query"] == "PageSize=5"
     assert all(isinstance(r["duration_ms"], float) and r["time"] > 0 for r in log)
     assert [r["seq"] for r in emulator.requests(since=log[0]["seq"])] == [log[1]["seq"], log[2]["seq"]]
     assert trunk.sid not in json.dumps(log)  # the log holds paths, not bodies
-    assert twilio_account["auth_token"] not in json.dumps(log)
+    assert twilio_account.auth_token not in json.dumps(log)
     emulator.clear_requests()
     assert emulator.requests() == []
 
@@ -45,14 +44,14 @@ def test_request_log_contents(
 def test_original_host_is_logged_for_regions(
     emulator: EmulatorAdmin,
     emulator_url: str,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     region: str | None,
     edge: str | None,
     host: str,
 ) -> None:
     client = Client(
-        twilio_account["sid"],
-        twilio_account["auth_token"],
+        twilio_account.sid,
+        twilio_account.auth_token,
         region=region,
         edge=edge,
         http_client=RewritingHttpClient(emulator_url),
@@ -65,9 +64,9 @@ def test_original_host_is_logged_for_regions(
 
 
 def test_state_dump_has_no_secrets(
-    emulator: EmulatorAdmin, twilio_client: Client, twilio_account: dict[str, Any]
+    emulator: EmulatorAdmin, twilio_client: Client, twilio_account: TwilioAccount
 ) -> None:
-    sip = twilio_client.api.v2010.accounts(twilio_account["sid"]).sip
+    sip = twilio_client.api.v2010.accounts(twilio_account.sid).sip
     trunk = twilio_client.trunking.v1.trunks.create(domain_name="dump.pstn.twilio.com")
     cred_list = sip.credential_lists.create(friendly_name="dump")
     sip.credential_lists(cred_list.sid).credentials.create(username="dumper", password="Secr3tPassword")
@@ -75,7 +74,7 @@ def test_state_dump_has_no_secrets(
     twilio_client.routes.v2.trunks("dump.pstn.twilio.com").update(voice_region="ie1")
     state = emulator.state()
     text = json.dumps(state)
-    for secret in ("Secr3tPassword", twilio_account["auth_token"], twilio_account["api_keys"][0]["secret"]):
+    for secret in ("Secr3tPassword", twilio_account.auth_token, twilio_account.api_keys[0].secret):
         assert secret not in text
     (account,) = state["accounts"]
     assert account["trunks"][0]["credential_list_sids"] == [cred_list.sid]
@@ -84,18 +83,18 @@ def test_state_dump_has_no_secrets(
     assert len(account["incoming_phone_numbers"]) == 2
 
 
-def test_bulk_numbers_and_patch(emulator: EmulatorAdmin, twilio_account: dict[str, Any]) -> None:
-    added = emulator.add_numbers(twilio_account["sid"], count=2000)
+def test_bulk_numbers_and_patch(emulator: EmulatorAdmin, twilio_account: TwilioAccount) -> None:
+    added = emulator.add_numbers(twilio_account.sid, count=2000)
     assert len(added) == 2000 and len({n["sid"] for n in added}) == 2000
     explicit = emulator.add_numbers(
-        twilio_account["sid"], numbers=[{"phone_number": "+15559990001", "sid": "PN" + "1" * 32}]
+        twilio_account.sid, numbers=[{"phone_number": "+15559990001", "sid": "PN" + "1" * 32}]
     )
     assert explicit[0]["sid"] == "PN" + "1" * 32
     with pytest.raises(EmulatorAdminError) as err:  # one account holds a number once
-        emulator.add_numbers(twilio_account["sid"], numbers=[{"phone_number": "+15559990001"}])
+        emulator.add_numbers(twilio_account.sid, numbers=[{"phone_number": "+15559990001"}])
     assert err.value.status == 409
     with pytest.raises(EmulatorAdminError) as err:
-        emulator.add_numbers(twilio_account["sid"], count=0)
+        emulator.add_numbers(twilio_account.sid, count=0)
     assert err.value.status == 400
     with pytest.raises(EmulatorAdminError) as err:
         emulator.patch_account("AC" + "f" * 32, status="suspended")
@@ -108,7 +107,7 @@ def test_create_account_with_given_sids(emulator: EmulatorAdmin, emulator_url: s
         sid=sid, auth_token=token, type="Trial", api_keys=[{"sid": "SK" + "cd" * 16, "secret": "s3cret"}]
     )
     assert (account["sid"], account["auth_token"], account["type"]) == (sid, token, "Trial")
-    response = raw(emulator_url, "GET", f"/2010-04-01/Accounts/{sid}.json", headers=account_auth(account))
+    response = raw(emulator_url, "GET", f"/2010-04-01/Accounts/{sid}.json", headers=basic(sid, token))
     assert response.json()["type"] == "Trial"
     with pytest.raises(EmulatorAdminError) as err:
         emulator.create_account(sid=sid)
@@ -118,7 +117,7 @@ def test_create_account_with_given_sids(emulator: EmulatorAdmin, emulator_url: s
     assert err.value.status == 400
 
 
-def test_reset_forgets_everything(emulator: EmulatorAdmin, twilio_account: dict[str, Any]) -> None:
+def test_reset_forgets_everything(emulator: EmulatorAdmin, twilio_account: TwilioAccount) -> None:
     emulator.add_fault("/v1/Trunks", "error")
     emulator.reset()
     assert emulator.state() == {"accounts": [], "reserved_domains": []}
@@ -152,8 +151,8 @@ def test_state_file_seeds_accounts(tmp_path: Path) -> None:
         stop(process)
 
 
-def test_number_lifecycle_admin_calls(emulator: EmulatorAdmin, twilio_account: dict[str, Any]) -> None:
-    sid = twilio_account["sid"]
+def test_number_lifecycle_admin_calls(emulator: EmulatorAdmin, twilio_account: TwilioAccount) -> None:
+    sid = twilio_account.sid
     generated = emulator.add_available_numbers(count=2, area_code="212", price="2.50", bundle_required=True)
     assert [(n["phone_number"], n["price"], n["bundle_required"]) for n in generated] == [
         ("+12125550001", "2.50", True),

@@ -4,11 +4,10 @@ and a credential list on the trunk, one passing suffices by default and both mus
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from twilio.rest import Client
 
+from fixtures.emulator import TwilioAccount
 from twilio_operator.emulator.client import EmulatorAdmin, EmulatorAdminError
 
 DOMAIN = "admit.pstn.twilio.com"
@@ -17,8 +16,8 @@ OFFICE, STRANGER = "198.51.100.7", "203.0.113.9"
 
 
 @pytest.fixture
-def trunk(twilio_client: Client, twilio_account: dict[str, Any]) -> str:
-    sip = twilio_client.api.v2010.accounts(twilio_account["sid"]).sip
+def trunk(twilio_client: Client, twilio_account: TwilioAccount) -> str:
+    sip = twilio_client.api.v2010.accounts(twilio_account.sid).sip
     trunk = twilio_client.trunking.v1.trunks.create(domain_name=DOMAIN)
     cred_list = sip.credential_lists.create(friendly_name="creds")
     sip.credential_lists(cred_list.sid).credentials.create(username="pbx", password=PASSWORD)
@@ -26,8 +25,8 @@ def trunk(twilio_client: Client, twilio_account: dict[str, Any]) -> str:
     return str(trunk.sid)
 
 
-def attach_acl(client: Client, account: dict[str, Any], trunk: str) -> None:
-    sip = client.api.v2010.accounts(account["sid"]).sip
+def attach_acl(client: Client, account: TwilioAccount, trunk: str) -> None:
+    sip = client.api.v2010.accounts(account.sid).sip
     acl = sip.ip_access_control_lists.create(friendly_name="office")
     sip.ip_access_control_lists(acl.sid).ip_addresses.create(friendly_name="o", ip_address="198.51.100.0/24")
     client.trunking.v1.trunks(trunk).ip_access_control_lists.create(ip_access_control_list_sid=acl.sid)
@@ -70,7 +69,7 @@ def test_credentials_alone(emulator: EmulatorAdmin, trunk: str) -> None:
 )
 def test_acl_and_credentials_either_or_both(
     twilio_client: Client,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     emulator: EmulatorAdmin,
     trunk: str,
     strict: bool,

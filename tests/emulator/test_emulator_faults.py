@@ -12,6 +12,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from emulator.helpers import account_auth, raw
+from fixtures.emulator import TwilioAccount
 from twilio_operator.emulator.client import EmulatorAdmin, EmulatorAdminError
 from twilio_operator.ports.twilio.http import RewritingAsyncHttpClient, RewritingHttpClient
 
@@ -62,11 +63,11 @@ def test_commit_then_error_commits(emulator: EmulatorAdmin, twilio_client: Clien
 
 
 def test_commit_then_hang_sync_client_times_out(
-    emulator: EmulatorAdmin, emulator_url: str, twilio_account: dict[str, Any]
+    emulator: EmulatorAdmin, emulator_url: str, twilio_account: TwilioAccount
 ) -> None:
     client = Client(
-        twilio_account["sid"],
-        twilio_account["auth_token"],
+        twilio_account.sid,
+        twilio_account.auth_token,
         http_client=RewritingHttpClient(emulator_url, timeout=0.5),
     )
     emulator.add_fault("/v1/Trunks", "commit_then_hang", method="POST", hang_seconds=2)
@@ -76,10 +77,10 @@ def test_commit_then_hang_sync_client_times_out(
 
 
 async def test_commit_then_hang_async_client_times_out(
-    emulator: EmulatorAdmin, emulator_url: str, twilio_account: dict[str, Any]
+    emulator: EmulatorAdmin, emulator_url: str, twilio_account: TwilioAccount
 ) -> None:
     http_client = RewritingAsyncHttpClient(emulator_url, timeout=0.5)
-    client = Client(twilio_account["sid"], twilio_account["auth_token"], http_client=http_client)
+    client = Client(twilio_account.sid, twilio_account.auth_token, http_client=http_client)
     try:
         emulator.add_fault("/v1/Trunks", "commit_then_hang", method="POST", hang_seconds=2)
         started = time.monotonic()
@@ -100,7 +101,7 @@ def test_delay_fault(emulator: EmulatorAdmin, twilio_client: Client) -> None:
 
 
 def test_rate_limit_fault_has_retry_after(
-    emulator: EmulatorAdmin, emulator_url: str, twilio_account: dict[str, Any]
+    emulator: EmulatorAdmin, emulator_url: str, twilio_account: TwilioAccount
 ) -> None:
     emulator.add_fault("/v1/Trunks", "rate_limit", retry_after=7)
     response = raw(emulator_url, "GET", "/v1/Trunks", headers=account_auth(twilio_account))
@@ -108,9 +109,7 @@ def test_rate_limit_fault_has_retry_after(
     assert response.json()["code"] == 20429
 
 
-def test_rate_limit_bursts(
-    emulator: EmulatorAdmin, emulator_url: str, twilio_account: dict[str, Any]
-) -> None:
+def test_rate_limit_bursts(emulator: EmulatorAdmin, emulator_url: str, twilio_account: TwilioAccount) -> None:
     emulator.configure(rate_limit={"burst_every_n": 3, "burst_length": 2, "retry_after": 2})
     statuses = [
         raw(emulator_url, "GET", "/v1/Trunks", headers=account_auth(twilio_account)).status for _ in range(10)
@@ -131,9 +130,7 @@ def test_latency(emulator: EmulatorAdmin, twilio_client: Client) -> None:
     assert emulator.configure()["latency_ms"] == 0
 
 
-def test_random_fault_rate(
-    emulator: EmulatorAdmin, emulator_url: str, twilio_account: dict[str, Any]
-) -> None:
+def test_random_fault_rate(emulator: EmulatorAdmin, emulator_url: str, twilio_account: TwilioAccount) -> None:
     emulator.configure(fault_rate=1.0)
     statuses = {
         raw(emulator_url, "GET", "/v1/Trunks", headers=account_auth(twilio_account)).status for _ in range(20)
@@ -167,11 +164,11 @@ def test_faults_never_apply_to_admin_api(emulator: EmulatorAdmin) -> None:
 
 
 async def test_concurrency_limit_refuses_requests_over_the_limit(
-    emulator: EmulatorAdmin, twilio_account: dict[str, Any], async_twilio_client: Client
+    emulator: EmulatorAdmin, twilio_account: TwilioAccount, async_twilio_client: Client
 ) -> None:
     """Twilio's 429 is a per-account concurrency limit; the emulator can model it."""
     emulator.configure(latency_ms=100, concurrency_limit=2)
-    account = async_twilio_client.api.v2010.accounts(twilio_account["sid"])
+    account = async_twilio_client.api.v2010.accounts(twilio_account.sid)
     results = await asyncio.gather(*(account.fetch_async() for _ in range(6)), return_exceptions=True)
     refused = [r for r in results if isinstance(r, TwilioRestException)]
     assert len(refused) == 4 and all(r.status == 429 and r.code == 20429 for r in refused)

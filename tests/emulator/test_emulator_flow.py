@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
+from fixtures.emulator import TwilioAccount
 from twilio_operator.emulator.client import EmulatorAdmin
 
 PASSWORD = "Str0ngPassword"
 
 
 def test_sync_provisioning_flow(
-    twilio_client: Client, twilio_account: dict[str, Any], emulator: EmulatorAdmin
+    twilio_client: Client, twilio_account: TwilioAccount, emulator: EmulatorAdmin
 ) -> None:
-    account_sid = twilio_account["sid"]
+    account_sid = twilio_account.sid
     account = twilio_client.api.v2010.accounts(account_sid).fetch()
     assert (account.sid, account.status, account.type) == (account_sid, "active", "Full")
-    assert account.auth_token == twilio_account["auth_token"]
+    assert account.auth_token == twilio_account.auth_token
 
     trunk = twilio_client.trunking.v1.trunks.create(
         friendly_name="tp-1", domain_name="flow-sync.pstn.twilio.com"
@@ -54,7 +53,7 @@ def test_sync_provisioning_flow(
     )
     assert updated.enabled is False
 
-    first, second = (n["sid"] for n in twilio_account["incoming_phone_numbers"])
+    first, second = (n.sid for n in twilio_account.incoming_phone_numbers)
     number = (
         twilio_client.api.v2010.accounts(account_sid)
         .incoming_phone_numbers(first)
@@ -77,9 +76,9 @@ def test_sync_provisioning_flow(
     assert not emulator.sip_auth("flow-sync.pstn.twilio.com", "user1", PASSWORD + "x")
 
 
-async def test_async_provisioning_flow(async_twilio_client: Client, twilio_account: dict[str, Any]) -> None:
+async def test_async_provisioning_flow(async_twilio_client: Client, twilio_account: TwilioAccount) -> None:
     client = async_twilio_client
-    account_sid = twilio_account["sid"]
+    account_sid = twilio_account.sid
     assert (await client.api.v2010.accounts(account_sid).fetch_async()).status == "active"
     trunk = await client.trunking.v1.trunks.create_async(domain_name="flow-async.pstn.twilio.com")
     sip = client.api.v2010.accounts(account_sid).sip
@@ -91,7 +90,7 @@ async def test_async_provisioning_flow(async_twilio_client: Client, twilio_accou
     await client.trunking.v1.trunks(trunk.sid).origination_urls.create_async(
         weight=1, priority=1, enabled=True, friendly_name="o", sip_url="sip:o@example.com"
     )
-    number_sid = twilio_account["incoming_phone_numbers"][0]["sid"]
+    number_sid = twilio_account.incoming_phone_numbers[0].sid
     await client.trunking.v1.trunks(trunk.sid).phone_numbers.create_async(phone_number_sid=number_sid)
     numbers = await client.api.v2010.accounts(account_sid).incoming_phone_numbers.list_async(page_size=100)
     assert {n.sid: n.trunk_sid for n in numbers}[number_sid] == trunk.sid
@@ -106,13 +105,11 @@ async def test_async_provisioning_flow(async_twilio_client: Client, twilio_accou
 
 
 def test_paging_follows_next_page_links(
-    twilio_client: Client, twilio_account: dict[str, Any], emulator: EmulatorAdmin
+    twilio_client: Client, twilio_account: TwilioAccount, emulator: EmulatorAdmin
 ) -> None:
-    emulator.add_numbers(twilio_account["sid"], count=120)
+    emulator.add_numbers(twilio_account.sid, count=120)
     emulator.clear_requests()
-    numbers = twilio_client.api.v2010.accounts(twilio_account["sid"]).incoming_phone_numbers.list(
-        page_size=50
-    )
+    numbers = twilio_client.api.v2010.accounts(twilio_account.sid).incoming_phone_numbers.list(page_size=50)
     assert len(numbers) == 122
     assert len({n.sid for n in numbers}) == 122
     pages = [r for r in emulator.requests() if r["path"].endswith("IncomingPhoneNumbers.json")]
@@ -127,10 +124,10 @@ def test_paging_follows_next_page_links(
     assert [r["path"] for r in emulator.requests()] == ["/v1/Trunks"] * 3
 
 
-def test_page_metadata_shapes(twilio_client: Client, twilio_account: dict[str, Any]) -> None:
-    numbers = twilio_client.api.v2010.accounts(twilio_account["sid"]).incoming_phone_numbers
+def test_page_metadata_shapes(twilio_client: Client, twilio_account: TwilioAccount) -> None:
+    numbers = twilio_client.api.v2010.accounts(twilio_account.sid).incoming_phone_numbers
     page = numbers.page(page_size=1)
-    assert page._payload["next_page_uri"].startswith(f"/2010-04-01/Accounts/{twilio_account['sid']}/")
+    assert page._payload["next_page_uri"].startswith(f"/2010-04-01/Accounts/{twilio_account.sid}/")
     assert page._payload["start"] == 0 and page._payload["end"] == 0
     assert page.next_page() is not None and page.next_page().next_page() is None
 
@@ -142,15 +139,15 @@ def test_page_metadata_shapes(twilio_client: Client, twilio_account: dict[str, A
     assert meta["next_page_url"].startswith("https://trunking.twilio.com/v1/Trunks?")
 
 
-def test_filters_on_incoming_numbers(twilio_client: Client, twilio_account: dict[str, Any]) -> None:
-    numbers = twilio_client.api.v2010.accounts(twilio_account["sid"]).incoming_phone_numbers
+def test_filters_on_incoming_numbers(twilio_client: Client, twilio_account: TwilioAccount) -> None:
+    numbers = twilio_client.api.v2010.accounts(twilio_account.sid).incoming_phone_numbers
     assert [n.phone_number for n in numbers.list(phone_number="+15005550006")] == ["+15005550006"]
     assert len(numbers.list(phone_number="500555000*")) == 2
     assert numbers.list(friendly_name="nope") == []
 
 
-def test_cascades(twilio_client: Client, twilio_account: dict[str, Any], emulator: EmulatorAdmin) -> None:
-    sip = twilio_client.api.v2010.accounts(twilio_account["sid"]).sip
+def test_cascades(twilio_client: Client, twilio_account: TwilioAccount, emulator: EmulatorAdmin) -> None:
+    sip = twilio_client.api.v2010.accounts(twilio_account.sid).sip
     trunk = twilio_client.trunking.v1.trunks.create(domain_name="cascade.pstn.twilio.com")
     cred_list = sip.credential_lists.create(friendly_name="c")
     credential = sip.credential_lists(cred_list.sid).credentials.create(username="u", password=PASSWORD)
@@ -159,11 +156,11 @@ def test_cascades(twilio_client: Client, twilio_account: dict[str, Any], emulato
     trunks(trunk.sid).origination_urls.create(
         weight=1, priority=1, enabled=True, friendly_name="o", sip_url="sip:o@example.com"
     )
-    number_sid = twilio_account["incoming_phone_numbers"][0]["sid"]
+    number_sid = twilio_account.incoming_phone_numbers[0].sid
     trunks(trunk.sid).phone_numbers.create(phone_number_sid=number_sid)
 
     trunks(trunk.sid).delete()
-    numbers = twilio_client.api.v2010.accounts(twilio_account["sid"]).incoming_phone_numbers
+    numbers = twilio_client.api.v2010.accounts(twilio_account.sid).incoming_phone_numbers
     assert numbers(number_sid).fetch().trunk_sid is None
     assert sip.credential_lists(cred_list.sid).fetch().sid == cred_list.sid  # the list survives
 
@@ -181,9 +178,9 @@ def test_cascades(twilio_client: Client, twilio_account: dict[str, Any], emulato
     assert state["credential_lists"] == []
 
 
-def test_detach_unlink_and_updates(twilio_client: Client, twilio_account: dict[str, Any]) -> None:
+def test_detach_unlink_and_updates(twilio_client: Client, twilio_account: TwilioAccount) -> None:
     trunks = twilio_client.trunking.v1.trunks
-    sip = twilio_client.api.v2010.accounts(twilio_account["sid"]).sip
+    sip = twilio_client.api.v2010.accounts(twilio_account.sid).sip
     trunk = trunks.create()
     cred_list = sip.credential_lists.create(friendly_name="c")
     trunks(trunk.sid).credentials_lists.create(credential_list_sid=cred_list.sid)
@@ -191,11 +188,11 @@ def test_detach_unlink_and_updates(twilio_client: Client, twilio_account: dict[s
     assert trunks(trunk.sid).credentials_lists(cred_list.sid).delete() is True
     assert sip.credential_lists(cred_list.sid).update(friendly_name="renamed").friendly_name == "renamed"
 
-    number_sid = twilio_account["incoming_phone_numbers"][0]["sid"]
+    number_sid = twilio_account.incoming_phone_numbers[0].sid
     trunks(trunk.sid).phone_numbers.create(phone_number_sid=number_sid)
     assert trunks(trunk.sid).phone_numbers(number_sid).fetch().trunk_sid == trunk.sid
     assert trunks(trunk.sid).phone_numbers(number_sid).delete() is True
-    numbers = twilio_client.api.v2010.accounts(twilio_account["sid"]).incoming_phone_numbers
+    numbers = twilio_client.api.v2010.accounts(twilio_account.sid).incoming_phone_numbers
     assert numbers(number_sid).fetch().trunk_sid is None
     numbers(number_sid).update(trunk_sid=trunk.sid)
     assert numbers(number_sid).update(trunk_sid="").trunk_sid is None

@@ -11,18 +11,18 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from emulator.helpers import account_auth, assert_twilio_error, raw
-from fixtures.emulator import account_state
+from fixtures.emulator import TwilioAccount
 from twilio_operator.emulator.client import EmulatorAdmin
 
 STRICT = (400, 90000)
 
 
-def _sip(client: Client, account: dict[str, Any]) -> Any:
-    return client.api.v2010.accounts(account["sid"]).sip
+def _sip(client: Client, account: TwilioAccount) -> Any:
+    return client.api.v2010.accounts(account.sid).sip
 
 
 def test_lists_and_addresses_round_trip(
-    twilio_client: Client, twilio_account: dict[str, Any], emulator: EmulatorAdmin
+    twilio_client: Client, twilio_account: TwilioAccount, emulator: EmulatorAdmin
 ) -> None:
     sip = _sip(twilio_client, twilio_account)
     acl = sip.ip_access_control_lists.create(friendly_name="pbx (twp-1)")
@@ -53,7 +53,7 @@ def test_lists_and_addresses_round_trip(
     with pytest.raises(TwilioRestException) as gone:
         addresses(single.sid).fetch()
     assert gone.value.status == 404
-    [state] = account_state(emulator, twilio_account["sid"])["ip_access_control_lists"]
+    [state] = twilio_account.state()["ip_access_control_lists"]
     assert {(a["ip_address"], a["cidr_prefix_length"]) for a in state["ip_addresses"]} == {
         ("198.51.100.0", 25),
         ("192.0.2.0", 30),
@@ -61,10 +61,10 @@ def test_lists_and_addresses_round_trip(
 
 
 async def test_async_trunk_association_and_auth_type(
-    async_twilio_client: Client, twilio_account: dict[str, Any], emulator: EmulatorAdmin
+    async_twilio_client: Client, twilio_account: TwilioAccount, emulator: EmulatorAdmin
 ) -> None:
     client = async_twilio_client
-    sip = client.api.v2010.accounts(twilio_account["sid"]).sip
+    sip = client.api.v2010.accounts(twilio_account.sid).sip
     trunk = await client.trunking.v1.trunks.create_async(domain_name="ipacl.pstn.twilio.com")
     acl = await sip.ip_access_control_lists.create_async(friendly_name="pbx")
     await sip.ip_access_control_lists(acl.sid).ip_addresses.create_async(
@@ -97,7 +97,7 @@ async def test_async_trunk_association_and_auth_type(
 
 
 def test_deleting_a_list_unlinks_it_and_a_trunk_delete_keeps_it(
-    twilio_client: Client, twilio_account: dict[str, Any], emulator: EmulatorAdmin
+    twilio_client: Client, twilio_account: TwilioAccount, emulator: EmulatorAdmin
 ) -> None:
     sip = _sip(twilio_client, twilio_account)
     first, second = (sip.ip_access_control_lists.create(friendly_name=n) for n in ("a", "b"))
@@ -107,7 +107,7 @@ def test_deleting_a_list_unlinks_it_and_a_trunk_delete_keeps_it(
             ip_access_control_list_sid=acl.sid
         )
     sip.ip_access_control_lists(first.sid).delete()
-    [state_trunk] = account_state(emulator, twilio_account["sid"])["trunks"]
+    [state_trunk] = twilio_account.state()["trunks"]
     assert state_trunk["ip_access_control_list_sids"] == [second.sid]
 
     twilio_client.trunking.v1.trunks(trunk.sid).delete()
@@ -129,7 +129,7 @@ def test_deleting_a_list_unlinks_it_and_a_trunk_delete_keeps_it(
     ids=lambda v: v if isinstance(v, str) else "",
 )
 def test_invalid_addresses_are_refused(
-    twilio_client: Client, twilio_account: dict[str, Any], params: dict[str, Any], why: str
+    twilio_client: Client, twilio_account: TwilioAccount, params: dict[str, Any], why: str
 ) -> None:
     sip = _sip(twilio_client, twilio_account)
     acl = sip.ip_access_control_lists.create(friendly_name="pbx")
@@ -139,10 +139,8 @@ def test_invalid_addresses_are_refused(
     assert sip.ip_access_control_lists(acl.sid).ip_addresses.list() == []
 
 
-def test_required_parameters(
-    emulator_url: str, twilio_account: dict[str, Any], twilio_client: Client
-) -> None:
-    base = f"/2010-04-01/Accounts/{twilio_account['sid']}/SIP/IpAccessControlLists"
+def test_required_parameters(emulator_url: str, twilio_account: TwilioAccount, twilio_client: Client) -> None:
+    base = f"/2010-04-01/Accounts/{twilio_account.sid}/SIP/IpAccessControlLists"
     headers = {**account_auth(twilio_account), "Content-Type": "application/x-www-form-urlencoded"}
     assert_twilio_error(raw(emulator_url, "POST", base + ".json", body=b"", headers=headers), 400, 20001)
     acl = _sip(twilio_client, twilio_account).ip_access_control_lists.create(friendly_name="pbx")
@@ -177,7 +175,7 @@ def test_required_parameters(
     assert_twilio_error(unknown, 404, 20404)
 
 
-def _duplicates(client: Client, account: dict[str, Any]) -> list[tuple[int, int]]:
+def _duplicates(client: Client, account: TwilioAccount) -> list[tuple[int, int]]:
     sip = _sip(client, account)
     acl = sip.ip_access_control_lists.create(friendly_name="dup")
     sip.ip_access_control_lists(acl.sid).ip_addresses.create(friendly_name="a", ip_address="10.0.0.0/8")
@@ -199,7 +197,7 @@ def _duplicates(client: Client, account: dict[str, Any]) -> list[tuple[int, int]
 
 
 def test_duplicates_get_the_modelled_answers_and_strict_mode_the_unexpected_one(
-    twilio_client: Client, twilio_account: dict[str, Any], emulator: EmulatorAdmin
+    twilio_client: Client, twilio_account: TwilioAccount, emulator: EmulatorAdmin
 ) -> None:
     # Linking twice is documented (catalogue 21245, "Credential List or IP-ACL already associated
     # with Trunk"); the duplicate address is not.
@@ -209,12 +207,12 @@ def test_duplicates_get_the_modelled_answers_and_strict_mode_the_unexpected_one(
 
 
 def test_documented_limits(
-    twilio_client: Client, twilio_account: dict[str, Any], emulator: EmulatorAdmin
+    twilio_client: Client, twilio_account: TwilioAccount, emulator: EmulatorAdmin
 ) -> None:
-    assert emulator.get_account(twilio_account["sid"])["quotas"]["ip_addresses_per_list"] == 100
-    assert emulator.get_account(twilio_account["sid"])["quotas"]["ip_access_control_lists"] == 1000
+    assert emulator.get_account(twilio_account.sid)["quotas"]["ip_addresses_per_list"] == 100
+    assert emulator.get_account(twilio_account.sid)["quotas"]["ip_access_control_lists"] == 1000
     emulator.patch_account(
-        twilio_account["sid"], quotas={"ip_addresses_per_list": 2, "ip_access_control_lists": 1}
+        twilio_account.sid, quotas={"ip_addresses_per_list": 2, "ip_access_control_lists": 1}
     )
     sip = _sip(twilio_client, twilio_account)
     acl = sip.ip_access_control_lists.create(friendly_name="pbx")
@@ -229,7 +227,7 @@ def test_documented_limits(
 
 
 def test_strict_mode_allows_25_addresses_per_list(
-    twilio_client: Client, twilio_account: dict[str, Any], emulator: EmulatorAdmin
+    twilio_client: Client, twilio_account: TwilioAccount, emulator: EmulatorAdmin
 ) -> None:
     """The resource pages say 100 addresses per list, catalogue 21237 says 25: strict mode holds 25."""
     emulator.configure(strict=True)
@@ -243,7 +241,7 @@ def test_strict_mode_allows_25_addresses_per_list(
 
 
 def test_paging_walks_every_address_and_list(
-    twilio_client: Client, twilio_account: dict[str, Any], emulator_url: str
+    twilio_client: Client, twilio_account: TwilioAccount, emulator_url: str
 ) -> None:
     sip = _sip(twilio_client, twilio_account)
     acl = sip.ip_access_control_lists.create(friendly_name="pbx")
@@ -257,7 +255,7 @@ def test_paging_walks_every_address_and_list(
     page = raw(
         emulator_url,
         "GET",
-        f"/2010-04-01/Accounts/{twilio_account['sid']}/SIP/IpAccessControlLists/{acl.sid}/IpAddresses.json?PageSize=3",
+        f"/2010-04-01/Accounts/{twilio_account.sid}/SIP/IpAccessControlLists/{acl.sid}/IpAddresses.json?PageSize=3",
         headers=account_auth(twilio_account),
     ).json()
     assert (page["page_size"], page["start"], page["end"], len(page["ip_addresses"])) == (3, 0, 2, 3)
@@ -275,9 +273,9 @@ def test_paging_walks_every_address_and_list(
 
 
 def test_another_accounts_list_is_not_found(
-    twilio_client: Client, twilio_account: dict[str, Any], emulator: EmulatorAdmin, emulator_url: str
+    twilio_client: Client, twilio_account: TwilioAccount, emulator: EmulatorAdmin, emulator_url: str
 ) -> None:
     acl = _sip(twilio_client, twilio_account).ip_access_control_lists.create(friendly_name="mine")
-    other = emulator.create_account()
-    path = f"/2010-04-01/Accounts/{other['sid']}/SIP/IpAccessControlLists/{acl.sid}.json"
+    other = TwilioAccount.create(emulator)
+    path = f"/2010-04-01/Accounts/{other.sid}/SIP/IpAccessControlLists/{acl.sid}.json"
     assert_twilio_error(raw(emulator_url, "GET", path, headers=account_auth(other)), 404, 20404)

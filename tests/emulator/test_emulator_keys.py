@@ -11,29 +11,30 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from emulator.helpers import assert_twilio_error, basic, raw
+from fixtures.emulator import TwilioAccount
 from twilio_operator.emulator.client import EmulatorAdmin, EmulatorAdminError
 from twilio_operator.emulator.context import permission_for
 from twilio_operator.ports.twilio.http import RewritingHttpClient
 
 
-def key_client(url: str, key: dict[str, Any], account_sid: str) -> Client:
-    return Client(key["sid"], key["secret"], account_sid=account_sid, http_client=RewritingHttpClient(url))
+def key_client(url: str, key_sid: str, secret: str, account_sid: str) -> Client:
+    return Client(key_sid, secret, account_sid=account_sid, http_client=RewritingHttpClient(url))
 
 
-def test_admin_default_key_type_is_main(emulator_url: str, twilio_account: dict[str, Any]) -> None:
-    key = twilio_account["api_keys"][0]
-    assert (key["type"], key["permissions"]) == ("main", [])
-    client = key_client(emulator_url, key, twilio_account["sid"])
-    assert client.api.v2010.accounts(twilio_account["sid"]).fetch().status == "active"
+def test_admin_default_key_type_is_main(emulator_url: str, twilio_account: TwilioAccount) -> None:
+    key = twilio_account.api_keys[0]
+    assert (key.type, key.permissions) == ("main", ())
+    client = key_client(emulator_url, key.sid, key.secret, twilio_account.sid)
+    assert client.api.v2010.accounts(twilio_account.sid).fetch().status == "active"
 
 
 def test_standard_key_cannot_read_the_account_but_manages_trunking(
-    emulator_url: str, emulator: EmulatorAdmin, twilio_account: dict[str, Any]
+    emulator_url: str, emulator: EmulatorAdmin, twilio_account: TwilioAccount
 ) -> None:
-    sid = twilio_account["sid"]
+    sid = twilio_account.sid
     key = emulator.add_api_key(sid, type="standard")
     assert (key["type"], key["region"]) == ("standard", "us1")
-    client = key_client(emulator_url, key, sid)
+    client = key_client(emulator_url, key["sid"], key["secret"], sid)
     with pytest.raises(TwilioRestException) as err:
         client.api.v2010.accounts(sid).fetch()
     assert (err.value.status, err.value.code) == (401, 20003)
@@ -58,15 +59,15 @@ def test_standard_key_cannot_read_the_account_but_manages_trunking(
 
 
 def test_restricted_key_has_only_its_permissions(
-    emulator_url: str, emulator: EmulatorAdmin, twilio_account: dict[str, Any]
+    emulator_url: str, emulator: EmulatorAdmin, twilio_account: TwilioAccount
 ) -> None:
-    sid = twilio_account["sid"]
+    sid = twilio_account.sid
     key = emulator.add_api_key(
         sid,
         type="restricted",
         permissions=["/twilio/trunking/trunks/read", "/twilio/api/incoming-phone-numbers/read"],
     )
-    client = key_client(emulator_url, key, sid)
+    client = key_client(emulator_url, key["sid"], key["secret"], sid)
     assert client.trunking.v1.trunks.list() == []
     assert len(client.api.v2010.accounts(sid).incoming_phone_numbers.list()) == 2
     for call in (

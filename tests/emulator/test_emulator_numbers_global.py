@@ -14,6 +14,7 @@ import pytest
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
+from fixtures.emulator import TwilioAccount, account_state
 from twilio_operator.emulator.client import EmulatorAdmin, EmulatorAdminError
 from twilio_operator.ports.twilio.http import RewritingHttpClient
 
@@ -83,9 +84,7 @@ def test_one_number_with_a_voice_configuration_per_region(
         "us1": {"trunk_sid": us1_trunk.sid, "voice_url": None, "voice_application_sid": None},
     }
     assert (listed["trunk_sid"], listed["region"]) == (us1_trunk.sid, "us1")
-    [state_number] = next(a for a in emulator.state()["accounts"] if a["sid"] == sid)[
-        "incoming_phone_numbers"
-    ]
+    [state_number] = account_state(emulator, sid)["incoming_phone_numbers"]
     assert state_number["voice"] == listed["voice"]
 
 
@@ -98,7 +97,7 @@ def test_one_inbound_route_per_number_for_the_whole_account(
     au1.routes.v2.phone_numbers(NUMBER).update(voice_region="au1")
     assert ie1.routes.v2.phone_numbers(NUMBER).fetch().voice_region == "au1"
     assert emulator.numbers(account["sid"])[0]["voice_region"] == "au1"
-    state = next(a for a in emulator.state()["accounts"] if a["sid"] == account["sid"])
+    state = account_state(emulator, account["sid"])
     assert [(r["phone_number"], r["voice_region"]) for r in state["number_routes"]] == [(NUMBER, "au1")]
 
 
@@ -247,8 +246,8 @@ def test_subdomains_need_a_parent_of_the_same_account(
     parent = us1.trunking.v1.trunks.create(domain_name="acme.pstn.twilio.com")
     child = us1.trunking.v1.trunks.create(domain_name="east.acme.pstn.twilio.com")
     assert child.domain_name == "east.acme.pstn.twilio.com"
-    other = emulator.create_account()
-    other_client = Client(other["sid"], other["auth_token"], http_client=RewritingHttpClient(emulator_url))
+    other = TwilioAccount.create(emulator)
+    other_client = Client(other.sid, other.auth_token, http_client=RewritingHttpClient(emulator_url))
     with pytest.raises(TwilioRestException) as err:
         other_client.trunking.v1.trunks.create(domain_name="west.acme.pstn.twilio.com")
     assert err.value.code == 21247

@@ -12,6 +12,7 @@ import pytest
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
+from fixtures.emulator import TwilioAccount
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.ports.twilio.http import RewritingHttpClient
 
@@ -25,8 +26,8 @@ def refused(call: Any) -> tuple[int, int]:
     return err.value.status, int(err.value.code)
 
 
-def client_for(url: str, account: dict[str, Any]) -> Client:
-    return Client(account["sid"], account["auth_token"], http_client=RewritingHttpClient(url))
+def client_for(url: str, account: TwilioAccount) -> Client:
+    return Client(account.sid, account.auth_token, http_client=RewritingHttpClient(url))
 
 
 @pytest.fixture
@@ -54,9 +55,9 @@ def inventory(emulator: EmulatorAdmin) -> list[dict[str, Any]]:
 
 
 def test_search_filters(
-    twilio_client: Client, twilio_account: dict[str, Any], inventory: list[dict[str, Any]]
+    twilio_client: Client, twilio_account: TwilioAccount, inventory: list[dict[str, Any]]
 ) -> None:
-    available = twilio_client.api.v2010.accounts(twilio_account["sid"]).available_phone_numbers
+    available = twilio_client.api.v2010.accounts(twilio_account.sid).available_phone_numbers
     local = available("US").local
     assert [n.phone_number for n in local.list()] == [SF, "+14155550199", "+12125550100"]
     assert [n.phone_number for n in local.list(area_code=415)] == [SF, "+14155550199"]
@@ -82,11 +83,11 @@ def test_search_filters(
 
 def test_buy_by_number_and_by_area_code(
     twilio_client: Client,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     emulator: EmulatorAdmin,
     inventory: list[dict[str, Any]],
 ) -> None:
-    api = twilio_client.api.v2010.accounts(twilio_account["sid"])
+    api = twilio_client.api.v2010.accounts(twilio_account.sid)
     trunk = twilio_client.trunking.v1.trunks.create()
     bought = api.incoming_phone_numbers.create(
         phone_number=SF, friendly_name="tp-uid", trunk_sid=trunk.sid, voice_url="https://example.com/v"
@@ -120,7 +121,7 @@ def test_buy_by_number_and_by_area_code(
 @pytest.mark.parametrize("strict", [False, True])  # documented: the same in both modes
 def test_purchase_refusals(
     twilio_client: Client,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     inventory: list[dict[str, Any]],
     params: dict[str, str],
     code: int,
@@ -128,20 +129,20 @@ def test_purchase_refusals(
     strict: bool,
 ) -> None:
     emulator.configure(strict=strict)
-    api = twilio_client.api.v2010.accounts(twilio_account["sid"])
+    api = twilio_client.api.v2010.accounts(twilio_account.sid)
     assert refused(lambda: api.incoming_phone_numbers.create(**params)) == (400, code)
 
 
 @pytest.mark.parametrize("strict", [False, True])  # documented: the same in both modes
 def test_address_and_bundle_requirements(
     twilio_client: Client,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     inventory: list[dict[str, Any]],
     emulator: EmulatorAdmin,
     strict: bool,
 ) -> None:
     emulator.configure(strict=strict)
-    api = twilio_client.api.v2010.accounts(twilio_account["sid"])
+    api = twilio_client.api.v2010.accounts(twilio_account.sid)
     fields = {"customer_name": "Acme", "street": "1 Str", "city": "C", "region": "R", "postal_code": "1"}
     gb = api.addresses.create(iso_country="GB", **fields)
     us = api.addresses.create(iso_country="US", **fields)
@@ -179,8 +180,8 @@ def test_trial_account_holds_one_number(
     strict: bool,
 ) -> None:
     emulator.configure(strict=strict)
-    trial = emulator.create_account(type="Trial")
-    api = client_for(emulator_url, trial).api.v2010.accounts(trial["sid"])
+    trial = TwilioAccount.create(emulator, type="Trial")
+    api = client_for(emulator_url, trial).api.v2010.accounts(trial.sid)
     api.incoming_phone_numbers.create(phone_number=SF)
     assert refused(lambda: api.incoming_phone_numbers.create(phone_number="+14155550199")) == (400, 10002)
     assert api.balance.fetch().balance == "14.35"  # trial opening balance 15.50 (assumed) - 1.15
@@ -191,26 +192,26 @@ def test_insufficient_funds(
     emulator_url: str, emulator: EmulatorAdmin, inventory: list[dict[str, Any]], strict: bool
 ) -> None:
     emulator.configure(strict=strict)
-    poor = emulator.create_account(balance="1.00")
-    api = client_for(emulator_url, poor).api.v2010.accounts(poor["sid"])
+    poor = TwilioAccount.create(emulator, balance="1.00")
+    api = client_for(emulator_url, poor).api.v2010.accounts(poor.sid)
     assert refused(lambda: api.incoming_phone_numbers.create(phone_number=SF)) == (
         STRICT if strict else (400, 10001)
     )
-    emulator.patch_account(poor["sid"], balance=5)
+    emulator.patch_account(poor.sid, balance=5)
     assert api.incoming_phone_numbers.create(phone_number=SF).phone_number == SF
-    assert emulator.get_account(poor["sid"])["balance"] == "3.85"
+    assert emulator.get_account(poor.sid)["balance"] == "3.85"
 
 
 @pytest.mark.parametrize("strict", [False, True])
 def test_release_with_emergency_address_is_refused_and_not_bought_back(
     twilio_client: Client,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     emulator: EmulatorAdmin,
     inventory: list[dict[str, Any]],
     strict: bool,
 ) -> None:
     emulator.configure(strict=strict)
-    api = twilio_client.api.v2010.accounts(twilio_account["sid"])
+    api = twilio_client.api.v2010.accounts(twilio_account.sid)
     address = api.addresses.create(
         customer_name="Acme", street="1 Main St", city="SF", region="CA", postal_code="94105",
         iso_country="US", emergency_enabled=True,

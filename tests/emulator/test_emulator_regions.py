@@ -11,6 +11,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from emulator.helpers import assert_twilio_error, basic, raw
+from fixtures.emulator import TwilioAccount, account_state
 from twilio_operator.emulator.client import EmulatorAdmin, EmulatorAdminError
 from twilio_operator.ports.twilio.http import RewritingHttpClient
 
@@ -73,15 +74,15 @@ def test_data_of_regions_is_separate_but_numbers_are_global(
     assert [n.phone_number for n in us1.api.v2010.accounts(sid).incoming_phone_numbers.list()] == both
     assert [n.phone_number for n in ie1.api.v2010.accounts(sid).incoming_phone_numbers.list()] == both
     # Another account cannot take the domain; this account may hold it once more in another region.
-    other = emulator.create_account()
+    other = TwilioAccount.create(emulator)
     with pytest.raises(TwilioRestException) as err:
-        client(emulator_url, other["sid"], other["auth_token"]).trunking.v1.trunks.create(
+        client(emulator_url, other.sid, other.auth_token).trunking.v1.trunks.create(
             domain_name="dublin-only.pstn.twilio.com"
         )
     assert err.value.code == 21248
     twin = us1.trunking.v1.trunks.create(domain_name="dublin-only.pstn.twilio.com")
     assert twin.sid != trunk.sid
-    [state] = [a for a in emulator.state()["accounts"] if a["sid"] == sid]
+    state = account_state(emulator, sid)
     assert sorted((t["sid"], t["region"]) for t in state["trunks"]) == sorted(
         [(trunk.sid, "ie1"), (twin.sid, "us1")]
     )

@@ -4,12 +4,11 @@ VoiceRegion takes a processing region, not an edge."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
+from fixtures.emulator import TwilioAccount
 from twilio_operator.emulator.client import EmulatorAdmin
 
 DOMAIN = "routes-test.pstn.twilio.com"
@@ -50,17 +49,17 @@ def test_voice_region_must_be_a_processing_region(twilio_client: Client, value: 
         assert (err.value.status, err.value.code) == (400, 21252)
 
 
-def test_phone_number_route(twilio_client: Client, twilio_account: dict[str, Any]) -> None:
-    number = twilio_account["incoming_phone_numbers"][0]["phone_number"]
+def test_phone_number_route(twilio_client: Client, twilio_account: TwilioAccount) -> None:
+    number = twilio_account.incoming_phone_numbers[0].phone_number
     with pytest.raises(TwilioRestException) as err:
         twilio_client.routes.v2.phone_numbers(number).fetch()
     assert err.value.status == 404
     route = twilio_client.routes.v2.phone_numbers(number).update(voice_region="ie1")
     assert (route.phone_number, route.voice_region) == (number, "ie1")
-    assert route.sid.startswith("QQ") and route.account_sid == twilio_account["sid"]
+    assert route.sid.startswith("QQ") and route.account_sid == twilio_account.sid
     assert twilio_client.routes.v2.phone_numbers(number).fetch().voice_region == "ie1"
     # The other number still has none.
-    other = twilio_account["incoming_phone_numbers"][1]["phone_number"]
+    other = twilio_account.incoming_phone_numbers[1].phone_number
     with pytest.raises(TwilioRestException):
         twilio_client.routes.v2.phone_numbers(other).fetch()
 
@@ -73,13 +72,13 @@ def test_phone_number_route_needs_a_number_of_the_account(twilio_client: Client,
 
 
 def test_releasing_a_number_drops_its_route(
-    twilio_client: Client, twilio_account: dict[str, Any], emulator: EmulatorAdmin
+    twilio_client: Client, twilio_account: TwilioAccount, emulator: EmulatorAdmin
 ) -> None:
-    number = twilio_account["incoming_phone_numbers"][0]
-    twilio_client.routes.v2.phone_numbers(number["phone_number"]).update(voice_region="au1")
-    twilio_client.api.v2010.accounts(twilio_account["sid"]).incoming_phone_numbers(number["sid"]).delete()
+    number = twilio_account.incoming_phone_numbers[0]
+    twilio_client.routes.v2.phone_numbers(number.phone_number).update(voice_region="au1")
+    twilio_client.api.v2010.accounts(twilio_account.sid).incoming_phone_numbers(number.sid).delete()
     # The same number bought again starts without a route.
-    emulator.add_numbers(twilio_account["sid"], numbers=[{"phone_number": number["phone_number"]}])
+    emulator.add_numbers(twilio_account.sid, numbers=[{"phone_number": number.phone_number}])
     with pytest.raises(TwilioRestException) as err:
-        twilio_client.routes.v2.phone_numbers(number["phone_number"]).fetch()
+        twilio_client.routes.v2.phone_numbers(number.phone_number).fetch()
     assert err.value.status == 404

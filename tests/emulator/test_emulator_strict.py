@@ -4,14 +4,13 @@ trunk_sid / voice_application_sid rule, and the two suspension modes."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from emulator.helpers import account_auth, assert_twilio_error, raw
-from fixtures.emulator import start_emulator, stop
+from fixtures.emulator import TwilioAccount, start_emulator, stop
 from twilio_operator.emulator.client import EmulatorAdmin, EmulatorAdminError
 
 PASSWORD = "Str0ngPassword"
@@ -44,39 +43,39 @@ def _duplicates(client: Client, account_sid: str) -> list[tuple[int, int]]:
 
 
 def test_default_mode_keeps_the_modelled_conflict_codes(
-    twilio_client: Client, twilio_account: dict[str, Any], emulator: EmulatorAdmin
+    twilio_client: Client, twilio_account: TwilioAccount, emulator: EmulatorAdmin
 ) -> None:
     assert emulator.configure()["strict"] is False
-    assert _duplicates(twilio_client, twilio_account["sid"]) == [(400, 21243), (400, 21245), (409, 20409)]
+    assert _duplicates(twilio_client, twilio_account.sid) == [(400, 21243), (400, 21245), (409, 20409)]
 
 
 def test_strict_mode_answers_undocumented_conflicts_unexpectedly(
-    twilio_client: Client, twilio_account: dict[str, Any], emulator: EmulatorAdmin
+    twilio_client: Client, twilio_account: TwilioAccount, emulator: EmulatorAdmin
 ) -> None:
     assert emulator.configure(strict=True)["strict"] is True
-    assert _duplicates(twilio_client, twilio_account["sid"]) == [STRICT, (400, 21245), STRICT]
+    assert _duplicates(twilio_client, twilio_account.sid) == [STRICT, (400, 21245), STRICT]
 
 
 def test_strict_mode_keeps_documented_quota_codes_and_hides_the_undocumented_one(
-    twilio_client: Client, twilio_account: dict[str, Any], emulator: EmulatorAdmin
+    twilio_client: Client, twilio_account: TwilioAccount, emulator: EmulatorAdmin
 ) -> None:
     emulator.configure(strict=True)
-    emulator.patch_account(twilio_account["sid"], quotas={"trunks": 1, "trunk_phone_numbers": 0})
+    emulator.patch_account(twilio_account.sid, quotas={"trunks": 1, "trunk_phone_numbers": 0})
     trunk = twilio_client.trunking.v1.trunks.create()
     with pytest.raises(TwilioRestException) as err:
         twilio_client.trunking.v1.trunks.create()
     assert (err.value.status, err.value.code) == (400, 21244)
     with pytest.raises(TwilioRestException) as err:
         twilio_client.trunking.v1.trunks(trunk.sid).phone_numbers.create(
-            phone_number_sid=twilio_account["incoming_phone_numbers"][0]["sid"]
+            phone_number_sid=twilio_account.incoming_phone_numbers[0].sid
         )
     assert (err.value.status, err.value.code) == STRICT
 
 
 def test_empty_trunk_sid_detaches_by_default_and_is_refused_in_strict_mode(
-    emulator_url: str, twilio_client: Client, twilio_account: dict[str, Any], emulator: EmulatorAdmin
+    emulator_url: str, twilio_client: Client, twilio_account: TwilioAccount, emulator: EmulatorAdmin
 ) -> None:
-    account_sid, number_sid = twilio_account["sid"], twilio_account["incoming_phone_numbers"][0]["sid"]
+    account_sid, number_sid = twilio_account.sid, twilio_account.incoming_phone_numbers[0].sid
     numbers = twilio_client.api.v2010.accounts(account_sid).incoming_phone_numbers
     trunk = twilio_client.trunking.v1.trunks.create()
     numbers(number_sid).update(trunk_sid=trunk.sid)
@@ -101,10 +100,10 @@ def test_reset_restores_the_startup_mode(emulator: EmulatorAdmin) -> None:
 
 
 def test_trunk_and_voice_application_clear_each_other(
-    twilio_client: Client, twilio_account: dict[str, Any]
+    twilio_client: Client, twilio_account: TwilioAccount
 ) -> None:
-    numbers = twilio_client.api.v2010.accounts(twilio_account["sid"]).incoming_phone_numbers
-    number_sid = twilio_account["incoming_phone_numbers"][0]["sid"]
+    numbers = twilio_client.api.v2010.accounts(twilio_account.sid).incoming_phone_numbers
+    number_sid = twilio_account.incoming_phone_numbers[0].sid
     trunk = twilio_client.trunking.v1.trunks.create()
     numbers(number_sid).update(voice_application_sid=APP, voice_url="https://example.com/voice")
     on_trunk = numbers(number_sid).update(trunk_sid=trunk.sid)
@@ -117,9 +116,9 @@ def test_trunk_and_voice_application_clear_each_other(
 
 @pytest.mark.parametrize("status", ["suspended", "closed"])
 def test_readable_suspension_mode(
-    emulator_url: str, emulator: EmulatorAdmin, twilio_account: dict[str, Any], status: str
+    emulator_url: str, emulator: EmulatorAdmin, twilio_account: TwilioAccount, status: str
 ) -> None:
-    sid = twilio_account["sid"]
+    sid = twilio_account.sid
     patched = emulator.patch_account(sid, status=status, suspension_mode="readable")
     assert patched["suspension_mode"] == "readable"
     fetched = raw(

@@ -9,6 +9,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from emulator.helpers import account_auth, assert_twilio_error, raw
+from fixtures.emulator import TwilioAccount
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.ports.twilio.http import RewritingHttpClient
 
@@ -19,8 +20,8 @@ def test_domain_taken_across_accounts_and_reserved_after_delete(
     emulator_url: str, twilio_client: Client, emulator: EmulatorAdmin
 ) -> None:
     trunk = twilio_client.trunking.v1.trunks.create(domain_name="taken-1.pstn.twilio.com")
-    other = emulator.create_account()
-    other_client = Client(other["sid"], other["auth_token"], http_client=RewritingHttpClient(emulator_url))
+    other = TwilioAccount.create(emulator)
+    other_client = Client(other.sid, other.auth_token, http_client=RewritingHttpClient(emulator_url))
     with pytest.raises(TwilioRestException) as err:
         other_client.trunking.v1.trunks.create(domain_name="TAKEN-1.pstn.twilio.com")
     assert (err.value.status, err.value.code) == (400, 21248)
@@ -76,9 +77,9 @@ def test_invalid_domain_names(twilio_client: Client, domain: str) -> None:
     ],
 )
 def test_password_rules(
-    twilio_client: Client, twilio_account: dict[str, Any], password: str, ok: bool
+    twilio_client: Client, twilio_account: TwilioAccount, password: str, ok: bool
 ) -> None:
-    sip = twilio_client.api.v2010.accounts(twilio_account["sid"]).sip
+    sip = twilio_client.api.v2010.accounts(twilio_account.sid).sip
     cred_list = sip.credential_lists.create(friendly_name="pw")
     credentials = sip.credential_lists(cred_list.sid).credentials
     if ok:
@@ -90,9 +91,9 @@ def test_password_rules(
 
 
 def test_password_update_and_sip_auth(
-    twilio_client: Client, twilio_account: dict[str, Any], emulator: EmulatorAdmin
+    twilio_client: Client, twilio_account: TwilioAccount, emulator: EmulatorAdmin
 ) -> None:
-    sip = twilio_client.api.v2010.accounts(twilio_account["sid"]).sip
+    sip = twilio_client.api.v2010.accounts(twilio_account.sid).sip
     trunk = twilio_client.trunking.v1.trunks.create(domain_name="pwupdate.pstn.twilio.com")
     cred_list = sip.credential_lists.create(friendly_name="pw")
     cred = sip.credential_lists(cred_list.sid).credentials.create(username="user", password=GOOD_PASSWORD)
@@ -113,8 +114,8 @@ def test_password_update_and_sip_auth(
     ("field", "value"),
     [("username", "u" * 33), ("friendly_name", "f" * 65)],
 )
-def test_length_limits(twilio_client: Client, twilio_account: dict[str, Any], field: str, value: str) -> None:
-    sip = twilio_client.api.v2010.accounts(twilio_account["sid"]).sip
+def test_length_limits(twilio_client: Client, twilio_account: TwilioAccount, field: str, value: str) -> None:
+    sip = twilio_client.api.v2010.accounts(twilio_account.sid).sip
     with pytest.raises(TwilioRestException) as err:
         if field == "username":
             cred_list = sip.credential_lists.create(friendly_name="x")
@@ -129,17 +130,17 @@ def test_length_limits(twilio_client: Client, twilio_account: dict[str, Any], fi
     )
 
 
-def test_duplicate_associations(twilio_client: Client, twilio_account: dict[str, Any]) -> None:
+def test_duplicate_associations(twilio_client: Client, twilio_account: TwilioAccount) -> None:
     trunks = twilio_client.trunking.v1.trunks
     trunk = trunks.create()
-    cred_list = twilio_client.api.v2010.accounts(twilio_account["sid"]).sip.credential_lists.create(
+    cred_list = twilio_client.api.v2010.accounts(twilio_account.sid).sip.credential_lists.create(
         friendly_name="x"
     )
     trunks(trunk.sid).credentials_lists.create(credential_list_sid=cred_list.sid)
     with pytest.raises(TwilioRestException) as err:
         trunks(trunk.sid).credentials_lists.create(credential_list_sid=cred_list.sid)
     assert (err.value.status, err.value.code) == (400, 21245)  # catalogue 21245
-    number_sid = twilio_account["incoming_phone_numbers"][0]["sid"]
+    number_sid = twilio_account.incoming_phone_numbers[0].sid
     trunks(trunk.sid).phone_numbers.create(phone_number_sid=number_sid)
     with pytest.raises(TwilioRestException) as err:
         trunks(trunk.sid).phone_numbers.create(phone_number_sid=number_sid)
@@ -204,7 +205,7 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 )
 def test_bad_http_gets_twilio_shaped_4xx(
     emulator_url: str,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     method: str,
     path: str,
     body: bytes | None,
@@ -213,9 +214,7 @@ def test_bad_http_gets_twilio_shaped_4xx(
     code: int | None,
 ) -> None:
     headers = {**account_auth(twilio_account), **extra_headers}
-    response = raw(
-        emulator_url, method, path.replace("{AC}", twilio_account["sid"]), body=body, headers=headers
-    )
+    response = raw(emulator_url, method, path.replace("{AC}", twilio_account.sid), body=body, headers=headers)
     assert_twilio_error(response, status, code)
     # and the server keeps serving
     ok = raw(emulator_url, "GET", "/v1/Trunks", headers=account_auth(twilio_account))

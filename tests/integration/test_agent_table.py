@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from fixtures.emulator import TwilioAccount
 from fixtures.kube import NUMBERS, PROVIDERS, create, events, merge_patch, provider_spec, wait_for, wait_ready
 from fixtures.operator_process import OperatorProcess
 from twilio_operator.emulator.client import EmulatorAdmin
@@ -29,7 +30,7 @@ def test_number_attached_agent_changed_number_deleted(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     operator: OperatorProcess,
 ) -> None:
@@ -106,7 +107,7 @@ def test_number_attached_agent_changed_number_deleted(
 def test_a_config_map_the_operator_did_not_make_is_never_taken_over(
     crds: ControlPlane,
     namespace: str,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     operator: OperatorProcess,
 ) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.emulator import last_seq
+from fixtures.emulator import TwilioAccount, last_seq
 from fixtures.kube import (
     CREDENTIALS_SECRET,
     NUMBERS,
@@ -38,8 +38,8 @@ UNDONE_WITHIN = 15.0  # seconds from the undo to Ready (a kopf retry would take 
 
 
 def _other_account_secret(cp: ControlPlane, ns: str, emulator: EmulatorAdmin, account: str) -> None:
-    other = emulator.create_account(friendly_name="another customer")
-    put_secret(cp, ns, "other-account", {"authToken": other["auth_token"]})
+    other = TwilioAccount.create(emulator, friendly_name="another customer")
+    put_secret(cp, ns, "other-account", {"authToken": other.auth_token})
 
 
 def _malformed_secret(cp: ControlPlane, ns: str, emulator: EmulatorAdmin, account: str) -> None:
@@ -101,7 +101,7 @@ def test_undoing_a_bad_change_converges_at_once(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     operator: OperatorProcess,
     reason: str,
@@ -110,14 +110,14 @@ def test_undoing_a_bad_change_converges_at_once(
     spec makes a bounded number of Twilio requests while it stands."""
     setup, bad, undo = BAD_CHANGES[reason]
     if setup is not None:
-        setup(crds, namespace, emulator, twilio_account["sid"])
+        setup(crds, namespace, emulator, twilio_account.sid)
     create_ready_provider(crds, namespace, "acme", provider_spec(twilio_account))
 
     merge_patch(crds, "twp", namespace, "acme", {"spec": bad})
     wait_reason(crds, namespace, "acme", reason)
     seq = last_seq(emulator)
     time.sleep(10)
-    calls = [r for r in emulator.requests(since=seq) if r["account_sid"] == twilio_account["sid"]]
+    calls = [r for r in emulator.requests(since=seq) if r["account_sid"] == twilio_account.sid]
     assert len(calls) <= 20, [(r["method"], r["path"]) for r in calls]  # a retry, not a loop
 
     merge_patch(crds, "twp", namespace, "acme", {"spec": undo})
@@ -131,7 +131,7 @@ def test_a_quota_freed_in_the_account_is_noticed(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     start_operator: StartOperator,
     twilio_client: Any,
@@ -139,7 +139,7 @@ def test_a_quota_freed_in_the_account_is_noticed(
     """QuotaExceeded is fixed outside the spec: the refused reconcile is retried (slowly: here the
     retry base is 3 s instead of a minute) and the provider becomes Ready once a trunk is free."""
     start_operator(TWILIO_OPERATOR_REFUSED_RETRY_SECONDS="3")
-    emulator.patch_account(twilio_account["sid"], type="Trial")  # one trunk
+    emulator.patch_account(twilio_account.sid, type="Trial")  # one trunk
     taken = twilio_client.trunking.v1.trunks.create(friendly_name="the trial's one trunk")
     create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
     refused = wait_reason(crds, namespace, "acme", "QuotaExceeded")
@@ -156,7 +156,7 @@ def _verified_at(cp: ControlPlane, namespace: str) -> datetime:
 def test_a_shorter_verification_interval_applies_at_once(
     crds: ControlPlane,
     namespace: str,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     operator: OperatorProcess,
 ) -> None:
@@ -180,7 +180,7 @@ def test_two_objects_that_may_both_take_a_number_over_stop_each_other(
     namespace: str,
     other_namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     tmp_path: Path,
 ) -> None:
     """Two providers of one account in two namespaces, each with a TwilioPhoneNumber for the same
@@ -189,7 +189,7 @@ def test_two_objects_that_may_both_take_a_number_over_stop_each_other(
     with operator_launcher(crds, emulator, [namespace, other_namespace], tmp_path) as start:
         start()
         for ns in (namespace, other_namespace):
-            put_secret(crds, ns, CREDENTIALS_SECRET, {"authToken": twilio_account["auth_token"]})
+            put_secret(crds, ns, CREDENTIALS_SECRET, {"authToken": twilio_account.auth_token})
             create_ready_provider(crds, ns, "acme", provider_spec(twilio_account))
         seq = last_seq(emulator)
         spec = {"providerRef": {"name": "acme"}, "phoneNumber": NUMBER, "allowTakeover": True}
@@ -208,14 +208,14 @@ def test_two_objects_that_may_both_take_a_number_over_stop_each_other(
             if r["method"] == "POST" and "/IncomingPhoneNumbers/" in r["path"]
         ]
         assert len(moves) <= 1, [(r["path"], r["seq"]) for r in moves]  # the first attach only
-        quiet = [r for r in emulator.requests(since=window) if r["account_sid"] == twilio_account["sid"]]
+        quiet = [r for r in emulator.requests(since=window) if r["account_sid"] == twilio_account.sid]
         assert len(quiet) <= 10, [(r["method"], r["path"]) for r in quiet]
 
 
 def test_an_adopted_trunks_status_says_what_twilio_has(
     crds: ControlPlane,
     namespace: str,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     operator: OperatorProcess,
     twilio_client: Any,

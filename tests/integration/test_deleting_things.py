@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.emulator import account_state
+from fixtures.emulator import TwilioAccount, account_state
 from fixtures.kube import (
     CREDENTIALS_SECRET,
     NUMBERS,
@@ -54,9 +54,9 @@ def namespace_exists(cp: ControlPlane, name: str) -> bool:
     return status != 404
 
 
-def populate(cp: ControlPlane, namespace: str, account: dict[str, Any], **spec: Any) -> list[str]:
+def populate(cp: ControlPlane, namespace: str, account: TwilioAccount, **spec: Any) -> list[str]:
     """Two providers, each with a number, their credentials Secret; returns the trunk SIDs."""
-    put_secret(cp, namespace, CREDENTIALS_SECRET, {"authToken": account["auth_token"]})
+    put_secret(cp, namespace, CREDENTIALS_SECRET, {"authToken": account.auth_token})
     trunks = []
     for name, number in (("acme", FIRST), ("beta", SECOND)):
         ready = create_ready_provider(cp, namespace, name, provider_spec(account, **spec))
@@ -71,7 +71,7 @@ def test_deleting_the_namespace_removes_the_twilio_resources(
     crds: ControlPlane,
     fresh_namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     launch: StartOperator,
 ) -> None:
     account = twilio_account
@@ -81,7 +81,7 @@ def test_deleting_the_namespace_removes_the_twilio_resources(
     crds.delete_namespace(fresh_namespace)
     wait_for(lambda: not namespace_exists(crds, fresh_namespace), NAMESPACE_GONE_WITHIN, "namespace gone")
     print(f"namespace gone in {time.monotonic() - started:.1f} s")
-    state = account_state(emulator, account["sid"])
+    state = account.state()
     assert state["trunks"] == [] and state["credential_lists"] == []
     numbers = {n["phone_number"]: n for n in state["incoming_phone_numbers"]}
     assert numbers[FIRST]["trunk_sid"] is None and numbers[SECOND]["trunk_sid"] is None  # detached, kept
@@ -91,7 +91,7 @@ def test_deleting_the_namespace_under_orphan_leaves_twilio_untouched(
     crds: ControlPlane,
     fresh_namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     launch: StartOperator,
 ) -> None:
     account = twilio_account
@@ -99,7 +99,7 @@ def test_deleting_the_namespace_under_orphan_leaves_twilio_untouched(
     trunks = populate(crds, fresh_namespace, account, deletionPolicy="Orphan")
     crds.delete_namespace(fresh_namespace)
     wait_for(lambda: not namespace_exists(crds, fresh_namespace), NAMESPACE_GONE_WITHIN, "namespace gone")
-    state = account_state(emulator, account["sid"])
+    state = account.state()
     assert sorted(t["sid"] for t in state["trunks"]) == sorted(trunks)
     assert len(state["credential_lists"]) == 2
 
@@ -108,7 +108,7 @@ def test_a_namespace_deleted_while_the_operator_is_down_is_finished_when_it_retu
     crds: ControlPlane,
     fresh_namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     launch: StartOperator,
     tmp_path: Path,
 ) -> None:
@@ -127,7 +127,7 @@ def test_a_namespace_deleted_while_the_operator_is_down_is_finished_when_it_retu
     with operator_launcher(crds, emulator, [], tmp_path / "cluster-wide") as start_cluster_wide:
         start_cluster_wide()
         wait_for(lambda: not namespace_exists(crds, fresh_namespace), NAMESPACE_GONE_WITHIN, "namespace gone")
-    assert account_state(emulator, account["sid"])["trunks"] == []
+    assert account.state()["trunks"] == []
 
 
 def test_kubectl_delete_f_of_the_examples_needs_no_human_step(
@@ -166,14 +166,14 @@ def test_the_sip_secret_is_collected_by_the_garbage_collector(
     crds: ControlPlane,
     fresh_namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     launch: StartOperator,
 ) -> None:
     """With the operator gone and its finalizer removed by hand, the ownerReference alone removes
     the SIP Secret: kube-controller-manager's garbage collector does it, not the operator."""
     account = twilio_account
     operator = launch()
-    put_secret(crds, fresh_namespace, CREDENTIALS_SECRET, {"authToken": account["auth_token"]})
+    put_secret(crds, fresh_namespace, CREDENTIALS_SECRET, {"authToken": account.auth_token})
     create_ready_provider(crds, fresh_namespace, "acme", provider_spec(account))
     operator.stop()
     status, result = crds.request(

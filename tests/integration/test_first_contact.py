@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from fixtures.emulator import TwilioAccount
 from fixtures.kube import (
     NUMBERS,
     PROVIDERS,
@@ -39,7 +40,7 @@ def reasons(crds: ControlPlane, namespace: str, name: str) -> dict[str, str]:
 
 
 def test_a_provider_that_never_created_anything_is_deleted_at_once(
-    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: dict[str, Any], operator: Any
+    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: TwilioAccount, operator: Any
 ) -> None:
     """A wrong accountSid: Twilio answers 401, no trunk ever existed, so there is nothing to wait for."""
     put_secret(crds, namespace, "twilio-credentials", {"authToken": "f" * 32})
@@ -58,13 +59,13 @@ def test_the_orphan_annotation_releases_a_blocked_deletion_within_seconds(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     operator: Any,
 ) -> None:
     create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
     trunk_sid = wait_ready(crds, PROVIDERS, namespace, "acme")["status"]["trunkSid"]
-    emulator.patch_account(twilio_account["sid"], auth_token="e" * 32)  # the Secret's token is now wrong
+    emulator.patch_account(twilio_account.sid, auth_token="e" * 32)  # the Secret's token is now wrong
     delete_provider(crds, namespace, "acme")
     wait_for(
         lambda: condition(get(crds, PROVIDERS, namespace, "acme")).get("reason") == "DeletionBlocked",
@@ -82,7 +83,7 @@ def test_a_restored_credentials_secret_resumes_a_blocked_deletion(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     operator: Any,
 ) -> None:
@@ -94,9 +95,9 @@ def test_a_restored_credentials_secret_resumes_a_blocked_deletion(
         lambda: condition(get(crds, PROVIDERS, namespace, "acme")).get("reason") == "DeletionBlocked",
         what="DeletionBlocked",
     )
-    put_secret(crds, namespace, "twilio-credentials", {"authToken": twilio_account["auth_token"]})
+    put_secret(crds, namespace, "twilio-credentials", {"authToken": twilio_account.auth_token})
     wait_for(lambda: get(crds, PROVIDERS, namespace, "acme") is None, timeout=20, what="deletion finished")
-    account = next(a for a in emulator.state()["accounts"] if a["sid"] == twilio_account["sid"])
+    account = twilio_account.state()
     assert account["trunks"] == [] and account["credential_lists"] == []
 
 
@@ -104,7 +105,7 @@ def test_a_missing_credentials_secret_fails_verification_but_does_not_page_about
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     operator: Any,
 ) -> None:
@@ -147,21 +148,19 @@ def test_siblings_on_a_suspended_account_stop_saying_verified_soon(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     operator: Any,
 ) -> None:
     # Each provider has its own Secret, so touching one wakes only that provider.
-    put_secret(crds, namespace, "other-credentials", {"authToken": twilio_account["auth_token"]})
+    put_secret(crds, namespace, "other-credentials", {"authToken": twilio_account.auth_token})
     create(crds, PROVIDERS, namespace, "one", provider_spec(twilio_account))
     spec = provider_spec(twilio_account, credentialsSecretRef={"name": "other-credentials"})
     create(crds, PROVIDERS, namespace, "two", spec)
     for name in ("one", "two"):
         wait_ready(crds, PROVIDERS, namespace, name)
-    emulator.patch_account(twilio_account["sid"], status="suspended")
-    put_secret(
-        crds, namespace, "twilio-credentials", {"authToken": twilio_account["auth_token"], "touch": "1"}
-    )
+    emulator.patch_account(twilio_account.sid, status="suspended")
+    put_secret(crds, namespace, "twilio-credentials", {"authToken": twilio_account.auth_token, "touch": "1"})
     for name in ("one", "two"):
         wait_for(
             lambda n=name: condition(get(crds, PROVIDERS, namespace, n)).get("reason") == "AccountInactive",
@@ -174,7 +173,7 @@ def test_a_number_added_to_the_account_is_imported_at_the_next_verification(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     operator: Any,
 ) -> None:
@@ -183,10 +182,8 @@ def test_a_number_added_to_the_account_is_imported_at_the_next_verification(
     later = "+15005550123"
     create(crds, NUMBERS, namespace, "later", {"providerRef": {"name": "acme"}, "phoneNumber": later})
     wait_for(lambda: condition(get(crds, NUMBERS, namespace, "later")).get("reason") == "NotFound")
-    emulator.add_numbers(twilio_account["sid"], numbers=[{"phone_number": later}])
-    put_secret(
-        crds, namespace, "twilio-credentials", {"authToken": twilio_account["auth_token"], "touch": "2"}
-    )
+    emulator.add_numbers(twilio_account.sid, numbers=[{"phone_number": later}])
+    put_secret(crds, namespace, "twilio-credentials", {"authToken": twilio_account.auth_token, "touch": "2"})
     wait_ready(crds, NUMBERS, namespace, "later", timeout=30)  # not the 10-minute recheck
 
 
@@ -194,7 +191,7 @@ def test_a_region_change_that_moves_the_termination_uri_posts_an_event(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     operator: Any,
 ) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from twilio.rest import Client
 
-from fixtures.emulator import account_state
+from fixtures.emulator import TwilioAccount
 from fixtures.kube import (
     PROVIDERS,
     decoded,
@@ -46,7 +46,7 @@ OFFICE, PBX = "198.51.100.0/24", "203.0.113.5"
     ids=["prefix-33", "hostname", "ipv6", "prefix-7", "host-bits", "duplicate", "empty", "too-many"],
 )
 def test_api_server_refuses_malformed_cidrs_readably(
-    crds: ControlPlane, namespace: str, twilio_account: dict[str, Any], cidrs: list[str], message: str
+    crds: ControlPlane, namespace: str, twilio_account: TwilioAccount, cidrs: list[str], message: str
 ) -> None:
     body = {
         "apiVersion": "voip.twilio-operator.dev/v1alpha1",
@@ -62,8 +62,8 @@ def test_api_server_refuses_malformed_cidrs_readably(
     assert "spec.ipAccessControl.cidrs" in result["message"]
 
 
-def _acls(emulator: EmulatorAdmin, account: dict[str, Any]) -> list[dict[str, Any]]:
-    return account_state(emulator, account["sid"])["ip_access_control_lists"]
+def _acls(account: TwilioAccount) -> list[dict[str, Any]]:
+    return account.state()["ip_access_control_lists"]
 
 
 def _entries(acl: dict[str, Any]) -> set[str]:
@@ -75,19 +75,19 @@ def test_ip_access_control_lifecycle(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     make_ready_provider: MakeReadyProvider,
 ) -> None:
     ready = make_ready_provider(ipAccessControl={"cidrs": [OFFICE, PBX]})
     status = ready["status"]
-    [acl] = _acls(emulator, twilio_account)
+    [acl] = _acls(twilio_account)
     assert status["ipAccessControlListSid"] == acl["sid"]
     assert _entries(acl) == {OFFICE, PBX + "/32"}
     detail = next(d for d in status["verificationDetails"] if d["checkName"] == "ipAccessControl")
     assert detail["status"] == "passed" and acl["sid"] in detail["message"]
     domain = status["trunkDomainName"]
     assert emulator.ip_auth(domain, "198.51.100.9") and not emulator.ip_auth(domain, "192.0.2.1")
-    [trunk] = account_state(emulator, twilio_account["sid"])["trunks"]
+    [trunk] = twilio_account.state()["trunks"]
     assert trunk["ip_access_control_list_sids"] == [acl["sid"]]
     assert trunk["credential_list_sids"] == [status["credentialListSid"]]  # an addition, not a swap
 
@@ -108,31 +108,28 @@ def test_ip_access_control_lifecycle(
     # A change of the spec converges the entries.
     merge_patch(crds, "twilioprovider", namespace, "acme", {"spec": {"ipAccessControl": {"cidrs": [PBX]}}})
     wait_for(
-        lambda: [_entries(a) for a in _acls(emulator, twilio_account)] == [{PBX + "/32"}],
+        lambda: [_entries(a) for a in _acls(twilio_account)] == [{PBX + "/32"}],
         what="the IP access control list holds only the PBX",
     )
     wait_ready(crds, PROVIDERS, namespace, "acme")
 
     # Drift in Twilio (detached by hand) is repaired by the next reconcile, here woken by a spec change.
     client = Client(
-        twilio_account["sid"],
-        twilio_account["auth_token"],
+        twilio_account.sid,
+        twilio_account.auth_token,
         http_client=RewritingHttpClient(emulator.base_url),
     )
     assert client.trunking.v1.trunks(trunk["sid"]).ip_access_control_lists(acl["sid"]).delete()
     merge_patch(crds, "twilioprovider", namespace, "acme", {"spec": {"verificationInterval": "1m"}})
     wait_for(
-        lambda: (
-            account_state(emulator, twilio_account["sid"])["trunks"][0]["ip_access_control_list_sids"]
-            == [acl["sid"]]
-        ),
+        lambda: twilio_account.state()["trunks"][0]["ip_access_control_list_sids"] == [acl["sid"]],
         timeout=90,
         what="the IP access control list attached again",
     )
 
     # Removing the field detaches and deletes the list and clears the SID in status.
     merge_patch(crds, "twilioprovider", namespace, "acme", {"spec": {"ipAccessControl": None}})
-    wait_for(lambda: _acls(emulator, twilio_account) == [], what="the IP access control list deleted")
+    wait_for(lambda: _acls(twilio_account) == [], what="the IP access control list deleted")
     wait_for(
         lambda: (
             "ipAccessControlListSid" not in (get(crds, PROVIDERS, namespace, "acme") or {}).get("status", {})
@@ -142,11 +139,11 @@ def test_ip_access_control_lifecycle(
 
     # Set again, then deleted with the provider.
     merge_patch(crds, "twilioprovider", namespace, "acme", {"spec": {"ipAccessControl": {"cidrs": [OFFICE]}}})
-    wait_for(lambda: len(_acls(emulator, twilio_account)) == 1, what="a new IP access control list")
+    wait_for(lambda: len(_acls(twilio_account)) == 1, what="a new IP access control list")
     delete(crds, namespace, "acme")
     wait_gone(crds, namespace, "acme")
-    assert _acls(emulator, twilio_account) == []
-    assert account_state(emulator, twilio_account["sid"])["trunks"] == []
+    assert _acls(twilio_account) == []
+    assert twilio_account.state()["trunks"] == []
 
 
 def test_the_example_is_admitted(crds: ControlPlane, namespace: str) -> None:

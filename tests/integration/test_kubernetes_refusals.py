@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from fixtures.admission import refusing_webhook
-from fixtures.emulator import last_seq
+from fixtures.emulator import TwilioAccount, last_seq
 from fixtures.kube import (
     PROVIDERS,
     condition,
@@ -30,7 +30,7 @@ def test_an_immutable_sip_secret_in_the_way_is_reported_not_retried_hot(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     operator: Any,
 ) -> None:
@@ -64,7 +64,7 @@ def test_an_immutable_sip_secret_in_the_way_is_reported_not_retried_hot(
     # a hot loop would make hundreds in 15 s.
     seq = last_seq(emulator)
     time.sleep(15)
-    calls = [r for r in emulator.requests(since=seq) if r["account_sid"] == twilio_account["sid"]]
+    calls = [r for r in emulator.requests(since=seq) if r["account_sid"] == twilio_account.sid]
     assert len(calls) <= 40, len(calls)
     assert operator.alive()
 
@@ -73,7 +73,7 @@ def test_a_lasting_conflict_on_the_sip_secret_is_reported_retried_slowly_and_the
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     operator: Any,
 ) -> None:
@@ -103,7 +103,7 @@ def test_a_lasting_conflict_on_the_sip_secret_is_reported_retried_slowly_and_the
         assert attempts and all(a.refused for a in attempts), shown
         assert len(attempts) <= 15, shown
         assert len(webhook.attempts(since=window_end - 8)) <= 4, shown  # the gaps have grown
-        calls = [r for r in emulator.requests(since=seq) if r["account_sid"] == twilio_account["sid"]]
+        calls = [r for r in emulator.requests(since=seq) if r["account_sid"] == twilio_account.sid]
         assert len(calls) <= 40, len(calls)
         assert operator.alive()
         assert "Traceback" not in operator.log()
@@ -119,7 +119,7 @@ def test_a_lasting_conflict_on_the_sip_secret_is_reported_retried_slowly_and_the
 
 @pytest.mark.usefixtures("credentials")
 def test_a_webhook_that_is_down_is_reported_retried_slowly_and_then_cleared(
-    crds: ControlPlane, namespace: str, twilio_account: dict[str, Any], operator: Any
+    crds: ControlPlane, namespace: str, twilio_account: TwilioAccount, operator: Any
 ) -> None:
     """A policy engine whose pods are gone (failurePolicy Fail): the API server fails every write of
     the SIP Secret with 500. Not a refusal, and not a blip either: Ready says so with the server's

@@ -13,6 +13,7 @@ import signal
 import time
 from typing import Any
 
+from fixtures.emulator import TwilioAccount
 from fixtures.kube import PROVIDERS, create, get, provider_spec, wait_for, wait_ready
 from fixtures.operator_process import OperatorProcess
 from twilio_operator.emulator.client import EmulatorAdmin
@@ -75,7 +76,7 @@ def test_standby_makes_no_twilio_call_and_no_write(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     start_operator: Any,
 ) -> None:
@@ -122,7 +123,7 @@ def test_standby_makes_no_twilio_call_and_no_write(
 
 
 def test_failover_after_the_leader_is_killed(
-    crds: ControlPlane, namespace: str, twilio_account: dict[str, Any], credentials: str, start_operator: Any
+    crds: ControlPlane, namespace: str, twilio_account: TwilioAccount, credentials: str, start_operator: Any
 ) -> None:
     first = candidate(start_operator, crds, namespace, "first")
     wait_holder(crds, namespace, "first")
@@ -149,7 +150,7 @@ def test_failover_after_the_leader_is_killed(
 
 
 def test_handover_on_sigterm_releases_the_lease(
-    crds: ControlPlane, namespace: str, twilio_account: dict[str, Any], credentials: str, start_operator: Any
+    crds: ControlPlane, namespace: str, twilio_account: TwilioAccount, credentials: str, start_operator: Any
 ) -> None:
     first = candidate(start_operator, crds, namespace, "first")
     wait_holder(crds, namespace, "first")
@@ -175,7 +176,7 @@ def test_handover_on_sigterm_releases_the_lease(
 
 
 def test_partitioned_leader_stops_before_writing_again(
-    crds: ControlPlane, namespace: str, twilio_account: dict[str, Any], credentials: str, start_operator: Any
+    crds: ControlPlane, namespace: str, twilio_account: TwilioAccount, credentials: str, start_operator: Any
 ) -> None:
     first = candidate(start_operator, crds, namespace, "first")
     wait_holder(crds, namespace, "first")
@@ -207,7 +208,7 @@ def test_partitioned_leader_stops_before_writing_again(
 
 
 def test_each_shard_elects_its_own_leader(
-    crds: ControlPlane, namespace: str, twilio_account: dict[str, Any], credentials: str, start_operator: Any
+    crds: ControlPlane, namespace: str, twilio_account: TwilioAccount, credentials: str, start_operator: Any
 ) -> None:
     a1 = candidate(start_operator, crds, namespace, "a1", TWILIO_OPERATOR_SHARD_SELECTOR="shard=a")
     wait_holder(crds, namespace, "a1", name=f"{LEASE}-shard.a")

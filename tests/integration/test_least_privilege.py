@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from fixtures.emulator import TwilioAccount
 from fixtures.kube import (
     PROVIDERS,
     REPO,
@@ -97,7 +98,7 @@ def test_operator_reaches_ready_with_only_the_charts_rbac(
     private_plane: ControlPlane,
     helm: Path,
     emulator: EmulatorAdmin,
-    twilio_account: dict,
+    twilio_account: TwilioAccount,
     tmp_path: Path,
     mode: str,
 ) -> None:
@@ -110,7 +111,7 @@ def test_operator_reaches_ready_with_only_the_charts_rbac(
         private_plane, kubeconfig, emulator, tmp_path, [watched] if mode == "namespaced" else []
     )
     try:
-        put_secret(private_plane, watched, "twilio-credentials", {"authToken": twilio_account["auth_token"]})
+        put_secret(private_plane, watched, "twilio-credentials", {"authToken": twilio_account.auth_token})
         obj = create_ready_provider(private_plane, watched, "acme", provider_spec(twilio_account), timeout=60)
         assert obj["status"]["trunkSid"].startswith("TK")
         log = operator.log()
@@ -139,7 +140,11 @@ def test_operator_reaches_ready_with_only_the_charts_rbac(
 
 
 def test_an_rbac_change_at_runtime_is_reported_not_retried_hot(
-    private_plane: ControlPlane, helm: Path, emulator: EmulatorAdmin, twilio_account: dict, tmp_path: Path
+    private_plane: ControlPlane,
+    helm: Path,
+    emulator: EmulatorAdmin,
+    twilio_account: TwilioAccount,
+    tmp_path: Path,
 ) -> None:
     """Someone removes the operator's right to write Secrets while it runs: the next SIP Secret write
     is a 403, which the provider reports in Ready and an Event with the server's words."""
@@ -148,7 +153,7 @@ def test_an_rbac_change_at_runtime_is_reported_not_retried_hot(
     kubeconfig = private_plane.kubeconfig_for_service_account(release_ns, service_account)
     operator = run_as(private_plane, kubeconfig, emulator, tmp_path, [watched])
     try:
-        put_secret(private_plane, watched, "twilio-credentials", {"authToken": twilio_account["auth_token"]})
+        put_secret(private_plane, watched, "twilio-credentials", {"authToken": twilio_account.auth_token})
         create_ready_provider(private_plane, watched, "acme", provider_spec(twilio_account), timeout=60)
 
         roles = json.loads(private_plane.kubectl("get", "roles", "-n", watched, "-o", "json").stdout)["items"]

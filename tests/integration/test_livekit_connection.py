@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from fixtures.emulator import account_state
+from fixtures.emulator import TwilioAccount
 from fixtures.kube import (
     CONNECTIONS,
     NUMBERS,
@@ -106,15 +106,15 @@ async def rules_by_agent(port: LiveKitPort) -> dict[str, list[str]]:
     }
 
 
-def trunk_of(emulator: EmulatorAdmin, account: dict[str, Any], sid: str) -> dict[str, Any]:
-    return next(t for t in account_state(emulator, account["sid"])["trunks"] if t["sid"] == sid)
+def trunk_of(account: TwilioAccount, sid: str) -> dict[str, Any]:
+    return next(t for t in account.state()["trunks"] if t["sid"] == sid)
 
 
 @pytest.fixture
 def world(
     crds: ControlPlane,
     namespace: str,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     livekit: LiveKitServer,
 ) -> Iterator[dict[str, Any]]:
@@ -130,7 +130,7 @@ async def test_numbers_reach_their_agents_and_the_trunk_points_at_livekit(
     lk_port: LiveKitPort,
 ) -> None:
     cp, ns, account = world["cp"], world["ns"], world["account"]
-    emulator.add_numbers(account["sid"], numbers=[{"phone_number": THIRD}])
+    emulator.add_numbers(account.sid, numbers=[{"phone_number": THIRD}])
     create(cp, PROVIDERS, ns, "acme", provider_spec(account))
     wait_ready(cp, PROVIDERS, ns, "acme", timeout=45)
     create(cp, CONNECTIONS, ns, "agents", connection_spec(livekit))
@@ -145,7 +145,7 @@ async def test_numbers_reach_their_agents_and_the_trunk_points_at_livekit(
     connection = wait_ready(cp, CONNECTIONS, ns, "agents", timeout=60)
     provider = get(cp, PROVIDERS, ns, "acme") or {}
     # The Twilio trunk sends inbound calls to LiveKit.
-    trunk = trunk_of(emulator, account, provider["status"]["trunkSid"])
+    trunk = trunk_of(account, provider["status"]["trunkSid"])
     assert [o["sip_url"] for o in trunk["origination_urls"]] == [SIP_URI]
     assert SIP_URI in provider["status"]["originationUris"]
     assert condition(connection, "OriginationInSync")["status"] == "True"
@@ -188,7 +188,7 @@ async def test_numbers_reach_their_agents_and_the_trunk_points_at_livekit(
     assert await lk_port.list_inbound_trunks() == [] and await lk_port.list_dispatch_rules() == []
     # The provider's next reconcile (woken at once, but rate bound after the many wake-ups above).
     wait_for(
-        lambda: trunk_of(emulator, account, provider["status"]["trunkSid"])["origination_urls"] == [],
+        lambda: trunk_of(account, provider["status"]["trunkSid"])["origination_urls"] == [],
         150,
         "the LiveKit URI off the Twilio trunk",
     )
@@ -317,7 +317,7 @@ async def test_time_from_a_new_number_to_its_dispatch_rule(
     dispatch rule in LiveKit (the number is imported into Twilio on the way)."""
     cp, ns, account = world["cp"], world["ns"], world["account"]
     phones = [f"+1500555{n:04d}" for n in range(1010, 1014)]
-    emulator.add_numbers(account["sid"], numbers=[{"phone_number": p} for p in phones])
+    emulator.add_numbers(account.sid, numbers=[{"phone_number": p} for p in phones])
     create(cp, PROVIDERS, ns, "acme", provider_spec(account))
     wait_ready(cp, PROVIDERS, ns, "acme", timeout=45)
     number(cp, ns, "first", FIRST, "support")

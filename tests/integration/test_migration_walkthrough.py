@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.emulator import last_seq
+from fixtures.emulator import TwilioAccount, last_seq
 from fixtures.kube import (
     PROVIDERS,
     condition,
@@ -27,7 +27,7 @@ def test_observe_then_adopt_then_manage_an_existing_trunk(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     twilio_client: Any,
 ) -> None:
     # 0. What the user has: a trunk from the LiveKit guide.
@@ -48,7 +48,7 @@ def test_observe_then_adopt_then_manage_an_existing_trunk(
     create(crds, PROVIDERS, namespace, "livekit", spec)
     observed = wait_reason(crds, namespace, "livekit", "Observing")
     writes = [
-        r for r in emulator.requests(since=seq) if r["write"] and r["account_sid"] == twilio_account["sid"]
+        r for r in emulator.requests(since=seq) if r["write"] and r["account_sid"] == twilio_account.sid
     ]
     assert writes == []
     [report] = [d for d in observed["status"]["verificationDetails"] if d["checkName"] == "managedResources"]

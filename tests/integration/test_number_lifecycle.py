@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.emulator import account_state, last_seq
+from fixtures.emulator import TwilioAccount, last_seq
 from fixtures.kube import (
     ADDRESSES,
     NUMBERS,
@@ -42,13 +42,9 @@ HQ = {
 BUY = "/IncomingPhoneNumbers.json"
 
 
-def ours(emulator: EmulatorAdmin, account: dict[str, Any], namespace: str, name: str) -> list[dict[str, Any]]:
+def ours(account: TwilioAccount, namespace: str, name: str) -> list[dict[str, Any]]:
     tag = names.purchased_number_name(namespace, name)
-    return [
-        n
-        for n in account_state(emulator, account["sid"])["incoming_phone_numbers"]
-        if n["friendly_name"] == tag
-    ]
+    return [n for n in account.state()["incoming_phone_numbers"] if n["friendly_name"] == tag]
 
 
 def purchases(emulator: EmulatorAdmin, since: int) -> list[dict[str, Any]]:
@@ -80,7 +76,7 @@ def test_bought_imported_retained_and_found_again_without_a_purchase(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     provider: dict[str, Any],
 ) -> None:
     emulator.add_available_numbers(count=2, area_code="415")
@@ -95,7 +91,7 @@ def test_bought_imported_retained_and_found_again_without_a_purchase(
 
     number = wait_ready(crds, NUMBERS, namespace, "sales")
 
-    [bought] = ours(emulator, twilio_account, namespace, "sales")
+    [bought] = ours(twilio_account, namespace, "sales")
     status = number["status"]
     assert status["purchase"]["sid"] == status["sid"] == bought["sid"]
     assert status["trunkSid"] == provider["status"]["trunkSid"] == bought["trunk_sid"]
@@ -106,7 +102,7 @@ def test_bought_imported_retained_and_found_again_without_a_purchase(
 
     delete(crds, NUMBERS, namespace, "sales")
     gone(crds, NUMBERS, namespace, "sales")
-    [kept] = ours(emulator, twilio_account, namespace, "sales")
+    [kept] = ours(twilio_account, namespace, "sales")
     assert (kept["sid"], kept["trunk_sid"]) == (bought["sid"], None)  # detached, still the account's
     retained = next(e["message"] for e in events(crds, namespace, "sales") if e["reason"] == "Retained")
     assert bought["phone_number"] in retained and "releasePolicy Retain" in retained
@@ -115,7 +111,7 @@ def test_bought_imported_retained_and_found_again_without_a_purchase(
     create(crds, NUMBERS, namespace, "sales", {"providerRef": {"name": "acme"}, "purchase": US_415})
     again = wait_ready(crds, NUMBERS, namespace, "sales")
     assert again["status"]["sid"] == bought["sid"] and purchases(emulator, seq) == []
-    assert len(ours(emulator, twilio_account, namespace, "sales")) == 1
+    assert len(ours(twilio_account, namespace, "sales")) == 1
     assert len(emulator.available_numbers()) == 1  # one number ever left the inventory
 
 
@@ -123,7 +119,7 @@ def test_release_with_an_emergency_address_then_the_address_goes(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     provider: dict[str, Any],
 ) -> None:
     emulator.add_available_numbers(count=1, area_code="415")
@@ -140,7 +136,7 @@ def test_release_with_an_emergency_address_then_the_address_goes(
     number = wait_ready(crds, NUMBERS, namespace, "line")
     assert number["status"]["emergencyAddressStatus"] == "registered"
     e164 = number["status"]["phoneNumber"]
-    state = account_state(emulator, twilio_account["sid"])
+    state = twilio_account.state()
     assert (
         next(n for n in state["incoming_phone_numbers"] if n["phone_number"] == e164)["emergency_address_sid"]
         == (address["status"]["addressSid"])
@@ -150,14 +146,12 @@ def test_release_with_an_emergency_address_then_the_address_goes(
     delete(crds, NUMBERS, namespace, "line")
     gone(crds, NUMBERS, namespace, "line")
 
-    assert e164 not in {
-        n["phone_number"] for n in account_state(emulator, twilio_account["sid"])["incoming_phone_numbers"]
-    }
+    assert e164 not in {n["phone_number"] for n in twilio_account.state()["incoming_phone_numbers"]}
     released = reasons(crds, namespace, "line")["Released"]
     assert e164 in released and "cannot be undone" in released
     delete(crds, ADDRESSES, namespace, "hq")
     gone(crds, ADDRESSES, namespace, "hq")
-    assert account_state(emulator, twilio_account["sid"])["addresses"] == []
+    assert twilio_account.state()["addresses"] == []
     deletes = [
         r for r in emulator.requests(since=seq) if r["method"] == "DELETE" and "/v1/Trunks" not in r["path"]
     ]
@@ -168,7 +162,7 @@ def test_deleting_an_address_in_use_says_so_and_goes_once_the_number_lets_go(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     provider: dict[str, Any],
 ) -> None:
     create(crds, ADDRESSES, namespace, "hq", HQ)
@@ -189,15 +183,13 @@ def test_deleting_an_address_in_use_says_so_and_goes_once_the_number_lets_go(
         "InUse",
     )
     assert "TwilioPhoneNumber line still name this emergency address" in condition(blocked)["message"]
-    assert len(account_state(emulator, twilio_account["sid"])["addresses"]) == 1
+    assert len(twilio_account.state()["addresses"]) == 1
 
     merge_patch(crds, "twpn", namespace, "line", {"spec": {"emergencyAddressRef": None}})
     gone(crds, ADDRESSES, namespace, "hq", timeout=45)
-    assert account_state(emulator, twilio_account["sid"])["addresses"] == []
+    assert twilio_account.state()["addresses"] == []
     number = next(
-        n
-        for n in account_state(emulator, twilio_account["sid"])["incoming_phone_numbers"]
-        if n["phone_number"] == "+15005550006"
+        n for n in twilio_account.state()["incoming_phone_numbers"] if n["phone_number"] == "+15005550006"
     )
     assert number["emergency_address_sid"] is None
     assert [r for r in emulator.requests(since=seq) if r["status"] >= 400 and r["method"] == "DELETE"] == []
@@ -207,7 +199,7 @@ def test_nothing_for_sale_backs_off_however_often_the_object_is_woken(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     provider: dict[str, Any],
 ) -> None:
     """TWILIO_OPERATOR_PURCHASE_RETRY_SECONDS=2: attempts 2, 4, 8, 16 s apart. Touching the object every
@@ -250,7 +242,7 @@ def test_a_purchase_that_cannot_succeed_is_a_clear_condition(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     provider: dict[str, Any],
 ) -> None:
     emulator.add_available_numbers(

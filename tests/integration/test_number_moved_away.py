@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from fixtures.emulator import TwilioAccount
 from fixtures.kube import (
     NUMBERS,
     PROVIDERS,
@@ -32,7 +33,7 @@ def test_a_number_moved_to_another_trunk_costs_a_handful_of_requests(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     operator: Any,
     twilio_client: Any,
@@ -47,18 +48,16 @@ def test_a_number_moved_to_another_trunk_costs_a_handful_of_requests(
     )
 
     # Another team moves the number to a trunk of its own, then the provider verifies.
-    account = twilio_client.api.v2010.accounts(twilio_account["sid"])
+    account = twilio_client.api.v2010.accounts(twilio_account.sid)
     other = twilio_client.trunking.v1.trunks.create(
         friendly_name="other team", domain_name="other-team.pstn.twilio.com"
     )
     account.incoming_phone_numbers(number["status"]["sid"]).update(trunk_sid=other.sid)
     seq = max((int(r["seq"]) for r in emulator.requests()), default=0)
-    put_secret(
-        crds, namespace, "twilio-credentials", {"authToken": twilio_account["auth_token"], "touch": "1"}
-    )
+    put_secret(crds, namespace, "twilio-credentials", {"authToken": twilio_account.auth_token, "touch": "1"})
     time.sleep(QUIET_SECONDS)
 
-    calls = [r for r in emulator.requests(since=seq) if r["account_sid"] == twilio_account["sid"]]
+    calls = [r for r in emulator.requests(since=seq) if r["account_sid"] == twilio_account.sid]
     print(f"Twilio requests in {QUIET_SECONDS} s after the move: {len(calls)}")
     assert len(calls) <= MAX_REQUESTS, [f"{r['method']} {r['path']}" for r in calls]
     # The gauge behind the TwilioCallsPerObjectHigh alert saw the requests (setup included: it spans

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.emulator import account_state, last_seq
+from fixtures.emulator import TwilioAccount, last_seq
 from fixtures.kube import (
     CREDENTIALS_SECRET,
     NUMBERS,
@@ -55,9 +55,9 @@ def launch_both(
         yield start
 
 
-def number_of(emulator: EmulatorAdmin, account: dict[str, Any], e164: str) -> dict[str, Any]:
+def number_of(emulator: EmulatorAdmin, account: TwilioAccount, e164: str) -> dict[str, Any]:
     """The number with its voice configuration per region and its inbound route."""
-    return next(n for n in emulator.numbers(account["sid"]) if n["phone_number"] == e164)
+    return next(n for n in emulator.numbers(account.sid) if n["phone_number"] == e164)
 
 
 def message(obj: dict[str, Any]) -> str:
@@ -70,7 +70,7 @@ def test_two_providers_of_one_account_in_us1_and_ie1_and_one_number(
     namespace: str,
     other_namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     launch_both: StartOperator,
 ) -> None:
     """The number is live on the us1 provider's trunk: the ie1 provider's TwilioPhoneNumber is a
@@ -78,7 +78,7 @@ def test_two_providers_of_one_account_in_us1_and_ie1_and_one_number(
     another provider's trunk), and takes the number once the us1 object is deleted."""
     launch_both()
     for ns in (namespace, other_namespace):
-        put_secret(crds, ns, CREDENTIALS_SECRET, {"authToken": twilio_account["auth_token"]})
+        put_secret(crds, ns, CREDENTIALS_SECRET, {"authToken": twilio_account.auth_token})
     us1 = create_ready_provider(crds, namespace, "acme", provider_spec(twilio_account))
     ie1 = create_ready_provider(crds, other_namespace, "acme-eu", provider_spec(twilio_account, region="ie1"))
     us1_trunk, ie1_trunk = us1["status"]["trunkSid"], ie1["status"]["trunkSid"]
@@ -115,7 +115,7 @@ def test_deleting_a_provider_empties_its_trunk_and_names_every_number(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     start_operator: StartOperator,
     credentials: str,
 ) -> None:
@@ -135,12 +135,12 @@ def test_deleting_a_provider_empties_its_trunk_and_names_every_number(
     trunk_sid = provider["status"]["trunkSid"]
     create(crds, NUMBERS, namespace, "line", {"providerRef": {"name": "acme"}, "phoneNumber": NUMBER})
     wait_ready(crds, NUMBERS, namespace, "line")
-    emulator.patch_number(twilio_account["sid"], BY_HAND, voice={"us1": {"trunk_sid": trunk_sid}})
+    emulator.patch_number(twilio_account.sid, BY_HAND, voice={"us1": {"trunk_sid": trunk_sid}})
 
     delete(crds, namespace, "acme")
     wait_gone(crds, namespace, "acme", timeout=60)
 
-    state = account_state(emulator, twilio_account["sid"])
+    state = twilio_account.state()
     assert (
         state["trunks"] == [] and state["credential_lists"] == [] and state["ip_access_control_lists"] == []
     )
@@ -156,7 +156,7 @@ def test_an_ie1_detach_counts_only_when_the_number_reads_back_detached(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     start_operator: StartOperator,
     credentials: str,
 ) -> None:
@@ -165,7 +165,7 @@ def test_an_ie1_detach_counts_only_when_the_number_reads_back_detached(
     Event, retries slowly, and goes on by itself once the number is taken off by hand. The default
     world (TrunkSid="" accepted) detaches at once."""
     start_operator(TWILIO_OPERATOR_DELETION_RETRY_SECONDS="3")
-    emulator.add_numbers(twilio_account["sid"], numbers=[{"phone_number": IE1_NUMBER}], region="ie1")
+    emulator.add_numbers(twilio_account.sid, numbers=[{"phone_number": IE1_NUMBER}], region="ie1")
     provider = create_ready_provider(crds, namespace, "acme", provider_spec(twilio_account, region="ie1"))
     trunk_sid = provider["status"]["trunkSid"]
     create(crds, NUMBERS, namespace, "line", {"providerRef": {"name": "acme"}, "phoneNumber": IE1_NUMBER})
@@ -187,13 +187,13 @@ def test_an_ie1_detach_counts_only_when_the_number_reads_back_detached(
     assert not any(e["reason"] == "Detached" for e in events(crds, namespace, "line"))
     seq = last_seq(emulator)
     time.sleep(QUIET_SECONDS)
-    calls = [r for r in emulator.requests(since=seq) if r["account_sid"] == twilio_account["sid"]]
+    calls = [r for r in emulator.requests(since=seq) if r["account_sid"] == twilio_account.sid]
     assert len(calls) <= MAX_BLOCKED_REQUESTS, [f"{r['method']} {r['path']}" for r in calls]
     assert number_of(emulator, twilio_account, IE1_NUMBER)["voice"]["ie1"]["trunk_sid"] == trunk_sid
 
     # Taken off by hand, in IE1, the one way the spec allows there: an application of the user's.
     ie1 = ResolvedRegion.of("ie1")
-    account, token = twilio_account["sid"], twilio_account["auth_token"]
+    account, token = twilio_account.sid, twilio_account.auth_token
     user = library_client(
         TwilioCredentials(account, account, token, ie1), RewritingHttpClient(emulator.base_url)
     )

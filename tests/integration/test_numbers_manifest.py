@@ -7,11 +7,11 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 import yaml
 
+from fixtures.emulator import TwilioAccount
 from fixtures.kube import NUMBERS, REPO, wait_ready
 from fixtures.operator_process import MakeReadyProvider
 from twilio_operator.emulator.client import EmulatorAdmin
@@ -50,7 +50,7 @@ def _manifest(crds: ControlPlane, emulator: EmulatorAdmin, *args: str) -> subpro
 def test_manifests_for_every_number_import_them_all(
     crds: ControlPlane,
     namespace: str,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     make_ready_provider: MakeReadyProvider,
     manifest: Callable[..., subprocess.CompletedProcess[str]],
 ) -> None:
@@ -88,7 +88,7 @@ def test_asking_for_a_number_the_account_lacks_says_so(
 def test_numbers_bought_since_the_last_verification_are_read_from_the_account(
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     make_ready_provider: MakeReadyProvider,
     manifest: Callable[..., subprocess.CompletedProcess[str]],
 ) -> None:
@@ -96,7 +96,7 @@ def test_numbers_bought_since_the_last_verification_are_read_from_the_account(
     may follow the options (`manifest acme -n NS +1555...`), as kubectl users type them."""
     make_ready_provider()
     bought = [f"+1500555{n:04d}" for n in range(100, 140)]
-    emulator.add_numbers(twilio_account["sid"], numbers=[{"phone_number": n} for n in bought])
+    emulator.add_numbers(twilio_account.sid, numbers=[{"phone_number": n} for n in bought])
     printed = manifest("acme", "--all", "-n", namespace)
     assert printed.returncode == 0, printed.stderr
     listed = [d["spec"]["phoneNumber"] for d in yaml.safe_load_all(printed.stdout)]

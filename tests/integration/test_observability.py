@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from fixtures.emulator import TwilioAccount
 from fixtures.kube import PROVIDERS, condition, events, get, put_secret, wait_for
 from fixtures.operator_process import MakeReadyProvider, OperatorProcess, StartOperator
 from twilio_operator.emulator.client import EmulatorAdmin
@@ -44,7 +45,7 @@ def value(text: str, name: str, **labels: str) -> float:
 def test_metrics_match_the_emulators_log(
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict,
+    twilio_account: TwilioAccount,
     make_ready_provider: MakeReadyProvider,
     operator: OperatorProcess,
 ) -> None:
@@ -69,7 +70,7 @@ def test_metrics_match_the_emulators_log(
     for family in FAMILIES:
         assert f"# TYPE {family}" in text or f"# HELP {family}" in text, family
     calls = samples(text, "twilio_operator_twilio_requests_total")
-    logged = [r for r in emulator.requests() if r["account_sid"] == twilio_account["sid"]]
+    logged = [r for r in emulator.requests() if r["account_sid"] == twilio_account.sid]
     assert sum(calls.values()) == len(logged)
     requests = "twilio_operator_twilio_requests_total"
     assert value(text, requests, operation="create_sip_trunk", code="201") == 1
@@ -90,7 +91,7 @@ def test_metrics_match_the_emulators_log(
 
 @pytest.mark.usefixtures("operator")
 def test_events_for_failure_and_recovery_are_deduplicated(
-    crds: ControlPlane, namespace: str, twilio_account: dict, make_ready_provider: MakeReadyProvider
+    crds: ControlPlane, namespace: str, twilio_account: TwilioAccount, make_ready_provider: MakeReadyProvider
 ) -> None:
     make_ready_provider()
     wrong = {"authToken": "1" * 32}
@@ -107,7 +108,7 @@ def test_events_for_failure_and_recovery_are_deduplicated(
     assert len(auth_failed) == 1 and auth_failed[0]["count"] == 3 and auth_failed[0]["type"] == "Warning"
     assert "1" * 32 not in json.dumps(auth_failed)
 
-    put_secret(crds, namespace, "twilio-credentials", {"authToken": twilio_account["auth_token"]})
+    put_secret(crds, namespace, "twilio-credentials", {"authToken": twilio_account.auth_token})
     wait_for(
         lambda: "VerificationRecovered" in {e["reason"] for e in events(crds, namespace, "acme")},
         what="VerificationRecovered",

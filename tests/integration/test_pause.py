@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.emulator import last_seq
+from fixtures.emulator import TwilioAccount, last_seq
 from fixtures.kube import PROVIDERS, condition, delete, get, merge_patch, wait_for
 from fixtures.operator_process import MakeReadyProvider
 from twilio_operator.emulator.client import EmulatorAdmin
@@ -26,7 +26,7 @@ def test_a_paused_provider_makes_no_call_and_resumes_within_seconds(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     make_ready_provider: MakeReadyProvider,
     twilio_client: Any,
 ) -> None:
@@ -44,7 +44,7 @@ def test_a_paused_provider_makes_no_call_and_resumes_within_seconds(
     twilio_client.trunking.v1.trunks(trunk_sid).update(friendly_name="changed by hand")  # drift
     seq = last_seq(emulator)
     time.sleep(8)  # four verification intervals at the tests' scale
-    calls = [r for r in emulator.requests(since=seq) if r["account_sid"] == twilio_account["sid"]]
+    calls = [r for r in emulator.requests(since=seq) if r["account_sid"] == twilio_account.sid]
     assert calls == [], "a paused provider called Twilio"
     assert get(crds, PROVIDERS, namespace, "acme")["metadata"]["resourceVersion"] == version  # no churn
     shown = crds.kubectl("get", "twp", "acme", "-n", namespace)
@@ -66,7 +66,7 @@ def test_deleting_a_paused_provider_waits_and_says_how_to_proceed(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     make_ready_provider: MakeReadyProvider,
 ) -> None:
     make_ready_provider()
@@ -83,11 +83,9 @@ def test_deleting_a_paused_provider_waits_and_says_how_to_proceed(
     )
     message = condition(waiting, "Paused")["message"]
     assert PAUSED in message and "deletion-policy" in message, message
-    assert (
-        len(next(a for a in emulator.state()["accounts"] if a["sid"] == twilio_account["sid"])["trunks"]) == 1
-    )
+    assert len(twilio_account.state()["trunks"]) == 1
     pause(crds, namespace, None)
     wait_for(
         lambda: get(crds, PROVIDERS, namespace, "acme") is None, timeout=20, what="deleted once unpaused"
     )
-    assert next(a for a in emulator.state()["accounts"] if a["sid"] == twilio_account["sid"])["trunks"] == []
+    assert twilio_account.state()["trunks"] == []

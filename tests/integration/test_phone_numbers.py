@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from fixtures.emulator import TwilioAccount
 from fixtures.kube import (
     NUMBERS,
     PROVIDERS,
@@ -28,8 +29,8 @@ from twilio_operator.testing.controlplane import ControlPlane
 FIRST, SECOND = "+15005550006", "+15005550007"
 
 
-def number_state(emulator: EmulatorAdmin, account: dict[str, Any], e164: str) -> dict[str, Any]:
-    state = next(a for a in emulator.state()["accounts"] if a["sid"] == account["sid"])
+def number_state(account: TwilioAccount, e164: str) -> dict[str, Any]:
+    state = account.state()
     return next(n for n in state["incoming_phone_numbers"] if n["phone_number"] == e164)
 
 
@@ -50,7 +51,7 @@ def provider(make_ready_provider: MakeReadyProvider, operator: OperatorProcess) 
 
 
 def test_import_route_count_and_delete(
-    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: dict, provider: dict
+    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: TwilioAccount, provider: dict
 ) -> None:
     trunk_sid = provider["status"]["trunkSid"]
     available = provider["status"]["availableNumbers"]
@@ -71,8 +72,8 @@ def test_import_route_count_and_delete(
     )
     assert status["capabilities"]["voice"] is True and status["agent"] == "support-agent"
     assert status["observedGeneration"] == 1
-    assert number_state(emulator, twilio_account, FIRST)["trunk_sid"] == trunk_sid
-    [trunk] = next(a for a in emulator.state()["accounts"] if a["sid"] == twilio_account["sid"])["trunks"]
+    assert number_state(twilio_account, FIRST)["trunk_sid"] == trunk_sid
+    [trunk] = twilio_account.state()["trunks"]
     assert [o["sip_url"] for o in trunk["origination_urls"]] == ["sip:agents.example.com"]
 
     # The provider recounts as soon as one of its numbers is attached or detached.
@@ -88,7 +89,7 @@ def test_import_route_count_and_delete(
         "DELETE", f"/apis/voip.twilio-operator.dev/v1alpha1/namespaces/{namespace}/twiliophonenumbers/support"
     )
     wait_for(lambda: get(crds, NUMBERS, namespace, "support") is None, what="number object gone")
-    detached = number_state(emulator, twilio_account, FIRST)
+    detached = number_state(twilio_account, FIRST)
     assert detached["trunk_sid"] is None  # detached, and still in the account: never released
     wait_for(
         lambda: get(crds, PROVIDERS, namespace, "acme")["status"].get("phoneNumberCount") == 0,
@@ -97,9 +98,9 @@ def test_import_route_count_and_delete(
 
 
 def test_by_sid_and_duplicates(
-    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: dict, provider: dict
+    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: TwilioAccount, provider: dict
 ) -> None:
-    sid = number_state(emulator, twilio_account, SECOND)["sid"]
+    sid = number_state(twilio_account, SECOND)["sid"]
     create(crds, NUMBERS, namespace, "by-sid", {"providerRef": {"name": "acme"}, "phoneNumberSid": sid})
     wait_ready(crds, NUMBERS, namespace, "by-sid")
     time.sleep(1.1)  # creationTimestamp has one-second resolution: make the second one younger
@@ -112,14 +113,14 @@ def test_by_sid_and_duplicates(
         "DELETE", f"/apis/voip.twilio-operator.dev/v1alpha1/namespaces/{namespace}/twiliophonenumbers/again"
     )
     wait_for(lambda: get(crds, NUMBERS, namespace, "again") is None, what="duplicate gone")
-    assert number_state(emulator, twilio_account, SECOND)["trunk_sid"] == provider["status"]["trunkSid"]
+    assert number_state(twilio_account, SECOND)["trunk_sid"] == provider["status"]["trunkSid"]
 
 
 def test_not_in_account_and_conflict(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict,
+    twilio_account: TwilioAccount,
     provider: dict,
     twilio_client: Any,
 ) -> None:
@@ -132,30 +133,32 @@ def test_not_in_account_and_conflict(
     other = twilio_client.trunking.v1.trunks.create(
         friendly_name="someone else", domain_name="other-team.pstn.twilio.com"
     )
-    sid = number_state(emulator, twilio_account, FIRST)["sid"]
-    twilio_client.api.v2010.accounts(twilio_account["sid"]).incoming_phone_numbers(sid).update(
+    sid = number_state(twilio_account, FIRST)["sid"]
+    twilio_client.api.v2010.accounts(twilio_account.sid).incoming_phone_numbers(sid).update(
         trunk_sid=other.sid
     )
 
     create(crds, NUMBERS, namespace, "taken", {"providerRef": {"name": "acme"}, "phoneNumber": FIRST})
     obj = wait_reason(crds, NUMBERS, namespace, "taken", "Conflict")
     assert other.sid in condition(obj)["message"] and "allowTakeover" in condition(obj)["message"]
-    assert number_state(emulator, twilio_account, FIRST)["trunk_sid"] == other.sid  # nothing stolen
+    assert number_state(twilio_account, FIRST)["trunk_sid"] == other.sid  # nothing stolen
 
     crds.kubectl(
         "patch", "twpn", "taken", "-n", namespace, "--type=merge", "-p", '{"spec":{"allowTakeover":true}}'
     )
     wait_ready(crds, NUMBERS, namespace, "taken")
-    assert number_state(emulator, twilio_account, FIRST)["trunk_sid"] == provider["status"]["trunkSid"]
+    assert number_state(twilio_account, FIRST)["trunk_sid"] == provider["status"]["trunkSid"]
 
 
 @pytest.mark.usefixtures("operator")
-def test_waits_for_provider_then_converges(crds: ControlPlane, namespace: str, twilio_account: dict) -> None:
+def test_waits_for_provider_then_converges(
+    crds: ControlPlane, namespace: str, twilio_account: TwilioAccount
+) -> None:
     create(crds, NUMBERS, namespace, "early", {"providerRef": {"name": "acme"}, "phoneNumber": FIRST})
     wait_reason(crds, NUMBERS, namespace, "early", "ProviderNotFound")
     create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
     wait_reason(crds, NUMBERS, namespace, "early", "ProviderNotReady")
-    put_secret(crds, namespace, "twilio-credentials", {"authToken": twilio_account["auth_token"]})
+    put_secret(crds, namespace, "twilio-credentials", {"authToken": twilio_account.auth_token})
     wait_ready(crds, PROVIDERS, namespace, "acme")
     number = wait_ready(crds, NUMBERS, namespace, "early", timeout=30)
     assert number["status"]["trunkSid"]
@@ -165,7 +168,7 @@ def test_detached_number_warns_and_is_reattached(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict,
+    twilio_account: TwilioAccount,
     provider: dict,
     twilio_client: Any,
 ) -> None:
@@ -173,9 +176,7 @@ def test_detached_number_warns_and_is_reattached(
     number = wait_ready(crds, NUMBERS, namespace, "line")
     # Taken off by hand the way the API's spec allows in us1 (TrunkSid="" is outside its pattern).
     detach_number_as_a_user(twilio_client, number["status"]["trunkSid"], number["status"]["sid"])
-    put_secret(
-        crds, namespace, "twilio-credentials", {"authToken": twilio_account["auth_token"], "touch": "2"}
-    )
+    put_secret(crds, namespace, "twilio-credentials", {"authToken": twilio_account.auth_token, "touch": "2"})
     # The warning can be short-lived (the number re-attaches within seconds), so read it from the
     # Event that records it rather than from a status that may already have moved on.
     warning = wait_for(
@@ -187,13 +188,13 @@ def test_detached_number_warns_and_is_reattached(
     )
     assert FIRST in warning and "no longer on the trunk" in warning
     wait_for(
-        lambda: number_state(emulator, twilio_account, FIRST)["trunk_sid"] == provider["status"]["trunkSid"],
+        lambda: number_state(twilio_account, FIRST)["trunk_sid"] == provider["status"]["trunkSid"],
         what="number re-attached",
     )
 
 
 def test_deleting_the_provider_detaches_its_numbers(
-    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: dict, provider: dict
+    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: TwilioAccount, provider: dict
 ) -> None:
     create(crds, NUMBERS, namespace, "line", {"providerRef": {"name": "acme"}, "phoneNumber": FIRST})
     wait_ready(crds, NUMBERS, namespace, "line")
@@ -201,7 +202,7 @@ def test_deleting_the_provider_detaches_its_numbers(
         "DELETE", f"/apis/voip.twilio-operator.dev/v1alpha1/namespaces/{namespace}/twilioproviders/acme"
     )
     wait_for(lambda: get(crds, PROVIDERS, namespace, "acme") is None, what="provider gone")
-    assert number_state(emulator, twilio_account, FIRST)["trunk_sid"] is None
+    assert number_state(twilio_account, FIRST)["trunk_sid"] is None
     obj = wait_reason(crds, NUMBERS, namespace, "line", "ProviderNotFound", timeout=10)
     assert "TwilioProvider" in condition(obj)["message"]
     assert "trunkSid" not in obj["status"], obj["status"]  # no stale trunk left in status
@@ -248,9 +249,9 @@ def test_api_server_refuses_malformed_numbers(
 
 @pytest.mark.usefixtures("operator")
 def test_thousands_of_numbers_are_paged_and_bounded(
-    emulator: EmulatorAdmin, twilio_account: dict, make_ready_provider: MakeReadyProvider
+    emulator: EmulatorAdmin, twilio_account: TwilioAccount, make_ready_provider: MakeReadyProvider
 ) -> None:
-    emulator.add_numbers(twilio_account["sid"], count=2500)
+    emulator.add_numbers(twilio_account.sid, count=2500)
     seq = emulator.requests()[-1]["seq"] if emulator.requests() else 0
     status = make_ready_provider("big", timeout=60)["status"]
     assert status["accountPhoneNumberCount"] == 2502

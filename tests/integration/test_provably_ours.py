@@ -7,11 +7,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from fixtures.emulator import account_state, last_seq
+from fixtures.emulator import TwilioAccount, last_seq
 from fixtures.kube import (
     CREDENTIALS_SECRET,
     NUMBERS,
@@ -51,7 +50,7 @@ def test_deleting_a_provider_whose_adoption_was_refused_leaves_the_other_provide
     namespace: str,
     other_namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     launch_both: StartOperator,
 ) -> None:
     """voice/acme is Ready on its trunk; in another namespace a provider names that trunk with
@@ -59,7 +58,7 @@ def test_deleting_a_provider_whose_adoption_was_refused_leaves_the_other_provide
     acme stays Ready."""
     launch_both()
     for ns in (namespace, other_namespace):
-        put_secret(crds, ns, CREDENTIALS_SECRET, {"authToken": twilio_account["auth_token"]})
+        put_secret(crds, ns, CREDENTIALS_SECRET, {"authToken": twilio_account.auth_token})
     acme = create_ready_provider(crds, namespace, "acme", provider_spec(twilio_account))
     trunk, credential_list = acme["status"]["trunkSid"], acme["status"]["credentialListSid"]
     create(crds, NUMBERS, namespace, "line", {"providerRef": {"name": "acme"}, "phoneNumber": NUMBER})
@@ -75,7 +74,7 @@ def test_deleting_a_provider_whose_adoption_was_refused_leaves_the_other_provide
 
     deletes = [r for r in emulator.requests(since=seq) if r["method"] == "DELETE"]
     assert deletes == [], deletes
-    state = account_state(emulator, twilio_account["sid"])
+    state = twilio_account.state()
     assert [t["sid"] for t in state["trunks"]] == [trunk]
     assert [cl["sid"] for cl in state["credential_lists"]] == [credential_list]
     numbers = {n["phone_number"]: n for n in state["incoming_phone_numbers"]}
@@ -87,7 +86,7 @@ def test_deleting_a_provider_whose_adoption_was_refused_leaves_the_other_provide
 
 
 def test_the_credentials_secret_is_refused_as_the_sip_secret_at_admission(
-    crds: ControlPlane, namespace: str, twilio_account: dict[str, Any]
+    crds: ControlPlane, namespace: str, twilio_account: TwilioAccount
 ) -> None:
     """CEL compares the two names, the explicit one and the default <name>-sip-credentials."""
     for name, spec in (
@@ -114,7 +113,7 @@ def test_a_secret_not_made_by_the_operator_is_refused_untouched_and_survives_the
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     operator: OperatorProcess,
 ) -> None:
@@ -134,7 +133,7 @@ def test_a_secret_not_made_by_the_operator_is_refused_untouched_and_survives_the
     assert after is not None
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
     assert "ownerReferences" not in after["metadata"]
-    lists = account_state(emulator, twilio_account["sid"])["credential_lists"]
+    lists = twilio_account.state()["credential_lists"]
     assert all(cl["credentials"] == [] for cl in lists)
     said = [e for e in events(crds, namespace, "acme") if e["reason"] == "SecretNotOwned"]
     assert said and said[0]["type"] == "Warning"
@@ -144,14 +143,14 @@ def test_a_secret_not_made_by_the_operator_is_refused_untouched_and_survives_the
     time.sleep(2)  # garbage collection would act on an owner reference within this time
     kept = secret(crds, namespace, "tls-cert")
     assert kept is not None and decoded(kept) == {"tls.crt": "-----BEGIN CERTIFICATE-----"}
-    assert account_state(emulator, twilio_account["sid"])["trunks"] == []
+    assert twilio_account.state()["trunks"] == []
 
 
 def test_renaming_the_sip_secret_mid_rotation_keeps_every_credential_working_through_the_grace_period(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     operator: OperatorProcess,
 ) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.emulator import account_state, last_seq
+from fixtures.emulator import TwilioAccount, last_seq
 from fixtures.kube import (
     PROVIDERS,
     condition,
@@ -101,7 +101,7 @@ def test_update_changes_the_trunk_in_place(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict,
+    twilio_account: TwilioAccount,
     make_ready_provider: MakeReadyProvider,
 ) -> None:
     trunk_sid = make_ready_provider()["status"]["trunkSid"]
@@ -118,7 +118,7 @@ def test_update_changes_the_trunk_in_place(
         what="generation 2 handled",
     )
     assert obj["status"]["trunkSid"] == trunk_sid and obj["status"]["supportsCallTransfer"] is True
-    [trunk] = account_state(emulator, twilio_account["sid"])["trunks"]
+    [trunk] = twilio_account.state()["trunks"]
     assert trunk["friendly_name"] == "Acme 2" and trunk["transfer_mode"] == "enable-all"
 
     refused = crds.kubectl(
@@ -139,7 +139,7 @@ def test_token_rotation_is_noticed_quickly_and_provisions_nothing(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict,
+    twilio_account: TwilioAccount,
     make_ready_provider: MakeReadyProvider,
 ) -> None:
     first = make_ready_provider()["status"]["lastVerifiedAt"]
@@ -147,7 +147,7 @@ def test_token_rotation_is_noticed_quickly_and_provisions_nothing(
     seq = last_seq(emulator)
 
     new_token = "f" * 32
-    emulator.patch_account(twilio_account["sid"], auth_token=new_token)
+    emulator.patch_account(twilio_account.sid, auth_token=new_token)
     put_secret(crds, namespace, "twilio-credentials", {"authToken": new_token})
 
     started = time.monotonic()
@@ -163,7 +163,7 @@ def test_token_rotation_is_noticed_quickly_and_provisions_nothing(
 
 @pytest.mark.usefixtures("operator")
 def test_missing_secret_then_fixed(
-    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: dict
+    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: TwilioAccount
 ) -> None:
     create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
     obj = wait_for(
@@ -188,13 +188,13 @@ def test_missing_secret_then_fixed(
     assert "NOT-HEX" not in json.dumps(obj)
     assert emulator.requests() == []
 
-    put_secret(crds, namespace, "twilio-credentials", {"authToken": twilio_account["auth_token"]})
+    put_secret(crds, namespace, "twilio-credentials", {"authToken": twilio_account.auth_token})
     wait_ready(crds, PROVIDERS, namespace, "acme", timeout=20)
 
 
 @pytest.mark.usefixtures("operator")
 def test_wrong_token_fails_verification(
-    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: dict
+    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: TwilioAccount
 ) -> None:
     put_secret(crds, namespace, "twilio-credentials", {"authToken": "0" * 32})
     create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
@@ -218,13 +218,13 @@ def test_drift_is_repaired_periodically(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict,
+    twilio_account: TwilioAccount,
     make_ready_provider: MakeReadyProvider,
     twilio_client: Any,
 ) -> None:
     status = make_ready_provider(verificationInterval="1m")["status"]
     # Deleted by hand, emptied first as Twilio may demand (strict mode does).
-    delete_trunk_as_a_user(twilio_client, twilio_account["sid"], status["trunkSid"])
+    delete_trunk_as_a_user(twilio_client, twilio_account.sid, status["trunkSid"])
 
     obj = wait_for(
         lambda: (
@@ -236,7 +236,7 @@ def test_drift_is_repaired_periodically(
         timeout=60,
         what="trunk recreated",
     )
-    [trunk] = account_state(emulator, twilio_account["sid"])["trunks"]
+    [trunk] = twilio_account.state()["trunks"]
     assert trunk["sid"] == obj["status"]["trunkSid"] and trunk["domain_name"].endswith("-r1.pstn.twilio.com")
     data = decoded(secret(crds, namespace, "acme-sip-credentials") or {})
     assert data["sipDomain"] == trunk["domain_name"]
@@ -250,7 +250,7 @@ def test_delete_under_each_policy(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict,
+    twilio_account: TwilioAccount,
     make_ready_provider: MakeReadyProvider,
     policy: str,
 ) -> None:
@@ -260,7 +260,7 @@ def test_delete_under_each_policy(
     )
     wait_for(lambda: get(crds, PROVIDERS, namespace, "acme") is None, what="object gone")
 
-    state = account_state(emulator, twilio_account["sid"])
+    state = twilio_account.state()
     sip = secret(crds, namespace, "acme-sip-credentials")
     if policy == "Delete":
         assert state["trunks"] == [] and state["credential_lists"] == []
@@ -275,11 +275,11 @@ def test_deletion_with_broken_credentials_is_blocked_until_orphaned(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict,
+    twilio_account: TwilioAccount,
     make_ready_provider: MakeReadyProvider,
 ) -> None:
     make_ready_provider()
-    emulator.patch_account(twilio_account["sid"], auth_token="e" * 32)  # the token in the Secret is now wrong
+    emulator.patch_account(twilio_account.sid, auth_token="e" * 32)  # the token in the Secret is now wrong
     crds.request(
         "DELETE", f"/apis/voip.twilio-operator.dev/v1alpha1/namespaces/{namespace}/twilioproviders/acme"
     )
@@ -302,7 +302,7 @@ def test_deletion_with_broken_credentials_is_blocked_until_orphaned(
         {"metadata": {"annotations": {"voip.twilio-operator.dev/deletion-policy": "Orphan"}}},
     )
     wait_for(lambda: get(crds, PROVIDERS, namespace, "acme") is None, timeout=60, what="object released")
-    assert len(account_state(emulator, twilio_account["sid"])["trunks"]) == 1
+    assert len(twilio_account.state()["trunks"]) == 1
 
 
 def test_restart_makes_no_twilio_calls(
@@ -328,7 +328,7 @@ def test_changes_made_while_the_operator_is_down_are_applied_on_restart(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict,
+    twilio_account: TwilioAccount,
     start_operator: StartOperator,
     make_ready_provider: MakeReadyProvider,
 ) -> None:
@@ -340,7 +340,7 @@ def test_changes_made_while_the_operator_is_down_are_applied_on_restart(
 
     start_operator()
     wait_ready(crds, PROVIDERS, namespace, "acme")
-    [trunk] = account_state(emulator, twilio_account["sid"])["trunks"]
+    [trunk] = twilio_account.state()["trunks"]
     assert trunk["transfer_mode"] == "enable-all"
     assert [(w["method"], w["path"].split("/")[-2]) for w in writes(emulator, seq)] == [("POST", "Trunks")]
 
@@ -371,7 +371,7 @@ def test_changes_made_while_the_operator_is_down_are_applied_on_restart(
     ],
 )
 def test_api_server_refuses_malformed_providers(
-    crds: ControlPlane, namespace: str, twilio_account: dict, spec_change: dict, message: str
+    crds: ControlPlane, namespace: str, twilio_account: TwilioAccount, spec_change: dict, message: str
 ) -> None:
     body = {
         "apiVersion": "voip.twilio-operator.dev/v1alpha1",
@@ -388,7 +388,7 @@ def test_api_server_refuses_malformed_providers(
 
 @pytest.mark.usefixtures("credentials", "operator")
 def test_a_name_too_long_for_the_sip_secret_is_refused_with_the_reason(
-    crds: ControlPlane, namespace: str, twilio_account: dict
+    crds: ControlPlane, namespace: str, twilio_account: TwilioAccount
 ) -> None:
     """A custom resource name may be 253 characters, but then <name>-sip-credentials is not a valid
     Secret name and every reconcile would fail; the API server says so up front."""
@@ -413,7 +413,7 @@ def test_a_name_too_long_for_the_sip_secret_is_refused_with_the_reason(
 
 @pytest.mark.usefixtures("operator", "credentials")
 def test_twilio_outage_is_retried_with_bounded_call_rate(
-    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: dict
+    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: TwilioAccount
 ) -> None:
     emulator.add_fault(r"/2010-04-01/Accounts/.*", "error", status=503, times=None)
     create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
@@ -423,7 +423,7 @@ def test_twilio_outage_is_retried_with_bounded_call_rate(
     )
     seq = last_seq(emulator)
     time.sleep(15)
-    calls = [r for r in emulator.requests(since=seq) if r["account_sid"] == twilio_account["sid"]]
+    calls = [r for r in emulator.requests(since=seq) if r["account_sid"] == twilio_account.sid]
     # Exponential backoff from 5 s: at most a few reconcile attempts in 15 s, each about ten requests
     # (three reads refused, each retried in place twice); a hot loop would make hundreds.
     assert len(calls) <= 40, len(calls)

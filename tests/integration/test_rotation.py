@@ -8,6 +8,7 @@ import base64
 import json
 from typing import Any
 
+from fixtures.emulator import TwilioAccount
 from fixtures.kube import PROVIDERS, create, events, get, provider_spec, secret, wait_for, wait_ready
 from fixtures.operator_process import OperatorProcess
 from twilio_operator.emulator.client import EmulatorAdmin
@@ -20,16 +21,15 @@ def decoded(obj: dict[str, Any] | None) -> dict[str, str]:
     return {k: base64.b64decode(v).decode() for k, v in ((obj or {}).get("data") or {}).items()}
 
 
-def usernames(emulator: EmulatorAdmin, account_sid: str) -> list[str]:
-    account = next(a for a in emulator.state()["accounts"] if a["sid"] == account_sid)
-    return sorted(c["username"] for cl in account["credential_lists"] for c in cl["credentials"])
+def usernames(account: TwilioAccount) -> list[str]:
+    return sorted(c["username"] for cl in account.state()["credential_lists"] for c in cl["credentials"])
 
 
 def test_annotation_rotates_with_a_grace_period_and_retires_the_old_pair(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     operator: OperatorProcess,
 ) -> None:
@@ -66,7 +66,7 @@ def test_annotation_rotates_with_a_grace_period_and_retires_the_old_pair(
     # Step 2: during the grace period both pairs authenticate.
     assert emulator.sip_auth(domain, new["username"], new["password"])
     assert emulator.sip_auth(domain, old["username"], old["password"])
-    assert usernames(emulator, twilio_account["sid"]) == sorted([old["username"], new["username"]])
+    assert usernames(twilio_account) == sorted([old["username"], new["username"]])
     status = (get(crds, PROVIDERS, namespace, "acme") or {})["status"]["sipCredentials"]
     assert status["previousUsername"] == old["username"] and status["previousExpiresAt"]
 
@@ -79,7 +79,7 @@ def test_annotation_rotates_with_a_grace_period_and_retires_the_old_pair(
     assert final["username"] == new["username"] and final["password"] == new["password"]
     assert not emulator.sip_auth(domain, old["username"], old["password"])
     assert emulator.sip_auth(domain, new["username"], new["password"])
-    assert usernames(emulator, twilio_account["sid"]) == [new["username"]]
+    assert usernames(twilio_account) == [new["username"]]
     wait_for(
         lambda: "previousUsername" not in get(crds, PROVIDERS, namespace, "acme")["status"]["sipCredentials"],
         15,

@@ -7,8 +7,8 @@ import base64
 import json
 import re
 import time
-from typing import Any
 
+from fixtures.emulator import TwilioAccount
 from fixtures.kube import (
     PROVIDERS,
     condition,
@@ -75,7 +75,7 @@ def test_unrelated_secrets_reach_no_handler(
 
 
 def test_a_credentials_secret_created_after_its_provider_is_noticed_within_seconds(
-    crds: ControlPlane, namespace: str, operator: OperatorProcess, twilio_account: dict[str, Any]
+    crds: ControlPlane, namespace: str, operator: OperatorProcess, twilio_account: TwilioAccount
 ) -> None:
     create(crds, PROVIDERS, namespace, "acme", provider_spec(twilio_account))
     wait_for(
@@ -83,7 +83,7 @@ def test_a_credentials_secret_created_after_its_provider_is_noticed_within_secon
         what="SecretNotFound",
     )
     time.sleep(3)  # the daemon is in its look-for-the-Secret loop, not in the first reconcile
-    put_secret(crds, namespace, "twilio-credentials", {"authToken": twilio_account["auth_token"]})
+    put_secret(crds, namespace, "twilio-credentials", {"authToken": twilio_account.auth_token})
     started = time.monotonic()
     wait_ready(crds, PROVIDERS, namespace, "acme", timeout=20)
     assert time.monotonic() - started < 8

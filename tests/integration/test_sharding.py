@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from fixtures.emulator import TwilioAccount
 from fixtures.kube import PROVIDERS, create, get, provider_spec, wait_ready
 from fixtures.operator_process import StartOperator
 from twilio_operator.testing.controlplane import ControlPlane
@@ -15,7 +16,11 @@ def handled(log: str, namespace: str) -> set[str]:
 
 
 def test_disjoint_shards_never_touch_each_others_objects(
-    crds: ControlPlane, namespace: str, twilio_account: dict, credentials: str, start_operator: StartOperator
+    crds: ControlPlane,
+    namespace: str,
+    twilio_account: TwilioAccount,
+    credentials: str,
+    start_operator: StartOperator,
 ) -> None:
     shard_a = start_operator(TWILIO_OPERATOR_SHARD_SELECTOR="shard=a")
     shard_b = start_operator(TWILIO_OPERATOR_SHARD_SELECTOR="shard=b")

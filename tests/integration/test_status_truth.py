@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import signal
 import time
-from typing import Any
 
+from fixtures.emulator import TwilioAccount
 from fixtures.kube import (
     NUMBERS,
     PROVIDERS,
@@ -53,11 +53,11 @@ def test_phone_number_counts_are_true_soon_after_a_crash_during_imports(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     start_operator: StartOperator,
 ) -> None:
-    added = emulator.add_numbers(twilio_account["sid"], count=len(PROVIDER_NAMES) * NUMBERS_EACH)
+    added = emulator.add_numbers(twilio_account.sid, count=len(PROVIDER_NAMES) * NUMBERS_EACH)
     first = start_operator()
     for name in PROVIDER_NAMES:
         create_ready_provider(crds, namespace, name, provider_spec(twilio_account))

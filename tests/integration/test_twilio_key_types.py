@@ -4,10 +4,9 @@ and the provider and a number import must get Ready."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
+from fixtures.emulator import TwilioAccount
 from fixtures.kube import (
     CREDENTIALS_SECRET,
     NUMBERS,
@@ -23,9 +22,9 @@ from twilio_operator.testing.controlplane import ControlPlane
 
 @pytest.mark.usefixtures("operator")
 def test_standard_key_provider_is_ready_with_a_skipped_account_check(
-    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: dict[str, Any]
+    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: TwilioAccount
 ) -> None:
-    key = emulator.add_api_key(twilio_account["sid"], type="standard")
+    key = emulator.add_api_key(twilio_account.sid, type="standard")
     put_secret(crds, namespace, CREDENTIALS_SECRET, {"keySid": key["sid"], "keySecret": key["secret"]})
     spec = provider_spec(twilio_account)
     spec["credentialsSecretRef"] = {
@@ -33,7 +32,7 @@ def test_standard_key_provider_is_ready_with_a_skipped_account_check(
         "apiKeySidKey": "keySid",
         "apiKeySecretKey": "keySecret",
     }
-    emulator.patch_account(twilio_account["sid"], concurrency_limit=1)
+    emulator.patch_account(twilio_account.sid, concurrency_limit=1)
     emulator.configure(latency_ms=100)  # new accounts have had a limit of 1; 100 ms makes overlap certain
 
     ready = create_ready_provider(crds, namespace, "acme", spec, timeout=60)

@@ -14,6 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from fixtures.emulator import TwilioAccount
+
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS))
 
@@ -43,7 +45,7 @@ def main() -> int:
         apply_crds(plane)
         namespace = plane.create_namespace("soak")
         emulator = EmulatorAdmin(url)
-        account = emulator.create_account(incoming_phone_numbers=[{}, {}])
+        account = TwilioAccount.create(emulator, incoming_phone_numbers=[{}, {}])
         operator = OperatorProcess(plane.kubeconfig, url, workdir / "operator.log", [namespace]).start()
         started = time.monotonic()
         figures = storm(

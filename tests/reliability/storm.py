@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
+from fixtures.emulator import TwilioAccount
 from fixtures.kube import PROVIDERS, condition, create, get, provider_spec, put_secret
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
@@ -44,7 +44,7 @@ def storm(
     cp: ControlPlane,
     emulator: EmulatorAdmin,
     namespace: str,
-    account: dict[str, Any],
+    account: TwilioAccount,
     providers: int,
     *,
     fault_rate: float = 0.1,
@@ -55,7 +55,7 @@ def storm(
     timeout: float = 300.0,
     idle_seconds: float = 10.0,
 ) -> StormFigures:
-    put_secret(cp, namespace, "twilio-credentials", {"authToken": account["auth_token"]})
+    put_secret(cp, namespace, "twilio-credentials", {"authToken": account.auth_token})
     start_seq = max([0] + [r["seq"] for r in emulator.requests()])
     emulator.configure(
         fault_rate=fault_rate,
@@ -81,7 +81,7 @@ def storm(
     emulator.clear_faults()
     assert not pending, f"not Ready after {timeout}s: {sorted(pending)[:10]} (+{max(0, len(pending) - 10)})"
 
-    window = [r for r in emulator.requests(since=start_seq) if r["account_sid"] == account["sid"]]
+    window = [r for r in emulator.requests(since=start_seq) if r["account_sid"] == account.sid]
     statuses = Counter(int(r["status"]) for r in window)
     # Idle means after the last round of work that Ready set off (verifications woken by the storm's
     # own late answers) has drained: no request for 2 s, within 30 s.
@@ -93,9 +93,9 @@ def storm(
             break
     idle_from = max([start_seq] + [r["seq"] for r in emulator.requests(since=start_seq)])
     time.sleep(idle_seconds)
-    idle = [r for r in emulator.requests(since=idle_from) if r["account_sid"] == account["sid"]]
+    idle = [r for r in emulator.requests(since=idle_from) if r["account_sid"] == account.sid]
     for name in names:
-        assert_converged_once(cp, emulator, account["sid"], namespace, name)
+        assert_converged_once(cp, emulator, account.sid, namespace, name)
     return StormFigures(
         providers=providers,
         fault_rate=fault_rate,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.emulator import account_state, last_seq
+from fixtures.emulator import TwilioAccount, account_state, last_seq
 from fixtures.kube import (
     PROVIDERS,
     condition,
@@ -106,7 +106,7 @@ def test_sigkill_after_every_adoption_write_leaves_the_trunk_the_users_and_one_o
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     twilio_client: Any,
     credentials: str,
     start_operator: StartOperator,
@@ -121,7 +121,7 @@ def test_sigkill_after_every_adoption_write_leaves_the_trunk_the_users_and_one_o
         uid = obj["metadata"]["uid"]
         # The write is committed in Twilio and its answer hangs: kill the operator while it waits.
         wait_for(
-            lambda: written(account_state(emulator, twilio_account["sid"]), uid, trunk.sid),  # noqa: B023
+            lambda: written(twilio_account.state(), uid, trunk.sid),  # noqa: B023
             timeout=25,
             what=f"{point} ({name})",
             interval=0.05,
@@ -132,7 +132,7 @@ def test_sigkill_after_every_adoption_write_leaves_the_trunk_the_users_and_one_o
         wait_ready(crds, PROVIDERS, namespace, name, timeout=45)
         adopted[name] = trunk
         for done, its_trunk in adopted.items():
-            assert_adopted_once(crds, emulator, twilio_account["sid"], namespace, done, its_trunk)
+            assert_adopted_once(crds, emulator, twilio_account.sid, namespace, done, its_trunk)
 
     # Deleted with deletionPolicy unset, killed after the list is detached: the adopted trunk stays,
     # with its origination, and what the operator made for it is gone.
@@ -141,7 +141,7 @@ def test_sigkill_after_every_adoption_write_leaves_the_trunk_the_users_and_one_o
     emulator.add_fault(**hang("DELETE", TRUNK_LIST))
     delete(crds, namespace, name)
     wait_for(
-        lambda: not _trunk(account_state(emulator, twilio_account["sid"]), trunk.sid)["credential_list_sids"],
+        lambda: not _trunk(twilio_account.state(), trunk.sid)["credential_list_sids"],
         timeout=25,
         what="the list detached from the adopted trunk",
         interval=0.05,
@@ -150,12 +150,12 @@ def test_sigkill_after_every_adoption_write_leaves_the_trunk_the_users_and_one_o
     emulator.clear_faults()
     running = start_operator()
     wait_gone(crds, namespace, name, timeout=45)
-    state = account_state(emulator, twilio_account["sid"])
+    state = twilio_account.state()
     [kept] = [t for t in state["trunks"] if t["sid"] == trunk.sid]
     assert kept["credential_list_sids"] == [] and kept["domain_name"] == trunk.domain_name
     assert list_sid not in {cl["sid"] for cl in state["credential_lists"]}
     for done, its_trunk in adopted.items():
-        assert_adopted_once(crds, emulator, twilio_account["sid"], namespace, done, its_trunk)
+        assert_adopted_once(crds, emulator, twilio_account.sid, namespace, done, its_trunk)
     assert "Traceback" not in running.log()
 
 
@@ -164,7 +164,7 @@ def test_a_refused_adoption_writes_nothing_and_deletes_cleanly(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     twilio_client: Any,
 ) -> None:
     seq = last_seq(emulator)
@@ -176,7 +176,7 @@ def test_a_refused_adoption_writes_nothing_and_deletes_cleanly(
     said = [e for e in events(crds, namespace, "stray") if e["reason"] == "AdoptionRefused"]
     assert said and said[0]["type"] == "Warning" and missing in said[0]["message"]
 
-    ours = twilio_account["sid"]
+    ours = twilio_account.sid
     assert [r for r in emulator.requests(since=seq) if r["write"] and r["account_sid"] == ours] == []
 
     # Another provider's trunk cannot be adopted either.
@@ -200,7 +200,7 @@ def test_a_refused_adoption_writes_nothing_and_deletes_cleanly(
     delete(crds, namespace, "thief")
     wait_gone(crds, namespace, "stray", timeout=20)
     wait_gone(crds, namespace, "thief", timeout=20)
-    state = account_state(emulator, twilio_account["sid"])
+    state = twilio_account.state()
     [trunk] = state["trunks"]
     assert trunk["sid"] == owner["status"]["trunkSid"]
     assert trunk["credential_list_sids"] == [owner["status"]["credentialListSid"]]
@@ -208,6 +208,6 @@ def test_a_refused_adoption_writes_nothing_and_deletes_cleanly(
     writes = [
         (r["method"], r["path"])
         for r in emulator.requests(since=since_owner_ready)
-        if r["write"] and r["account_sid"] == twilio_account["sid"]
+        if r["write"] and r["account_sid"] == twilio_account.sid
     ]
     assert writes == [], writes

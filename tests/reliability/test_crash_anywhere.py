@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from fixtures.emulator import TwilioAccount
 from fixtures.kube import (
     PROVIDERS,
     create,
@@ -55,14 +56,14 @@ PENDING = "voip.twilio-operator.dev/password-state"
 class World:
     cp: ControlPlane
     emulator: EmulatorAdmin
-    account: dict[str, Any]
+    account: TwilioAccount
     namespace: str
 
     def obj(self, name: str) -> dict[str, Any]:
         return get(self.cp, PROVIDERS, self.namespace, name) or {}
 
     def mine(self, name: str, uid: str) -> dict[str, list[Any]]:
-        return owned(self.emulator, self.account["sid"], uid)
+        return owned(self.emulator, self.account.sid, uid)
 
     def sip(self, name: str) -> dict[str, Any]:
         return secret(self.cp, self.namespace, f"{name}-sip-credentials") or {}
@@ -145,7 +146,7 @@ def test_sigkill_after_every_write_leaves_one_of_everything(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     start_operator: StartOperator,
 ) -> None:
@@ -173,7 +174,7 @@ def test_sigkill_after_every_write_leaves_one_of_everything(
         crash_and_restart(point, name, uid)
         wait_ready(crds, PROVIDERS, namespace, name, timeout=45)
         for done in providers:  # the restarts must not disturb the ones already converged
-            assert_converged_once(crds, emulator, twilio_account["sid"], namespace, done)
+            assert_converged_once(crds, emulator, twilio_account.sid, namespace, done)
         timings.append(f"{point.name}: {time.monotonic() - started:.1f}s")
 
     for index, point in enumerate(DELETION):
@@ -184,7 +185,7 @@ def test_sigkill_after_every_write_leaves_one_of_everything(
         delete(crds, namespace, name)
         crash_and_restart(point, name, providers[name])
         wait_gone(crds, namespace, name, timeout=45)
-        assert_nothing_left(emulator, twilio_account["sid"], providers.pop(name))
+        assert_nothing_left(emulator, twilio_account.sid, providers.pop(name))
         assert secret(crds, namespace, f"{name}-sip-credentials") is None
         timings.append(f"delete, {point.name}: {time.monotonic() - started:.1f}s")
 
@@ -194,10 +195,10 @@ def test_sigkill_after_every_write_leaves_one_of_everything(
     delete(crds, namespace, name)
     running = start_operator()
     wait_gone(crds, namespace, name, timeout=45)
-    assert_nothing_left(emulator, twilio_account["sid"], providers.pop(name))
+    assert_nothing_left(emulator, twilio_account.sid, providers.pop(name))
 
     for name in providers:
-        assert_converged_once(crds, emulator, twilio_account["sid"], namespace, name)
+        assert_converged_once(crds, emulator, twilio_account.sid, namespace, name)
     print("\n".join(timings))
 
 
@@ -207,7 +208,7 @@ def test_lost_answers_of_every_create_are_recovered(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     make_ready_provider: MakeReadyProvider,
     strict: bool,
 ) -> None:
@@ -220,7 +221,7 @@ def test_lost_answers_of_every_create_are_recovered(
         emulator.add_fault(path, "commit_then_error", method=method, status=500)
     uid = make_ready_provider(timeout=60)["metadata"]["uid"]
     assert all(f["remaining"] == 0 for f in emulator.faults())
-    assert_converged_once(crds, emulator, twilio_account["sid"], namespace, "acme")
+    assert_converged_once(crds, emulator, twilio_account.sid, namespace, "acme")
     delete(crds, namespace, "acme")
     wait_gone(crds, namespace, "acme")
-    assert_nothing_left(emulator, twilio_account["sid"], uid)
+    assert_nothing_left(emulator, twilio_account.sid, uid)

@@ -20,10 +20,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from fixtures.emulator import TwilioAccount
 from fixtures.kube import apply_crds, create_ready_provider, provider_spec, put_secret, wait_for
 from fixtures.operator_process import OperatorProcess, StartOperator, operator_launcher
 from twilio_operator.emulator.client import EmulatorAdmin
@@ -39,9 +39,9 @@ def private_cp() -> Iterator[ControlPlane]:
 
 
 @pytest.fixture
-def ns(private_cp: ControlPlane, twilio_account: dict[str, Any]) -> str:
+def ns(private_cp: ControlPlane, twilio_account: TwilioAccount) -> str:
     name = private_cp.create_namespace("r")
-    put_secret(private_cp, name, "twilio-credentials", {"authToken": twilio_account["auth_token"]})
+    put_secret(private_cp, name, "twilio-credentials", {"authToken": twilio_account.auth_token})
     return name
 
 
@@ -67,7 +67,7 @@ def test_operator_rides_out_apiserver_and_etcd_restarts(
     private_cp: ControlPlane,
     ns: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     run_operator: StartOperator,
 ) -> None:
     process = run_operator()
@@ -93,14 +93,14 @@ def test_operator_rides_out_apiserver_and_etcd_restarts(
 
     assert process.process is not None and process.process.poll() is None and process.process.pid == pid
     for name in ("before", "after-apiserver", "after-etcd"):
-        assert_converged_once(private_cp, emulator, twilio_account["sid"], ns, name)
+        assert_converged_once(private_cp, emulator, twilio_account.sid, ns, name)
     print(
         f"ready after apiserver restart: {apiserver_recovery:.1f}s; after etcd restart: {etcd_recovery:.1f}s"
     )
 
 
 def test_liveness_fails_while_the_watch_is_stalled_and_recovers(
-    private_cp: ControlPlane, ns: str, twilio_account: dict[str, Any], run_operator: StartOperator
+    private_cp: ControlPlane, ns: str, twilio_account: TwilioAccount, run_operator: StartOperator
 ) -> None:
     process = run_operator(TWILIO_OPERATOR_LIVENESS_STALL_SECONDS="3")
     assert healthz(process)[0] == 200  # nothing to watch yet: healthy however long it is idle

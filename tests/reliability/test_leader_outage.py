@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from fixtures.emulator import TwilioAccount
 from fixtures.kube import PROVIDERS, create, provider_spec, put_secret, wait_for, wait_ready
 from fixtures.operator_process import OperatorProcess, operator_launcher
 from integration.test_leader_election import LEASE, LOST_LEADERSHIP_EXIT_CODE, holder, writes_by
@@ -29,9 +30,9 @@ from .test_kube_faults import private_cp  # noqa: F401 - the module's private co
 
 
 @pytest.fixture
-def ns(private_cp: ControlPlane, twilio_account: dict[str, Any]) -> str:  # noqa: F811 - the fixture above
+def ns(private_cp: ControlPlane, twilio_account: TwilioAccount) -> str:  # noqa: F811 - the fixture above
     name = private_cp.create_namespace("le")
-    put_secret(private_cp, name, "twilio-credentials", {"authToken": twilio_account["auth_token"]})
+    put_secret(private_cp, name, "twilio-credentials", {"authToken": twilio_account.auth_token})
     return name
 
 
@@ -64,7 +65,7 @@ def test_an_apiserver_outage_never_gives_two_leaders(
     private_cp: ControlPlane,  # noqa: F811
     ns: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     candidates: Any,
 ) -> None:
     first = candidates("first")
@@ -100,5 +101,5 @@ def test_an_apiserver_outage_never_gives_two_leaders(
         assert second_writes and first_writes[-1] < second_writes[0], "the two leaders' writes overlap"
     assert second.process.poll() is None
     for name in ("before", "after"):
-        assert_converged_once(private_cp, emulator, twilio_account["sid"], ns, name)
+        assert_converged_once(private_cp, emulator, twilio_account.sid, ns, name)
     print(f"\napiserver away {outage:.1f} s: {outcome} (Lease {LEASE} held by {leader})")

@@ -9,10 +9,10 @@ import base64
 import json
 import threading
 import time
-from typing import Any
 
 import pytest
 
+from fixtures.emulator import TwilioAccount
 from fixtures.kube import (
     PROVIDERS,
     condition,
@@ -43,7 +43,7 @@ def test_credentials_secret_deleted_while_ready_then_recreated(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     make_ready_provider: MakeReadyProvider,
     operator: OperatorProcess,
@@ -58,11 +58,11 @@ def test_credentials_secret_deleted_while_ready_then_recreated(
     assert operator.process is not None and operator.process.poll() is None
     assert "Traceback" not in operator.log()
 
-    put_secret(crds, namespace, credentials, {"authToken": twilio_account["auth_token"]})
+    put_secret(crds, namespace, credentials, {"authToken": twilio_account.auth_token})
     wait_for(
         lambda: condition(get(crds, PROVIDERS, namespace, "acme")).get("status") == "True", 15, "Ready again"
     )
-    assert_converged_once(crds, emulator, twilio_account["sid"], namespace, "acme")
+    assert_converged_once(crds, emulator, twilio_account.sid, namespace, "acme")
 
 
 def _rotated(
@@ -94,7 +94,7 @@ def test_sip_secret_deleted_or_edited_rotates_the_password(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     make_ready_provider: MakeReadyProvider,
 ) -> None:
     status = make_ready_provider()["status"]
@@ -117,7 +117,7 @@ def test_sip_secret_deleted_or_edited_rotates_the_password(
     rotations = [e for e in events(crds, namespace, "acme") if e["reason"] == "SipCredentialRotated"]
     assert rotations and sum(int(e.get("count") or 1) for e in rotations) >= 2, rotations
     assert all(e["type"] == "Warning" for e in rotations)
-    assert_converged_once(crds, emulator, twilio_account["sid"], namespace, "acme")
+    assert_converged_once(crds, emulator, twilio_account.sid, namespace, "acme")
 
 
 @pytest.mark.usefixtures("operator")
@@ -125,7 +125,7 @@ def test_concurrent_writer_on_the_sip_secret_does_not_break_rotation(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     make_ready_provider: MakeReadyProvider,
 ) -> None:
     """Another controller (say a secret-sync tool) keeps relabelling the SIP Secret with read-modify-PUT
@@ -167,7 +167,7 @@ def test_concurrent_writer_on_the_sip_secret_does_not_break_rotation(
     assert "sync.example.com/generation" in sip["metadata"]["labels"]
     assert writes[0] > 0
     wait_for(lambda: condition(get(crds, PROVIDERS, namespace, "acme")).get("status") == "True", 15, "Ready")
-    assert_converged_once(crds, emulator, twilio_account["sid"], namespace, "acme")
+    assert_converged_once(crds, emulator, twilio_account.sid, namespace, "acme")
     print(f"concurrent writer: {writes[0]} writes, {conflicts[0]} conflicts (409) on its side")
 
 
@@ -175,7 +175,7 @@ def test_two_operators_at_once_do_not_duplicate(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     start_operator: StartOperator,
 ) -> None:
@@ -194,11 +194,11 @@ def test_two_operators_at_once_do_not_duplicate(
             30,
             f"{name} Ready",
         )
-        assert_converged_once(crds, emulator, twilio_account["sid"], namespace, name)
+        assert_converged_once(crds, emulator, twilio_account.sid, namespace, name)
     uids = {n: (get(crds, PROVIDERS, namespace, n) or {})["metadata"]["uid"] for n in names}
     for name in names:
         delete(crds, namespace, name)
     for name in names:
         wait_gone(crds, namespace, name)
-        assert_nothing_left(emulator, twilio_account["sid"], uids[name])
-    assert owned(emulator, twilio_account["sid"], uids[names[0]])["trunks"] == []
+        assert_nothing_left(emulator, twilio_account.sid, uids[name])
+    assert owned(emulator, twilio_account.sid, uids[names[0]])["trunks"] == []

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from fixtures.emulator import TwilioAccount
 from fixtures.kube import (
     CONNECTIONS,
     NUMBERS,
@@ -126,7 +127,7 @@ def converged(found: dict[str, list[Any]]) -> bool:
 async def test_sigkill_after_every_livekit_write_leaves_no_duplicate_and_no_orphan(
     crds: ControlPlane,
     namespace: str,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     livekit: LiveKitServer,
     lk_port: LiveKitPort,

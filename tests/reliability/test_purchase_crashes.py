@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fixtures.emulator import account_state, last_seq
+from fixtures.emulator import TwilioAccount, account_state, last_seq
 from fixtures.kube import ADDRESSES, NUMBERS, create, get, wait_for, wait_ready
 from fixtures.operator_process import MakeReadyProvider, StartOperator
 from twilio_operator.api import names
@@ -51,14 +51,14 @@ def test_sigkill_after_the_purchase_request_buys_no_second_number(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     start_operator: StartOperator,
     make_ready_provider: MakeReadyProvider,
 ) -> None:
     running = start_operator()
     provider = make_ready_provider()
     emulator.add_available_numbers(count=5, area_code="415")
-    sid = twilio_account["sid"]
+    sid = twilio_account.sid
 
     # 1. Killed while Twilio's answer to the purchase hangs: the number is bought, status knows nothing.
     seq = last_seq(emulator)
@@ -94,7 +94,7 @@ def test_sigkill_after_the_purchase_request_buys_no_second_number(
     assert len(tagged(emulator, sid, namespace, "second")) == 1
     assert second["status"]["sid"] != first["status"]["sid"]
     assert len(emulator.available_numbers()) == 3
-    assert len(account_state(emulator, sid)["incoming_phone_numbers"]) == 2 + 2  # the fixture's two, ours two
+    assert len(twilio_account.state()["incoming_phone_numbers"]) == 2 + 2  # the fixture's two, ours two
     answered(emulator, seq, BUY)
 
 
@@ -102,7 +102,7 @@ def test_sigkill_after_the_address_create_makes_no_second_address(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     start_operator: StartOperator,
     make_ready_provider: MakeReadyProvider,
 ) -> None:
@@ -123,11 +123,7 @@ def test_sigkill_after_the_address_create_makes_no_second_address(
     tag = names.address_name(created["metadata"]["uid"])
 
     def addresses() -> list[dict[str, Any]]:
-        return [
-            a
-            for a in account_state(emulator, twilio_account["sid"])["addresses"]
-            if a["friendly_name"] == tag
-        ]
+        return [a for a in twilio_account.state()["addresses"] if a["friendly_name"] == tag]
 
     wait_for(lambda: bool(addresses()), 25, "the Address created", interval=0.05)
     kill(running)
@@ -136,5 +132,5 @@ def test_sigkill_after_the_address_create_makes_no_second_address(
     ready = wait_ready(crds, ADDRESSES, namespace, "hq", timeout=45)
     [address] = addresses()
     assert ready["status"]["addressSid"] == address["sid"] and address["emergency_enabled"] is True
-    assert len(account_state(emulator, twilio_account["sid"])["addresses"]) == 1
+    assert len(twilio_account.state()["addresses"]) == 1
     answered(emulator, seq, ADDRESS_CREATE)

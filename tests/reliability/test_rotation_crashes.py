@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fixtures.emulator import account_state
+from fixtures.emulator import TwilioAccount
 from fixtures.kube import PROVIDERS, create, decoded, get, provider_spec, secret, wait_for, wait_ready
 from fixtures.operator_process import OperatorProcess
 from twilio_operator.api.names import is_sip_username_of
@@ -35,7 +35,7 @@ GRACE = "6s"
 class World:
     cp: ControlPlane
     emulator: EmulatorAdmin
-    account: dict[str, Any]
+    account: TwilioAccount
     namespace: str
 
     def sip(self, name: str) -> dict[str, Any]:
@@ -45,7 +45,7 @@ class World:
         return (self.sip(name).get("metadata", {}).get("annotations") or {}).get(STATE)
 
     def credentials(self, uid: str) -> list[str]:
-        lists = account_state(self.emulator, self.account["sid"])["credential_lists"]
+        lists = self.account.state()["credential_lists"]
         return sorted(
             c["username"] for cl in lists for c in cl["credentials"] if is_sip_username_of(uid, c["username"])
         )
@@ -124,7 +124,7 @@ def test_sigkill_after_every_write_of_a_rotation_leaves_only_known_credentials(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     start_operator: Any,
 ) -> None:

@@ -16,6 +16,7 @@ import threading
 import time
 from typing import Any
 
+from fixtures.emulator import TwilioAccount
 from fixtures.kube import (
     PROVIDERS,
     condition,
@@ -58,10 +59,10 @@ def forms(value: str, account_sid: str = "") -> set[str]:
 def test_no_secret_leaks_over_a_full_lifecycle(
     crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, start_operator: StartOperator
 ) -> None:
-    account = emulator.create_account(
-        auth_token=TOKEN, api_keys=[{"secret": KEY_SECRET}], incoming_phone_numbers=[{}]
+    account = TwilioAccount.create(
+        emulator, auth_token=TOKEN, api_keys=[{"secret": KEY_SECRET}], incoming_phone_numbers=[{}]
     )
-    sid, key_sid = account["sid"], account["api_keys"][0]["sid"]
+    sid, key_sid = account.sid, account.api_keys[0].sid
     put_secret(crds, namespace, "twilio-credentials", {"authToken": TOKEN})
     put_secret(crds, namespace, "twilio-key", {"sid": key_sid, "secret": KEY_SECRET})
     operator = start_operator()
@@ -168,10 +169,10 @@ def test_no_secret_leaks_over_a_full_lifecycle(
 
 
 async def test_twilio_error_strings_are_sanitised(emulator: EmulatorAdmin) -> None:
-    account = emulator.create_account(auth_token=TOKEN)
+    account = TwilioAccount.create(emulator, auth_token=TOKEN)
     connector = TwilioLibraryConnector(emulator.base_url, timeout=5)
     try:
-        wrong = connector.connect(TwilioCredentials(account["sid"], account["sid"], WRONG))
+        wrong = connector.connect(TwilioCredentials(account.sid, account.sid, WRONG))
         try:
             await wrong.fetch_account()
         except TwilioError as error:
@@ -179,11 +180,11 @@ async def test_twilio_error_strings_are_sanitised(emulator: EmulatorAdmin) -> No
         else:
             raise AssertionError("a wrong token must fail")
         assert text.startswith("cannot fetch the Twilio account: HTTP 401"), text
-        assert not any(n in text for n in forms(WRONG, account["sid"]))
+        assert not any(n in text for n in forms(WRONG, account.sid))
         assert "\x1b" not in text and "://" not in text and "/Accounts/" not in text, text
 
         # Whatever Twilio's message says, a known secret never survives into the error.
-        right = connector.connect(TwilioCredentials(account["sid"], account["sid"], TOKEN))
+        right = connector.connect(TwilioCredentials(account.sid, account.sid, TOKEN))
         echoed = right._error("create SIP trunk", 400, 21212, f"bad value {TOKEN}\x1b[31m")  # type: ignore[attr-defined]
         assert TOKEN not in str(echoed) and "[redacted]" in str(echoed) and "\x1b" not in str(echoed)
     finally:
@@ -197,7 +198,7 @@ def test_no_livekit_secret_leaks_over_a_connection_lifecycle(
     crds: ControlPlane,
     namespace: str,
     emulator: EmulatorAdmin,
-    twilio_account: dict[str, Any],
+    twilio_account: TwilioAccount,
     credentials: str,
     livekit: LiveKitServer,
     start_operator: StartOperator,

@@ -3,10 +3,9 @@ converge with no duplicate resources. The 50-provider version is `python -m reli
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
+from fixtures.emulator import TwilioAccount
 from twilio_operator.emulator.client import EmulatorAdmin
 from twilio_operator.testing.controlplane import ControlPlane
 
@@ -15,7 +14,7 @@ from .storm import storm
 
 @pytest.mark.usefixtures("operator")
 def test_ten_providers_converge_through_a_fault_storm(
-    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: dict[str, Any]
+    crds: ControlPlane, namespace: str, emulator: EmulatorAdmin, twilio_account: TwilioAccount
 ) -> None:
     figures = storm(crds, emulator, namespace, twilio_account, 10, timeout=150, idle_seconds=5)
     print(figures.report())

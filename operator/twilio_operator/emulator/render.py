@@ -16,6 +16,7 @@ from twilio_operator.emulator.state import (
     CredentialList,
     IpAccessControlList,
     IpAddress,
+    Link,
     Number,
     OriginationUrl,
     Region,
@@ -301,29 +302,19 @@ def trunk(tk: Trunk, base: str) -> dict[str, Any]:
     }
 
 
-def trunk_credential_list(cl: CredentialList, trunk_sid: str, linked: datetime, base: str) -> dict[str, Any]:
-    return {
-        "account_sid": cl.account_sid,
-        "sid": cl.sid,
-        "trunk_sid": trunk_sid,
-        "friendly_name": cl.friendly_name,
-        "date_created": iso8601(linked),
-        "date_updated": iso8601(linked),
-        "url": f"{base}/v1/Trunks/{trunk_sid}/CredentialLists/{cl.sid}",
-    }
-
-
-def trunk_ip_access_control_list(
-    acl: IpAccessControlList, trunk_sid: str, linked: datetime, base: str
+def trunk_link(
+    linked: CredentialList | IpAccessControlList, link: Link, base: str, noun: str
 ) -> dict[str, Any]:
+    """A list linked to a trunk (`noun`: CredentialLists or IpAccessControlLists); its dates are the
+    link's."""
     return {
-        "account_sid": acl.account_sid,
-        "sid": acl.sid,
-        "trunk_sid": trunk_sid,
-        "friendly_name": acl.friendly_name,
-        "date_created": iso8601(linked),
-        "date_updated": iso8601(linked),
-        "url": f"{base}/v1/Trunks/{trunk_sid}/IpAccessControlLists/{acl.sid}",
+        "account_sid": linked.account_sid,
+        "sid": linked.sid,
+        "trunk_sid": link.trunk_sid,
+        "friendly_name": linked.friendly_name,
+        "date_created": iso8601(link.date_created),
+        "date_updated": iso8601(link.date_created),
+        "url": f"{base}/v1/Trunks/{link.trunk_sid}/{noun}/{linked.sid}",
     }
 
 

@@ -4,31 +4,31 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
 
 from aiohttp import web
 
 from twilio_operator.emulator import behaviour, render
 from twilio_operator.emulator.context import (
-    check_quota,
     form,
     int_param,
     json_response,
     path_account,
     refuse,
     runtime,
-    sid_param,
     text_param,
-    undocumented,
-    world,
 )
-from twilio_operator.emulator.errors import invalid, not_found
-from twilio_operator.emulator.paging import Window, page_2010
+from twilio_operator.emulator.errors import invalid
+from twilio_operator.emulator.resources import Served, admit
 from twilio_operator.emulator.state import (
     Credential,
     CredentialList,
     IpAccessControlList,
     IpAddress,
+    ListKind,
     Region,
     World,
     now,
@@ -37,8 +37,6 @@ from twilio_operator.emulator.state import (
 
 routes = web.RouteTableDef()
 ACC = "/2010-04-01/Accounts/{account_sid}"
-CLS = ACC + "/SIP/CredentialLists"
-ACLS = ACC + "/SIP/IpAccessControlLists"
 
 
 @routes.get(ACC + ".json")
@@ -46,85 +44,94 @@ async def fetch_account(request: web.Request) -> web.Response:
     return json_response(render.account(path_account(request)))
 
 
-# --- credential lists ----------------------------------------------------------------------------
-@routes.get(CLS + ".json")
-async def list_credential_lists(request: web.Request) -> web.Response:
-    account = path_account(request)
-    window = Window(request.query, list(account.credential_lists.values()), {})
-    rendered = [render.credential_list(cl) for cl in window.items]
-    return json_response(page_2010(window, request.path, "credential_lists", rendered))
+# --- credential lists and IP access control lists ------------------------------------------------
+L = TypeVar("L", CredentialList, IpAccessControlList)
 
 
-@routes.post(CLS + ".json")
-async def create_credential_list(request: web.Request) -> web.Response:
-    account = path_account(request)
-    params = await form(request)
-    name = text_param(params, "FriendlyName", required=True, max_len=behaviour.FRIENDLY_NAME_MAX)
-    w = world(request)
-    if runtime(request).strict and any(cl.friendly_name == name for cl in account.credential_lists.values()):
-        # Catalogue 21240: "A Credential List with the same FriendlyName may already exist" (unconfirmed).
-        raise invalid(
-            "A Credential List with the same FriendlyName already exists",
-            behaviour.CODE_CREDENTIAL_LIST_INVALID,
-        )
-    check_quota(request, account, "credential_lists", len(account.credential_lists))
-    created = now()
-    cl = CredentialList(w.new_sid("CL"), account.sid, name or "", created, created)
-    account.credential_lists[cl.sid] = cl
-    return json_response(render.credential_list(cl), status=201)
+@dataclass(frozen=True)
+class _NamedLists(Generic[L]):
+    """What differs between credential lists and IP access control lists: named lists of entries
+    that trunks link (their names are unique only in strict mode, where their rules say so)."""
+
+    kind: ListKind
+    served: Served[Region, L]
+    make: Callable[[str, str, str, datetime, datetime], L]  # sid, account, name, created, updated
+    name_max: int
+    dependency_code: int  # the strict refusal of deleting a list a trunk links
+    what: str
+
+    def name(self, params: Mapping[str, str]) -> str:
+        return text_param(params, "FriendlyName", required=True, max_len=self.name_max) or ""
 
 
-def _credential_list(request: web.Request) -> tuple[World, CredentialList]:
-    account = path_account(request)
-    w = world(request)
-    return w, w.get_credential_list(account, sid_param(request, "cl_sid", "CL"))
+def _serve_named_lists(lists: _NamedLists[L]) -> None:
+    """Create, update and delete of one kind of named list (list and fetch: Served)."""
+    served = lists.served
+    served.serve(routes)
+
+    @routes.post(served.collection_path)
+    async def create(request: web.Request) -> web.Response:
+        region = path_account(request)
+        name = lists.name(await form(request))
+        key = name if runtime(request).strict else None
+        return served.create(request, region, lambda sid, at: lists.make(sid, region.sid, name, at, at), key)
+
+    @routes.post(served.item_path)
+    async def update(request: web.Request) -> web.Response:
+        found = served.item(request)
+        found.friendly_name = lists.name(await form(request))
+        found.date_updated = now()
+        return served.answer(request, found)
+
+    @routes.delete(served.item_path)
+    async def delete(request: web.Request) -> web.Response:
+        """Strict mode: a list still mapped to a trunk cannot be deleted (catalogue 21241 / 21236 name
+        SIP Domains; for trunks unconfirmed). Default: the delete unlinks it (assumed cascade)."""
+        region, found = served.found(request)
+        linked = World.trunks_linking(region, lists.kind, found.sid)
+        if linked and runtime(request).strict:
+            raise refuse(
+                request,
+                (behaviour.DEPENDENCY_STATUS, lists.dependency_code),
+                f"Cannot delete {lists.what} {found.sid}: still mapped to trunk {', '.join(linked)}",
+                documented=True,
+            )
+        World.delete_list(region, lists.kind, found.sid)
+        return web.Response(status=204)
 
 
-@routes.get(CLS + "/{cl_sid}.json")
-async def fetch_credential_list(request: web.Request) -> web.Response:
-    _, cl = _credential_list(request)
-    return json_response(render.credential_list(cl))
-
-
-@routes.post(CLS + "/{cl_sid}.json")
-async def update_credential_list(request: web.Request) -> web.Response:
-    _, cl = _credential_list(request)
-    params = await form(request)
-    name = text_param(params, "FriendlyName", required=True, max_len=behaviour.FRIENDLY_NAME_MAX)
-    cl.friendly_name = name or ""
-    cl.date_updated = now()
-    return json_response(render.credential_list(cl))
-
-
-def _refuse_if_linked(
-    request: web.Request, region: Region, attribute: str, sid: str, code: int, what: str
-) -> None:
-    """Strict mode: a list still mapped to a trunk cannot be deleted (catalogue 21241 / 21236 name SIP
-    Domains; for trunks unconfirmed). Default: the delete unlinks it (assumed cascade)."""
-    linked = World.trunks_linking(region, attribute, sid)
-    if linked and runtime(request).strict:
-        raise refuse(
-            request,
-            (behaviour.DEPENDENCY_STATUS, code),
-            f"Cannot delete {what} {sid}: still mapped to trunk {', '.join(linked)}",
-            documented=True,
-        )
-
-
-@routes.delete(CLS + "/{cl_sid}.json")
-async def delete_credential_list(request: web.Request) -> web.Response:
-    w, cl = _credential_list(request)
-    region = path_account(request)
-    _refuse_if_linked(
-        request,
-        region,
-        "credential_lists",
-        cl.sid,
-        behaviour.CODE_CREDENTIAL_LIST_DEPENDENCIES,
-        "credential list",
-    )
-    w.delete_credential_list(region, cl)
-    return web.Response(status=204)
+CREDENTIAL_LISTS = _NamedLists[CredentialList](
+    "credential_lists",
+    Served(
+        ACC + "/SIP/CredentialLists",
+        "list_sid",
+        path_account,
+        lambda region: region.credential_lists,
+        lambda _, cl: render.credential_list(cl),
+        ".json",
+    ),
+    CredentialList,
+    behaviour.FRIENDLY_NAME_MAX,
+    behaviour.CODE_CREDENTIAL_LIST_DEPENDENCIES,
+    "credential list",
+)
+IP_ACCESS_CONTROL_LISTS = _NamedLists[IpAccessControlList](
+    "ip_access_control_lists",
+    Served(
+        ACC + "/SIP/IpAccessControlLists",
+        "list_sid",
+        path_account,
+        lambda region: region.ip_access_control_lists,
+        lambda _, acl: render.ip_access_control_list(acl),
+        ".json",
+    ),
+    IpAccessControlList,
+    behaviour.IP_ACL_FRIENDLY_NAME_MAX,
+    behaviour.CODE_IP_ACL_DEPENDENCIES,
+    "IP access control list",
+)
+_serve_named_lists(CREDENTIAL_LISTS)
+_serve_named_lists(IP_ACCESS_CONTROL_LISTS)
 
 
 # --- credentials ---------------------------------------------------------------------------------
@@ -154,120 +161,32 @@ def _checked_username(request: web.Request, params: dict[str, str]) -> str:
     return username
 
 
-@routes.get(CLS + "/{cl_sid}/Credentials.json")
-async def list_credentials(request: web.Request) -> web.Response:
-    _, cl = _credential_list(request)
-    window = Window(request.query, list(cl.credentials.values()), {})
-    rendered = [render.credential(c) for c in window.items]
-    return json_response(page_2010(window, request.path, "credentials", rendered))
+CREDENTIALS = CREDENTIAL_LISTS.served.child(
+    "Credentials", "cr_sid", lambda cl: cl.credentials, lambda _, cred: render.credential(cred)
+)
+CREDENTIALS.serve(routes, delete=True)
 
 
-@routes.post(CLS + "/{cl_sid}/Credentials.json")
+@routes.post(CREDENTIALS.collection_path)
 async def create_credential(request: web.Request) -> web.Response:
-    w, cl = _credential_list(request)
+    cl = CREDENTIALS.owner(request)
     params = await form(request)
     username = _checked_username(request, params)
-    password = _checked_password(request, params)
-    if any(c.username == username for c in cl.credentials.values()):
-        raise undocumented(
-            request, 400, behaviour.CODE_DUPLICATE_USERNAME, "Username already exists in this list"
-        )
-    check_quota(request, path_account(request), "credentials_per_list", len(cl.credentials))
-    created = now()
-    cred = Credential(
-        w.new_sid("CR"), cl.account_sid, cl.sid, username, sip_digest(username, password), created, created
-    )
-    cl.credentials[cred.sid] = cred
-    return json_response(render.credential(cred), status=201)
+    digest = sip_digest(username, _checked_password(request, params))
+
+    def make(sid: str, at: datetime) -> Credential:
+        return Credential(sid, cl.account_sid, cl.sid, username, digest, at, at)
+
+    return CREDENTIALS.create(request, cl, make, username)
 
 
-def _credential(request: web.Request) -> tuple[CredentialList, Credential]:
-    _, cl = _credential_list(request)
-    cred = cl.credentials.get(sid_param(request, "cr_sid", "CR"))
-    if cred is None:
-        raise not_found(f"The requested resource {request.path}")
-    return cl, cred
-
-
-@routes.get(CLS + "/{cl_sid}/Credentials/{cr_sid}.json")
-async def fetch_credential(request: web.Request) -> web.Response:
-    _, cred = _credential(request)
-    return json_response(render.credential(cred))
-
-
-@routes.post(CLS + "/{cl_sid}/Credentials/{cr_sid}.json")
+@routes.post(CREDENTIALS.item_path)
 async def update_credential(request: web.Request) -> web.Response:
-    _, cred = _credential(request)
+    cred = CREDENTIALS.item(request)
     password = _checked_password(request, await form(request))
     cred.password_digest = sip_digest(cred.username, password)
     cred.date_updated = now()
-    return json_response(render.credential(cred))
-
-
-@routes.delete(CLS + "/{cl_sid}/Credentials/{cr_sid}.json")
-async def delete_credential(request: web.Request) -> web.Response:
-    cl, cred = _credential(request)
-    del cl.credentials[cred.sid]
-    return web.Response(status=204)
-
-
-# --- IP access control lists --------------------------------------------------------------------
-@routes.get(ACLS + ".json")
-async def list_ip_access_control_lists(request: web.Request) -> web.Response:
-    account = path_account(request)
-    window = Window(request.query, list(account.ip_access_control_lists.values()), {})
-    rendered = [render.ip_access_control_list(acl) for acl in window.items]
-    return json_response(page_2010(window, request.path, "ip_access_control_lists", rendered))
-
-
-@routes.post(ACLS + ".json")
-async def create_ip_access_control_list(request: web.Request) -> web.Response:
-    account = path_account(request)
-    params = await form(request)
-    name = text_param(params, "FriendlyName", required=True, max_len=behaviour.IP_ACL_FRIENDLY_NAME_MAX)
-    check_quota(request, account, "ip_access_control_lists", len(account.ip_access_control_lists))
-    created = now()
-    acl = IpAccessControlList(world(request).new_sid("AL"), account.sid, name or "", created, created)
-    account.ip_access_control_lists[acl.sid] = acl
-    return json_response(render.ip_access_control_list(acl), status=201)
-
-
-def _ip_access_control_list(request: web.Request, name: str = "al_sid") -> tuple[World, IpAccessControlList]:
-    account = path_account(request)
-    w = world(request)
-    return w, w.get_ip_access_control_list(account, sid_param(request, name, "AL"))
-
-
-@routes.get(ACLS + "/{al_sid}.json")
-async def fetch_ip_access_control_list(request: web.Request) -> web.Response:
-    _, acl = _ip_access_control_list(request)
-    return json_response(render.ip_access_control_list(acl))
-
-
-@routes.post(ACLS + "/{al_sid}.json")
-async def update_ip_access_control_list(request: web.Request) -> web.Response:
-    _, acl = _ip_access_control_list(request)
-    params = await form(request)
-    name = text_param(params, "FriendlyName", required=True, max_len=behaviour.IP_ACL_FRIENDLY_NAME_MAX)
-    acl.friendly_name = name or ""
-    acl.date_updated = now()
-    return json_response(render.ip_access_control_list(acl))
-
-
-@routes.delete(ACLS + "/{al_sid}.json")
-async def delete_ip_access_control_list(request: web.Request) -> web.Response:
-    w, acl = _ip_access_control_list(request)
-    region = path_account(request)
-    _refuse_if_linked(
-        request,
-        region,
-        "ip_access_control_lists",
-        acl.sid,
-        behaviour.CODE_IP_ACL_DEPENDENCIES,
-        "IP access control list",
-    )
-    w.delete_ip_access_control_list(region, acl)
-    return web.Response(status=204)
+    return CREDENTIALS.answer(request, cred)
 
 
 # --- IP addresses --------------------------------------------------------------------------------
@@ -290,70 +209,33 @@ def _checked_address(params: Mapping[str, str], current: IpAddress | None) -> tu
     return address, prefix
 
 
-def _refuse_duplicate(
-    request: web.Request, acl: IpAccessControlList, entry: tuple[str, int], sid: str
-) -> None:
-    if any(
-        (ip.ip_address, ip.cidr_prefix_length) == entry and ip.sid != sid for ip in acl.ip_addresses.values()
-    ):
-        status, code = behaviour.DUPLICATE_IP_ADDRESS
-        raise undocumented(request, status, code, "IP address already exists in this list")
+IP_ADDRESSES = IP_ACCESS_CONTROL_LISTS.served.child(
+    "IpAddresses", "ip_sid", lambda acl: acl.ip_addresses, lambda _, ip: render.ip_address(ip)
+)
+IP_ADDRESSES.serve(routes, delete=True)
 
 
-ADDRS = ACLS + "/{al_sid}/IpAddresses"
-
-
-@routes.get(ADDRS + ".json")
-async def list_ip_addresses(request: web.Request) -> web.Response:
-    _, acl = _ip_access_control_list(request)
-    window = Window(request.query, list(acl.ip_addresses.values()), {})
-    rendered = [render.ip_address(ip) for ip in window.items]
-    return json_response(page_2010(window, request.path, "ip_addresses", rendered))
-
-
-@routes.post(ADDRS + ".json")
+@routes.post(IP_ADDRESSES.collection_path)
 async def create_ip_address(request: web.Request) -> web.Response:
-    w, acl = _ip_access_control_list(request)
+    acl = IP_ADDRESSES.owner(request)
     params = await form(request)
     name = text_param(params, "FriendlyName", required=True, max_len=behaviour.IP_ACL_FRIENDLY_NAME_MAX)
     address, prefix = _checked_address(params, None)
-    _refuse_duplicate(request, acl, (address, prefix), "")
-    check_quota(request, path_account(request), "ip_addresses_per_list", len(acl.ip_addresses))
-    created = now()
-    ip = IpAddress(w.new_sid("IP"), acl.account_sid, acl.sid, name or "", address, prefix, created, created)
-    acl.ip_addresses[ip.sid] = ip
-    return json_response(render.ip_address(ip), status=201)
+
+    def make(sid: str, at: datetime) -> IpAddress:
+        return IpAddress(sid, acl.account_sid, acl.sid, name or "", address, prefix, at, at)
+
+    return IP_ADDRESSES.create(request, acl, make, (address, prefix))
 
 
-def _ip_address(request: web.Request) -> tuple[IpAccessControlList, IpAddress]:
-    _, acl = _ip_access_control_list(request)
-    ip = acl.ip_addresses.get(sid_param(request, "ip_sid", "IP"))
-    if ip is None:
-        raise not_found(f"The requested resource {request.path}")
-    return acl, ip
-
-
-@routes.get(ADDRS + "/{ip_sid}.json")
-async def fetch_ip_address(request: web.Request) -> web.Response:
-    _, ip = _ip_address(request)
-    return json_response(render.ip_address(ip))
-
-
-@routes.post(ADDRS + "/{ip_sid}.json")
+@routes.post(IP_ADDRESSES.item_path)
 async def update_ip_address(request: web.Request) -> web.Response:
-    acl, ip = _ip_address(request)
+    acl, ip = IP_ADDRESSES.found(request)
     params = await form(request)
     name = text_param(params, "FriendlyName", max_len=behaviour.IP_ACL_FRIENDLY_NAME_MAX)
     address, prefix = _checked_address(params, ip)
-    _refuse_duplicate(request, acl, (address, prefix), ip.sid)
+    admit(request, path_account(request), acl.ip_addresses, (address, prefix), replacing=ip.sid)
     ip.ip_address, ip.cidr_prefix_length = address, prefix
     ip.friendly_name = ip.friendly_name if name is None else name
     ip.date_updated = now()
-    return json_response(render.ip_address(ip))
-
-
-@routes.delete(ADDRS + "/{ip_sid}.json")
-async def delete_ip_address(request: web.Request) -> web.Response:
-    acl, ip = _ip_address(request)
-    del acl.ip_addresses[ip.sid]
-    return web.Response(status=204)
+    return IP_ADDRESSES.answer(request, ip)

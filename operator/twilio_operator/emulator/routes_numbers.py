@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple, TypeVar
 
 from aiohttp import web
 
@@ -19,22 +21,36 @@ from twilio_operator.emulator.context import (
     path_account,
     refuse,
     runtime,
-    sid_param,
     text_param,
     valid_sid,
     world,
 )
 from twilio_operator.emulator.errors import TwilioError, invalid, not_found
-from twilio_operator.emulator.paging import Window, page_2010
+from twilio_operator.emulator.resources import Served, listing
 from twilio_operator.emulator.state import Account, Address, AvailableNumber, Number, Region, World, now
 
 routes = web.RouteTableDef()
 ACC = "/2010-04-01/Accounts/{account_sid}"
-NUMS = ACC + "/IncomingPhoneNumbers"
-ADDRS = ACC + "/Addresses"
+NUMBERS: Served[Region, Number] = Served(
+    ACC + "/IncomingPhoneNumbers",
+    "pn_sid",
+    path_account,
+    lambda region: region.numbers,
+    lambda request, number: render.incoming_number(number, path_account(request).name),
+    ".json",
+)
+ADDRESSES: Served[Region, Address] = Served(
+    ACC + "/Addresses",
+    "ad_sid",
+    path_account,
+    lambda region: region.account.addresses,
+    lambda _, addr: render.address(addr),
+    ".json",
+)
 E164_RE = re.compile(r"\+[1-9][0-9]{1,14}")
 COUNTRY_RE = re.compile(r"[A-Z]{2}")
 AREA_CODE_RE = re.compile(r"[2-9][0-9]{2}")
+T = TypeVar("T")
 TYPE_BY_PATH = {path: number_type for number_type, path in behaviour.NUMBER_TYPES.items()}
 
 
@@ -43,7 +59,7 @@ def _phone_filter(pattern: str) -> re.Pattern[str]:
     return re.compile(re.escape(pattern).replace(r"\*", r"\d"))
 
 
-@routes.get(NUMS + ".json")
+@routes.get(NUMBERS.collection_path)
 async def list_numbers(request: web.Request) -> web.Response:
     region = path_account(request)
     numbers = list(region.numbers.values())
@@ -53,17 +69,13 @@ async def list_numbers(request: web.Request) -> web.Response:
         numbers = [n for n in numbers if matcher.search(n.phone_number)]
     if name is not None:
         numbers = [n for n in numbers if n.friendly_name == name]
-    window = Window(request.query, numbers, {"PhoneNumber": phone or "", "FriendlyName": name or ""})
-    window.extra = {k: v for k, v in window.extra.items() if v}
-    rendered = [render.incoming_number(n, region.name) for n in window.items]
-    return json_response(page_2010(window, request.path, "incoming_phone_numbers", rendered))
+    filters = {"PhoneNumber": phone or "", "FriendlyName": name or ""}
+    return listing(
+        request, numbers, "incoming_phone_numbers", lambda n: render.incoming_number(n, region.name), filters
+    )
 
 
-@routes.get(NUMS + "/{pn_sid}.json")
-async def fetch_number(request: web.Request) -> web.Response:
-    region = path_account(request)
-    number = world(request).get_number(region, sid_param(request, "pn_sid", "PN"))
-    return json_response(render.incoming_number(number, region.name))
+NUMBERS.serve_fetch(routes)
 
 
 def _trunk_sid(request: web.Request, region: Region, params: Mapping[str, str]) -> str | None:
@@ -124,18 +136,31 @@ def _apply_voice(region: Region, number: Number, params: Mapping[str, str], trun
         World.attach_number(region, number, trunk_sid or None)  # documented: a trunk deletes the application
 
 
-@routes.post(NUMS + "/{pn_sid}.json")
-async def update_number(request: web.Request) -> web.Response:
-    region = path_account(request)
-    account = region.account
-    number = world(request).get_number(region, sid_param(request, "pn_sid", "PN"))
-    params = await form(request)
+class _NumberParams(NamedTuple):
+    """What a purchase and an update of a number both take, validated."""
+
+    name: str | None
+    trunk_sid: str | None
+    address: Address | None
+    emergency: Address | None
+    bundle_sid: str | None
+
+
+def _number_params(request: web.Request, region: Region, params: Mapping[str, str]) -> _NumberParams:
     name = text_param(params, "FriendlyName", max_len=behaviour.FRIENDLY_NAME_MAX)
     trunk_sid = _trunk_sid(request, region, params)
     _application_sid(params)
-    address = _address_of(request, account, params, "AddressSid")
-    emergency = _address_of(request, account, params, "EmergencyAddressSid")
-    bundle_sid = _bundle_sid(params)
+    address = _address_of(request, region.account, params, "AddressSid")
+    emergency = _address_of(request, region.account, params, "EmergencyAddressSid")
+    return _NumberParams(name, trunk_sid, address, emergency, _bundle_sid(params))
+
+
+@routes.post(NUMBERS.item_path)
+async def update_number(request: web.Request) -> web.Response:
+    region, number = NUMBERS.found(request)
+    account = region.account
+    params = await form(request)
+    name, trunk_sid, address, emergency, bundle_sid = _number_params(request, region, params)
     if trunk_sid and not number.trunk_in(region.name):
         check_quota(request, region, "trunk_phone_numbers", len(World.numbers_on_trunks(region)))
     if name is not None:
@@ -152,10 +177,9 @@ async def update_number(request: web.Request) -> web.Response:
     return json_response(render.incoming_number(number, region.name))
 
 
-@routes.delete(NUMS + "/{pn_sid}.json")
+@routes.delete(NUMBERS.item_path)
 async def release_number(request: web.Request) -> web.Response:
-    region = path_account(request)
-    number = world(request).get_number(region, sid_param(request, "pn_sid", "PN"))
+    region, number = NUMBERS.found(request)
     if number.emergency_address_sid:
         raise refuse(
             request,
@@ -237,18 +261,13 @@ def _check_purchase(
     return candidate.price
 
 
-@routes.post(NUMS + ".json")
+@routes.post(NUMBERS.collection_path)
 async def buy_number(request: web.Request) -> web.Response:
     region = path_account(request)
     account = region.account
     w = world(request)
     params = await form(request)
-    name = text_param(params, "FriendlyName", max_len=behaviour.FRIENDLY_NAME_MAX)
-    trunk_sid = _trunk_sid(request, region, params)
-    _application_sid(params)
-    address = _address_of(request, account, params, "AddressSid")
-    emergency = _address_of(request, account, params, "EmergencyAddressSid")
-    bundle_sid = _bundle_sid(params)
+    name, trunk_sid, address, emergency, bundle_sid = _number_params(request, region, params)
     candidate = _candidate(request, w, params)
     price = _check_purchase(request, account, candidate, address, bundle_sid)
     if trunk_sid:
@@ -299,6 +318,14 @@ def _contains_matcher(pattern: str) -> re.Pattern[str]:
     return re.compile(("^" if start else "") + body + ("$" if end else ""))
 
 
+def _matching(found: list[T], query: Mapping[str, str], fields: Mapping[str, str]) -> list[T]:
+    """`found` less those whose attribute differs from a filter given (`fields`: filter -> attribute)."""
+    for name, attribute in fields.items():
+        if query.get(name):
+            found = [item for item in found if getattr(item, attribute) == query[name]]
+    return found
+
+
 def _flag(query: Mapping[str, str], name: str) -> bool | None:
     return bool_param(query, name)
 
@@ -342,18 +369,12 @@ async def list_available_numbers(request: web.Request) -> web.Response:
             found = [n for n in found if n.address_requirements != requirement]
     if _flag(query, "Beta") is False:
         found = [n for n in found if not n.beta]
-    for name, attribute in (
-        ("InRegion", "region"),
-        ("InPostalCode", "postal_code"),
-        ("InLocality", "locality"),
-    ):
-        if query.get(name):
-            found = [n for n in found if getattr(n, attribute) == query[name]]
+    found = _matching(
+        found, query, {"InRegion": "region", "InPostalCode": "postal_code", "InLocality": "locality"}
+    )
     kept = ("AreaCode", "Contains", "VoiceEnabled", "SmsEnabled", "MmsEnabled", "FaxEnabled", "InRegion")
-    window = Window(query, found, {k: query.get(k) or "" for k in kept})
-    window.extra = {k: v for k, v in window.extra.items() if v}
-    rendered = [render.available_number(n) for n in window.items]
-    return json_response(page_2010(window, request.path, "available_phone_numbers", rendered))
+    filters = {k: query.get(k) or "" for k in kept}
+    return listing(request, found, "available_phone_numbers", render.available_number, filters)
 
 
 # --- addresses -----------------------------------------------------------------------------------
@@ -396,7 +417,7 @@ def _friendly_name_max(emergency: bool) -> int:
     return behaviour.EMERGENCY_FRIENDLY_NAME_MAX if emergency else behaviour.ADDRESS_FRIENDLY_NAME_MAX
 
 
-@routes.post(ADDRS + ".json")
+@routes.post(ADDRESSES.collection_path)
 async def create_address(request: web.Request) -> web.Response:
     region = path_account(request)
     account = region.account
@@ -416,64 +437,53 @@ async def create_address(request: web.Request) -> web.Response:
         raise invalid("IsoCountry must be an ISO 3166-1 alpha-2 country code", behaviour.CODE_ADDRESS_INVALID)
     name = text_param(params, "FriendlyName", max_len=_friendly_name_max(emergency))
     fields = _validated(request, fields, auto_correct)
-    created = now()
-    addr = Address(
-        sid=world(request).new_sid("AD"),
-        account_sid=account.sid,
-        customer_name=fields["customer_name"] or "",
-        street=fields["street"] or "",
-        street_secondary=fields["street_secondary"],
-        city=fields["city"] or "",
-        region=fields["region"] or "",
-        postal_code=fields["postal_code"] or "",
-        iso_country=(fields["iso_country"] or "").upper(),
-        friendly_name=name or "",
-        emergency_enabled=emergency,
-        validated=True,
-        verified=False,
-        date_created=created,
-        date_updated=created,
-    )
-    account.addresses[addr.sid] = addr
-    return json_response(render.address(addr), status=201)
+
+    def make(sid: str, at: datetime) -> Address:
+        return Address(
+            sid=sid,
+            account_sid=account.sid,
+            customer_name=fields["customer_name"] or "",
+            street=fields["street"] or "",
+            street_secondary=fields["street_secondary"],
+            city=fields["city"] or "",
+            region=fields["region"] or "",
+            postal_code=fields["postal_code"] or "",
+            iso_country=(fields["iso_country"] or "").upper(),
+            friendly_name=name or "",
+            emergency_enabled=emergency,
+            validated=True,
+            verified=False,
+            date_created=at,
+            date_updated=at,
+        )
+
+    return ADDRESSES.create(request, region, make)
 
 
-@routes.get(ADDRS + ".json")
+@routes.get(ADDRESSES.collection_path)
 async def list_addresses(request: web.Request) -> web.Response:
     region = path_account(request)
     found = list(region.account.addresses.values())
     query = request.query
-    for name, attribute in (
-        ("CustomerName", "customer_name"),
-        ("FriendlyName", "friendly_name"),
-        ("IsoCountry", "iso_country"),
-    ):
-        if query.get(name):
-            found = [a for a in found if getattr(a, attribute) == query[name]]
+    found = _matching(
+        found,
+        query,
+        {"CustomerName": "customer_name", "FriendlyName": "friendly_name", "IsoCountry": "iso_country"},
+    )
     emergency = bool_param(query, "EmergencyEnabled")
     if emergency is not None:
         found = [a for a in found if a.emergency_enabled == emergency]
     kept = ("CustomerName", "FriendlyName", "IsoCountry", "EmergencyEnabled")
-    window = Window(query, found, {k: query.get(k) or "" for k in kept})
-    window.extra = {k: v for k, v in window.extra.items() if v}
-    rendered = [render.address(a) for a in window.items]
-    return json_response(page_2010(window, request.path, "addresses", rendered))
+    filters = {k: query.get(k) or "" for k in kept}
+    return listing(request, found, "addresses", render.address, filters)
 
 
-def _address(request: web.Request) -> tuple[Region, Address]:
-    region = path_account(request)
-    return region, World.get_address(region.account, sid_param(request, "ad_sid", "AD"))
+ADDRESSES.serve_fetch(routes)
 
 
-@routes.get(ADDRS + "/{ad_sid}.json")
-async def fetch_address(request: web.Request) -> web.Response:
-    _, addr = _address(request)
-    return json_response(render.address(addr))
-
-
-@routes.post(ADDRS + "/{ad_sid}.json")
+@routes.post(ADDRESSES.item_path)
 async def update_address(request: web.Request) -> web.Response:
-    region, addr = _address(request)
+    region, addr = ADDRESSES.found(request)
     params = await form(request)
     emergency = bool_param(params, "EmergencyEnabled")
     auto_correct = bool_param(params, "AutoCorrectAddress") is not False
@@ -510,9 +520,9 @@ async def update_address(request: web.Request) -> web.Response:
     return json_response(render.address(addr))
 
 
-@routes.delete(ADDRS + "/{ad_sid}.json")
+@routes.delete(ADDRESSES.item_path)
 async def delete_address(request: web.Request) -> web.Response:
-    region, addr = _address(request)
+    region, addr = ADDRESSES.found(request)
     dependents = World.address_dependents(region.account, addr.sid)
     if dependents:
         raise refuse(
@@ -521,16 +531,17 @@ async def delete_address(request: web.Request) -> web.Response:
             f"Address {addr.sid} is used by {', '.join(n.phone_number for n in dependents)}",
             documented=False,
         )
-    del region.account.addresses[addr.sid]
+    region.account.addresses.remove(addr.sid)
     return web.Response(status=204)
 
 
-@routes.get(ADDRS + "/{ad_sid}/DependentPhoneNumbers.json")
+@routes.get(ADDRESSES.under("DependentPhoneNumbers.json"))
 async def list_dependent_numbers(request: web.Request) -> web.Response:
-    region, addr = _address(request)
-    window = Window(request.query, World.address_dependents(region.account, addr.sid), {})
-    rendered = [render.dependent_number(n, region.name) for n in window.items]
-    return json_response(page_2010(window, request.path, "dependent_phone_numbers", rendered))
+    region, addr = ADDRESSES.found(request)
+    dependents = World.address_dependents(region.account, addr.sid)
+    return listing(
+        request, dependents, "dependent_phone_numbers", lambda n: render.dependent_number(n, region.name)
+    )
 
 
 # --- balance -------------------------------------------------------------------------------------

@@ -4,7 +4,10 @@ account owns what is created and is the only one that can see it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from aiohttp import web
 
@@ -28,11 +31,27 @@ from twilio_operator.emulator.context import (
     world,
 )
 from twilio_operator.emulator.errors import TwilioError, invalid, not_found
-from twilio_operator.emulator.paging import Window, page_v1
-from twilio_operator.emulator.state import OriginationUrl, Region, Route, Trunk, World, now
+from twilio_operator.emulator.resources import Served, admit, listing
+from twilio_operator.emulator.state import (
+    Link,
+    ListKind,
+    OriginationUrl,
+    Region,
+    Route,
+    Trunk,
+    World,
+    now,
+)
 
 routes = web.RouteTableDef()
-TRUNK = "/v1/Trunks/{trunk_sid}"
+TRUNKS: Served[Region, Trunk] = Served(
+    "/v1/Trunks",
+    "trunk_sid",
+    current_account,
+    lambda region: region.trunks,
+    lambda request, trunk: render.trunk(trunk, public_base(request)),
+)
+TRUNK = TRUNKS.item_path
 TRANSFER_MODES = frozenset({"disable-all", "enable-all", "sip-only"})
 TRANSFER_CALLER_IDS = frozenset({"from-transferee", "from-transferor"})
 HTTP_METHODS = frozenset({"GET", "POST"})
@@ -48,12 +67,14 @@ RECORDING_MODES = frozenset(
 RECORDING_TRIMS = frozenset({"trim-silence", "do-not-trim"})
 
 
-def _trunk(request: web.Request) -> Trunk:
-    return world(request).get_trunk(current_account(request), sid_param(request, "trunk_sid", "TK"))
-
-
-def _list_url(request: web.Request) -> str:
-    return public_base(request) + request.path
+def _refuse_if_subdomains(w: World, region: Region, trunk: Trunk, doing: str) -> None:
+    """A domain with subdomains stays while a trunk holds it (21247)."""
+    if trunk.domain_name and w.last_holder(region, trunk) and w.has_subdomains(trunk.domain_name):
+        raise TwilioError(
+            behaviour.DEPENDENCY_STATUS,
+            behaviour.CODE_TRUNK_DEPENDENCIES,
+            f"Cannot {doing} while it has subdomains",
+        )
 
 
 def _apply_trunk_fields(request: web.Request, trunk: Trunk, params: Mapping[str, str]) -> None:
@@ -68,12 +89,7 @@ def _apply_trunk_fields(request: web.Request, trunk: Trunk, params: Mapping[str,
     if domain is not None and domain.lower() != (trunk.domain_name or ""):
         w = world(request)
         region = current_account(request)
-        if trunk.domain_name and w.last_holder(region, trunk) and w.has_subdomains(trunk.domain_name):
-            raise TwilioError(
-                behaviour.DEPENDENCY_STATUS,
-                behaviour.CODE_TRUNK_DEPENDENCIES,
-                "Cannot rename domain while it has subdomains",
-            )
+        _refuse_if_subdomains(w, region, trunk, "rename domain")
         if domain:
             claimed = w.claim_domain(region, domain, trunk.sid, runtime(request).strict)
             w.release_domain(region, trunk.domain_name)
@@ -94,50 +110,34 @@ def _apply_trunk_fields(request: web.Request, trunk: Trunk, params: Mapping[str,
 
 
 # --- trunks --------------------------------------------------------------------------------------
-@routes.post("/v1/Trunks")
+TRUNKS.serve(routes)
+
+
+@routes.post(TRUNKS.collection_path)
 async def create_trunk(request: web.Request) -> web.Response:
     account = current_account(request)
     params = await form(request)
-    check_quota(request, account, "trunks", len(account.trunks))
-    created = now()
-    trunk = Trunk(world(request).new_sid("TK"), account.sid, created, created)
-    _apply_trunk_fields(request, trunk, params)
-    account.trunks[trunk.sid] = trunk
-    return json_response(render.trunk(trunk, public_base(request)), status=201)
 
+    def make(sid: str, at: datetime) -> Trunk:
+        trunk = Trunk(sid, account.sid, at, at)
+        _apply_trunk_fields(request, trunk, params)  # needs the SID: the domain is claimed for it
+        return trunk
 
-@routes.get("/v1/Trunks")
-async def list_trunks(request: web.Request) -> web.Response:
-    account = current_account(request)
-    window = Window(request.query, list(account.trunks.values()), {})
-    base = public_base(request)
-    rendered = [render.trunk(t, base) for t in window.items]
-    return json_response(page_v1(window, _list_url(request), "trunks", rendered))
-
-
-@routes.get(TRUNK)
-async def fetch_trunk(request: web.Request) -> web.Response:
-    return json_response(render.trunk(_trunk(request), public_base(request)))
+    return TRUNKS.create(request, account, make)
 
 
 @routes.post(TRUNK)
 async def update_trunk(request: web.Request) -> web.Response:
-    trunk = _trunk(request)
+    trunk = TRUNKS.item(request)
     _apply_trunk_fields(request, trunk, await form(request))
-    return json_response(render.trunk(trunk, public_base(request)))
+    return TRUNKS.answer(request, trunk)
 
 
 def _refuse_trunk_delete(request: web.Request, region: Region, trunk: Trunk) -> None:
     """Documented refusals (subdomains: 21247; numbers provisioned for emergency calling: 21634), and
     in strict mode the unconfirmed one: a trunk with subresources (origination URLs, numbers, credential
     list or IP ACL links) is refused with 21247 instead of cascading."""
-    w = world(request)
-    if trunk.domain_name and w.last_holder(region, trunk) and w.has_subdomains(trunk.domain_name):
-        raise TwilioError(
-            behaviour.DEPENDENCY_STATUS,
-            behaviour.CODE_TRUNK_DEPENDENCIES,
-            "Cannot delete trunk while it has subdomains",
-        )
+    _refuse_if_subdomains(world(request), region, trunk, "delete trunk")
     numbers = World.trunk_numbers(region, trunk.sid)
     emergency = [n.phone_number for n in numbers if n.emergency_address_sid]
     if emergency:
@@ -169,7 +169,7 @@ def _refuse_trunk_delete(request: web.Request, region: Region, trunk: Trunk) -> 
 
 @routes.delete(TRUNK)
 async def delete_trunk(request: web.Request) -> web.Response:
-    region, trunk = current_account(request), _trunk(request)
+    region, trunk = current_account(request), TRUNKS.item(request)
     _refuse_trunk_delete(request, region, trunk)
     world(request).delete_trunk(region, trunk)
     return web.Response(status=204)
@@ -177,141 +177,66 @@ async def delete_trunk(request: web.Request) -> web.Response:
 
 @routes.get(TRUNK + "/Recording")
 async def fetch_recording(request: web.Request) -> web.Response:
-    trunk = _trunk(request)
+    trunk = TRUNKS.item(request)
     return json_response({"mode": trunk.recording_mode, "trim": trunk.recording_trim})
 
 
 @routes.post(TRUNK + "/Recording")
 async def update_recording(request: web.Request) -> web.Response:
-    trunk = _trunk(request)
+    trunk = TRUNKS.item(request)
     params = await form(request)
     trunk.recording_mode = enum_param(params, "Mode", RECORDING_MODES) or trunk.recording_mode
     trunk.recording_trim = enum_param(params, "Trim", RECORDING_TRIMS) or trunk.recording_trim
     return json_response({"mode": trunk.recording_mode, "trim": trunk.recording_trim})
 
 
-# --- trunk <-> credential list -------------------------------------------------------------------
-class _Link:
-    """A linked credential list as the pager sees it."""
+# --- trunk <-> credential lists and IP access control lists ----------------------------------------
+@dataclass(frozen=True)
+class _Links:
+    """What differs between linking credential lists and IP access control lists to a trunk."""
 
-    def __init__(self, sid: str) -> None:
-        self.sid = sid
+    kind: ListKind
+    noun: str  # of the path: /v1/Trunks/TK.../{noun}
+    param: str  # the form field naming the list to link
+    what: str
 
-
-@routes.get(TRUNK + "/CredentialLists")
-async def list_trunk_credential_lists(request: web.Request) -> web.Response:
-    trunk, account = _trunk(request), current_account(request)
-    window = Window(request.query, [_Link(s) for s in trunk.credential_lists], {})
-    base = public_base(request)
-    rendered = [
-        render.trunk_credential_list(
-            account.credential_lists[link.sid], trunk.sid, trunk.credential_lists[link.sid], base
-        )
-        for link in window.items
-    ]
-    return json_response(page_v1(window, _list_url(request), "credential_lists", rendered))
+    def render(self, request: web.Request, link: Link) -> dict[str, Any]:
+        linked = current_account(request).lists(self.kind)[link.sid]
+        return render.trunk_link(linked, link, public_base(request), self.noun)
 
 
-@routes.post(TRUNK + "/CredentialLists")
-async def link_credential_list(request: web.Request) -> web.Response:
-    trunk, account = _trunk(request), current_account(request)
-    cl_sid = text_param(await form(request), "CredentialListSid", required=True) or ""
-    if not valid_sid(cl_sid, "CL"):
-        raise invalid("CredentialListSid is not a valid credential list SID")
-    cl = world(request).get_credential_list(account, cl_sid)
-    if cl_sid in trunk.credential_lists:
-        status, code = behaviour.DUPLICATE_LINK
-        raise TwilioError(status, code, "Credential List already associated with Trunk")
-    trunk.credential_lists[cl_sid] = now()
-    trunk.date_updated = now()
-    body = render.trunk_credential_list(cl, trunk.sid, trunk.credential_lists[cl_sid], public_base(request))
-    return json_response(body, status=201)
+def _serve_links(links: _Links) -> None:
+    """Link and unlink of one kind of list on a trunk (list and fetch: Served)."""
+    served = TRUNKS.child(links.noun, "list_sid", lambda trunk: trunk.links(links.kind), links.render)
+    served.serve(routes)
+
+    @routes.post(served.collection_path)
+    async def link(request: web.Request) -> web.Response:
+        trunk, region = TRUNKS.item(request), current_account(request)
+        sid = text_param(await form(request), links.param, required=True) or ""
+        lists = region.lists(links.kind)
+        if not valid_sid(sid, lists.rules.prefix):
+            raise invalid(f"{links.param} is not a valid {links.what} SID")
+        lists.fetch(sid)
+        admit(request, region, trunk.links(links.kind), sid)
+        created = now()
+        trunk.date_updated = created
+        return served.answer(request, trunk.links(links.kind).add(Link(sid, trunk.sid, created)), 201)
+
+    @routes.delete(served.item_path)
+    async def unlink(request: web.Request) -> web.Response:
+        trunk, found = served.found(request)
+        trunk.links(links.kind).remove(found.sid)
+        trunk.date_updated = now()
+        return web.Response(status=204)
 
 
-def _linked(request: web.Request) -> tuple[Trunk, str]:
-    trunk = _trunk(request)
-    cl_sid = sid_param(request, "cl_sid", "CL")
-    if cl_sid not in trunk.credential_lists:
-        raise not_found(f"The requested resource {request.path}")
-    return trunk, cl_sid
-
-
-@routes.get(TRUNK + "/CredentialLists/{cl_sid}")
-async def fetch_trunk_credential_list(request: web.Request) -> web.Response:
-    trunk, cl_sid = _linked(request)
-    cl = current_account(request).credential_lists[cl_sid]
-    body = render.trunk_credential_list(cl, trunk.sid, trunk.credential_lists[cl_sid], public_base(request))
-    return json_response(body)
-
-
-@routes.delete(TRUNK + "/CredentialLists/{cl_sid}")
-async def unlink_credential_list(request: web.Request) -> web.Response:
-    trunk, cl_sid = _linked(request)
-    del trunk.credential_lists[cl_sid]
-    trunk.date_updated = now()
-    return web.Response(status=204)
-
-
-# --- trunk <-> IP access control list ------------------------------------------------------------
-@routes.get(TRUNK + "/IpAccessControlLists")
-async def list_trunk_ip_access_control_lists(request: web.Request) -> web.Response:
-    trunk, account = _trunk(request), current_account(request)
-    window = Window(request.query, [_Link(s) for s in trunk.ip_access_control_lists], {})
-    base = public_base(request)
-    rendered = [
-        render.trunk_ip_access_control_list(
-            account.ip_access_control_lists[link.sid],
-            trunk.sid,
-            trunk.ip_access_control_lists[link.sid],
-            base,
-        )
-        for link in window.items
-    ]
-    return json_response(page_v1(window, _list_url(request), "ip_access_control_lists", rendered))
-
-
-@routes.post(TRUNK + "/IpAccessControlLists")
-async def link_ip_access_control_list(request: web.Request) -> web.Response:
-    trunk, account = _trunk(request), current_account(request)
-    al_sid = text_param(await form(request), "IpAccessControlListSid", required=True) or ""
-    if not valid_sid(al_sid, "AL"):
-        raise invalid("IpAccessControlListSid is not a valid IP access control list SID")
-    acl = world(request).get_ip_access_control_list(account, al_sid)
-    if al_sid in trunk.ip_access_control_lists:
-        status, code = behaviour.DUPLICATE_LINK
-        raise TwilioError(status, code, "IP-ACL already associated with Trunk")
-    trunk.ip_access_control_lists[al_sid] = now()
-    trunk.date_updated = now()
-    body = render.trunk_ip_access_control_list(
-        acl, trunk.sid, trunk.ip_access_control_lists[al_sid], public_base(request)
+_serve_links(_Links("credential_lists", "CredentialLists", "CredentialListSid", "credential list"))
+_serve_links(
+    _Links(
+        "ip_access_control_lists", "IpAccessControlLists", "IpAccessControlListSid", "IP access control list"
     )
-    return json_response(body, status=201)
-
-
-def _linked_acl(request: web.Request) -> tuple[Trunk, str]:
-    trunk = _trunk(request)
-    al_sid = sid_param(request, "al_sid", "AL")
-    if al_sid not in trunk.ip_access_control_lists:
-        raise not_found(f"The requested resource {request.path}")
-    return trunk, al_sid
-
-
-@routes.get(TRUNK + "/IpAccessControlLists/{al_sid}")
-async def fetch_trunk_ip_access_control_list(request: web.Request) -> web.Response:
-    trunk, al_sid = _linked_acl(request)
-    acl = current_account(request).ip_access_control_lists[al_sid]
-    body = render.trunk_ip_access_control_list(
-        acl, trunk.sid, trunk.ip_access_control_lists[al_sid], public_base(request)
-    )
-    return json_response(body)
-
-
-@routes.delete(TRUNK + "/IpAccessControlLists/{al_sid}")
-async def unlink_ip_access_control_list(request: web.Request) -> web.Response:
-    trunk, al_sid = _linked_acl(request)
-    del trunk.ip_access_control_lists[al_sid]
-    trunk.date_updated = now()
-    return web.Response(status=204)
+)
 
 
 # --- origination URLs ----------------------------------------------------------------------------
@@ -321,58 +246,45 @@ def _checked_sip_url(value: str) -> str:
     return value
 
 
-@routes.get(TRUNK + "/OriginationUrls")
-async def list_origination_urls(request: web.Request) -> web.Response:
-    trunk = _trunk(request)
-    window = Window(request.query, list(trunk.origination_urls.values()), {})
-    base = public_base(request)
-    rendered = [render.origination_url(o, base) for o in window.items]
-    return json_response(page_v1(window, _list_url(request), "origination_urls", rendered))
+ORIGINATION_URLS = TRUNKS.child(
+    "OriginationUrls",
+    "ou_sid",
+    lambda trunk: trunk.origination_urls,
+    lambda request, ou: render.origination_url(ou, public_base(request)),
+)
+ORIGINATION_URLS.serve(routes, delete=True)
 
 
-@routes.post(TRUNK + "/OriginationUrls")
+@routes.post(ORIGINATION_URLS.collection_path)
 async def create_origination_url(request: web.Request) -> web.Response:
-    trunk = _trunk(request)
+    trunk = ORIGINATION_URLS.owner(request)
     params = await form(request)
     weight = int_param(params, "Weight", behaviour.WEIGHT_RANGE, required=True)
     priority = int_param(params, "Priority", behaviour.PRIORITY_RANGE, required=True)
     enabled = bool_param(params, "Enabled", required=True)
     name = text_param(params, "FriendlyName", required=True, max_len=behaviour.FRIENDLY_NAME_MAX)
     sip_url = _checked_sip_url(text_param(params, "SipUrl", required=True) or "")
-    created = now()
-    ou = OriginationUrl(
-        world(request).new_sid("OU"),
-        trunk.account_sid,
-        trunk.sid,
-        weight or 0,
-        priority or 0,
-        bool(enabled),
-        name or "",
-        sip_url,
-        created,
-        created,
-    )
-    trunk.origination_urls[ou.sid] = ou
-    return json_response(render.origination_url(ou, public_base(request)), status=201)
+
+    def make(sid: str, at: datetime) -> OriginationUrl:
+        return OriginationUrl(
+            sid,
+            trunk.account_sid,
+            trunk.sid,
+            weight or 0,
+            priority or 0,
+            bool(enabled),
+            name or "",
+            sip_url,
+            at,
+            at,
+        )
+
+    return ORIGINATION_URLS.create(request, trunk, make)
 
 
-def _origination_url(request: web.Request) -> tuple[Trunk, OriginationUrl]:
-    trunk = _trunk(request)
-    ou = trunk.origination_urls.get(sid_param(request, "ou_sid", "OU"))
-    if ou is None:
-        raise not_found(f"The requested resource {request.path}")
-    return trunk, ou
-
-
-@routes.get(TRUNK + "/OriginationUrls/{ou_sid}")
-async def fetch_origination_url(request: web.Request) -> web.Response:
-    _, ou = _origination_url(request)
-    return json_response(render.origination_url(ou, public_base(request)))
-
-
-@routes.post(TRUNK + "/OriginationUrls/{ou_sid}")
+@routes.post(ORIGINATION_URLS.item_path)
 async def update_origination_url(request: web.Request) -> web.Response:
-    _, ou = _origination_url(request)
+    ou = ORIGINATION_URLS.item(request)
     params = await form(request)
     weight = int_param(params, "Weight", behaviour.WEIGHT_RANGE)
     priority = int_param(params, "Priority", behaviour.PRIORITY_RANGE)
@@ -386,14 +298,7 @@ async def update_origination_url(request: web.Request) -> web.Response:
     ou.enabled = ou.enabled if enabled is None else enabled
     ou.friendly_name = ou.friendly_name if name is None else name
     ou.date_updated = now()
-    return json_response(render.origination_url(ou, public_base(request)))
-
-
-@routes.delete(TRUNK + "/OriginationUrls/{ou_sid}")
-async def delete_origination_url(request: web.Request) -> web.Response:
-    trunk, ou = _origination_url(request)
-    del trunk.origination_urls[ou.sid]
-    return web.Response(status=204)
+    return ORIGINATION_URLS.answer(request, ou)
 
 
 # --- trunk phone numbers -------------------------------------------------------------------------
@@ -413,16 +318,17 @@ def _trunk_numbers_served(request: web.Request) -> Trunk:
             behaviour.CODE_NOT_FOUND,
             f"The SIP Trunk Phone Number API subresource is not supported in {region.name.upper()}",
         )
-    return _trunk(request)
+    return TRUNKS.item(request)
 
 
 @routes.get(TRUNK + "/PhoneNumbers")
 async def list_trunk_numbers(request: web.Request) -> web.Response:
     trunk, region = _trunk_numbers_served(request), current_account(request)
-    window = Window(request.query, World.trunk_numbers(region, trunk.sid), {})
     base, api = public_base(request), api_base(request)
-    rendered = [render.trunk_number(n, region.name, trunk.sid, base, api) for n in window.items]
-    return json_response(page_v1(window, _list_url(request), "phone_numbers", rendered))
+    numbers = World.trunk_numbers(region, trunk.sid)
+    return listing(
+        request, numbers, "phone_numbers", lambda n: render.trunk_number(n, region.name, trunk.sid, base, api)
+    )
 
 
 @routes.post(TRUNK + "/PhoneNumbers")
@@ -432,7 +338,7 @@ async def attach_trunk_number(request: web.Request) -> web.Response:
     pn_sid = text_param(await form(request), "PhoneNumberSid", required=True) or ""
     if not valid_sid(pn_sid, "PN"):
         raise invalid("PhoneNumberSid is not a valid phone number SID")
-    number = w.get_number(region, pn_sid)
+    number = region.numbers.fetch(pn_sid)
     on = number.trunk_in(region.name)
     if on == trunk.sid or (on and not behaviour.MOVE_NUMBER_FROM_OTHER_TRUNK):
         raise undocumented(
@@ -520,44 +426,41 @@ def _upsert_route(
 
 def _trunk_domain(request: web.Request) -> str:
     """A domain the account holds (a trunk with it in any region): one route per domain."""
-    return world(request).owned_domain(current_account(request), request.match_info["domain"])
-
-
-@routes.get("/v2/Trunks/{domain}")
-async def fetch_trunk_route(request: web.Request) -> web.Response:
-    route = current_account(request).routes.get(_trunk_domain(request))
-    if route is None:
-        raise not_found(f"The requested resource {request.path}")
-    return json_response(render.route(route, public_base(request)))
-
-
-@routes.post("/v2/Trunks/{domain}")
-async def update_trunk_route(request: web.Request) -> web.Response:
-    params = await form(request)
-    domain = _trunk_domain(request)
-    route = _upsert_route(request, current_account(request).routes, domain, params)
-    return json_response(render.route(route, public_base(request)))
+    return world(request).owned_domain(current_account(request), request.match_info["target"])
 
 
 def _own_number(request: web.Request) -> str:
-    phone = request.match_info["phone_number"]
+    phone = request.match_info["target"]
     account = current_account(request)
     if not E164_RE.fullmatch(phone) or account.account.number_by_e164(phone) is None:
         raise not_found(f"The requested resource {request.path}")
     return phone
 
 
-@routes.get("/v2/PhoneNumbers/{phone_number}")
-async def fetch_number_route(request: web.Request) -> web.Response:
-    route = current_account(request).number_routes.get(_own_number(request))
-    if route is None:
-        raise not_found(f"The requested resource {request.path}")
-    return json_response(render.number_route(route, public_base(request)))
+def _serve_inbound_routes(
+    path: str,
+    target: Callable[[web.Request], str],
+    held: Callable[[Region], dict[str, Route]],
+    rendered: Callable[[Route, str], dict[str, Any]],
+) -> None:
+    """Fetch and create-or-update of the route of one kind of target (a trunk domain, a number)."""
+
+    @routes.get(path)
+    async def fetch_route(request: web.Request) -> web.Response:
+        route = held(current_account(request)).get(target(request))
+        if route is None:
+            raise not_found(f"The requested resource {request.path}")
+        return json_response(rendered(route, public_base(request)))
+
+    @routes.post(path)
+    async def update_route(request: web.Request) -> web.Response:
+        params = await form(request)
+        name = target(request)
+        route = _upsert_route(request, held(current_account(request)), name, params)
+        return json_response(rendered(route, public_base(request)))
 
 
-@routes.post("/v2/PhoneNumbers/{phone_number}")
-async def update_number_route(request: web.Request) -> web.Response:
-    params = await form(request)
-    phone = _own_number(request)
-    route = _upsert_route(request, current_account(request).number_routes, phone, params)
-    return json_response(render.number_route(route, public_base(request)))
+_serve_inbound_routes("/v2/Trunks/{target}", _trunk_domain, lambda region: region.routes, render.route)
+_serve_inbound_routes(
+    "/v2/PhoneNumbers/{target}", _own_number, lambda region: region.number_routes, render.number_route
+)

@@ -13,10 +13,15 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from functools import partial
+from typing import Any, Literal
 
 from twilio_operator.emulator import behaviour
 from twilio_operator.emulator.errors import TwilioError, invalid, not_found
+from twilio_operator.emulator.store import Refusal, Rules, Store
+
+# The two kinds of list a trunk links: the name of the region's lists and of a trunk's links.
+ListKind = Literal["credential_lists", "ip_access_control_lists"]
 
 
 def now() -> datetime:
@@ -81,6 +86,9 @@ class Number:
         return self.voice_in(region).trunk_sid
 
 
+NUMBER_RULES = Rules[Number]("PN", "IncomingPhoneNumbers", "incoming_phone_numbers")
+
+
 @dataclass
 class Address:
     sid: str
@@ -98,6 +106,9 @@ class Address:
     verified: bool
     date_created: datetime
     date_updated: datetime
+
+
+ADDRESS_RULES = Rules[Address]("AD", "Addresses", "addresses")
 
 
 @dataclass
@@ -132,6 +143,19 @@ class Credential:
     date_updated: datetime
 
 
+# A username is unique in its list (assumed; the code: behaviour.CODE_DUPLICATE_USERNAME).
+CREDENTIAL_RULES = Rules[Credential](
+    "CR",
+    "Credentials",
+    "credentials",
+    quota="credentials_per_list",
+    unique=lambda c: c.username,
+    duplicate=Refusal(
+        400, behaviour.CODE_DUPLICATE_USERNAME, "Username already exists in this list", documented=False
+    ),
+)
+
+
 @dataclass
 class CredentialList:
     sid: str
@@ -139,7 +163,22 @@ class CredentialList:
     friendly_name: str
     date_created: datetime
     date_updated: datetime
-    credentials: dict[str, Credential] = field(default_factory=dict)
+    credentials: Store[Credential] = field(default_factory=partial(Store, CREDENTIAL_RULES))
+
+
+# Unique names only in strict mode (catalogue 21240, unconfirmed): the routes ask then.
+CREDENTIAL_LIST_RULES = Rules[CredentialList](
+    "CL",
+    "CredentialLists",
+    "credential_lists",
+    quota="credential_lists",
+    unique=lambda cl: cl.friendly_name,
+    duplicate=Refusal(
+        400,
+        behaviour.CODE_CREDENTIAL_LIST_INVALID,
+        "A Credential List with the same FriendlyName already exists",
+    ),
+)
 
 
 @dataclass
@@ -154,6 +193,18 @@ class IpAddress:
     date_updated: datetime
 
 
+IP_ADDRESS_RULES = Rules[IpAddress](
+    "IP",
+    "IpAddresses",
+    "ip_addresses",
+    quota="ip_addresses_per_list",
+    unique=lambda ip: (ip.ip_address, ip.cidr_prefix_length),
+    duplicate=Refusal(
+        *behaviour.DUPLICATE_IP_ADDRESS, "IP address already exists in this list", documented=False
+    ),
+)
+
+
 @dataclass
 class IpAccessControlList:
     sid: str
@@ -161,7 +212,12 @@ class IpAccessControlList:
     friendly_name: str
     date_created: datetime
     date_updated: datetime
-    ip_addresses: dict[str, IpAddress] = field(default_factory=dict)
+    ip_addresses: Store[IpAddress] = field(default_factory=partial(Store, IP_ADDRESS_RULES))
+
+
+IP_ACCESS_CONTROL_LIST_RULES = Rules[IpAccessControlList](
+    "AL", "IpAccessControlLists", "ip_access_control_lists", quota="ip_access_control_lists"
+)
 
 
 @dataclass
@@ -176,6 +232,34 @@ class OriginationUrl:
     sip_url: str
     date_created: datetime
     date_updated: datetime
+
+
+ORIGINATION_URL_RULES = Rules[OriginationUrl]("OU", "OriginationUrls", "origination_urls")
+
+
+@dataclass
+class Link:
+    """A credential list or IP access control list (`sid`) linked to a trunk since `date_created`."""
+
+    sid: str
+    trunk_sid: str
+    date_created: datetime
+
+
+CREDENTIAL_LIST_LINK_RULES = Rules[Link](
+    "CL",
+    "CredentialLists",
+    "credential_lists",
+    unique=lambda link: link.sid,
+    duplicate=Refusal(*behaviour.DUPLICATE_LINK, "Credential List already associated with Trunk"),
+)
+IP_ACCESS_CONTROL_LIST_LINK_RULES = Rules[Link](
+    "AL",
+    "IpAccessControlLists",
+    "ip_access_control_lists",
+    unique=lambda link: link.sid,
+    duplicate=Refusal(*behaviour.DUPLICATE_LINK, "IP-ACL already associated with Trunk"),
+)
 
 
 @dataclass
@@ -195,11 +279,17 @@ class Trunk:
     symmetric_rtp_enabled: bool = False
     recording_mode: str = "do-not-record"
     recording_trim: str = "do-not-trim"
-    # credential list sid -> date the link was made
-    credential_lists: dict[str, datetime] = field(default_factory=dict)
-    # IP access control list sid -> date the link was made
-    ip_access_control_lists: dict[str, datetime] = field(default_factory=dict)
-    origination_urls: dict[str, OriginationUrl] = field(default_factory=dict)
+    credential_lists: Store[Link] = field(default_factory=partial(Store, CREDENTIAL_LIST_LINK_RULES))
+    ip_access_control_lists: Store[Link] = field(
+        default_factory=partial(Store, IP_ACCESS_CONTROL_LIST_LINK_RULES)
+    )
+    origination_urls: Store[OriginationUrl] = field(default_factory=partial(Store, ORIGINATION_URL_RULES))
+
+    def links(self, kind: ListKind) -> Store[Link]:
+        return self.credential_lists if kind == "credential_lists" else self.ip_access_control_lists
+
+
+TRUNK_RULES = Rules[Trunk]("TK", "Trunks", "trunks", quota="trunks")
 
 
 @dataclass
@@ -250,10 +340,10 @@ class Account:
     concurrency_limit: int | None = None  # None: the global setting applies
     quotas: dict[str, int] = field(default_factory=dict)  # overrides of behaviour.quota_defaults
     balance: Decimal | None = None  # None: the default opening balance of the account's type
-    numbers: dict[str, Number] = field(default_factory=dict)
+    numbers: Store[Number] = field(default_factory=partial(Store, NUMBER_RULES))
     number_routes: dict[str, Route] = field(default_factory=dict)  # by E.164 number
     trunk_routes: dict[str, Route] = field(default_factory=dict)  # by trunk domain name
-    addresses: dict[str, Address] = field(default_factory=dict)
+    addresses: Store[Address] = field(default_factory=partial(Store, ADDRESS_RULES))
 
     def quota(self, name: str, strict: bool = False) -> int:
         if name in self.quotas:
@@ -272,11 +362,11 @@ class Account:
         return self.numbers.get(sid) if sid else None
 
     def add_number(self, number: Number) -> None:
-        self.numbers[number.sid] = number
+        self.numbers.add(number)
         self._sid_by_e164[number.phone_number] = number.sid
 
     def remove_number(self, number: Number) -> None:
-        del self.numbers[number.sid]
+        self.numbers.remove(number.sid)
         self._sid_by_e164.pop(number.phone_number, None)
 
 
@@ -290,9 +380,11 @@ class Region:
     name: str
     auth_token: str
     api_keys: dict[str, ApiKey] = field(default_factory=dict)
-    credential_lists: dict[str, CredentialList] = field(default_factory=dict)
-    ip_access_control_lists: dict[str, IpAccessControlList] = field(default_factory=dict)
-    trunks: dict[str, Trunk] = field(default_factory=dict)
+    credential_lists: Store[CredentialList] = field(default_factory=partial(Store, CREDENTIAL_LIST_RULES))
+    ip_access_control_lists: Store[IpAccessControlList] = field(
+        default_factory=partial(Store, IP_ACCESS_CONTROL_LIST_RULES)
+    )
+    trunks: Store[Trunk] = field(default_factory=partial(Store, TRUNK_RULES))
 
     @property
     def sid(self) -> str:
@@ -303,8 +395,11 @@ class Region:
         return self.account.status
 
     @property
-    def numbers(self) -> dict[str, Number]:
+    def numbers(self) -> Store[Number]:
         return self.account.numbers
+
+    def lists(self, kind: ListKind) -> Store[CredentialList] | Store[IpAccessControlList]:
+        return self.credential_lists if kind == "credential_lists" else self.ip_access_control_lists
 
     @property
     def routes(self) -> dict[str, Route]:
@@ -527,7 +622,7 @@ class World:
     def delete_trunk(self, region: Region, trunk: Trunk) -> None:
         """Drop links and origination URLs, detach numbers (in this region); credential lists and IP
         ACLs survive; the domain's route goes with the last trunk holding the domain."""
-        del region.trunks[trunk.sid]
+        region.trunks.remove(trunk.sid)
         if trunk.domain_name and self.last_holder(region, trunk):
             region.account.trunk_routes.pop(trunk.domain_name, None)
         self.release_domain(region, trunk.domain_name)
@@ -538,24 +633,17 @@ class World:
                 number.date_updated = now()
 
     @staticmethod
-    def delete_credential_list(region: Region, cred_list: CredentialList) -> None:
-        """Deletes its credentials and unlinks it from every trunk."""
-        del region.credential_lists[cred_list.sid]
+    def delete_list(region: Region, kind: ListKind, sid: str) -> None:
+        """A credential list or IP access control list goes with its entries and is unlinked from
+        every trunk."""
+        region.lists(kind).remove(sid)
         for trunk in region.trunks.values():
-            trunk.credential_lists.pop(cred_list.sid, None)
+            trunk.links(kind).remove(sid)
 
     @staticmethod
-    def delete_ip_access_control_list(region: Region, acl: IpAccessControlList) -> None:
-        """Deletes its addresses and unlinks it from every trunk (as for credential lists)."""
-        del region.ip_access_control_lists[acl.sid]
-        for trunk in region.trunks.values():
-            trunk.ip_access_control_lists.pop(acl.sid, None)
-
-    @staticmethod
-    def trunks_linking(region: Region, attribute: str, sid: str) -> list[str]:
-        """The trunks of `region` that link the list `sid` (attribute: credential_lists or
-        ip_access_control_lists)."""
-        return [t.sid for t in region.trunks.values() if sid in getattr(t, attribute)]
+    def trunks_linking(region: Region, kind: ListKind, sid: str) -> list[str]:
+        """The trunks of `region` that link the list `sid`."""
+        return [t.sid for t in region.trunks.values() if sid in t.links(kind)]
 
     @staticmethod
     def numbers_on_trunks(region: Region) -> list[Number]:
@@ -595,42 +683,7 @@ class World:
             number.emergency_address_status = "registered" if registrable else "registration-failure"
         number.date_updated = now()
 
-    # --- lookups that raise 404 ------------------------------------------------------------------
-    @staticmethod
-    def get_trunk(region: Region, sid: str) -> Trunk:
-        trunk = region.trunks.get(sid)
-        if trunk is None:
-            raise not_found("The requested resource /Trunks/" + sid)
-        return trunk
-
-    @staticmethod
-    def get_credential_list(region: Region, sid: str) -> CredentialList:
-        found = region.credential_lists.get(sid)
-        if found is None:
-            raise not_found("The requested resource /CredentialLists/" + sid)
-        return found
-
-    @staticmethod
-    def get_ip_access_control_list(region: Region, sid: str) -> IpAccessControlList:
-        found = region.ip_access_control_lists.get(sid)
-        if found is None:
-            raise not_found("The requested resource /IpAccessControlLists/" + sid)
-        return found
-
-    @staticmethod
-    def get_number(region: Region, sid: str) -> Number:
-        found = region.numbers.get(sid)
-        if found is None:
-            raise not_found("The requested resource /IncomingPhoneNumbers/" + sid)
-        return found
-
-    @staticmethod
-    def get_address(account: Account, sid: str) -> Address:
-        found = account.addresses.get(sid)
-        if found is None:
-            raise not_found("The requested resource /Addresses/" + sid)
-        return found
-
+    # --- lookups that raise 404 (the stores' fetch for the rest) ----------------------------------
     def owned_domain(self, region: Region, domain: str) -> str:
         """`domain` (lower-case) if the account holds it in any region, else 404."""
         name = domain.lower()

@@ -19,6 +19,7 @@ from typing import Any
 
 import kopf
 
+from twilio_operator.api.models import PROVIDER
 from twilio_operator.handlers import provider as provider_handlers
 from twilio_operator.handlers.state import ObjectKey, OperatorState
 from twilio_operator.provider.resource import Provider
@@ -84,6 +85,7 @@ async def test_a_provider_made_again_under_its_name_gets_its_agent_table_back(wo
     deleting = body_of(first, deletionTimestamp="2024-01-01T00:00:00Z")
     await provider_handlers.finalize(body=deleting, memo=memo, logger=LOG)
     del world.kube.config_maps[config_map]
+    del world.kube.statuses[(PROVIDER.plural, NAMESPACE, first.name)]  # gone with the object
     state.wakeups[number] = asyncio.Event()  # the number's daemon
     await watch_event(memo, "DELETED", deleting, exists=False)
     assert state.wakeups[number].is_set(), "the numbers of a deleted provider were not woken"

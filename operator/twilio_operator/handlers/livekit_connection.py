@@ -26,12 +26,12 @@ import kopf
 
 from twilio_operator import metrics
 from twilio_operator.api import conditions as c
-from twilio_operator.api.errors import DeletionBlocked, NotFoundError, describe
+from twilio_operator.api.errors import DeletionBlocked, NotFoundError
 from twilio_operator.api.livekit import Connected, LiveKitLinks
 from twilio_operator.api.models import GROUP, LIVEKIT_CONNECTION, PHONE_NUMBER, VERSION
 from twilio_operator.api.sip import normalize_sip_url
 from twilio_operator.handlers.indexes import Providers
-from twilio_operator.handlers.runtime import SHARD, retried_later, run_periodically, to_kopf_errors
+from twilio_operator.handlers.runtime import SHARD, retry_in_daemon, run_periodically, to_kopf_errors
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
 from twilio_operator.livekit_connection.reconcile import reconcile_connection
 from twilio_operator.livekit_connection.resource import Connection, Outcome, ProviderSide
@@ -140,12 +140,7 @@ async def reconcile(
     except NotFoundError:
         return
     except Exception as error:
-        # The reconcile said why in the status; the retry is the daemon's (see handlers/provider.py).
-        delay = retried_later(error, state.settings)
-        if delay is None:
-            raise
-        state.wake_later(key, delay)
-        logger.warning("LiveKitConnection not reconciled (retried in %.0f s): %s", delay, describe(error))
+        retry_in_daemon(error, state, key, logger)
         return
     if outcome.conflict or outcome.reason == c.SECRET_NOT_FOUND:
         state.wake_later(key, CONFLICT_RECHECK_BASE if outcome.conflict else MISSING_SECRET_POLL)

@@ -24,7 +24,6 @@ from twilio_operator.api.errors import (
     KubernetesError,
     NotFoundError,
     TwilioError,
-    describe,
 )
 from twilio_operator.api.models import GROUP, PROVIDER, VERSION
 from twilio_operator.api.names import ROTATE_SIP_CREDENTIALS
@@ -33,8 +32,8 @@ from twilio_operator.handlers import agent_table, livekit_connection, probes
 from twilio_operator.handlers.indexes import CREDENTIALS, Indexes, NumberOnTrunk, Providers
 from twilio_operator.handlers.runtime import (
     SHARD,
-    retried_later,
     retry_delay,
+    retry_in_daemon,
     run_periodically,
     to_kopf_errors,
 )
@@ -202,15 +201,7 @@ async def reconcile(
     except NotFoundError:
         return
     except Exception as error:
-        # The reconcile has said why in the status. The retry is the daemon's, not kopf's: kopf would
-        # keep this spec's handling pending, so that a change back to the spec it handled last would
-        # fire nothing (a provider stuck in AuthFailed after the user undid the change), and a
-        # correcting change would wait for the pending retry's delay.
-        delay = retried_later(error, state.settings)
-        if delay is None:
-            raise
-        state.wake_later(key, delay)
-        logger.warning("TwilioProvider not reconciled (retried in %.0f s): %s", delay, describe(error))
+        retry_in_daemon(error, state, key, logger)
         return
     logger.info("TwilioProvider reconciled: ready=%s %s", outcome.ready, outcome.message)
 

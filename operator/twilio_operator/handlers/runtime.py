@@ -98,13 +98,23 @@ def retry_reason(error: Exception) -> str:
     return "invalid_object"
 
 
-def retried_later(error: Exception, settings: Settings) -> float | None:
-    """For a handler whose object has a daemon: the seconds until the daemon retries `error`, counted
-    as a retry; None when the error is not retried at all (an invalid spec)."""
+def retry_in_daemon(
+    error: Exception,
+    state: OperatorState,
+    key: ObjectKey,
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+) -> None:
+    """For a handler whose object has a daemon: the reconcile has said why in the status, and the
+    retry is the daemon's, not kopf's. kopf would keep the spec's handling pending, so that a change
+    back to the spec it handled last would fire nothing (an object stuck in AuthFailed after the user
+    undid the change), and a correcting change would wait for the pending retry's delay. Re-raises an
+    error that is not retried at all (an invalid spec), for kopf's own handling."""
     if not isinstance(error, RETRIED) or isinstance(error, pydantic.ValidationError):
-        return None
+        raise error
     metrics.RETRIES.labels("reconcile", retry_reason(error)).inc()
-    return retry_delay(error, 0, settings)
+    delay = retry_delay(error, 0, state.settings)
+    state.wake_later(key, delay)
+    logger.warning("%s not reconciled (retried in %.0f s): %s", key.kind.kind, delay, describe(error))
 
 
 def to_kopf_errors(fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:

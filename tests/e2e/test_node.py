@@ -64,7 +64,10 @@ USER_NAMESPACE = "voice"  # the README's
 EMULATOR_PORT = 8099
 EMULATOR_URL = f"http://{NODE_IP}:{EMULATOR_PORT}"  # inside the node's namespace: what the pods call
 PROVIDER, NUMBER = "acme", "support-line"
-CRDS = ("twilioproviders.voip.twilio-operator.dev", "twiliophonenumbers.voip.twilio-operator.dev")
+CRDS = tuple(
+    f"{plural}.voip.twilio-operator.dev"
+    for plural in ("livekitconnections", "twiliophonenumbers", "twilioemergencyaddresses", "twilioproviders")
+)
 # Timeouts are generous (other builds and tests share the 2 cores); every wait polls a condition.
 WAIT = 240.0
 FAILOVER_LIMIT = 15.0
@@ -510,6 +513,28 @@ def test_06_examples_become_ready_through_the_pods(world: World) -> None:
 # ---------------------------------------------------------------------------- 7-8. observing it
 
 
+def test_06b_the_other_kinds_run_through_the_pods(world: World) -> None:
+    """The chart's CRDs and RBAC serve every kind: examples/numbers' TwilioEmergencyAddress becomes
+    Ready through the image, and a LiveKitConnection whose LiveKit cannot be reached (nothing listens
+    on that port) says so in its status instead of hanging."""
+    world.kubectl("apply", "-n", USER_NAMESPACE, "-f", str(EXAMPLES / "numbers" / "emergency-address.yaml"))
+    address = wait_for(
+        lambda: ready(world, "twea", "headquarters"), "TwilioEmergencyAddress headquarters Ready"
+    )
+    assert address["status"]["addressSid"].startswith("AD")
+    docs = list(yaml.safe_load_all((EXAMPLES / "livekit" / "livekit-connection.yaml").read_text()))
+    connection = next(d for d in docs if d["kind"] == "LiveKitConnection")
+    connection["spec"]["url"] = "http://127.0.0.1:9"  # inside the pod: nothing there
+    secret = next(d for d in docs if d["kind"] == "Secret")
+    world.kubectl("apply", "-n", USER_NAMESPACE, "-f", "-", input=yaml.safe_dump_all([secret, connection]))
+
+    def unreachable() -> dict[str, Any] | None:
+        found = world.kubectl_json("-n", USER_NAMESPACE, "get", "lkc", connection["metadata"]["name"])
+        return found if condition(found).get("reason") == "LiveKitUnreachable" else None
+
+    assert condition(wait_for(unreachable, "the LiveKitConnection's LiveKitUnreachable"))["status"] == "False"
+
+
 def test_07_kubectl_logs_are_json_lines(world: World) -> None:
     leader = wait_for(world.leader, "the Lease holder")
     lines = [line for line in world.kubectl("-n", NAMESPACE, "logs", leader).splitlines() if line.strip()]
@@ -730,7 +755,9 @@ def test_11_liveness_probe_restarts_an_operator_whose_watch_is_stalled(world: Wo
 def nothing_in_twilio(world: World) -> dict[str, Any] | None:
     state = world.account.state()
     left = {
-        key: state[key] for key in ("trunks", "credential_lists", "ip_access_control_lists") if state[key]
+        key: state[key]
+        for key in ("trunks", "credential_lists", "ip_access_control_lists", "addresses")
+        if state[key]
     }
     attached = [n for n in state["incoming_phone_numbers"] if n["trunk_sid"]]
     return None if left or attached else state
@@ -752,9 +779,9 @@ def gone(world: World, *args: str) -> bool:
 def test_12_uninstall_in_the_documented_order_leaves_nothing(world: World) -> None:
     """docs/install.md "Uninstalling": delete the objects while the operator runs, check none is
     left, helm uninstall, then delete the CRDs."""
-    world.kubectl("delete", "-n", USER_NAMESPACE, "twpn", "--all", "--wait", "--timeout=180s", timeout=240)
-    world.kubectl("delete", "-n", USER_NAMESPACE, "twp", "--all", "--wait", "--timeout=180s", timeout=240)
-    assert gone(world, "twp,twpn", "-A")
+    for kind in ("lkc", "twpn", "twea", "twp"):  # the documented order
+        world.kubectl("delete", "-n", USER_NAMESPACE, kind, "--all", "--wait", "--timeout=180s", timeout=240)
+    assert gone(world, "lkc,twpn,twea,twp", "-A")
     state = wait_for(lambda: nothing_in_twilio(world), "nothing left in Twilio")
     assert state["incoming_phone_numbers"], "the number must stay in the account (detached, never released)"
     world.helm("uninstall", RELEASE, "--namespace", NAMESPACE, "--wait", "--timeout", "3m", timeout=240)

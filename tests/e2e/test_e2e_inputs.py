@@ -76,7 +76,7 @@ def test_make_e2e_collects_the_node_tests_only() -> None:
     """`make e2e` runs `pytest tests/e2e -m e2e`: the node tests, in file order, and not the kind test."""
     out = collect("-m", "e2e")
     node_tests = [line for line in out.splitlines() if line.startswith("tests/e2e/test_node.py::")]
-    assert len(node_tests) == 14, out
+    assert len(node_tests) == 15, out
     assert node_tests == sorted(node_tests), "the node tests must run in the order of their numbers"
     assert "test_kind.py" not in out
 

@@ -237,8 +237,17 @@ async def test_rotation_switches_livekit_before_the_old_credential_is_deleted(
     )
     assert kept == ["agents"]
     assert emulator.sip_auth(domain, *old)  # never cut off
-    assert condition(get(cp, CONNECTIONS, ns, "agents"))["reason"] == "LiveKitUnreachable"
-    assert "SipCredentialRetirementWaiting" in {e["reason"] for e in events(cp, ns, "acme")}
+    # The connection learns that LiveKit is down at its own next look (woken by the new pair).
+    wait_for(
+        lambda: condition(get(cp, CONNECTIONS, ns, "agents"))["reason"] == "LiveKitUnreachable",
+        30,
+        "the connection's LiveKitUnreachable",
+    )
+    wait_for(
+        lambda: "SipCredentialRetirementWaiting" in {e["reason"] for e in events(cp, ns, "acme")},
+        30,
+        "the Event of the retirement that waits",
+    )
 
     # LiveKit is back: the trunk switches, then (only then) the old credential goes.
     livekit.start_livekit()
@@ -247,8 +256,15 @@ async def test_rotation_switches_livekit_before_the_old_credential_is_deleted(
     wait_for(lambda: not emulator.sip_auth(domain, *old), 60, "the old credential retired")
     [after] = await settle(lk_port.list_outbound_trunks, 10, "the outbound trunk")
     assert emulator.sip_auth(domain, after.spec.auth_username, after.spec.auth_password)
-    provider = get(cp, PROVIDERS, ns, "acme") or {}
-    assert "previousKeptFor" not in provider["status"]["sipCredentials"]
+    # Twilio loses the old credential before the status says so: wait for the status too.
+    wait_for(
+        lambda: (
+            "previousKeptFor"
+            not in ((get(cp, PROVIDERS, ns, "acme") or {}).get("status") or {}).get("sipCredentials", {})
+        ),
+        30,
+        "previousKeptFor gone from the status",
+    )
 
 
 async def test_a_standing_conflict_is_a_condition_and_costs_few_requests(

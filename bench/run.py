@@ -68,6 +68,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scale-latency", type=float, default=50.0, help="c, e: emulator latency ms")
     parser.add_argument("--scale-timeout", type=float, default=480.0, help="c, e: give up after s")
     parser.add_argument("--scale-threads", type=int, default=4, help="c, e: client threads creating")
+    parser.add_argument(
+        "--scale-spread",
+        type=float,
+        default=0.0,
+        help="c, e: issue the creates evenly over this many seconds (0: as fast as the threads go)",
+    )
     parser.add_argument("--restart-settle", type=float, default=20.0, help="r: RSS sampling window, s")
     parser.add_argument("--huge-providers", type=int, default=10000, help="x: providers (10000)")
     parser.add_argument("--huge-timeout", type=float, default=900.0, help="x: give up after s")
@@ -309,6 +315,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                             options.scale_timeout,
                             keep=bool({"d", "r"} & chosen),
                             threads=options.scale_threads,
+                            spread_s=options.scale_spread,
                         ),
                     )
                     report["c_scale"] = scale
@@ -344,6 +351,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                         options.scale_timeout,
                         floor=True,
                         threads=options.scale_threads,
+                        spread_s=options.scale_spread,
                     ),
                 )
                 report["e_floor"] = floor

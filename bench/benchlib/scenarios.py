@@ -399,8 +399,11 @@ def scenario_scale(
     floor: bool = False,
     keep: bool = False,
     threads: int = 4,
+    spread_s: float = 0.0,
 ) -> tuple[dict[str, Any], Fleet | None]:
-    """Create `count` providers from `threads` client threads; time until all are done.
+    """Create `count` providers from `threads` client threads; time until all are done. With
+    `spread_s`, create i is not issued before i * spread_s / count seconds: an even arrival over that
+    window instead of as fast as the API server takes them (the memory goal compares the two).
 
     Accounts and Secrets exist before the clock starts; the clock covers the creates themselves.
     The floor operator ignores accounts and Secrets, so it gets neither.
@@ -422,13 +425,18 @@ def scenario_scale(
         meter = ApiMeter(env)
         created_at: dict[str, float] = {}
 
-        def create(name: str) -> None:
+        pace = spread_s / count if count else 0.0
+
+        def create(index: int) -> None:
+            name = names[index]
+            if pace and (wait := started + index * pace - time.monotonic()) > 0:
+                time.sleep(wait)
             created_at[name] = time.monotonic()
             env.kube.create(providers_path(namespace), provider_body(name, accounts[name], "1h"))
 
         started = time.monotonic()
         with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(create, names))
+            list(pool.map(create, range(count)))
         creates_done = time.monotonic() - started
         finished = watcher.wait(names, max(0.0, timeout - creates_done))
         done = watcher.count_done(names)
@@ -449,6 +457,7 @@ def scenario_scale(
             "done": done,
             "elapsed_s": round(elapsed, 2),
             "creates_issued_in_s": round(creates_done, 2),
+            "creates_spread_s": spread_s,
             "objects_per_s": round(done / elapsed, 2) if elapsed else 0.0,
             "per_object": summary(latencies) if latencies else {},
             "peak_rss_mb": round(peak_rss_mb(operator.pid), 1),

@@ -39,8 +39,8 @@ class Index:
 
 def world(username: str | None = "u1") -> tuple[OperatorState, SimpleNamespace, dict[str, Any]]:
     state = OperatorState(Deps(twilio=None, kube=FakeKube()), Settings(max_concurrent_reconciles=1))  # type: ignore[arg-type]
-    for key in (CONNECTION, PROVIDER):
-        state.wakeups[key] = asyncio.Event()
+    state.wakeups[CONNECTION] = asyncio.Event()  # the connection's daemon runs
+    state.queue.plan(PROVIDER, 3600.0)  # the provider is in the due queue, verified an hour from now
     connections = Index(
         {
             ("provider", NAMESPACE, "acme"): [Connected("agents", "sip:lk.example.com", username)],
@@ -53,6 +53,11 @@ def world(username: str | None = "u1") -> tuple[OperatorState, SimpleNamespace, 
 
 
 def woken(state: OperatorState, key: ObjectKey) -> bool:
+    if key == PROVIDER:
+        woke = state.queue.woken(key)
+        state.queue.forget(key)
+        state.queue.plan(key, 3600.0)
+        return woke
     woke = state.wakeups[key].is_set()
     state.wakeups[key].clear()
     return woke
@@ -143,7 +148,7 @@ async def test_at_the_operators_start_a_provider_behind_its_connection_is_woken(
     provider_status: dict[str, Any], wakes: bool
 ) -> None:
     state, memo, kwargs = world()
-    state.wakeups.pop(PROVIDER)  # its daemon has not started yet: the wake-up must wait for it
+    state.queue.forget(PROVIDER)  # not resumed yet: the wake-up must wait for it
     body = {"metadata": {"name": "acme"}, "spec": {}, "status": provider_status}
     kwargs["providers"] = Index({ProviderRef(NAMESPACE, "acme"): [body]})
     connection = {
@@ -153,7 +158,8 @@ async def test_at_the_operators_start_a_provider_behind_its_connection_is_woken(
     }
     await handlers.connection_changed(type=None, body=connection, memo=memo, **kwargs)
     await asyncio.sleep(0.01)
-    assert (PROVIDER in state.wakeups and state.wakeups[PROVIDER].is_set()) is wakes
+    due = state.queue.due_in(PROVIDER)
+    assert (due is not None and due <= 0) is wakes
 
 
 def protected(

@@ -47,10 +47,10 @@ def protected(data: dict[str, bytes], digest_of: dict[str, bytes] | None = None)
 
 async def woken(event_type: str, secret: SecretData) -> bool:
     state = OperatorState(Deps(twilio=None, kube=FakeKube()), Settings(max_concurrent_reconciles=1))  # type: ignore[arg-type]
-    state.wakeups[KEY] = asyncio.Event()
+    state.queue.plan(KEY, 3600.0)  # the provider is in the due queue, verified an hour from now
     index = Providers(Index({SecretRef(NAMESPACE, SECRET): [SecretUse("acme", "uid-1", CREDENTIALS, ())]}))  # type: ignore[arg-type]
     await secret_changed(state, index, SecretEvent(event_type, NAMESPACE, SECRET, secret))  # type: ignore[arg-type]
-    return state.wakeups[KEY].is_set()
+    return state.queue.woken(KEY)
 
 
 @pytest.mark.parametrize("event_type", ["ADDED", "MODIFIED"])
@@ -69,7 +69,7 @@ async def test_a_deleted_credentials_secret_wakes_the_provider() -> None:
 
 async def test_a_secret_made_again_while_the_reconcile_missed_it_is_still_looked_for() -> None:
     """The reconcile found no credentials Secret; by the time it ends, the Secret exists again
-    (without the labels the watch selects). The daemon must look again soon, not in an hour."""
+    (without the labels the watch selects). The queue's run must look again soon, not in an hour."""
     kube = FakeKube()
     kube.put_secret(WORLD_NAMESPACE, CREDENTIALS_SECRET, {"authToken": "made-again"})
     state = OperatorState(Deps(twilio=None, kube=kube), Settings(max_concurrent_reconciles=1))  # type: ignore[arg-type]

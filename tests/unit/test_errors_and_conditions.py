@@ -11,7 +11,8 @@ from twilio_operator.api.conditions import ConditionUpdate, merge_conditions
 from twilio_operator.api.errors import ErrorKind, TwilioError, classify, clean_detail
 from twilio_operator.api.models import TwilioPhoneNumberStatus
 from twilio_operator.api.patches import status_patch
-from twilio_operator.handlers.runtime import MAX_BACKOFF, WakeSpacing, backoff
+from twilio_operator.handlers.runtime import MAX_BACKOFF, backoff
+from twilio_operator.handlers.scheduler import WakeSpacing
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,12 @@
-"""kopf glue for TwilioProvider: one reconcile for create, update and resume, a daemon that verifies
-every verificationInterval (or at once when woken), the finalizer, and the watch-event handler that
-wakes the provider's numbers when its readiness or trunk changes.
+"""kopf glue for TwilioProvider: the create, update and resume handler, which plans a reconcile in
+the operator's due queue (handlers/scheduler.py) and returns; the queue's run, which reconciles and
+verifies every verificationInterval (or soon when woken); the finalizer; and the watch-event handler
+that wakes the provider's numbers when its readiness or trunk changes.
+
+The reconcile runs in the queue, not in kopf's handler: kopf runs a handler for every object that
+has an event at once, so a burst of creates held a waiting reconcile (and kopf's context around it)
+per object, and memory grew with the arrival rate; the queue runs at most
+max_concurrent_reconciles, and a provider waiting for its turn is one entry in a heap.
 
 Handler ids are set explicitly: kopf stores progress under them in annotations of live objects.
 """
@@ -9,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +29,6 @@ from twilio_operator.api.errors import (
     DeletionBlocked,
     ErrorKind,
     KubernetesError,
-    NotFoundError,
     TwilioError,
 )
 from twilio_operator.api.models import GROUP, PROVIDER, VERSION
@@ -30,13 +36,7 @@ from twilio_operator.api.names import ROTATE_SIP_CREDENTIALS
 from twilio_operator.deletion import finalize_provider
 from twilio_operator.handlers import agent_table, livekit_connection, probes
 from twilio_operator.handlers.indexes import CREDENTIALS, Indexes, NumberOnTrunk, Providers
-from twilio_operator.handlers.runtime import (
-    SHARD,
-    retry_delay,
-    retry_in_daemon,
-    run_periodically,
-    to_kopf_errors,
-)
+from twilio_operator.handlers.runtime import SHARD, periodic_retry, retry_delay, to_kopf_errors
 from twilio_operator.handlers.state import ObjectKey, OperatorState, ProviderSummary, state_of
 from twilio_operator.provider.reconcile import reconcile_provider
 from twilio_operator.provider.resource import Outcome, Provider
@@ -49,9 +49,8 @@ SIBLING_WAKE_COOLDOWN = 60.0  # seconds between two sibling wake-ups for one acc
 ACCOUNT_REFUSALS = frozenset({c.AUTH_FAILED, c.ACCOUNT_INACTIVE, c.PERMISSION_DENIED})
 BLOCKED_POLL_SECONDS = 3.0  # how soon a blocked deletion sees the Orphan annotation
 MAX_BLOCKED_ROUNDS = 20  # then kopf's own retry takes over (and re-enters this loop)
-MIN_FIRST_VERIFICATION_DELAY = 5.0  # the create/resume handler does the first round
 # A credentials Secret created after its provider carries none of the labels the Secret watch
-# selects (handlers/secrets.py), so the daemon looks for it: one GET every few seconds at first,
+# selects (handlers/secrets.py), so the queue's run looks for it: one GET every few seconds at first,
 # then every half minute. Nothing else is polled.
 MISSING_SECRET_POLL = 2.0
 MISSING_SECRET_FAST_FOR = 600.0
@@ -66,7 +65,7 @@ def missing_secret_delay(waited: float) -> float:
 async def note_missing_credentials(provider: Provider, outcome: Outcome, state: OperatorState) -> bool:
     """After a reconcile: remember (and return) whether the provider waits for a credentials Secret
     that does not exist. A Secret the reconcile did not find counts even if it exists by now: made
-    again meanwhile, it carries none of the labels the Secret watch selects, so only the daemon's
+    again meanwhile, it carries none of the labels the Secret watch selects, so only the queue's
     next look (seconds away) brings the provider back to Ready."""
     key = ObjectKey.provider(provider.namespace, provider.name)
     ref = provider.spec.credentials_secret_ref.name
@@ -83,8 +82,6 @@ async def reconcile_locked(
     provider: Provider,
     state: OperatorState,
     indexes: dict[str, Any],
-    *,
-    from_daemon: bool = False,
 ) -> Outcome:
     """One reconcile, never two of one provider at once; `indexes` are kopf's, by id."""
     typed = Indexes.of(indexes)
@@ -106,8 +103,6 @@ async def reconcile_locked(
     # Their own reconciles re-attach them, or import the number the account has now.
     for name in (*outcome.detached_numbers, *outcome.found_numbers):
         state.wake(ObjectKey.phone_number(provider.namespace, name))
-    if not from_daemon:  # the daemon sleeps until the step itself (run_once's delay)
-        _wake_for_next_step(provider, state, outcome)
     return outcome
 
 
@@ -162,79 +157,80 @@ def _wake_siblings(provider: Provider, state: OperatorState, providers: Provider
             state.wake(ObjectKey.provider(str(sibling.namespace), sibling.name))
 
 
-def _wake_for_next_step(provider: Provider, state: OperatorState, outcome: Outcome) -> None:
-    """A rotation step due before the next verification (the previous SIP credential's retirement
-    after a rotation started by the update handler) wakes the provider's daemon when it is due."""
-    due = outcome.next_step_in
-    if due is not None and due < next_interval(provider, scale=state.settings.verification_interval_scale):
-        state.wake_later(ObjectKey.provider(provider.namespace, provider.name), due)
-
-
 @kopf.on.resume(*PROVIDERS, id="reconcile", **SHARD)
 @kopf.on.create(*PROVIDERS, id="reconcile", **SHARD)
 @kopf.on.update(*PROVIDERS, id="reconcile", **SHARD)
-@to_kopf_errors  # only an invalid spec reaches it: everything else is retried by the daemon
+@to_kopf_errors  # only an invalid spec reaches it: everything else is the queue's run
 async def reconcile(
     body: kopf.Body, reason: str, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any
 ) -> None:
     provider = Provider.from_body(dict(body))
-    numbers = Indexes.of(kwargs).numbers_of(provider.namespace, provider.name)
     state = state_of(memo)
-    scale = state.settings.verification_interval_scale
-    recent = verified_recently(provider, scale=scale)
-    if reason == kopf.Reason.RESUME and recent and _count_agrees(provider, numbers):
+    # kopf's index objects are live views: the queue's runs read them through this one reference
+    state.kopf_indexes = {name: value for name, value in kwargs.items() if isinstance(value, kopf.Index)}
+    key = ObjectKey.provider(provider.namespace, provider.name)
+    numbers = Indexes.of(kwargs).numbers_of(provider.namespace, provider.name)
+    if (
+        reason == kopf.Reason.RESUME
+        and verified_recently(provider, scale=state.settings.verification_interval_scale)
+        and _count_agrees(provider, numbers)
+    ):
         # An operator restart is not a reason to call Twilio: the status is recent and for this
-        # generation, and the daemon verifies again when the interval is up.
+        # generation; the queue verifies again when the interval is up (or a rotation step is due).
         metrics.STATES.record(
             provider.uid, provider.namespace, provider.name, provider_health(provider.status)
         )
+        state.queue.plan(key, _first_due(provider, body, state))
         logger.info("TwilioProvider resumed: verified at %s, nothing to do", provider.status.last_verified_at)
         return
-    key = ObjectKey.provider(provider.namespace, provider.name)
-    # The next verification follows this one by the (possibly new) interval, not by the old one.
-    state.wake_later(key, next_interval(provider, scale=scale))
-    try:
-        outcome = await reconcile_locked(provider, state, kwargs)
-        if await note_missing_credentials(provider, outcome, state):
-            # The daemon looks for the Secret from now on (it may not have started yet).
-            state.wakeups.setdefault(key, asyncio.Event()).set()
-    except NotFoundError:
-        return
-    except Exception as error:
-        retry_in_daemon(error, state, key, logger)
-        return
-    logger.info("TwilioProvider reconciled: ready=%s %s", outcome.ready, outcome.message)
+    state.queue.plan(key, 0.0)
 
 
-@kopf.daemon(*PROVIDERS, id="verify_periodically", cancellation_timeout=5.0, **SHARD)
-async def verify_periodically(
-    stopped: kopf.DaemonStopped, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any
-) -> None:
-    """Re-verify and repair drift every verificationInterval, or at once when something wakes it."""
-    state = state_of(memo)
-    meta = body["metadata"]
-    key = ObjectKey.provider(meta["namespace"], meta["name"])
-
-    async def run_once() -> float:
-        provider = Provider.from_body(dict(body))
-        since = state.missing_credentials.get(key)
-        if since is not None:
-            ref = provider.spec.credentials_secret_ref.name
-            if await state.deps.kube.read_secret(provider.namespace, ref) is None:
-                return missing_secret_delay(time.monotonic() - since)
-        outcome = await reconcile_locked(provider, state, kwargs, from_daemon=True)
-        if await note_missing_credentials(provider, outcome, state):
-            return MISSING_SECRET_POLL
-        interval = next_interval(provider, scale=state.settings.verification_interval_scale)
-        return min(interval, outcome.next_step_in or float("inf"))
-
-    provider = Provider.from_body(dict(body))
-    step = seconds_until_next_step(provider.status.sip_credentials, datetime.now(UTC))
+def _first_due(provider: Provider, body: kopf.Body, state: OperatorState) -> float:
+    """Seconds until a resumed provider's first run: its next verification or its rotation's next
+    step, whichever is first; at once when a rotation is asked for (or began before a restart)."""
     if rotation_requested(provider.annotations, body.get("status") or {}):
-        step = 0.0  # asked for, or started before a restart: do not leave a pending pair waiting
+        return 0.0
+    step = seconds_until_next_step(provider.status.sip_credentials, datetime.now(UTC))
     due = seconds_until_due(provider, scale=state.settings.verification_interval_scale)
-    first = max(MIN_FIRST_VERIFICATION_DELAY, min(due, float("inf") if step is None else step))
-    await run_periodically(key, state, stopped, body, logger, first, run_once)
+    return min(due, float("inf") if step is None else step)
+
+
+async def run_due(state: OperatorState, key: ObjectKey) -> float | None:
+    """The due queue's run of one provider: reconcile (which verifies) from the body its watch last
+    showed, and return the seconds until the next run; None when the provider is gone or deleting
+    (its finalizer has it now)."""
+    body = Providers.of(state.kopf_indexes).body(key.namespace, key.name)
+    if body is None or body["metadata"].get("deletionTimestamp"):
+        return None
+    provider = Provider.from_body(dict(body))
+    logger = _object_logger(state, body)
+    since = state.missing_credentials.get(key)
+    if since is not None:
+        ref = provider.spec.credentials_secret_ref.name
+        if await state.deps.kube.read_secret(provider.namespace, ref) is None:
+            return missing_secret_delay(time.monotonic() - since)
+    outcome = await reconcile_locked(provider, state, state.kopf_indexes)
+    logger.info("TwilioProvider reconciled: ready=%s %s", outcome.ready, outcome.message)
+    if await note_missing_credentials(provider, outcome, state):
+        return MISSING_SECRET_POLL
+    interval = next_interval(provider, scale=state.settings.verification_interval_scale)
+    return min(interval, outcome.next_step_in or float("inf"))
+
+
+def retry_due(state: OperatorState, key: ObjectKey, error: Exception, failures: int) -> float | None:
+    """After a failed run of the due queue: when to try again (runtime.periodic_retry's rule)."""
+    body = Providers.of(state.kopf_indexes).body(key.namespace, key.name) if state.kopf_indexes else None
+    logger = _object_logger(state, body) if body is not None else logging.getLogger(__name__)
+    return periodic_retry(error, failures, state.settings, logger)
+
+
+def _object_logger(state: OperatorState, body: Any) -> logging.Logger | logging.LoggerAdapter[Any]:
+    """kopf's logger of the object (the [namespace/name] prefix; a warning is also an Event), as its
+    handlers get it."""
+    if state.kopf_settings is None:
+        return logging.getLogger(__name__)
+    return kopf.ObjectLogger(body=kopf.Body(body), settings=state.kopf_settings)
 
 
 @kopf.on.delete(*PROVIDERS, id="finalize", **SHARD)
@@ -243,7 +239,7 @@ async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: A
     state = state_of(memo)
     provider = Provider.from_body(dict(body))
     key = ObjectKey.provider(provider.namespace, provider.name)
-    wakeup = state.wakeups.setdefault(key, asyncio.Event())  # the daemon stopped at deletion
+    wakeup = state.wakeups.setdefault(key, asyncio.Event())  # state.wake() sets it while we wait
     failures = 0
     while True:
         try:
@@ -307,7 +303,7 @@ async def provider_changed(
     livekit_connection.provider_changed(type, body, memo, kwargs)
     previous = state.provider_states.get(uid)
     if type == "DELETED":
-        state.forget(uid)  # its finalizer dropped what its daemon kept by name
+        state.forget(uid)  # its finalizer dropped what the queue kept by name
         await _release_unused_credentials(state, body, indexes.providers, logger)
         current = None
     else:
@@ -319,7 +315,7 @@ async def provider_changed(
             state.wake(key)
         state.provider_paused[uid] = paused
         # Annotations are not in kopf's essence, so a new rotate-sip-credentials value fires no update
-        # handler: wake the daemon, once per new value (the operator's own status writes come here too).
+        # handler: wake the provider, once per new value (the operator's own status writes come here too).
         rotation = annotations.get(ROTATE_SIP_CREDENTIALS)
         if state.rotation_seen.get(uid) != rotation:
             state.rotation_seen[uid] = rotation

@@ -32,6 +32,7 @@ from twilio_operator.api.errors import (
     TwilioError,
     describe,
 )
+from twilio_operator.handlers.scheduler import WakeSpacing
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
 from twilio_operator.settings import Settings, read_setting
 
@@ -42,11 +43,6 @@ R = TypeVar("R")
 # settings' own parser. Every handler of our kinds carries it: `@kopf.on.xxx(..., **SHARD)`.
 SHARD = sharding.handler_filter(dict(read_setting("shard_selector", os.environ)))
 MAX_BACKOFF = 300.0
-# Wake-ups are rate bound per object: a woken run never follows the previous run closer than the
-# spacing (Settings.min_wake_spacing_seconds), and the spacing doubles (up to the maximum) while
-# wake-ups keep coming that fast, so two objects that wake each other cannot make a loop against the
-# customer's Twilio account.
-MAX_WAKE_SPACING = 120.0
 # The failures a handler retries; anything else is a bug and goes to kopf's default handling.
 RETRIED = (TwilioError, LiveKitError, DeletionBlocked, KubernetesError, pydantic.ValidationError)
 # LiveKit refused a request as it is (a conflict, an invalid value): retried like Twilio's refusals.
@@ -174,39 +170,29 @@ async def run_periodically(
             try:
                 delay = await run_once()
                 failures = 0
-            except NotFoundError:
-                break
-            except RETRIED as error:
+            except (*RETRIED, NotFoundError) as error:
                 failures += 1
-                metrics.RETRIES.labels("periodic", retry_reason(error)).inc()
-                logger.warning("periodic check failed: %s", describe(error))
-                delay = retry_delay(error, failures, state.settings)
+                if (after := periodic_retry(error, failures, state.settings, logger)) is None:
+                    break
+                delay = after
     finally:
         state.wakeups.pop(key, None)
 
 
-class WakeSpacing:
-    """The rate bound of one object's wake-ups (times are monotonic seconds)."""
-
-    def __init__(self, minimum: float, maximum: float = MAX_WAKE_SPACING) -> None:
-        self.minimum = minimum
-        self.maximum = max(minimum, maximum)
-        self.current = minimum
-        self.last_run: float | None = None
-
-    def before_woken_run(self, now: float, *, by_user: bool = False) -> float:
-        """Seconds to wait before a run that a wake-up asked for (more wake-ups coalesce meanwhile)."""
-        if self.last_run is None:
-            return 0.0
-        since = now - self.last_run
-        # Woken again within the spacing: the objects may be waking each other; back off. A person's
-        # change is no such loop: it keeps the minimum spacing.
-        looping = since < self.current and not by_user
-        self.current = min(self.current * 2, self.maximum) if looping else self.minimum
-        return max(0.0, self.last_run + self.current - now)
-
-    def ran(self, now: float) -> None:
-        self.last_run = now
+def periodic_retry(
+    error: Exception, failures: int, settings: Settings, logger: logging.Logger | logging.LoggerAdapter[Any]
+) -> float | None:
+    """After a failed periodic run (a daemon's, or the due queue's): seconds until the next try, or
+    None when the object is gone. A failure that is not retried at all is a bug: logged with its
+    traceback and retried with backoff, so one object cannot stop the loop that serves them all."""
+    if isinstance(error, NotFoundError):
+        return None
+    if isinstance(error, RETRIED):
+        metrics.RETRIES.labels("periodic", retry_reason(error)).inc()
+        logger.warning("periodic check failed: %s", describe(error))
+        return retry_delay(error, failures, settings)
+    logger.error("periodic check failed unexpectedly", exc_info=error)
+    return backoff(failures)
 
 
 TLS_READ_BUFFER = 64 * 1024  # bytes; asyncio's default is 256 KiB per connection

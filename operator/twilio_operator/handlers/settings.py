@@ -15,6 +15,7 @@ import kopf
 
 from twilio_operator import metrics, sharding
 from twilio_operator.api.models import GROUP
+from twilio_operator.handlers import provider
 from twilio_operator.handlers.runtime import quiet_noisy_loggers, shrink_tls_read_buffers
 from twilio_operator.handlers.state import OperatorState, state_of, take_settings
 from twilio_operator.ports.deps import Deps
@@ -51,11 +52,16 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         livekit=LiveKitLibraryConnector(),
     )
     metrics.serve(ours.metrics_port)
-    memo.state = OperatorState(deps, ours)
+    state = memo.state = OperatorState(deps, ours, kopf_settings=settings)
+    state.queue.start(
+        lambda key: provider.run_due(state, key),
+        lambda key, error, failures: provider.retry_due(state, key, error, failures),
+    )
 
 
 @kopf.on.cleanup(id="shutdown")
 async def shutdown(memo: kopf.Memo, **_: Any) -> None:
+    await state_of(memo).queue.stop()
     deps = state_of(memo).deps
     await deps.twilio.close()
     if deps.livekit is not None:

@@ -29,11 +29,15 @@ from twilio_operator.api.models import (
     PROVIDER,
     ResourceKind,
 )
+from twilio_operator.handlers.scheduler import DueQueue
 from twilio_operator.ports.deps import Deps
 from twilio_operator.provider.agent_table import Published
 from twilio_operator.settings import Settings
 
 SETTINGS_KEY = "settings"  # in the memo kopf is started with, until the startup handler takes them
+# The kinds whose periodic work the due queue runs (handlers/scheduler.py); the others still have a
+# kopf daemon per object (run_periodically), woken through `wakeups`.
+QUEUED_KINDS = frozenset({PROVIDER})
 
 
 class ObjectKey(NamedTuple):
@@ -107,8 +111,8 @@ class Progress:
 
 @dataclass
 class OperatorState:
-    """Dependencies, per-object locks, the process-wide reconcile bound, the daemons' wake-ups and
-    what the watches last showed.
+    """Dependencies, per-object locks, the process-wide reconcile bound, the due queue, the daemons'
+    wake-ups and what the watches last showed.
 
     What the watch of an object showed is kept by uid: kopf handles the events of two objects one
     after the other only when they are the same object, so the DELETED event of a provider can come
@@ -145,10 +149,20 @@ class OperatorState:
     # connection, its provider) last read of that object: a change wakes the other side
     # (handlers/livekit_connection.py)
     livekit_seen: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    # kopf's index objects by id (live views), for the due queue's runs, which no kopf call hands them
+    kopf_indexes: dict[str, Any] = field(default_factory=dict)
+    # kopf's settings, for the object loggers of the due queue's runs (a warning becomes an Event)
+    kopf_settings: kopf.OperatorSettings | None = None
     slots: asyncio.Semaphore = field(init=False)
+    queue: DueQueue[ObjectKey] = field(init=False)
 
     def __post_init__(self) -> None:
         self.slots = asyncio.Semaphore(self.settings.max_concurrent_reconciles)
+        # Its workers take a slot per run too, so kopf's own handlers (finalizers) always get one.
+        self.queue = DueQueue(
+            min_spacing=self.settings.min_wake_spacing_seconds,
+            workers=self.settings.max_concurrent_reconciles,
+        )
 
     @contextlib.asynccontextmanager
     async def turn(self, uid: str) -> AsyncIterator[None]:
@@ -186,6 +200,7 @@ class OperatorState:
             self.agent_tables.pop(uid, None)
             self.progress.forget(uid)
         if key is not None:
+            self.queue.forget(key)
             self.wakeups.pop(key, None)
             self.missing_credentials.pop(key, None)
             self.user_wakes.discard(key)
@@ -195,6 +210,9 @@ class OperatorState:
         """Wake the object's daemon in `delay` seconds (whether or not it runs yet: it finds the
         wake-up when it starts). One timer per object: the earlier of two wins, and the daemon's run
         decides when the next one is due anyway."""
+        if key.kind in QUEUED_KINDS:
+            self.queue.plan(key, delay)
+            return
         loop = asyncio.get_running_loop()
         when = loop.time() + max(0.0, delay)
         current = self.timers.get(key)
@@ -214,7 +232,10 @@ class OperatorState:
 
     def wake(self, key: ObjectKey, *, by_user: bool = False) -> None:
         """Wake the daemon of one object now (no-op when it has none yet). `by_user`: a person's change
-        (a Secret edited), which is not a loop, so it does not grow the object's wake-up spacing."""
+        (a Secret edited), which is not a loop, so it does not grow the object's wake-up spacing.
+        A provider's finalizer waits on `wakeups` too, so both are told."""
+        if key.kind in QUEUED_KINDS:
+            self.queue.wake(key, by_user=by_user)
         event = self.wakeups.get(key)
         if event is not None:
             if by_user:

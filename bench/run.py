@@ -19,7 +19,11 @@ writes bench/results/<YYYY-MM-DD>.json. Scenarios:
   l  leader election with the chart's Lease timings: two operators on one namespace; SIGKILL
      of the leader (failover) and SIGTERM (handover), each repeated, timed to the Lease taken by the
      standby and to its first reconcile (a provider created right after the signal becoming Ready)
-  f, g (opt-in) many numbers on one provider; one operator against two label shards
+  f  (opt-in) many numbers on one provider
+  g  (opt-in) sharding: one operator over 2 x N providers against two label shards of N each (time,
+     per operator peak and idle RSS, CPU, writes, Twilio calls; API-server requests per run); then
+     SIGKILL of shard a's operator and a fresh one over its Ready providers, timed to all resumed,
+     while shard b's process, Ready conditions, writes, Events and Twilio calls are watched
 
 Profiling (each adds its own overhead to the operator's time, CPU and RSS; keep the figures of a
 profiled run apart from the plain ones):
@@ -74,7 +78,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0.0,
         help="c, e: issue the creates evenly over this many seconds (0: as fast as the threads go)",
     )
-    parser.add_argument("--restart-settle", type=float, default=20.0, help="r: RSS sampling window, s")
+    parser.add_argument(
+        "--restart-settle", type=float, default=20.0, help="r, g: idle RSS sampling window, s (20)"
+    )
     parser.add_argument("--huge-providers", type=int, default=10000, help="x: providers (10000)")
     parser.add_argument("--huge-timeout", type=float, default=900.0, help="x: give up after s")
     parser.add_argument("--huge-idle-window", type=float, default=60.0, help="x: idle CPU window, s")
@@ -93,7 +99,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--numbers-operator-concurrency", default="8", help="f: operator per-account bounds to try, e.g. 8,32"
     )
     parser.add_argument(
-        "--shard-providers", type=int, default=2000, help="g: providers per run (one vs two shards)"
+        "--shard-providers",
+        type=int,
+        default=2000,
+        help="g: N, providers per shard: two shards over N each against one operator over 2 x N (2000)",
+    )
+    parser.add_argument(
+        "--shard-election",
+        action="store_true",
+        help="g: each shard's operator campaigns for its own Lease (chart timings), as with\n"
+        "leaderElection.enabled; the failover then waits for shard a's Lease to expire",
     )
     parser.add_argument("--unrelated-secrets", type=int, default=1000, help="h: unrelated Secrets (1000)")
     parser.add_argument("--unrelated-secret-kib", type=int, default=100, help="h: size of each, KiB (100)")
@@ -129,7 +144,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         options.providers, options.issue_providers, options.call_providers = 5, 3, 2
         options.scale_providers, options.idle_providers = 50, 20
         options.idle_window, options.round_providers, options.round_window = 10.0, 5, 10.0
-        options.numbers, options.shard_providers = 50, 50
+        options.numbers, options.shard_providers = 50, 25
         options.unrelated_secrets, options.unrelated_settle = 100, 10.0
         options.restart_settle, options.huge_providers, options.huge_idle_window = 10.0, 200, 10.0
         options.leader_providers, options.leader_repeats = 2, 1
@@ -385,7 +400,12 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                 report["g_shards"] = timed(
                     "g",
                     lambda: scenario_shards(
-                        env, options.shard_providers, options.scale_latency, options.scale_timeout
+                        env,
+                        options.shard_providers,
+                        options.scale_latency,
+                        options.scale_timeout,
+                        options.restart_settle,
+                        election=options.shard_election,
                     ),
                 )
         finally:
@@ -757,8 +777,50 @@ def table(report: dict[str, Any]) -> str:
                 f"misplaced {run['misplaced']}; "
                 f"peak RSS {run['peak_rss_mb']} MB",
             )
+            for op in run.get("per_operator", []):  # results from before the per-operator figures have none
+                t = op["twilio"]
+                add(
+                    "g",
+                    f"{run['operators']} operator(s): {op['shard']}, {op['providers']} providers",
+                    ("not all Ready" if op["ready_s"] is None else f"all Ready in {op['ready_s']} s")
+                    + f"; peak RSS {op['peak_rss_mb']} MB, idle {op['idle_rss_mb']} MB "
+                    f"{run['settle_s']:g} s after; CPU {op['cpu_s']} s; API writes {op['apiserver_writes']}; "
+                    f"Twilio {t['reads']} reads + {t['writes']} writes"
+                    + (f"; Lease {op['lease']}" if op["lease"] else ""),
+                )
+            if "apiserver" in run:
+                add(
+                    "g",
+                    f"{run['operators']} operator(s): API-server requests, all operators together",
+                    f"{run['apiserver']['operator_requests']}; loadavg before/after "
+                    f"{run['loadavg_before_after']}",
+                )
         if "speed_up" in g:
             add("g", "speed-up of two shards", g["speed_up"])
+        if g.get("failover"):
+            f, o = g["failover"], g["failover"]["other_shard"]
+            fresh = f["fresh_operator"]
+            lease = f"Lease taken after {f['lease_taken_after_s']} s, " if g.get("leader_election") else ""
+            add(
+                "g",
+                f"SIGKILL of {f['shard']}'s operator, a fresh one over its {f['providers']} Ready providers",
+                f"{'all' if f['all_resumed'] else 'NOT all'} resumed after {f['resumed_after_s']} s "
+                f"({lease}process up after {f['process_up_after_s']} s); peak RSS {fresh['peak_rss_mb']} MB, "
+                f"CPU from its start {fresh['cpu_s']} s, Twilio {fresh['twilio']['total']}; "
+                f"not Ready seen {f['not_ready_seen']}; "
+                f"API-server requests (both shards) {f['apiserver']['operator_requests']}",
+            )
+            add(
+                "g",
+                f"{o['shard']} meanwhile ({o['window_s']:g} s): untouched?",
+                f"{'yes' if o['untouched'] else '**NO**'}: same process {o['same_process']}, not Ready seen "
+                f"{o['not_ready_seen']}, CPU {o['cpu_s']} s; {_shard_activity(o)}"
+                + (f"; Lease holders {o['lease_holders']}" if "lease_holders" in o else ""),
+            )
+            idle = next(op["idle"] for op in g["two"]["per_operator"] if op["shard"] == o["shard"])
+            add(
+                "g", f"{o['shard']} idle before, the baseline ({idle['window_s']:g} s)", _shard_activity(idle)
+            )
     if "r_restart" in report:
         r = report["r_restart"]
         rs = r["restart"]
@@ -814,6 +876,15 @@ def table(report: dict[str, Any]) -> str:
         measured = "not measured" if g["measured"] is None else g["measured"]
         lines.append(f"| {g['goal']} | {g['target']} | {measured} | {met} | {g['note']} |")
     return "\n".join(lines)
+
+
+def _shard_activity(activity: dict[str, Any]) -> str:
+    """What touched a shard over a window (benchlib.fleet_scenarios.ShardActivity)."""
+    return (
+        f"Twilio {activity['twilio']['total']} calls, writes on its providers "
+        f"{activity['writes_on_providers']}, Events {activity['events']}, its operator's writes "
+        f"{activity['operator_writes']} (+ {activity['operator_lease_writes']} Lease)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

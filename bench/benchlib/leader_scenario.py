@@ -122,25 +122,32 @@ class LeasePoller:
             return self.changes[-1][0] if self.changes else None
 
 
+def campaign_env(namespace: str, pod: str, settings: dict[str, Any]) -> dict[str, str]:
+    """The environment of an operator in pod `pod` that campaigns for the Lease in `namespace` with
+    `settings` (chart_election_settings). A shard selector appends the shard to the Lease's name."""
+    return {
+        env_name("leader_election"): "true",
+        env_name("leader_election_namespace"): namespace,
+        env_name("leader_election_lease_name"): LEASE_NAME,
+        env_name("leader_election_lease_duration"): str(settings["lease_duration_s"]),
+        env_name("leader_election_renew_deadline"): str(settings["renew_deadline_s"]),
+        env_name("leader_election_retry_period"): str(settings["retry_period_s"]),
+        env_name("pod_name"): pod,
+    }
+
+
 class Candidate:
     """One operator slot: a pod name, restarted as a fresh process (a new Lease identity) each time."""
 
-    def __init__(self, env: Env, namespace: str, slot: str, election_env: dict[str, str]) -> None:
+    def __init__(self, env: Env, namespace: str, slot: str, settings: dict[str, Any]) -> None:
         self.pod = f"bench-leader-{slot}"
-        extra = {
-            **election_env,
-            env_name("leader_election"): "true",
-            env_name("leader_election_namespace"): namespace,
-            env_name("leader_election_lease_name"): LEASE_NAME,
-            env_name("pod_name"): self.pod,
-        }
         # No kopf settings overlay: the overlay runs kopf directly, without the election.
         self.operator = Operator(
             env.cp.kubeconfig,
             namespace,
             env.log_dir / f"operator-{namespace}-{slot}.log",
             env.emulator.url,
-            extra_env=extra,
+            extra_env=campaign_env(namespace, self.pod, settings),
         )
         self.exited_at: float | None = None
         self.exit_code: int | None = None
@@ -186,11 +193,6 @@ def _stats(samples: list[float | None]) -> dict[str, Any]:
 def scenario_leader(env: Env, providers: int, repeats: int, timeout: float = 120.0) -> dict[str, Any]:
     namespace = env.namespace("bench-l")
     settings = chart_election_settings()
-    election_env = {
-        env_name("leader_election_lease_duration"): str(settings["lease_duration_s"]),
-        env_name("leader_election_renew_deadline"): str(settings["renew_deadline_s"]),
-        env_name("leader_election_retry_period"): str(settings["retry_period_s"]),
-    }
     standby_settle = 3 * float(settings["retry_period_s"])
     names = [f"l-{i:03d}" for i in range(providers)]
     probes = {kind: [f"probe-{kind}-{i}" for i in range(repeats)] for kind in ("kill", "term")}
@@ -198,7 +200,7 @@ def scenario_leader(env: Env, providers: int, repeats: int, timeout: float = 120
     env.emulator.admin.configure(latency_ms=0)
     poller = LeasePoller(env.kube, namespace).start()
     watcher = DoneWatcher(env.kube, namespace, operator_ready).start()
-    candidates = [Candidate(env, namespace, slot, election_env) for slot in ("a", "b")]
+    candidates = [Candidate(env, namespace, slot, settings) for slot in ("a", "b")]
     rounds: list[dict[str, Any]] = []
     failed = ""  # a round without a new leader: the rest are not run
     load_before, busy_before = loadavg(), machine_busy_seconds()

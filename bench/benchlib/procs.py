@@ -47,6 +47,16 @@ def loadavg() -> list[float]:
     return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
 
 
+def read_lines(path: Path, offset: int) -> tuple[list[str], int]:
+    """The complete lines of a file another process appends to, from byte `offset` on, and the offset
+    after the last of them: a line still being written is left for the next read."""
+    with path.open("rb") as file:
+        file.seek(offset)
+        chunk = file.read()
+    end = chunk.rfind(b"\n") + 1
+    return chunk[:end].decode(errors="replace").splitlines(), offset + end
+
+
 class Managed:
     """A subprocess with a log file, stopped with SIGTERM (then SIGKILL) and at interpreter exit."""
 
@@ -75,6 +85,13 @@ class Managed:
         if self.process is None or self.process.poll() is not None:
             tail = self.log_path.read_text(errors="replace")[-3000:] if self.log_path.exists() else ""
             raise RuntimeError(f"{self.name} exited:\n{tail}")
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or the OOM killer would: no shutdown code of the process runs."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+        self.stop()  # reaped already: only the bookkeeping is left (and an Operator's profiler)
 
     def stop(self) -> None:
         process, self.process = self.process, None

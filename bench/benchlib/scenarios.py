@@ -33,7 +33,7 @@ from .kube import (
     providers_path,
     secrets_path,
 )
-from .procs import Emulator, Operator, cpu_seconds, loadavg, machine_busy_seconds, peak_rss_mb
+from .procs import Emulator, Operator, cpu_seconds, loadavg, machine_busy_seconds, peak_rss_mb, read_lines
 
 TWILIO_CRITICAL_PATH = 3  # sequential Twilio round trips per create: reads, creates, credential+attach
 ACCOUNT_FETCH = re.compile(r"^/2010-04-01/Accounts/AC[0-9a-f]{32}\.json$")
@@ -207,14 +207,16 @@ def running_operator(
     floor: bool = False,
     extra_env: dict[str, str] | None = None,
     instance: str = "",
+    kubeconfig: Path | None = None,
 ) -> Iterator[tuple[Operator, DoneWatcher]]:
-    """`instance` tells apart several operators on one namespace (their logs, their profiles)."""
+    """`instance` tells apart several operators on one namespace (their logs, their profiles);
+    `kubeconfig`, their identities in the API server's audit log (default: the admin's)."""
     suffix = f"-{instance}" if instance else ""
     profile = (
         env.profile_dir / f"operator-{namespace}{suffix}.prof" if env.profile_dir and not floor else None
     )
     operator = Operator(
-        env.cp.kubeconfig,
+        kubeconfig or env.cp.kubeconfig,
         namespace,
         env.log_dir / f"{'floor' if floor else 'operator'}-{namespace}{suffix}.log",
         env.emulator.url,
@@ -485,19 +487,14 @@ def scenario_scale(
 # --------------------------------------------------------------------------- r: after the burst, restart
 
 
-def _wait_resumed_many(operator: Operator, namespace: str, names: list[str], timeout: float) -> bool:
+def wait_resumed_many(operator: Operator, namespace: str, names: list[str], timeout: float) -> bool:
     """_wait_all_resumed for a thousand names: reads only what the log gained since the last look."""
     pattern = re.compile(rf"\[{re.escape(namespace)}/([^\]]+)\] Resuming is processed")
-    wanted, seen, offset, rest = set(names), set[str](), 0, ""
+    wanted, seen, offset = set(names), set[str](), 0
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with operator.log_path.open("rb") as log:
-            log.seek(offset)
-            chunk = log.read()
-        offset += len(chunk)
-        text = rest + chunk.decode(errors="replace")
-        text, _, rest = text.rpartition("\n")
-        seen.update(pattern.findall(text))
+        lines, offset = read_lines(operator.log_path, offset)
+        seen.update(pattern.findall("\n".join(lines)))
         if wanted <= seen:
             return True
         time.sleep(0.2)
@@ -545,7 +542,7 @@ def scenario_restart(env: Env, fleet: Fleet, settle: float, timeout: float) -> d
         meter = ApiMeter(env)
         started = time.monotonic()
         cpu_before = cpu_seconds(operator.pid)  # after the liveness probe answers: imports are done
-        resumed = _wait_resumed_many(operator, fleet.namespace, fleet.names, timeout)
+        resumed = wait_resumed_many(operator, fleet.namespace, fleet.names, timeout)
         resumed_after = time.monotonic() - started
         cpu_resume = cpu_seconds(operator.pid) - cpu_before
         api = meter.stop()

@@ -200,3 +200,20 @@ async def test_the_heap_stays_bounded_however_often_objects_are_planned_earlier(
         queue.plan(f"p{step % 10}", 3600.0 - step)
     assert len(queue) == 10
     assert len(queue._heap) <= 2 * len(queue) + 64 + 1
+
+
+async def test_stop_ends_every_worker_even_when_a_wake_up_meets_the_cancellation() -> None:
+    """A wake-up sets the event the idle workers wait on; stop() right after must still end them
+    all (asyncio.wait_for on 3.11 could swallow such a cancellation, and the shutdown hung)."""
+    runs = Runs()
+    queue: DueQueue[str] = DueQueue(min_spacing=SPACING, workers=8)
+    queue.start(runs, never_fails)
+    queue.plan("a", 0.0)
+    await asyncio.sleep(0.05)
+    for _ in range(20):
+        queue.plan("b", 0.0)
+        queue.wake("a")
+        await asyncio.wait_for(queue.stop(), timeout=2.0)
+        queue.start(runs, never_fails)
+    await asyncio.wait_for(queue.stop(), timeout=2.0)
+    assert not queue._tasks

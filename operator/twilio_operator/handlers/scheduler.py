@@ -22,7 +22,6 @@ The guarantees of the daemons it replaces:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
 import logging
@@ -82,6 +81,7 @@ class DueQueue(Generic[K]):
     _order: itertools.count[int] = field(default_factory=itertools.count)  # ties run in plan order
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _alarm: asyncio.TimerHandle | None = None  # sets _changed when the earliest item is due
 
     # ---- what the handlers call
 
@@ -149,6 +149,8 @@ class DueQueue(Generic[K]):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        if self._alarm is not None:
+            self._alarm.cancel()
 
     async def _work(
         self,
@@ -203,9 +205,23 @@ class DueQueue(Generic[K]):
                     break
                 heapq.heappop(self._heap)
                 return key, entry
-            timeout = self._heap[0][0] - now if self._heap else None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout)
+            if self._heap:
+                self._alarm_at(self._heap[0][0])
+            # No wait_for: on 3.11 it can swallow a cancellation that meets a set event, and a
+            # worker would then outlive stop(). The alarm sets the event when the first item is due.
+            await self._changed.wait()
+
+    def _alarm_at(self, when: float) -> None:
+        alarm = self._alarm
+        if alarm is not None and not alarm.cancelled() and alarm.when() <= when:
+            return
+        if alarm is not None:
+            alarm.cancel()
+        self._alarm = asyncio.get_running_loop().call_at(when, self._ring)
+
+    def _ring(self) -> None:
+        self._alarm = None
+        self._changed.set()
 
     # ---- inside
 

@@ -47,7 +47,9 @@ def never_fails(key: str, error: Exception, failures: int) -> float | None:
 async def started() -> AsyncIterator[Callable[..., DueQueue[str]]]:
     queues: list[DueQueue[str]] = []
 
-    def make(runs: Runs, workers: int = 4, on_error: Callable[..., float | None] = never_fails) -> DueQueue[str]:
+    def make(
+        runs: Runs, workers: int = 4, on_error: Callable[..., float | None] = never_fails
+    ) -> DueQueue[str]:
         queue: DueQueue[str] = DueQueue(min_spacing=SPACING, workers=workers)
         queue.start(runs, on_error)
         queues.append(queue)

@@ -314,7 +314,8 @@ def _wait_all_resumed(
         with operator.log_path.open("rb") as log:
             log.seek(log_offset)
             text = log.read().decode(errors="replace")
-        if all(f"[{namespace}/{name}] Resuming is processed" in text for name in names):
+        resumed = set(RESUMED.findall(text))
+        if all((namespace, name) in resumed for name in names):
             return True
         time.sleep(0.2)
     return False
@@ -353,8 +354,8 @@ def scenario_calls(env: Env, count: int = 5, settle: float = 3.0) -> dict[str, A
         result["per_verification_round"] = mean_counts(per_account(entries, order))
         result["per_verification_round_calls"] = call_shapes(env.twilio_calls(mark, {order[0]}))
 
-        # Restart: SIGTERM, start again, wait until kopf has resumed every provider (its log line
-        # "Resuming is processed" per object: a resume may legitimately make no Twilio call), count.
+        # Restart: SIGTERM, start again, wait until every provider is resumed (a log line per object,
+        # see RESUMED: a resume may legitimately make no Twilio call), count.
         operator.stop()
         mark = env.twilio_mark()
         log_offset = operator.log_path.stat().st_size
@@ -487,9 +488,15 @@ def scenario_scale(
 # --------------------------------------------------------------------------- r: after the burst, restart
 
 
+# A provider resumed by a restarted operator: kopf's resume handler's line (releases before the due
+# queue), or the operator's own line of the resume or of the reconcile it planned instead.
+RESUMED_LINE = "(?:Resuming is processed|TwilioProvider resumed|TwilioProvider reconciled)"
+RESUMED = re.compile(rf"\[([^/\]]+)/([^\]]+)\] {RESUMED_LINE}")
+
+
 def wait_resumed_many(operator: Operator, namespace: str, names: list[str], timeout: float) -> bool:
     """_wait_all_resumed for a thousand names: reads only what the log gained since the last look."""
-    pattern = re.compile(rf"\[{re.escape(namespace)}/([^\]]+)\] Resuming is processed")
+    pattern = re.compile(rf"\[{re.escape(namespace)}/([^\]]+)\] {RESUMED_LINE}")
     wanted, seen, offset = set(names), set[str](), 0
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import hashlib
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from typing import Any
 
 from twilio_operator.api.models import ResourceKind
@@ -165,6 +165,21 @@ class FakeKube:
         stored.update(copy.deepcopy(dict(status)))
         for key in [k for k, v in stored.items() if v is None]:
             del stored[key]
+
+    async def add_finalizer(
+        self,
+        kind: ResourceKind,
+        namespace: str,
+        name: str,
+        finalizer: str,
+        *,
+        current: Sequence[str],
+        resource_version: str,
+    ) -> None:
+        self.writes.append(f"add finalizer {kind.plural}/{name}")
+        for stored in self.objects.get((kind.plural, namespace), []):
+            if stored["metadata"]["name"] == name:
+                stored["metadata"]["finalizers"] = [*current, finalizer]
 
     async def read_object(self, kind: ResourceKind, namespace: str, name: str) -> dict[str, Any] | None:
         found = [o for o in self.objects.get((kind.plural, namespace), []) if o["metadata"]["name"] == name]

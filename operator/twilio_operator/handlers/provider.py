@@ -1,12 +1,15 @@
-"""kopf glue for TwilioProvider: the create, update and resume handler, which plans a reconcile in
-the operator's due queue (handlers/scheduler.py) and returns; the queue's run, which reconciles and
-verifies every verificationInterval (or soon when woken); the finalizer; and the watch-event handler
-that wakes the provider's numbers when its readiness or trunk changes.
+"""kopf glue for TwilioProvider: the watch-event handler, which plans a reconcile in the operator's
+due queue (handlers/scheduler.py) when the spec's generation is new to the process (what kopf's
+create, update and resume handler did), and wakes the provider's numbers when its readiness or trunk
+changes; the queue's run, which adds the finalizer, reconciles and verifies every
+verificationInterval (or soon when woken); and kopf's delete handler, the teardown.
 
-The reconcile runs in the queue, not in kopf's handler: kopf runs a handler for every object that
-has an event at once, so a burst of creates held a waiting reconcile (and kopf's context around it)
-per object, and memory grew with the arrival rate; the queue runs at most
-max_concurrent_reconciles, and a provider waiting for its turn is one entry in a heap.
+Why not kopf's create and update handlers: kopf runs the handlers of every object with an event at
+once, each with requests of its own (its finalizer, its diff base) on a connection of its own, and a
+waiting reconcile per object: a burst of creates held all of them, so memory grew with the arrival
+rate (a thousand TLS connections at the peak). The queue runs at most max_concurrent_reconciles,
+and a provider waiting for its turn is one entry in a heap; kopf writes nothing to a provider until
+its deletion (settings.py: no diff base is kept for providers).
 
 Handler ids are set explicitly: kopf stores progress under them in annotations of live objects.
 """
@@ -21,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import kopf
+import pydantic
 
 from twilio_operator import metrics
 from twilio_operator.api import conditions as c
@@ -30,6 +34,7 @@ from twilio_operator.api.errors import (
     ErrorKind,
     KubernetesError,
     TwilioError,
+    describe,
 )
 from twilio_operator.api.models import GROUP, PROVIDER, VERSION
 from twilio_operator.api.names import ROTATE_SIP_CREDENTIALS
@@ -157,26 +162,36 @@ def _wake_siblings(provider: Provider, state: OperatorState, providers: Provider
             state.wake(ObjectKey.provider(str(sibling.namespace), sibling.name))
 
 
-@kopf.on.resume(*PROVIDERS, id="reconcile", **SHARD)
-@kopf.on.create(*PROVIDERS, id="reconcile", **SHARD)
-@kopf.on.update(*PROVIDERS, id="reconcile", **SHARD)
-@to_kopf_errors  # only an invalid spec reaches it: everything else is the queue's run
-async def reconcile(
-    body: kopf.Body, reason: str, memo: kopf.Memo, logger: kopf.Logger, **kwargs: Any
+def plan_reconcile(
+    state: OperatorState, body: kopf.Body, logger: kopf.Logger, indexes: dict[str, Any]
 ) -> None:
-    provider = Provider.from_body(dict(body))
-    state = state_of(memo)
-    # kopf's index objects are live views: the queue's runs read them through this one reference
-    state.kopf_indexes = {name: value for name, value in kwargs.items() if isinstance(value, kopf.Index)}
+    """What kopf's create, update and resume handler decided, decided from the watch, so that kopf
+    writes nothing of its own to a provider (no diff base, no progress; the finalizer is the queue's
+    run's, handlers/provider.run_due): a generation not seen in this process plans a reconcile at
+    once; the first sight of a provider whose status is recent, for its generation and with the
+    right number count plans only its next verification (an operator restart is not a reason to call
+    Twilio). A deleting provider is its finalizer's."""
+    meta = body.get("metadata") or {}
+    if meta.get("deletionTimestamp"):
+        return
+    uid, generation = str(meta.get("uid")), meta.get("generation")
+    seen = state.generations.get(uid)
+    if seen == generation:
+        return  # the operator's own status writes, kopf's, a label: not a change of the spec
+    state.generations[uid] = generation
+    try:
+        provider = Provider.from_body(dict(body))
+    except pydantic.ValidationError as error:
+        # Rare: the CRD's schema is generated from the same model. Said once per generation (an Event).
+        logger.error("TwilioProvider not reconciled, its spec is invalid: %s", describe(error))
+        return
     key = ObjectKey.provider(provider.namespace, provider.name)
-    numbers = Indexes.of(kwargs).numbers_of(provider.namespace, provider.name)
+    numbers = Indexes.of(indexes).numbers_of(provider.namespace, provider.name)
     if (
-        reason == kopf.Reason.RESUME
+        seen is None
         and verified_recently(provider, scale=state.settings.verification_interval_scale)
         and _count_agrees(provider, numbers)
     ):
-        # An operator restart is not a reason to call Twilio: the status is recent and for this
-        # generation; the queue verifies again when the interval is up (or a rotation step is due).
         metrics.STATES.record(
             provider.uid, provider.namespace, provider.name, provider_health(provider.status)
         )
@@ -205,6 +220,7 @@ async def run_due(state: OperatorState, key: ObjectKey) -> float | None:
         return None
     provider = Provider.from_body(dict(body))
     logger = _object_logger(state, body)
+    await _hold_finalizer(state, body)
     since = state.missing_credentials.get(key)
     if since is not None:
         ref = provider.spec.credentials_secret_ref.name
@@ -216,6 +232,34 @@ async def run_due(state: OperatorState, key: ObjectKey) -> float | None:
         return MISSING_SECRET_POLL
     interval = next_interval(provider, scale=state.settings.verification_interval_scale)
     return min(interval, outcome.next_step_in or float("inf"))
+
+
+async def _hold_finalizer(state: OperatorState, body: Any) -> None:
+    """Before anything is made in Twilio: the finalizer that makes the deletion wait for the
+    teardown (kopf's finalizer name; kopf's delete handler runs on an object that holds it, and kopf
+    removes it when the teardown is done). Added here, by one of a bounded number of runs, rather
+    than by kopf at the first event of every object at once."""
+    finalizer = state.kopf_settings.persistence.finalizer if state.kopf_settings is not None else None
+    meta = body["metadata"]
+    current = list(meta.get("finalizers") or [])
+    if finalizer is None or finalizer in current:
+        return
+    await state.deps.kube.add_finalizer(
+        PROVIDER,
+        str(meta["namespace"]),
+        str(meta["name"]),
+        finalizer,
+        current=current,
+        resource_version=str(meta["resourceVersion"]),
+    )
+
+
+def holds_finalizer(meta: kopf.Meta, memo: kopf.Memo, **_: Any) -> bool:
+    """kopf's filter of the delete handler: the provider holds the finalizer (the queue's first run
+    adds it). Without the filter kopf would add the finalizer itself, at every provider's first
+    event, all at once; with an optional handler it would remove the one the run added."""
+    settings = state_of(memo).kopf_settings
+    return settings is not None and settings.persistence.finalizer in (meta.get("finalizers") or [])
 
 
 def retry_due(state: OperatorState, key: ObjectKey, error: Exception, failures: int) -> float | None:
@@ -233,7 +277,7 @@ def _object_logger(state: OperatorState, body: Any) -> logging.Logger | logging.
     return kopf.ObjectLogger(body=kopf.Body(body), settings=state.kopf_settings)
 
 
-@kopf.on.delete(*PROVIDERS, id="finalize", **SHARD)
+@kopf.on.delete(*PROVIDERS, id="finalize", when=holds_finalizer, **SHARD)
 @to_kopf_errors
 async def finalize(body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
     state = state_of(memo)
@@ -299,6 +343,10 @@ async def provider_changed(
     namespace, name, uid = meta.get("namespace"), meta.get("name"), str(meta.get("uid"))
     annotations, status = meta.get("annotations") or {}, body.get("status") or {}
     probes.provider_event(state, type, uid, body.get("spec") or {})
+    if not state.kopf_indexes:  # kopf's index objects are live views: one reference does for the queue
+        state.kopf_indexes = {key: value for key, value in kwargs.items() if isinstance(value, kopf.Index)}
+    if type != "DELETED":
+        plan_reconcile(state, body, logger, kwargs)
     await agent_table.provider_changed(type, namespace, name, memo, kwargs)
     livekit_connection.provider_changed(type, body, memo, kwargs)
     previous = state.provider_states.get(uid)

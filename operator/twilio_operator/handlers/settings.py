@@ -14,7 +14,7 @@ from typing import Any
 import kopf
 
 from twilio_operator import metrics, sharding
-from twilio_operator.api.models import GROUP
+from twilio_operator.api.models import GROUP, PROVIDER
 from twilio_operator.handlers import provider
 from twilio_operator.handlers.runtime import quiet_noisy_loggers, shrink_tls_read_buffers
 from twilio_operator.handlers.state import OperatorState, state_of, take_settings
@@ -25,12 +25,28 @@ from twilio_operator.ports.twilio.adapter import TwilioLibraryConnector
 from twilio_operator.settings import Settings
 
 
+class DiffBaseOfHandledKinds(kopf.AnnotationsDiffBaseStorage):
+    """kopf's diff base in an annotation, as before, for the kinds with kopf create and update
+    handlers; none for TwilioProvider, whose spec changes the operator follows by generation
+    (handlers/provider.py): kopf would write one to every new provider, a request of its own per
+    object at its first event. What older releases stored on providers stays, unread."""
+
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
+        if body.get("kind") == PROVIDER.kind:
+            return None
+        return super().fetch(body=body)
+
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
+        if body.get("kind") != PROVIDER.kind:
+            super().store(body=body, patch=patch, essence=essence)
+
+
 @kopf.on.startup(id="configure")
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     ours = take_settings(memo) or Settings.from_environ(os.environ)
     settings.persistence.finalizer = sharding.finalizer_name(GROUP, ours.shard_labels)
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+    settings.persistence.diffbase_storage = DiffBaseOfHandledKinds(
         prefix=GROUP, key="last-handled-configuration"
     )
     # kopf's own "handler succeeded" events add nothing for users; ours say what happened.

@@ -129,6 +129,8 @@ class OperatorState:
     provider_paused: dict[str, str | None] = field(default_factory=dict)
     # the provider's rotate-sip-credentials annotation as last seen on its watch
     rotation_seen: dict[str, str | None] = field(default_factory=dict)
+    # the provider's metadata.generation for which a reconcile was last planned (handlers/provider.py)
+    generations: dict[str, int | None] = field(default_factory=dict)
     agent_tables: dict[str, AgentTable] = field(default_factory=dict)
     progress: Progress = field(default_factory=Progress)
     # ---- by name
@@ -197,6 +199,7 @@ class OperatorState:
             self.provider_states.pop(uid, None)
             self.provider_paused.pop(uid, None)
             self.rotation_seen.pop(uid, None)
+            self.generations.pop(uid, None)
             self.agent_tables.pop(uid, None)
             self.progress.forget(uid)
         if key is not None:

@@ -14,7 +14,16 @@ import functools
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Collection, Coroutine, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Coroutine,
+    Mapping,
+    Sequence,
+)
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -539,6 +548,31 @@ class KubernetesGateway(KubernetesPort):
             await _sent(
                 cast(Any, self._custom).patch_namespaced_custom_object_status(
                     GROUP, VERSION, namespace, kind.plural, name, {"status": dict(status)}, **MERGE, **RAW
+                )
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                raise NotFoundError(f"{kind.kind} {namespace}/{name} is gone") from None
+            raise
+
+    @_translated("add finalizer")
+    async def add_finalizer(
+        self,
+        kind: ResourceKind,
+        namespace: str,
+        name: str,
+        finalizer: str,
+        *,
+        current: Sequence[str],
+        resource_version: str,
+    ) -> None:
+        # A merge patch replaces the whole list; the resourceVersion makes it a compare-and-swap, so
+        # a finalizer another controller added meanwhile is never dropped.
+        patch = {"metadata": {"finalizers": [*current, finalizer], "resourceVersion": resource_version}}
+        try:
+            await _sent(
+                cast(Any, self._custom).patch_namespaced_custom_object(
+                    GROUP, VERSION, namespace, kind.plural, name, patch, **MERGE, **RAW
                 )
             )
         except ApiException as exc:

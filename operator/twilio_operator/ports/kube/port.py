@@ -13,7 +13,7 @@ message), a status patch of a vanished object as `NotFoundError`; Events are bes
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -120,6 +120,20 @@ class KubernetesPort(Protocol):
     async def patch_status(
         self, kind: ResourceKind, namespace: str, name: str, status: Mapping[str, Any]
     ) -> None: ...
+    async def add_finalizer(
+        self,
+        kind: ResourceKind,
+        namespace: str,
+        name: str,
+        finalizer: str,
+        *,
+        current: Sequence[str],
+        resource_version: str,
+    ) -> None:
+        """Add `finalizer` to the object's `current` finalizers, if the object is still at
+        `resource_version` (409 otherwise: someone changed them meanwhile; read again and retry)."""
+        ...
+
     async def read_object(self, kind: ResourceKind, namespace: str, name: str) -> dict[str, Any] | None: ...
     async def list_objects(self, kind: ResourceKind, namespace: str) -> list[dict[str, Any]]: ...
     def watch_secrets(self, label_selector: str, namespace: str | None) -> AsyncIterator[SecretEvent]:

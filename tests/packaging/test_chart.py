@@ -405,7 +405,7 @@ def test_deployment_is_hardened(render: Render, values: dict[str, Any]) -> None:
     assert security["capabilities"]["drop"] == ["ALL"]
     assert {"name": "tmp", "mountPath": "/tmp"} in container(objects)["volumeMounts"]
     assert next(v for v in pod["volumes"] if v["name"] == "tmp")["emptyDir"] is not None
-    assert container(objects)["resources"]["limits"]["memory"] == "768Mi"
+    assert container(objects)["resources"]["limits"]["memory"] == "256Mi"
     labels = deployment["metadata"]["labels"]
     for key in ("app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version"):
         assert key in labels

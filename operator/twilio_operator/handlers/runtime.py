@@ -2,8 +2,9 @@
 shard filter of every handler.
 
 Failures become kopf retries in exactly one place (`to_kopf_errors`, with `retry_delay` deciding how
-long to wait). Per-object daemons sleep until their next check or until something they depend on (a
-Secret, their provider) wakes them, so nothing is polled hot.
+long to wait). Periodic work (the due queue's runs, the other kinds' daemons) sleeps until its
+next check or until something it depends on (a Secret, its provider) wakes it, so nothing is polled
+hot.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Only the Secrets that carry one of our labels are watched, and the API server do
 provider/protection.py) and the SIP Secrets it writes. kopf's own watch would receive every Secret
 of the cluster, data included, and filter labels afterwards: with 1,000 unrelated Secrets of
 100 KiB (Helm release Secrets look like that) the operator took 800 MB at startup. A credentials
-Secret created after its provider carries no label yet; the provider's daemon looks for it every
+Secret created after its provider carries no label yet; the provider's queued run looks for it every
 few seconds while its reconcile reports SecretNotFound (handlers/provider.py).
 """
 

@@ -41,7 +41,7 @@ QUEUED_KINDS = frozenset({PROVIDER})
 
 
 class ObjectKey(NamedTuple):
-    """Names one of our objects: the key of its daemon's wake-up event."""
+    """Names one of our objects: the key of its due-queue entry or of its daemon's wake-up event."""
 
     kind: ResourceKind
     namespace: str
@@ -210,9 +210,10 @@ class OperatorState:
             self.cancel_timer(key)
 
     def wake_later(self, key: ObjectKey, delay: float) -> None:
-        """Wake the object's daemon in `delay` seconds (whether or not it runs yet: it finds the
-        wake-up when it starts). One timer per object: the earlier of two wins, and the daemon's run
-        decides when the next one is due anyway."""
+        """Run the object in `delay` seconds: a provider's plan in the due queue (its entry is made if
+        need be), or the wake-up of another kind's daemon (whether or not it runs yet: it finds the
+        wake-up when it starts). One time per object: the earlier of two wins, and the run decides
+        when the next one is due anyway."""
         if key.kind in QUEUED_KINDS:
             self.queue.plan(key, delay)
             return
@@ -234,9 +235,10 @@ class OperatorState:
         self.wakeups.setdefault(key, asyncio.Event()).set()
 
     def wake(self, key: ObjectKey, *, by_user: bool = False) -> None:
-        """Wake the daemon of one object now (no-op when it has none yet). `by_user`: a person's change
-        (a Secret edited), which is not a loop, so it does not grow the object's wake-up spacing.
-        A provider's finalizer waits on `wakeups` too, so both are told."""
+        """Wake one object now: its entry in the due queue, or its daemon (no-op when it has none
+        yet). `by_user`: a person's change (a Secret edited), which is not a loop, so it does not
+        grow the object's wake-up spacing. A provider's finalizer waits on `wakeups` too, so both
+        are told."""
         if key.kind in QUEUED_KINDS:
             self.queue.wake(key, by_user=by_user)
         event = self.wakeups.get(key)

@@ -21,7 +21,7 @@ import contextlib
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import kopf
 import pydantic
@@ -271,10 +271,12 @@ def retry_due(state: OperatorState, key: ObjectKey, error: Exception, failures: 
 
 def _object_logger(state: OperatorState, body: Any) -> logging.Logger | logging.LoggerAdapter[Any]:
     """kopf's logger of the object (the [namespace/name] prefix; a warning is also an Event), as its
-    handlers get it."""
+    handlers get it. The index keeps metadata, spec and status only: the Event's involvedObject and
+    the JSON log's `object` need the kind and apiVersion too."""
     if state.kopf_settings is None:
         return logging.getLogger(__name__)
-    return kopf.ObjectLogger(body=kopf.Body(body), settings=state.kopf_settings)
+    whole = {"apiVersion": f"{GROUP}/{VERSION}", "kind": PROVIDER.kind, **body}
+    return kopf.ObjectLogger(body=kopf.Body(cast(kopf.RawBody, whole)), settings=state.kopf_settings)
 
 
 @kopf.on.delete(*PROVIDERS, id="finalize", when=holds_finalizer, **SHARD)

@@ -263,10 +263,13 @@ def holds_finalizer(meta: kopf.Meta, memo: kopf.Memo, **_: Any) -> bool:
 
 
 def retry_due(state: OperatorState, key: ObjectKey, error: Exception, failures: int) -> float | None:
-    """After a failed run of the due queue: when to try again (runtime.periodic_retry's rule)."""
+    """After a failed run of the due queue: when to try again (runtime.periodic_retry's rule). The
+    backoff counts the retries before this one, so the first retry follows the first failure after
+    the base delay, as the create handler's did when it ran the first reconcile (a provisioning
+    whose three creates each lost their answer is Ready in about 40 s, not 80)."""
     body = Providers.of(state.kopf_indexes).body(key.namespace, key.name) if state.kopf_indexes else None
     logger = _object_logger(state, body) if body is not None else logging.getLogger(__name__)
-    return periodic_retry(error, failures, state.settings, logger)
+    return periodic_retry(error, failures - 1, state.settings, logger)
 
 
 def _object_logger(state: OperatorState, body: Any) -> logging.Logger | logging.LoggerAdapter[Any]:

@@ -162,9 +162,7 @@ def _wake_siblings(provider: Provider, state: OperatorState, providers: Provider
             state.wake(ObjectKey.provider(str(sibling.namespace), sibling.name))
 
 
-def plan_reconcile(
-    state: OperatorState, body: kopf.Body, logger: kopf.Logger, indexes: dict[str, Any]
-) -> None:
+def plan_reconcile(state: OperatorState, body: kopf.Body, logger: kopf.Logger, indexes: Indexes) -> None:
     """What kopf's create, update and resume handler decided, decided from the watch, so that kopf
     writes nothing of its own to a provider (no diff base, no progress; the finalizer is the queue's
     run's, handlers/provider.run_due): a generation not seen in this process plans a reconcile at
@@ -186,7 +184,7 @@ def plan_reconcile(
         logger.error("TwilioProvider not reconciled, its spec is invalid: %s", describe(error))
         return
     key = ObjectKey.provider(provider.namespace, provider.name)
-    numbers = Indexes.of(indexes).numbers_of(provider.namespace, provider.name)
+    numbers = indexes.numbers_of(provider.namespace, provider.name)
     if (
         seen is None
         and verified_recently(provider, scale=state.settings.verification_interval_scale)
@@ -239,7 +237,7 @@ async def _hold_finalizer(state: OperatorState, body: Any) -> None:
     teardown (kopf's finalizer name; kopf's delete handler runs on an object that holds it, and kopf
     removes it when the teardown is done). Added here, by one of a bounded number of runs, rather
     than by kopf at the first event of every object at once."""
-    finalizer = state.kopf_settings.persistence.finalizer if state.kopf_settings is not None else None
+    finalizer = _finalizer(state)
     meta = body["metadata"]
     current = list(meta.get("finalizers") or [])
     if finalizer is None or finalizer in current:
@@ -258,8 +256,14 @@ def holds_finalizer(meta: kopf.Meta, memo: kopf.Memo, **_: Any) -> bool:
     """kopf's filter of the delete handler: the provider holds the finalizer (the queue's first run
     adds it). Without the filter kopf would add the finalizer itself, at every provider's first
     event, all at once; with an optional handler it would remove the one the run added."""
-    settings = state_of(memo).kopf_settings
-    return settings is not None and settings.persistence.finalizer in (meta.get("finalizers") or [])
+    finalizer = _finalizer(state_of(memo))
+    return finalizer is not None and finalizer in (meta.get("finalizers") or [])
+
+
+def _finalizer(state: OperatorState) -> str | None:
+    """kopf's finalizer name, which the queue's run adds and kopf's delete handler removes; None
+    before the startup handler has set kopf's settings."""
+    return state.kopf_settings.persistence.finalizer if state.kopf_settings is not None else None
 
 
 def retry_due(state: OperatorState, key: ObjectKey, error: Exception, failures: int) -> float | None:
@@ -351,7 +355,7 @@ async def provider_changed(
     if not state.kopf_indexes:  # kopf's index objects are live views: one reference does for the queue
         state.kopf_indexes = {key: value for key, value in kwargs.items() if isinstance(value, kopf.Index)}
     if type != "DELETED":
-        plan_reconcile(state, body, logger, kwargs)
+        plan_reconcile(state, body, logger, indexes)
     await agent_table.provider_changed(type, namespace, name, memo, kwargs)
     livekit_connection.provider_changed(type, body, memo, kwargs)
     previous = state.provider_states.get(uid)

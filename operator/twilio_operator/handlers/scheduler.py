@@ -160,8 +160,7 @@ class DueQueue(Generic[K]):
         while True:
             key, entry = await self._next_due()
             entry.running, entry.due = True, None  # this run decides when the next one is due
-            if entry.woken:
-                entry.woken = entry.by_user = False
+            entry.woken = entry.by_user = False  # a pending wake-up is served by this run
             entry.spacing.ran(self._now())
             delay: float | None
             try:

@@ -79,6 +79,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="c, e: issue the creates evenly over this many seconds (0: as fast as the threads go)",
     )
     parser.add_argument(
+        "--scale-backlog",
+        action="store_true",
+        help="c, x: stop the operator (SIGSTOP) while the creates are issued and continue it after: it"
+        " meets every create at once, as after an outage, whatever the machine's speed",
+    )
+    parser.add_argument(
         "--restart-settle", type=float, default=20.0, help="r, g: idle RSS sampling window, s (20)"
     )
     parser.add_argument("--huge-providers", type=int, default=10000, help="x: providers (10000)")
@@ -331,6 +337,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                             keep=bool({"d", "r"} & chosen),
                             threads=options.scale_threads,
                             spread_s=options.scale_spread,
+                            backlog=options.scale_backlog,
                         ),
                     )
                     report["c_scale"] = scale
@@ -427,6 +434,7 @@ def scenario_huge(env: Any, options: argparse.Namespace) -> dict[str, Any]:
         options.huge_timeout,
         keep=True,
         threads=options.scale_threads,
+        backlog=options.scale_backlog,
     )
     if fleet is not None:
         try:

@@ -245,9 +245,11 @@ def _sampler(pid: int, output: Path, log_path: Path) -> Managed:
     code running; py-spy's own idle detection counts threads blocked in C as busy (an idle
     ThreadPoolExecutor worker in queue.get, the event loop in epoll: half the samples without it).
     C code that releases the GIL (OpenSSL's reads and writes, zlib) is not in the profile. The first
-    samples are taken during the imports."""
+    samples are taken during the imports. --nonblocking: a stack read while the interpreter changes
+    it can be torn now and then, which a share of 10,000s of samples does not notice."""
     spy = Path(sys.executable).with_name("py-spy")
     argv = [str(spy), "record", "--pid", str(pid), "--format", "raw", "--rate", str(PY_SPY_RATE), "--gil"]
+    argv += ["--nonblocking"]  # samples without pausing the operator: its timing stays near a plain run's
     argv += ["--output", str(output)]
     sampler = Managed("py-spy", argv, log_path.with_suffix(".py-spy.log"))
     sampler.spawn()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import signal
 import statistics
 import time
 from collections import Counter
@@ -403,13 +404,16 @@ def scenario_scale(
     keep: bool = False,
     threads: int = 4,
     spread_s: float = 0.0,
+    backlog: bool = False,
 ) -> tuple[dict[str, Any], Fleet | None]:
     """Create `count` providers from `threads` client threads; time until all are done. With
     `spread_s`, create i is not issued before i * spread_s / count seconds: an even arrival over that
     window instead of as fast as the API server takes them (the memory goal compares the two).
 
     Accounts and Secrets exist before the clock starts; the clock covers the creates themselves.
-    The floor operator ignores accounts and Secrets, so it gets neither.
+    The floor operator ignores accounts and Secrets, so it gets neither. With `backlog`, the operator
+    is stopped (SIGSTOP) while the creates are issued and continued after them: it meets all of them
+    at once, as after an outage, and the figures do not depend on how fast the API server took them.
     """
     namespace = env.namespace("bench-e" if floor else "bench-c")
     names = [f"s-{i:05d}" for i in range(count)]
@@ -438,8 +442,14 @@ def scenario_scale(
             env.kube.create(providers_path(namespace), provider_body(name, accounts[name], "1h"))
 
         started = time.monotonic()
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(create, range(count)))
+        if backlog:
+            os.kill(operator.pid, signal.SIGSTOP)
+        try:
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(create, range(count)))
+        finally:
+            if backlog:
+                os.kill(operator.pid, signal.SIGCONT)
         creates_done = time.monotonic() - started
         finished = watcher.wait(names, max(0.0, timeout - creates_done))
         done = watcher.count_done(names)
@@ -461,6 +471,7 @@ def scenario_scale(
             "elapsed_s": round(elapsed, 2),
             "creates_issued_in_s": round(creates_done, 2),
             "creates_spread_s": spread_s,
+            "operator_stopped_during_creates": backlog,
             "objects_per_s": round(done / elapsed, 2) if elapsed else 0.0,
             "per_object": summary(latencies) if latencies else {},
             "peak_rss_mb": round(peak_rss_mb(operator.pid), 1),

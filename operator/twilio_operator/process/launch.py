@@ -27,6 +27,7 @@ import twilio_operator.handlers  # noqa: F401  (importing it registers every han
 from twilio_operator import metrics
 from twilio_operator.handlers.state import memo_with
 from twilio_operator.ports.kube.leader import Elector
+from twilio_operator.process import index_gate
 from twilio_operator.process.election import election_settings
 from twilio_operator.process.standby import StandbyHealth, liveness_address
 from twilio_operator.settings import Settings
@@ -93,6 +94,7 @@ def _kopf(options: RunOptions, settings: Settings, *, standalone: bool) -> None:
     quiet = not verbose and (options.quiet or settings.log_level in ("WARNING", "ERROR"))
     log_format = kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL
     kopf.configure(debug=False, verbose=verbose, quiet=quiet, log_format=log_format, log_prefix=None)
+    index_gate.install()
     kopf.run(
         standalone=True if standalone else None,
         peering_name=None if standalone else options.peering,

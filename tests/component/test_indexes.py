@@ -59,3 +59,20 @@ async def test_every_kind_of_key_finds_only_its_own_values() -> None:
     (contender,) = indexes.contenders("+15005550006")
     assert isinstance(contender, Contender) and (contender.namespace, contender.name) == ("voice", "acme")
     assert indexes.claimants("elsewhere") == [] and indexes.contenders("+15005550007") == []
+
+
+async def test_a_provider_is_held_without_its_managed_fields() -> None:
+    """The index keeps a provider for its whole life: everything the operator reads, not the
+    managedFields the API server adds to every object (nested dicts of every field written)."""
+    body = provider("acme", "uid-1", "acme", "Verified")
+    body["metadata"]["managedFields"] = [
+        {"manager": "twilio-operator", "operation": "Update", "fieldsV1": {"f:status": {"f:trunkSid": {}}}}
+    ]
+    body["metadata"]["finalizers"] = ["voip.twilio-operator.dev/finalizer"]
+    body["metadata"]["resourceVersion"] = "42"
+    kwargs = await kopf_indexes([body], [])
+    found = Indexes.of(kwargs).providers.body("voice", "acme")
+    assert found is not None
+    assert "managedFields" not in found["metadata"]
+    kept = {k: v for k, v in body["metadata"].items() if k != "managedFields"}
+    assert found == {"metadata": kept, "spec": body["spec"], "status": body["status"]}

@@ -21,7 +21,7 @@ from twilio_operator.api.errors import DeletionBlocked, ErrorKind, NotFoundError
 from twilio_operator.api.models import EMERGENCY_ADDRESS, GROUP, PHONE_NUMBER, PROVIDER, VERSION
 from twilio_operator.emergency_address.reconcile import AddressOutcome, EmergencyAddress, reconcile_address
 from twilio_operator.emergency_address.removal import remove_address
-from twilio_operator.handlers.indexes import Providers
+from twilio_operator.handlers.indexes import Providers, held_body
 from twilio_operator.handlers.runtime import SHARD, retry_delay, run_periodically, to_kopf_errors
 from twilio_operator.handlers.state import ObjectKey, OperatorState, state_of
 from twilio_operator.phone_number.emergency import AddressView
@@ -43,7 +43,7 @@ async def emergency_addresses(
     ("sid", namespace, Address SID) -> name."""
     provider = (spec.get("providerRef") or {}).get("name")
     entries: dict[tuple[Any, ...], Any] = {
-        ("name", namespace, name): {k: body.get(k) for k in ("metadata", "spec", "status")},
+        ("name", namespace, name): held_body(body),
         ("provider", namespace, provider): name,
     }
     if status.get("addressSid"):

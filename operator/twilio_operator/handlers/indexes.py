@@ -5,8 +5,8 @@ key, and hands each index to every handler as a keyword named after its id. `Ind
 reads them with their types:
 
     providers (here): one handler, three kinds of keys
-        ProviderRef(namespace, name)      -> the provider's metadata, spec and status (the same
-                                             dicts as kopf's body: no copy)
+        ProviderRef(namespace, name)      -> the provider's metadata (without managedFields), spec
+                                             and status (kopf's dicts, not copies: `held_body`)
         AccountRef(account SID)           -> Sibling: a provider of that account and its Ready reason
         SecretRef(namespace, Secret name) -> SecretUse: how a provider uses that Secret
     numbers_by_provider (phone_number.py)
@@ -121,11 +121,19 @@ async def providers(
     **_: Any,
 ) -> dict[ProviderKey, ProviderValue]:
     entries: dict[ProviderKey, ProviderValue] = {
-        ProviderRef(namespace, name): {k: body.get(k) for k in ("metadata", "spec", "status")},
+        ProviderRef(namespace, name): held_body(body),
         AccountRef(str(spec.get("accountSid"))): Sibling(namespace, name, ReadyState.of(status).reason),
     }
     entries.update(_secret_uses(namespace, name, uid, spec, status))
     return entries
+
+
+def held_body(body: kopf.Body) -> dict[str, Any]:
+    """What an index keeps of an object: metadata, spec and status, the same dicts as kopf's body,
+    without metadata.managedFields, which nothing here reads and which is large once parsed (every
+    field each manager wrote, as nested dicts), for as long as the object exists."""
+    meta = {k: v for k, v in (body.get("metadata") or {}).items() if k != "managedFields"}
+    return {"metadata": meta, "spec": body.get("spec"), "status": body.get("status")}
 
 
 def _secret_uses(

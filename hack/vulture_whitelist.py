@@ -26,6 +26,7 @@ _.progress_storage
 _.diffbase_storage
 _.consistency_timeout
 _.server_timeout
+_.chunk_size
 _.client_timeout
 # aiohttp reads it when a request is made (ports/kube/adapter.py: no proxy from the environment)
 _._trust_env

@@ -7,7 +7,7 @@ set is on. kopf's set (1.44 - 1.45, `kopf._cogs.aiokits.aiotoggles.ToggleSet`) w
 whenever it adds or drops a toggle, although what the set says changes only at the last one. With N
 objects met at once (an operator restarted over N providers, or N creates arriving faster than it
 indexes them) that is about N x N wake-ups: 10,000 providers whose creates arrived within 19 s took
-608 CPU-s instead of about 200 (docs/performance.md, "The index gate").
+608 CPU-s instead of about 200 (docs/performance.md, "10,000 providers ...: kopf's index gate").
 
 `install()` makes the set wake its waiters only when adding or dropping a toggle changes what the
 set says. Nothing else waits on its condition: `ToggleSet.wait_for` waits for the set's state, and a
@@ -18,7 +18,7 @@ set says. Nothing else waits on its condition: `ToggleSet.wait_for` waits for th
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from kopf._cogs.aiokits import aiotoggles
 
@@ -29,22 +29,23 @@ async def _make_toggle(
     self: aiotoggles.ToggleSet, value: bool = False, /, *, name: str | None = None
 ) -> aiotoggles.Toggle:
     toggle = aiotoggles.Toggle(value, name=name, condition=self._condition)
-    async with self._condition:
-        before = self.is_on()
-        self._toggles.add(toggle)
-        if self.is_on() != before:
-            self._condition.notify_all()
+    await _change(self, lambda toggles: toggles.add(toggle))
     return toggle
 
 
 async def _drop_toggle(self: aiotoggles.ToggleSet, toggle: aiotoggles.Toggle) -> None:
-    await _drop_toggles(self, (toggle,))
+    await _change(self, lambda toggles: toggles.discard(toggle))
 
 
 async def _drop_toggles(self: aiotoggles.ToggleSet, toggles: Iterable[aiotoggles.Toggle]) -> None:
+    await _change(self, lambda held: held.difference_update(toggles))
+
+
+async def _change(self: aiotoggles.ToggleSet, change: Callable[[set[aiotoggles.Toggle]], None]) -> None:
+    """Change the set's toggles; wake its waiters only if that changes what the set says."""
     async with self._condition:
         before = self.is_on()
-        self._toggles.difference_update(toggles)
+        change(self._toggles)
         if self.is_on() != before:
             self._condition.notify_all()
 

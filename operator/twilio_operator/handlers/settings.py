@@ -58,10 +58,10 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     # providers in the benchmark). Waiting longer is cheap: it only delays that one object.
     settings.persistence.consistency_timeout = 60
     settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
     # A restart lists every object of each kind: in pages, so that the whole list's text is never
     # held at once beside the objects parsed from it (kopf lists without a limit by default).
     settings.watching.chunk_size = LIST_PAGE
-    settings.watching.client_timeout = 330
     quiet_noisy_loggers()
     shrink_tls_read_buffers()  # before the first connection of our clients and of kopf's watches
     deps = Deps(
